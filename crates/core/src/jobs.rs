@@ -1,0 +1,135 @@
+//! Job payloads and queue names, shared by the api (which enqueues on-demand work) and the
+//! worker (which runs it).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Ecosystem, RepoFullName};
+
+/// The kinds of background job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobType {
+    Scrape,
+    Parse,
+    Enrich,
+    Discover,
+    Cleanup,
+}
+
+impl JobType {
+    /// Every job type.
+    pub const ALL: [JobType; 5] =
+        [JobType::Scrape, JobType::Parse, JobType::Enrich, JobType::Discover, JobType::Cleanup];
+
+    /// The lower-case id stored in `job_executions.job_type`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JobType::Scrape => "scrape",
+            JobType::Parse => "parse",
+            JobType::Enrich => "enrich",
+            JobType::Discover => "discover",
+            JobType::Cleanup => "cleanup",
+        }
+    }
+}
+
+impl fmt::Display for JobType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Queue priority: on-demand work from the API goes first, backfills last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    High,
+    Normal,
+    Low,
+}
+
+impl Priority {
+    /// Every priority, highest first.
+    pub const ALL: [Priority; 3] = [Priority::High, Priority::Normal, Priority::Low];
+
+    /// The lower-case id used in queue names.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Priority::High => "high",
+            Priority::Normal => "normal",
+            Priority::Low => "low",
+        }
+    }
+}
+
+/// The Valkey queue holding jobs of `job_type` at `priority`.
+///
+/// Braced so that every key of one queue hashes to the same slot should the queue server
+/// ever be clustered.
+pub fn queue_name(job_type: JobType, priority: Priority) -> String {
+    format!("{{wump:{}:{}}}", job_type.as_str(), priority.as_str())
+}
+
+/// Discover repositories through a provider and upsert them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScrapeJob {
+    /// The provider's configured name (`github`, `local`, …).
+    pub provider: String,
+    /// Provider-specific query, e.g. a GitHub search query; `None` scrapes everything.
+    pub query: Option<String>,
+}
+
+/// Read a repository's manifests and replace its dependency edges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParseJob {
+    /// The host the repository lives on (`github.com`, `local`, …).
+    pub host: String,
+    pub repository: RepoFullName,
+}
+
+/// Refresh an organization's profile, funding and the stars copied onto its edges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrichJob {
+    pub host: String,
+    pub organization: String,
+}
+
+/// Ask aggregators which repositories depend on a package and parse them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoverJob {
+    pub ecosystem: Ecosystem,
+    pub name: String,
+}
+
+/// Remove what has gone stale: vanished repositories, old job executions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleanupJob {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_names_are_explicit_and_braced() {
+        assert_eq!(queue_name(JobType::Parse, Priority::High), "{wump:parse:high}");
+    }
+
+    #[test]
+    fn payloads_reject_unknown_fields() {
+        let err = serde_json::from_str::<DiscoverJob>(
+            r#"{"ecosystem":"npm","name":"left-pad","extra":1}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+        let job: ParseJob =
+            serde_json::from_str(r#"{"host":"github.com","repository":"serde-rs/serde"}"#).unwrap();
+        assert_eq!(job.repository.owner(), "serde-rs");
+    }
+}

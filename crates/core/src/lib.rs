@@ -1,0 +1,21 @@
+//! wump's domain: ecosystems and package names, dependency kinds, the value types the
+//! services exchange, job payloads, settings, and the manifest parsers.
+//!
+//! Nothing here touches the network or the database; both services and the providers
+//! build on these types so that a package, a queue name or a cache key means the same
+//! thing everywhere.
+
+pub mod cache;
+pub mod dependency;
+pub mod ecosystem;
+pub mod jobs;
+pub mod manifest;
+pub mod model;
+pub mod settings;
+#[cfg(feature = "telemetry")]
+pub mod telemetry;
+
+pub use dependency::DependencyKind;
+pub use ecosystem::{Ecosystem, UnknownEcosystem};
+pub use model::{FundingLink, OrganizationKind, PackageRef, RepoFullName};
+pub use settings::Settings;

@@ -1,0 +1,249 @@
+//! The configuration tree shared by both binaries.
+//!
+//! Sources, later ones winning: the defaults in this file → `config/default.toml` →
+//! `config/$WUMP_ENV.toml` → environment variables `WUMP__SECTION__KEY` (for example
+//! `WUMP__DATABASE__URL`). Files are optional. Secrets (the database URL, tokens) are
+//! [`SecretString`]s so they never reach a log through `Debug`.
+
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+use config::{Config, ConfigError, Environment, File};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Everything wump can be configured with.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub valkey: ValkeySettings,
+    pub api: ApiSettings,
+    pub worker: WorkerSettings,
+    pub telemetry: TelemetrySettings,
+}
+
+/// PostgreSQL connection pool.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://user:password@host:port/database`.
+    pub url: SecretString,
+    /// Most connections one process holds.
+    pub pool_max_size: usize,
+    /// How long a request waits for a free connection before failing.
+    pub pool_wait_timeout_ms: u64,
+    /// How long opening a new connection may take.
+    pub connect_timeout_ms: u64,
+    /// Server-side limit on any one statement.
+    pub statement_timeout_ms: u64,
+    /// Apply pending migrations when a binary starts (convenient locally; run
+    /// `wump-api migrate` as a separate step in production).
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from("postgres://wump:wump@127.0.0.1:54329/wump"),
+            pool_max_size: 16,
+            pool_wait_timeout_ms: 2_000,
+            connect_timeout_ms: 5_000,
+            statement_timeout_ms: 30_000,
+            migrate_on_start: true,
+        }
+    }
+}
+
+impl DatabaseSettings {
+    /// [`Self::pool_wait_timeout_ms`] as a duration.
+    pub fn pool_wait_timeout(&self) -> Duration {
+        Duration::from_millis(self.pool_wait_timeout_ms)
+    }
+
+    /// [`Self::connect_timeout_ms`] as a duration.
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+}
+
+/// Valkey (or Redis) server for queues, cache and rate limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ValkeySettings {
+    /// `redis://[:password@]host:port[/db]` (`rediss://` for TLS).
+    pub url: SecretString,
+    /// Connections in the cache/limiter pool.
+    pub pool_size: usize,
+    /// Timeout for one command.
+    pub command_timeout_ms: u64,
+}
+
+impl Default for ValkeySettings {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from("redis://127.0.0.1:63799"),
+            pool_size: 8,
+            command_timeout_ms: 1_000,
+        }
+    }
+}
+
+/// The HTTP API server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Seconds to let in-flight requests finish after SIGTERM.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), workers: 0, shutdown_timeout_secs: 30 }
+    }
+}
+
+/// The background worker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// Address of the worker's own `/health` and `/metrics` endpoint.
+    pub health_bind: SocketAddr,
+    /// Seconds to finish or hand back in-flight jobs after SIGTERM.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self { health_bind: SocketAddr::from(([127, 0, 0, 1], 8081)), shutdown_grace_secs: 25 }
+    }
+}
+
+/// Logs, traces and metrics.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// `tracing` filter directives, e.g. `info,wump_db=debug`; `RUST_LOG` overrides it.
+    pub log_filter: String,
+    /// `json` (one object per line, with trace and span ids) or `pretty`.
+    pub log_format: LogFormat,
+    /// Service name reported to OpenTelemetry; each binary sets its own when empty.
+    pub service_name: String,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self { log_filter: "info".into(), log_format: LogFormat::Json, service_name: String::new() }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Json,
+    Pretty,
+}
+
+impl Settings {
+    /// Loads settings from `config/` under the working directory and the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let env = std::env::var("WUMP_ENV").ok();
+        Self::load_from(Path::new("config"), env.as_deref(), Environment::with_prefix("WUMP"))
+    }
+
+    /// Loads settings from `dir` and the given environment source (tests pass their own).
+    pub fn load_from(
+        dir: &Path,
+        wump_env: Option<&str>,
+        environment: Environment,
+    ) -> Result<Self, ConfigError> {
+        let mut builder =
+            Config::builder().add_source(File::from(dir.join("default.toml")).required(false));
+        if let Some(env) = wump_env.filter(|e| !e.is_empty()) {
+            builder = builder.add_source(File::from(dir.join(format!("{env}.toml"))).required(false));
+        }
+        builder
+            .add_source(environment.prefix_separator("__").separator("__").try_parsing(true))
+            .build()?
+            .try_deserialize()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Environment {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Environment::with_prefix("WUMP").source(Some(map))
+    }
+
+    #[test]
+    fn defaults_apply_without_files_or_environment() {
+        let settings = Settings::load_from(Path::new("/nonexistent"), None, env(&[])).unwrap();
+        assert_eq!(settings.api.bind.port(), 8080);
+        assert!(settings.database.migrate_on_start);
+        assert_eq!(settings.database.url.expose_secret(), "postgres://wump:wump@127.0.0.1:54329/wump");
+    }
+
+    #[test]
+    fn environment_overrides_files_which_override_defaults() {
+        let dir = std::env::temp_dir().join(format!("wump-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("default.toml"), "[api]\nbind = \"0.0.0.0:9000\"\nworkers = 3\n")
+            .unwrap();
+        std::fs::write(dir.join("staging.toml"), "[api]\nworkers = 5\n").unwrap();
+        let settings = Settings::load_from(
+            &dir,
+            Some("staging"),
+            env(&[
+                ("WUMP__DATABASE__URL", "postgres://u:p@db:5432/w"),
+                ("WUMP__VALKEY__URL", "redis://cache:6379"),
+                ("WUMP__API__BIND", "127.0.0.1:9999"),
+                ("WUMP__DATABASE__POOL_MAX_SIZE", "4"),
+            ]),
+        )
+        .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(settings.api.bind.to_string(), "127.0.0.1:9999");
+        assert_eq!(settings.api.workers, 5);
+        assert_eq!(settings.database.pool_max_size, 4);
+        assert_eq!(settings.database.url.expose_secret(), "postgres://u:p@db:5432/w");
+        assert_eq!(settings.valkey.url.expose_secret(), "redis://cache:6379");
+    }
+
+    #[test]
+    fn secrets_do_not_appear_in_debug_output() {
+        let settings = Settings::load_from(
+            Path::new("/nonexistent"),
+            None,
+            env(&[("WUMP__DATABASE__URL", "postgres://u:hunter2@db/w")]),
+        )
+        .unwrap();
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors_that_name_the_key() {
+        let err = Settings::load_from(
+            Path::new("/nonexistent"),
+            None,
+            env(&[("WUMP__API__BIND", "not-an-address")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("bind"), "{err}");
+        let err = Settings::load_from(Path::new("/nonexistent"), None, env(&[("WUMP__API__BINDD", "x")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("bindd"), "{err}");
+    }
+}
