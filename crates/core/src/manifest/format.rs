@@ -48,6 +48,7 @@ formats! {
     PipfileLock => "Pipfile.lock", Some(Ecosystem::Pypi), true;
     Pyproject => "pyproject.toml", Some(Ecosystem::Pypi), false;
     SetupCfg => "setup.cfg", Some(Ecosystem::Pypi), false;
+    SetupPy => "setup.py", Some(Ecosystem::Pypi), false;
     PoetryLock => "poetry.lock", Some(Ecosystem::Pypi), true;
     UvLock => "uv.lock", Some(Ecosystem::Pypi), true;
     PdmLock => "pdm.lock", Some(Ecosystem::Pypi), true;

@@ -98,14 +98,17 @@ pub struct ParsedManifest {
     pub funding: Vec<FundingLink>,
 }
 
-/// Parses `content` as `format`, refusing files over [`DEFAULT_MAX_BYTES`].
-pub fn parse(format: Format, content: &[u8]) -> Result<ParsedManifest, ManifestError> {
-    parse_with_limit(format, content, DEFAULT_MAX_BYTES)
+/// Parses `content`, read from `path` inside a repository, as `format`, refusing files over
+/// [`DEFAULT_MAX_BYTES`]. The path matters to some formats: `requirements-dev.txt` declares
+/// development dependencies.
+pub fn parse(format: Format, path: &str, content: &[u8]) -> Result<ParsedManifest, ManifestError> {
+    parse_with_limit(format, path, content, DEFAULT_MAX_BYTES)
 }
 
-/// Parses `content` as `format`, refusing files over `max_bytes`.
+/// [`parse`] with the caller's size limit.
 pub fn parse_with_limit(
     format: Format,
+    path: &str,
     content: &[u8],
     max_bytes: usize,
 ) -> Result<ParsedManifest, ManifestError> {
@@ -115,21 +118,21 @@ pub fn parse_with_limit(
     let text = std::str::from_utf8(content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content))
         .map_err(|e| ManifestError::Encoding(e.to_string()))?;
     let Some(ecosystem) = format.ecosystem() else {
-        return funding::parse(format, text);
+        return funding::parse(format, path, text);
     };
     match ecosystem {
-        Ecosystem::Npm => npm::parse(format, text),
-        Ecosystem::Pypi => pypi::parse(format, text),
-        Ecosystem::Cargo => cargo::parse(format, text),
-        Ecosystem::Go => go::parse(format, text),
-        Ecosystem::Rubygems => rubygems::parse(format, text),
-        Ecosystem::Maven => maven::parse(format, text),
-        Ecosystem::Packagist => packagist::parse(format, text),
-        Ecosystem::Nuget => nuget::parse(format, text),
-        Ecosystem::Hex => hex::parse(format, text),
-        Ecosystem::Pub => dart::parse(format, text),
-        Ecosystem::Swiftpm => swiftpm::parse(format, text),
-        Ecosystem::Cocoapods => cocoapods::parse(format, text),
-        Ecosystem::Actions => actions::parse(format, text),
+        Ecosystem::Npm => npm::parse(format, path, text),
+        Ecosystem::Pypi => pypi::parse(format, path, text),
+        Ecosystem::Cargo => cargo::parse(format, path, text),
+        Ecosystem::Go => go::parse(format, path, text),
+        Ecosystem::Rubygems => rubygems::parse(format, path, text),
+        Ecosystem::Maven => maven::parse(format, path, text),
+        Ecosystem::Packagist => packagist::parse(format, path, text),
+        Ecosystem::Nuget => nuget::parse(format, path, text),
+        Ecosystem::Hex => hex::parse(format, path, text),
+        Ecosystem::Pub => dart::parse(format, path, text),
+        Ecosystem::Swiftpm => swiftpm::parse(format, path, text),
+        Ecosystem::Cocoapods => cocoapods::parse(format, path, text),
+        Ecosystem::Actions => actions::parse(format, path, text),
     }
 }

@@ -2,7 +2,7 @@
 
 use super::{Format, ManifestError, ParsedManifest};
 
-/// Parses `text` as one of this module's formats.
-pub(crate) fn parse(format: Format, _text: &str) -> Result<ParsedManifest, ManifestError> {
+/// Parses `text`, read from `path` inside a repository, as one of this module's formats.
+pub(crate) fn parse(format: Format, _path: &str, _text: &str) -> Result<ParsedManifest, ManifestError> {
     Err(ManifestError::Unsupported { format })
 }
