@@ -8,6 +8,9 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 export WUMP__DATABASE__URL := env("WUMP__DATABASE__URL", "postgres://wump:wump@127.0.0.1:54329/wump")
 export WUMP__VALKEY__URL := env("WUMP__VALKEY__URL", "redis://127.0.0.1:63799")
 
+# Where `cargo build` puts the debug binaries.
+bin_dir := env("CARGO_TARGET_DIR", "target") / "debug"
+
 # The release build; deploy/docker/Dockerfile runs the same command.
 release_build := "cargo build --release --locked --bin wump-api --bin wump-worker"
 
@@ -18,12 +21,10 @@ default:
 # Start PostgreSQL + Valkey, migrate, run wump-api (:8080) and wump-worker (:8081) in the background.
 up: services-up
     cargo build --bins
-    target/debug/wump-api migrate
-    scripts/app.sh start
-    @echo "wump-api    http://127.0.0.1:8080  (log .data/logs/api.log)"
-    @echo "wump-worker http://127.0.0.1:8081/health  (log .data/logs/worker.log)"
-    @echo "PostgreSQL  $WUMP__DATABASE__URL   Valkey $WUMP__VALKEY__URL"
-    @echo "stop everything with: just down"
+    {{ bin_dir }}/wump-api migrate
+    WUMP_BIN_DIR={{ bin_dir }} scripts/app.sh start
+    @scripts/services.sh status
+    @echo "Logs are in .data/logs/. Stop everything with: just down"
 
 # Stop wump-api and wump-worker (SIGTERM, graceful), then PostgreSQL and Valkey.
 down:

@@ -13,11 +13,12 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN_DIR="${WUMP_BIN_DIR:-$ROOT/target/debug}"
+BIN_DIR="${WUMP_BIN_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}/debug}"
+BIN_DIR="$(realpath -m "$BIN_DIR")"
 LOGS="$ROOT/.data/logs"
 RUN="$ROOT/.data/run"
 STOP_WAIT_SECS=40 # longer than api.shutdown_timeout_secs and worker.shutdown_grace_secs
-START_WAIT_SECS=60
+START_WAIT_SECS="${WUMP_START_WAIT_SECS:-60}"
 
 say() { printf '[app] %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -73,12 +74,11 @@ stop_one() { # stop_one NAME BINARY
     say "$name stopped"
 }
 
-start_one() { # start_one NAME BINARY SUBCOMMAND ADDR
-    local name="$1" bin="$2" sub="$3" addr="$4"
+start_one() { # start_one NAME BINARY SUBCOMMAND
+    local name="$1" bin="$2" sub="$3"
     [ -x "$BIN_DIR/$bin" ] || die "$BIN_DIR/$bin is missing: run 'cargo build --bins'"
-    stop_one "$name" "$bin"
-    port_open "$addr" && die "$addr is already taken by another program (not a $bin started here)"
     mkdir -p "$LOGS" "$RUN"
+    echo "=== $(date -u +%FT%TZ) scripts/app.sh start: $BIN_DIR/$bin $sub" >>"$LOGS/$name.log"
     # setsid: the process outlives this shell and does not get the terminal's Ctrl-C.
     (cd "$ROOT" && exec setsid "$BIN_DIR/$bin" "$sub" >>"$LOGS/$name.log" 2>&1 </dev/null) &
     echo $! >"$RUN/$name.pid"
@@ -91,7 +91,9 @@ wait_healthy() { # wait_healthy NAME BINARY ADDR
         alive "$name" "$bin" || break
         sleep 0.2
     done
-    tail -n 30 "$LOGS/$name.log" >&2 || true
+    # The last 30 lines this start wrote to the log.
+    awk '/^=== /{n=0} {line[n++]=$0} END{for(i=(n>30?n-30:0);i<n;i++) print line[i]}' \
+        "$LOGS/$name.log" >&2 || true
     if alive "$name" "$bin"; then
         die "$name is running but http://$addr/health did not answer within ${START_WAIT_SECS}s (log: $LOGS/$name.log)"
     fi
@@ -101,6 +103,13 @@ wait_healthy() { # wait_healthy NAME BINARY ADDR
 
 case "${1:-}" in
     start)
+        # Leave nothing half-started: on any failure stop both again.
+        trap 'rc=$?; [ "$rc" = 0 ] || "$0" stop; exit "$rc"' EXIT
+        for s in "${SERVICES[@]}"; do
+            set -- $s
+            stop_one "$1" "$2"
+            port_open "$4" && die "$4 is already taken by another program (not a $2 started here)"
+        done
         for s in "${SERVICES[@]}"; do start_one $s; done
         for s in "${SERVICES[@]}"; do
             set -- $s

