@@ -1,1 +1,21 @@
-//! placeholder
+//! wump's data layer: the PostgreSQL schema, models, the queries both services need, the
+//! connection pool and the embedded migrations.
+//!
+//! Query functions take `&mut AsyncPgConnection` and leave transactions to the caller,
+//! except the edge writers, whose consistency guarantees need their own transaction
+//! (they say so). Every listing is keyset-paginated; nothing here uses OFFSET.
+
+pub mod edges;
+mod error;
+pub mod listings;
+pub mod migrations;
+pub mod models;
+pub mod pool;
+pub mod schema;
+#[cfg(feature = "test-support")]
+pub mod test_support;
+pub mod upserts;
+
+pub use diesel_async::AsyncPgConnection;
+pub use error::DbError;
+pub use pool::{DbPool, connect};

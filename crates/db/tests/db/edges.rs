@@ -1,0 +1,309 @@
+//! Edge replacement keeps roll-ups and stored counts exactly equal to a from-scratch
+//! aggregate over the edges, whatever sequence of writes led there.
+
+use std::collections::BTreeSet;
+
+use diesel::{QueryableByName, sql_types::Text};
+use diesel_async::RunQueryDsl;
+use proptest::{prelude::*, test_runner::TestCaseError};
+use uuid::Uuid;
+use wump_core::DependencyKind;
+use wump_db::{
+    AsyncPgConnection,
+    edges::{self, EdgeInput},
+    test_support::TestDatabase,
+    upserts,
+};
+
+use crate::{day, edge, organization, packages, repository, repository_input};
+
+#[derive(QueryableByName)]
+struct Json {
+    #[diesel(sql_type = Text)]
+    json: String,
+}
+
+async fn json(conn: &mut AsyncPgConnection, sql: &str) -> String {
+    diesel::sql_query(sql)
+        .get_result::<Json>(conn)
+        .await
+        .unwrap()
+        .json
+}
+
+/// `(stored, recomputed)` roll-ups and package counts.
+async fn stored_and_recomputed(conn: &mut AsyncPgConnection) -> [(String, String); 2] {
+    let stored_rollups = json(
+        conn,
+        "SELECT coalesce(jsonb_agg(jsonb_build_array(package_id, organization_id, repositories_count, stars_sum)
+                 ORDER BY package_id, organization_id), '[]')::text AS json FROM package_organizations",
+    )
+    .await;
+    let recomputed_rollups = json(
+        conn,
+        "SELECT coalesce(jsonb_agg(jsonb_build_array(package_id, organization_id, n, stars)
+                 ORDER BY package_id, organization_id), '[]')::text AS json
+           FROM (SELECT package_id, organization_id, count(*) AS n, sum(repo_stars) AS stars
+                   FROM dependencies WHERE NOT repo_archived AND NOT repo_fork
+                  GROUP BY package_id, organization_id) t",
+    )
+    .await;
+    let stored_counts = json(
+        conn,
+        "SELECT coalesce(jsonb_agg(jsonb_build_array(id, dependents_count, organizations_count) ORDER BY id), '[]')::text AS json
+           FROM packages",
+    )
+    .await;
+    let recomputed_counts = json(
+        conn,
+        "SELECT coalesce(jsonb_agg(jsonb_build_array(p.id,
+                    (SELECT count(*) FROM dependencies d WHERE d.package_id = p.id AND NOT d.repo_archived AND NOT d.repo_fork),
+                    (SELECT count(DISTINCT d.organization_id) FROM dependencies d
+                      WHERE d.package_id = p.id AND NOT d.repo_archived AND NOT d.repo_fork))
+                 ORDER BY p.id), '[]')::text AS json
+           FROM packages p",
+    )
+    .await;
+    [
+        (stored_rollups, recomputed_rollups),
+        (stored_counts, recomputed_counts),
+    ]
+}
+
+const REPOS: usize = 6;
+const ORGS: usize = 3;
+const PACKAGES: usize = 5;
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// Replace a repository's edges with `(package, kinds)` pairs.
+    Replace {
+        repo: usize,
+        edges: Vec<(usize, Vec<DependencyKind>)>,
+    },
+    /// Change a repository's attributes, then copy them onto its edges.
+    Attributes {
+        repo: usize,
+        stars: i32,
+        archived: bool,
+        fork: bool,
+        org: usize,
+    },
+}
+
+fn kinds() -> impl Strategy<Value = Vec<DependencyKind>> {
+    proptest::sample::subsequence(DependencyKind::ALL.to_vec(), 1..=3)
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0..REPOS, proptest::collection::vec((0..PACKAGES, kinds()), 0..=PACKAGES))
+            .prop_map(|(repo, edges)| Op::Replace { repo, edges }),
+        1 => (0..REPOS, 0..500i32, proptest::bool::weighted(0.3), proptest::bool::weighted(0.2), 0..ORGS)
+            .prop_map(|(repo, stars, archived, fork, org)| Op::Attributes { repo, stars, archived, fork, org }),
+    ]
+}
+
+struct World {
+    orgs: Vec<Uuid>,
+    repos: Vec<Uuid>,
+    packages: Vec<Uuid>,
+}
+
+async fn reset(conn: &mut AsyncPgConnection) -> World {
+    diesel::sql_query(
+        "TRUNCATE organizations, repositories, packages, dependencies, package_organizations",
+    )
+    .execute(conn)
+    .await
+    .unwrap();
+    let mut orgs = Vec::new();
+    for i in 0..ORGS {
+        orgs.push(organization(conn, &format!("org{i}")).await);
+    }
+    let mut repos = Vec::new();
+    for i in 0..REPOS {
+        let input = repository_input(
+            orgs[i % ORGS],
+            &format!("org{}/repo{i}", i % ORGS),
+            10 * i as i32,
+            Some(day(i as i64)),
+        );
+        repos.push(repository(conn, input).await);
+    }
+    let names: Vec<String> = (0..PACKAGES).map(|i| format!("pkg{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    World {
+        orgs,
+        repos,
+        packages: packages(conn, &names).await,
+    }
+}
+
+async fn apply(conn: &mut AsyncPgConnection, world: &World, op: &Op) {
+    match op {
+        Op::Replace { repo, edges } => {
+            // The parse job merges duplicates before writing; do the same here.
+            let mut merged: std::collections::BTreeMap<usize, BTreeSet<DependencyKind>> =
+                Default::default();
+            for (package, kinds) in edges {
+                merged
+                    .entry(*package)
+                    .or_default()
+                    .extend(kinds.iter().copied());
+            }
+            let edges: Vec<EdgeInput> = merged
+                .into_iter()
+                .map(|(p, kinds)| edge(world.packages[p], &kinds.into_iter().collect::<Vec<_>>()))
+                .collect();
+            edges::replace_repository_edges(conn, world.repos[*repo], &edges)
+                .await
+                .unwrap();
+        }
+        Op::Attributes {
+            repo,
+            stars,
+            archived,
+            fork,
+            org,
+        } => {
+            let mut input = repository_input(
+                world.orgs[*org],
+                &format!("org{}/repo{repo}", repo % ORGS),
+                *stars,
+                None,
+            );
+            input.archived = *archived;
+            input.fork = *fork;
+            upserts::upsert_repositories(conn, &[input]).await.unwrap();
+            edges::sync_repository_attributes(conn, &[world.repos[*repo]])
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn rollups_and_counts_equal_a_from_scratch_aggregate_after_any_sequence_of_writes() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime.block_on(TestDatabase::new());
+    let config = ProptestConfig {
+        cases: 48,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    runner
+        .run(&proptest::collection::vec(op(), 1..25), |ops| {
+            runtime.block_on(async {
+                let mut conn = db.connection().await;
+                let world = reset(&mut conn).await;
+                for op in &ops {
+                    apply(&mut conn, &world, op).await;
+                    for (stored, recomputed) in stored_and_recomputed(&mut conn).await {
+                        prop_assert_eq!(stored, recomputed, "after {:?}", op);
+                    }
+                }
+                Ok::<(), TestCaseError>(())
+            })
+        })
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_replacements_in_one_organization_lose_no_update() {
+    let db = TestDatabase::new().await;
+    let mut conn = db.connection().await;
+    let org = organization(&mut conn, "busy").await;
+    let mut repos = Vec::new();
+    for i in 0..8 {
+        repos.push(
+            repository(
+                &mut conn,
+                repository_input(org, &format!("busy/r{i}"), i, None),
+            )
+            .await,
+        );
+    }
+    let shared = packages(&mut conn, &["lodash", "react", "vue"]).await;
+
+    for round in 0..4 {
+        let tasks: Vec<_> = repos
+            .iter()
+            .enumerate()
+            .map(|(i, repo)| {
+                let pool = db.pool().clone();
+                let repo = *repo;
+                // Each round every repository takes a different subset of the shared packages.
+                let edges: Vec<EdgeInput> = shared
+                    .iter()
+                    .enumerate()
+                    .filter(|(p, _)| (i + round + p) % 2 == 0)
+                    .map(|(_, id)| edge(*id, &[DependencyKind::Runtime]))
+                    .collect();
+                tokio::spawn(async move {
+                    let mut conn = wump_db::pool::checkout(&pool).await.unwrap();
+                    edges::replace_repository_edges(&mut conn, repo, &edges)
+                        .await
+                        .unwrap();
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        for (stored, recomputed) in stored_and_recomputed(&mut conn).await {
+            assert_eq!(stored, recomputed, "round {round}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn archiving_a_repository_removes_it_from_counts_and_rollups() {
+    let db = TestDatabase::new().await;
+    let mut conn = db.connection().await;
+    let org = organization(&mut conn, "acme").await;
+    let mut input = repository_input(org, "acme/app", 40, None);
+    let repo = repository(&mut conn, input.clone()).await;
+    let react = packages(&mut conn, &["react"]).await[0];
+
+    let changes = edges::replace_repository_edges(
+        &mut conn,
+        repo,
+        &[edge(
+            react,
+            &[DependencyKind::Runtime, DependencyKind::Development],
+        )],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (changes.inserted, changes.touched_packages.clone()),
+        (1, vec![react])
+    );
+    let package = wump_db::listings::package_by_name(&mut conn, wump_core::Ecosystem::Npm, "React")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (package.dependents_count, package.organizations_count),
+        (1, 1)
+    );
+
+    input.archived = true;
+    upserts::upsert_repositories(&mut conn, &[input])
+        .await
+        .unwrap();
+    let synced = edges::sync_repository_attributes(&mut conn, &[repo])
+        .await
+        .unwrap();
+    assert_eq!(synced.touched_packages, vec![react]);
+    let package = wump_db::listings::package_by_name(&mut conn, wump_core::Ecosystem::Npm, "react")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (package.dependents_count, package.organizations_count),
+        (0, 0)
+    );
+}
