@@ -200,7 +200,10 @@ pg_init() { # pg_init BINDIR: create the cluster if .data/postgres is empty
     if [ "$(id -u)" = 0 ]; then chown "$PG_USER:" "$PGDATA"; fi
     # The bootstrap superuser is the OS user running the server, reachable only through the
     # unix socket (peer auth); TCP needs a password (scram).
-    as_pg "$bin/initdb" -D "$PGDATA" --encoding=UTF8 --locale=C --auth-local=peer \
+    # C.UTF-8: byte-order sorting like C, but Unicode-aware lower()/upper() and trigrams.
+    local locale=C
+    locale -a 2>/dev/null | grep -qiE '^c\.utf-?8$' && locale=C.UTF-8
+    as_pg "$bin/initdb" -D "$PGDATA" --encoding=UTF8 --locale="$locale" --auth-local=peer \
         --auth-host=scram-sha-256 --no-instructions >"$LOGS/initdb.log" 2>&1 ||
         { cat "$LOGS/initdb.log" >&2; die "initdb failed (log: $LOGS/initdb.log)"; }
 }
