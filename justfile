@@ -16,7 +16,7 @@ release_build := "cargo build --release --locked --bin wump-api --bin wump-worke
 
 # List the recipes.
 default:
-    @just --list
+    @{{ just_executable() }} --list
 
 # Start PostgreSQL + Valkey, migrate, run wump-api (:8080) and wump-worker (:8081) in the background.
 up: services-up

@@ -6,7 +6,8 @@
 - every `depends_on` names an existing service (and a known condition); a dependency on
   `service_healthy` points at a service with a healthcheck;
 - every named volume a service mounts is declared under `volumes`;
-- every `build` names a Dockerfile that exists and, with `target`, a stage it defines.
+- every `build` names a Dockerfile that exists and, with `target`, a stage it defines;
+- deploy/docker/Dockerfile builds with the justfile's `release_build` command.
 
 PyYAML comes from the interpreter, else from .tools/py (installed there when missing).
 """
@@ -114,6 +115,18 @@ def check(doc, errors):
                 errors.append(f"{where}: {os.path.relpath(dockerfile, ROOT)} has no stage {build['target']!r}")
 
 
+def check_release_command(errors):
+    """The Dockerfile builds with the justfile's `release_build` command, word for word."""
+    with open(os.path.join(ROOT, "justfile"), encoding="utf-8") as f:
+        m = re.search(r'^release_build := "([^"]+)"', f.read(), re.MULTILINE)
+    if not m:
+        errors.append("justfile: no release_build variable")
+        return
+    with open(os.path.join(ROOT, "deploy", "docker", "Dockerfile"), encoding="utf-8") as f:
+        if f"RUN {m.group(1)}" not in f.read():
+            errors.append(f"deploy/docker/Dockerfile does not build with `{m.group(1)}` (justfile release_build)")
+
+
 def main():
     path = os.path.join(ROOT, sys.argv[1] if len(sys.argv) > 1 else "compose.yaml")
     yaml = load_yaml_module()
@@ -125,6 +138,7 @@ def main():
         return 1
     errors = []
     check(doc, errors)
+    check_release_command(errors)
     for e in errors:
         print(f"{os.path.relpath(path, ROOT)}: {e}", file=sys.stderr)
     if not errors:
