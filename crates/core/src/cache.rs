@@ -12,5 +12,8 @@ pub fn package_version_key(ecosystem: Ecosystem, normalized_name: &str) -> Strin
 
 /// The version counter of everything cached about one organization.
 pub fn organization_version_key(host: &str, login: &str) -> String {
-    format!("wump:cache-version:organization:{host}:{}", login.to_lowercase())
+    format!(
+        "wump:cache-version:organization:{host}:{}",
+        login.to_lowercase()
+    )
 }

@@ -24,7 +24,9 @@ pub enum DependencyKind {
 
 /// The id given was not a dependency kind.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown dependency kind `{0}` (expected runtime, development, build, test, optional or peer)")]
+#[error(
+    "unknown dependency kind `{0}` (expected runtime, development, build, test, optional or peer)"
+)]
 pub struct UnknownDependencyKind(pub String);
 
 impl DependencyKind {

@@ -117,7 +117,9 @@ fn pep503(name: &str) -> String {
 /// `.git` suffix, trailing slash or case.
 fn swift_identity(location: &str) -> String {
     let lower = location.to_lowercase();
-    let without_scheme = lower.split_once("://").map_or(lower.as_str(), |(_, rest)| rest);
+    let without_scheme = lower
+        .split_once("://")
+        .map_or(lower.as_str(), |(_, rest)| rest);
     let without_user = without_scheme
         .split_once('@')
         .filter(|(user, _)| !user.contains('/'))
@@ -167,17 +169,35 @@ mod tests {
 
     #[test]
     fn pypi_names_follow_pep_503() {
-        for name in ["Friendly-Bard", "friendly.bard", "FRIENDLY_BARD", "friendly--._bard"] {
-            assert_eq!(Ecosystem::Pypi.normalize_name(name), "friendly-bard", "{name}");
+        for name in [
+            "Friendly-Bard",
+            "friendly.bard",
+            "FRIENDLY_BARD",
+            "friendly--._bard",
+        ] {
+            assert_eq!(
+                Ecosystem::Pypi.normalize_name(name),
+                "friendly-bard",
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn case_insensitive_registries_fold_case() {
         assert_eq!(Ecosystem::Npm.normalize_name("@Babel/Core"), "@babel/core");
-        assert_eq!(Ecosystem::Nuget.normalize_name("Newtonsoft.Json"), "newtonsoft.json");
-        assert_eq!(Ecosystem::Packagist.normalize_name("Symfony/Console"), "symfony/console");
-        assert_eq!(Ecosystem::Actions.normalize_name("Actions/Checkout"), "actions/checkout");
+        assert_eq!(
+            Ecosystem::Nuget.normalize_name("Newtonsoft.Json"),
+            "newtonsoft.json"
+        );
+        assert_eq!(
+            Ecosystem::Packagist.normalize_name("Symfony/Console"),
+            "symfony/console"
+        );
+        assert_eq!(
+            Ecosystem::Actions.normalize_name("Actions/Checkout"),
+            "actions/checkout"
+        );
         assert_eq!(Ecosystem::Cargo.normalize_name("Serde_JSON"), "serde-json");
     }
 
@@ -201,7 +221,10 @@ mod tests {
             "https://GitHub.com/apple/swift-nio/",
             "git@github.com:apple/swift-nio.git",
         ] {
-            assert_eq!(Ecosystem::Swiftpm.normalize_name(url), "github.com/apple/swift-nio");
+            assert_eq!(
+                Ecosystem::Swiftpm.normalize_name(url),
+                "github.com/apple/swift-nio"
+            );
         }
     }
 }

@@ -20,8 +20,13 @@ pub enum JobType {
 
 impl JobType {
     /// Every job type.
-    pub const ALL: [JobType; 5] =
-        [JobType::Scrape, JobType::Parse, JobType::Enrich, JobType::Discover, JobType::Cleanup];
+    pub const ALL: [JobType; 5] = [
+        JobType::Scrape,
+        JobType::Parse,
+        JobType::Enrich,
+        JobType::Discover,
+        JobType::Cleanup,
+    ];
 
     /// The lower-case id stored in `job_executions.job_type`.
     pub const fn as_str(self) -> &'static str {
@@ -118,7 +123,10 @@ mod tests {
 
     #[test]
     fn queue_names_are_explicit_and_braced() {
-        assert_eq!(queue_name(JobType::Parse, Priority::High), "{wump:parse:high}");
+        assert_eq!(
+            queue_name(JobType::Parse, Priority::High),
+            "{wump:parse:high}"
+        );
     }
 
     #[test]

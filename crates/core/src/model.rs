@@ -47,7 +47,10 @@ impl FromStr for RepoFullName {
     type Err = InvalidRepoFullName;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        let fail = |reason| InvalidRepoFullName { input: input.to_owned(), reason };
+        let fail = |reason| InvalidRepoFullName {
+            input: input.to_owned(),
+            reason,
+        };
         let (owner, name) = input.split_once('/').ok_or_else(|| fail("missing `/`"))?;
         for segment in [owner, name] {
             if segment.is_empty() {
@@ -59,11 +62,19 @@ impl FromStr for RepoFullName {
             if segment == "." || segment == ".." {
                 return Err(fail("`.` and `..` are not names"));
             }
-            if !segment.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-                return Err(fail("only ASCII letters, digits, `-`, `_` and `.` are allowed"));
+            if !segment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                return Err(fail(
+                    "only ASCII letters, digits, `-`, `_` and `.` are allowed",
+                ));
             }
         }
-        Ok(Self { owner: owner.to_owned(), name: name.to_owned() })
+        Ok(Self {
+            owner: owner.to_owned(),
+            name: name.to_owned(),
+        })
     }
 }
 
@@ -117,7 +128,10 @@ pub struct PackageRef {
 impl PackageRef {
     /// Creates a reference to `name` in `ecosystem`.
     pub fn new(ecosystem: Ecosystem, name: impl Into<String>) -> Self {
-        Self { ecosystem, name: name.into() }
+        Self {
+            ecosystem,
+            name: name.into(),
+        }
     }
 
     /// The registry's canonical spelling of the name (see [`Ecosystem::normalize_name`]).
@@ -148,12 +162,23 @@ mod tests {
         let name: RepoFullName = "rust-lang/crates.io".parse().unwrap();
         assert_eq!((name.owner(), name.name()), ("rust-lang", "crates.io"));
         assert_eq!(name.to_string(), "rust-lang/crates.io");
-        assert_eq!(serde_json::to_string(&name).unwrap(), "\"rust-lang/crates.io\"");
+        assert_eq!(
+            serde_json::to_string(&name).unwrap(),
+            "\"rust-lang/crates.io\""
+        );
     }
 
     #[test]
     fn malformed_full_names_are_rejected_with_a_reason() {
-        for bad in ["", "owner", "/repo", "owner/", "a/b/c", "../etc", "own er/repo"] {
+        for bad in [
+            "",
+            "owner",
+            "/repo",
+            "owner/",
+            "a/b/c",
+            "../etc",
+            "own er/repo",
+        ] {
             let err = bad.parse::<RepoFullName>().unwrap_err();
             assert!(err.to_string().contains(bad), "{err}");
         }

@@ -102,7 +102,11 @@ pub struct ApiSettings {
 
 impl Default for ApiSettings {
     fn default() -> Self {
-        Self { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), workers: 0, shutdown_timeout_secs: 30 }
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            workers: 0,
+            shutdown_timeout_secs: 30,
+        }
     }
 }
 
@@ -118,7 +122,10 @@ pub struct WorkerSettings {
 
 impl Default for WorkerSettings {
     fn default() -> Self {
-        Self { health_bind: SocketAddr::from(([127, 0, 0, 1], 8081)), shutdown_grace_secs: 25 }
+        Self {
+            health_bind: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            shutdown_grace_secs: 25,
+        }
     }
 }
 
@@ -136,7 +143,11 @@ pub struct TelemetrySettings {
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        Self { log_filter: "info".into(), log_format: LogFormat::Json, service_name: String::new() }
+        Self {
+            log_filter: "info".into(),
+            log_format: LogFormat::Json,
+            service_name: String::new(),
+        }
     }
 }
 
@@ -153,7 +164,11 @@ impl Settings {
     /// Loads settings from `config/` under the working directory and the process environment.
     pub fn load() -> Result<Self, ConfigError> {
         let env = std::env::var("WUMP_ENV").ok();
-        Self::load_from(Path::new("config"), env.as_deref(), Environment::with_prefix("WUMP"))
+        Self::load_from(
+            Path::new("config"),
+            env.as_deref(),
+            Environment::with_prefix("WUMP"),
+        )
     }
 
     /// Loads settings from `dir` and the given environment source (tests pass their own).
@@ -165,10 +180,16 @@ impl Settings {
         let mut builder =
             Config::builder().add_source(File::from(dir.join("default.toml")).required(false));
         if let Some(env) = wump_env.filter(|e| !e.is_empty()) {
-            builder = builder.add_source(File::from(dir.join(format!("{env}.toml"))).required(false));
+            builder =
+                builder.add_source(File::from(dir.join(format!("{env}.toml"))).required(false));
         }
         builder
-            .add_source(environment.prefix_separator("__").separator("__").try_parsing(true))
+            .add_source(
+                environment
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
             .build()?
             .try_deserialize()
     }
@@ -183,8 +204,10 @@ mod tests {
     use super::*;
 
     fn env(vars: &[(&str, &str)]) -> Environment {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Environment::with_prefix("WUMP").source(Some(map))
     }
 
@@ -193,15 +216,21 @@ mod tests {
         let settings = Settings::load_from(Path::new("/nonexistent"), None, env(&[])).unwrap();
         assert_eq!(settings.api.bind.port(), 8080);
         assert!(settings.database.migrate_on_start);
-        assert_eq!(settings.database.url.expose_secret(), "postgres://wump:wump@127.0.0.1:54329/wump");
+        assert_eq!(
+            settings.database.url.expose_secret(),
+            "postgres://wump:wump@127.0.0.1:54329/wump"
+        );
     }
 
     #[test]
     fn environment_overrides_files_which_override_defaults() {
         let dir = std::env::temp_dir().join(format!("wump-settings-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("default.toml"), "[api]\nbind = \"0.0.0.0:9000\"\nworkers = 3\n")
-            .unwrap();
+        std::fs::write(
+            dir.join("default.toml"),
+            "[api]\nbind = \"0.0.0.0:9000\"\nworkers = 3\n",
+        )
+        .unwrap();
         std::fs::write(dir.join("staging.toml"), "[api]\nworkers = 5\n").unwrap();
         let settings = Settings::load_from(
             &dir,
@@ -218,7 +247,10 @@ mod tests {
         assert_eq!(settings.api.bind.to_string(), "127.0.0.1:9999");
         assert_eq!(settings.api.workers, 5);
         assert_eq!(settings.database.pool_max_size, 4);
-        assert_eq!(settings.database.url.expose_secret(), "postgres://u:p@db:5432/w");
+        assert_eq!(
+            settings.database.url.expose_secret(),
+            "postgres://u:p@db:5432/w"
+        );
         assert_eq!(settings.valkey.url.expose_secret(), "redis://cache:6379");
     }
 
@@ -242,8 +274,12 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("bind"), "{err}");
-        let err = Settings::load_from(Path::new("/nonexistent"), None, env(&[("WUMP__API__BINDD", "x")]))
-            .unwrap_err();
+        let err = Settings::load_from(
+            Path::new("/nonexistent"),
+            None,
+            env(&[("WUMP__API__BINDD", "x")]),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("bindd"), "{err}");
     }
 }

@@ -78,10 +78,10 @@ fn matches(
     expected: &Value,
     ours: &ParsedDependency,
 ) -> bool {
-    if let Some(name) = expected.get("name").and_then(Value::as_str) {
-        if ecosystem.normalize_name(name) != ours.normalized_name {
-            return false;
-        }
+    if let Some(name) = expected.get("name").and_then(Value::as_str)
+        && ecosystem.normalize_name(name) != ours.normalized_name
+    {
+        return false;
     }
     if let Some(requirement) = expected.get("requirement").and_then(Value::as_str) {
         let ours_requirement = if format.is_lockfile() {
@@ -95,17 +95,17 @@ fn matches(
             return false;
         }
     }
-    if let Some(kind) = expected.get("type") {
-        if let Some(kind) = map_kind(ecosystem, kind) {
-            if kind != ours.kind {
-                return false;
-            }
-        }
+    if let Some(kind) = expected
+        .get("type")
+        .and_then(|kind| map_kind(ecosystem, kind))
+        && kind != ours.kind
+    {
+        return false;
     }
-    if let Some(local) = expected.get("local").and_then(Value::as_bool) {
-        if local != ours.local {
-            return false;
-        }
+    if let Some(local) = expected.get("local").and_then(Value::as_bool)
+        && local != ours.local
+    {
+        return false;
     }
     true
 }

@@ -84,3 +84,10 @@ pub async fn connect_once(settings: &DatabaseSettings) -> Result<AsyncPgConnecti
     .await
     .map_err(|e| DbError::Unavailable(e.to_string()))
 }
+
+/// Checks out a connection and runs `SELECT 1` (health checks).
+pub async fn ping(pool: &DbPool) -> Result<(), DbError> {
+    let mut conn = checkout(pool).await?;
+    diesel::sql_query("SELECT 1").execute(&mut conn).await?;
+    Ok(())
+}

@@ -20,6 +20,9 @@ pub enum ManifestError {
 impl ManifestError {
     /// A syntax error in `format`, with the underlying parser's message.
     pub fn syntax(format: Format, message: impl ToString) -> Self {
-        ManifestError::Syntax { format, message: message.to_string() }
+        ManifestError::Syntax {
+            format,
+            message: message.to_string(),
+        }
     }
 }

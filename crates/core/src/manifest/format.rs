@@ -98,7 +98,11 @@ impl Format {
         let parent = dir.rsplit('/').next().unwrap_or("");
         let lower = file.to_ascii_lowercase();
 
-        if let Some(format) = Format::ALL.iter().copied().find(|f| f.matches_exact_name(file)) {
+        if let Some(format) = Format::ALL
+            .iter()
+            .copied()
+            .find(|f| f.matches_exact_name(file))
+        {
             return Some(format);
         }
         if parent == ".github" && file == "FUNDING.yml" {
@@ -114,7 +118,10 @@ impl Format {
         if lower.ends_with(".gemspec") {
             return Some(Format::Gemspec);
         }
-        if [".csproj", ".fsproj", ".vbproj"].iter().any(|ext| lower.ends_with(ext)) {
+        if [".csproj", ".fsproj", ".vbproj"]
+            .iter()
+            .any(|ext| lower.ends_with(ext))
+        {
             return Some(Format::MsbuildProject);
         }
         if is_requirements_file(parent, &lower) {
@@ -141,7 +148,9 @@ impl Format {
 
 /// `requirements.txt`, `requirements-dev.txt`, `requirements.in`, `requirements/test.txt`, …
 fn is_requirements_file(parent: &str, lower_file: &str) -> bool {
-    let text_like = [".txt", ".in", ".pip", ".frozen"].iter().any(|ext| lower_file.ends_with(ext));
+    let text_like = [".txt", ".in", ".pip", ".frozen"]
+        .iter()
+        .any(|ext| lower_file.ends_with(ext));
     text_like && (lower_file.starts_with("requirements") || parent == "requirements")
 }
 
@@ -191,7 +200,10 @@ mod tests {
             ("requirements/test.txt", Some(Format::Requirements)),
             ("requirements.in", Some(Format::Requirements)),
             (".github/workflows/ci.yaml", Some(Format::GithubWorkflow)),
-            (".github/actions/setup/action.yml", Some(Format::GithubAction)),
+            (
+                ".github/actions/setup/action.yml",
+                Some(Format::GithubAction),
+            ),
             (".github/FUNDING.yml", Some(Format::FundingYml)),
             ("funding.json", Some(Format::FundingJson)),
             ("README.md", None),

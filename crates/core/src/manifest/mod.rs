@@ -113,7 +113,10 @@ pub fn parse_with_limit(
     max_bytes: usize,
 ) -> Result<ParsedManifest, ManifestError> {
     if content.len() > max_bytes {
-        return Err(ManifestError::TooLarge { size: content.len(), limit: max_bytes });
+        return Err(ManifestError::TooLarge {
+            size: content.len(),
+            limit: max_bytes,
+        });
     }
     let text = std::str::from_utf8(content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content))
         .map_err(|e| ManifestError::Encoding(e.to_string()))?;

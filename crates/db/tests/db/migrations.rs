@@ -67,3 +67,30 @@ async fn check_constraints_reject_unknown_ecosystems_and_kinds() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_starting_together_migrate_once_and_all_succeed() {
+    let db = TestDatabase::empty().await;
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let settings = db.settings().clone();
+            tokio::spawn(async move { migrations::migrate(&settings).await })
+        })
+        .collect();
+    let mut applied = Vec::new();
+    for run in runs {
+        applied.push(
+            run.await
+                .unwrap()
+                .expect("every replica's migrate succeeds")
+                .len(),
+        );
+    }
+    applied.sort_unstable();
+    assert_eq!(
+        applied.iter().filter(|n| **n > 0).count(),
+        1,
+        "exactly one replica applied them: {applied:?}"
+    );
+    assert_eq!(wump_tables(&db).await, 7);
+}
