@@ -86,9 +86,11 @@ fn expect_object<'a>(
     format: Format,
     what: &str,
 ) -> Result<&'a Map<String, Value>, ManifestError> {
-    value
-        .as_object()
-        .ok_or_else(|| ManifestError::syntax(format, format!("expected an object at `{what}`")))
+    value.as_object().ok_or_else(|| not_an_object(format, what))
+}
+
+fn not_an_object(format: Format, what: &str) -> ManifestError {
+    ManifestError::syntax(format, format!("expected an object at `{what}`"))
 }
 
 /// The object under `key`, `None` when the key is absent or null.

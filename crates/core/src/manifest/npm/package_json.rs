@@ -52,14 +52,14 @@ fn reject_lockfile(root: &Map<String, Value>) -> Result<(), ManifestError> {
     Ok(())
 }
 
-/// One `name: spec` entry of a section; `None` for npm's `//` comment keys.
+/// One `name: spec` entry of a section; `None` for npm's `//` comment keys (and empty names).
 fn dependency(
     section: &str,
     name: &str,
     spec: &Value,
     kind: DependencyKind,
 ) -> Result<Option<ParsedDependency>, ManifestError> {
-    if name.starts_with("//") {
+    if name.starts_with("//") || name.trim().is_empty() {
         return Ok(None);
     }
     let Some(spec) = spec.as_str() else {

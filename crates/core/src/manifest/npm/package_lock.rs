@@ -7,7 +7,8 @@
 use serde_json::{Map, Value};
 
 use super::{
-    alias_target, expect_object, is_local_spec, locked, locked_local, optional_object, parse_json,
+    alias_target, expect_object, is_local_spec, locked, locked_local, not_an_object,
+    optional_object, parse_json,
 };
 use crate::{
     DependencyKind,
@@ -59,7 +60,9 @@ fn from_packages(
         if install_name.is_empty() {
             continue;
         }
-        let entry = expect_object(entry, format, &format!("packages.{key}"))?;
+        let Some(entry) = entry.as_object() else {
+            return Err(not_an_object(format, &format!("packages.{key}")));
+        };
         let parent = key.get(..at).unwrap_or("").trim_end_matches('/');
         let direct = declares(packages, parent, install_name);
         // An aliased install keeps its alias as the folder name and the real one in `name`.
@@ -109,22 +112,21 @@ fn from_nested(
         return Err(ManifestError::TooDeep { limit: MAX_DEPTH });
     }
     for (name, entry) in deps {
-        let here = format!("{path}.{name}");
-        let entry = expect_object(entry, format, &here)?;
-        out.push(nested_entry(name, entry));
-        if let Some(children) = optional_object(
-            entry,
-            "dependencies",
-            format,
-            &format!("{here}.dependencies"),
-        )? {
-            from_nested(
-                format,
-                children,
-                &format!("{here}.dependencies"),
-                depth + 1,
-                out,
-            )?;
+        // Paths are only spelled out for errors and nesting: most entries have neither.
+        let here = || format!("{path}.{name}");
+        let Some(entry) = entry.as_object() else {
+            return Err(not_an_object(format, &here()));
+        };
+        if !name.trim().is_empty() {
+            out.push(nested_entry(name, entry));
+        }
+        match entry.get("dependencies") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(children)) => {
+                let children_path = format!("{}.dependencies", here());
+                from_nested(format, children, &children_path, depth + 1, out)?;
+            }
+            Some(_) => return Err(not_an_object(format, &format!("{}.dependencies", here()))),
         }
     }
     Ok(())
