@@ -69,36 +69,48 @@ pub(super) fn parse(text: &str) -> Result<ParsedManifest, ManifestError> {
         let key = key
             .as_str()
             .ok_or_else(|| ManifestError::syntax(FORMAT, "expected string keys in `packages`"))?;
-        let Value::Mapping(entry) = entry else {
-            return Err(ManifestError::syntax(
-                FORMAT,
-                format!("expected a mapping at `packages.{key}`"),
-            ));
-        };
-        let id = package_key(key, style);
-        let name = string_at(entry, "name").or_else(|| id.as_ref().map(|(n, _)| n.clone()));
-        let version = string_at(entry, "version").or_else(|| id.as_ref().map(|(_, v)| v.clone()));
-        let (Some(name), Some(version)) = (name, version) else {
-            return Err(ManifestError::syntax(
-                FORMAT,
-                format!("cannot read a name and version from `packages.{key}`"),
-            ));
-        };
-        if !seen.insert((name.clone(), version.clone())) {
-            continue;
+        let dep = package(key, entry, style, &direct, &optional)?;
+        // v5/v6 list a package once per peer context; report each version once.
+        if seen.insert((dep.name.clone(), dep.requirement.clone())) {
+            dependencies.push(dep);
         }
-        let canonical = canonical(key, style);
-        let asked = direct.get(&canonical);
-        let kind = package_kind(entry, optional.contains(&canonical), asked);
-        dependencies.push(if is_local_version(&version) {
-            locked_local(&name, &version, kind, Some(asked.is_some()))
-        } else {
-            locked(&name, &version, kind, Some(asked.is_some()))
-        });
     }
     Ok(ParsedManifest {
         dependencies,
         funding: Vec::new(),
+    })
+}
+
+/// One `packages` entry. Git and tarball packages carry their own `name` and `version`.
+fn package(
+    key: &str,
+    entry: &Value,
+    style: KeyStyle,
+    direct: &HashMap<CanonicalKey, Direct>,
+    optional: &HashSet<CanonicalKey>,
+) -> Result<ParsedDependency, ManifestError> {
+    let Value::Mapping(entry) = entry else {
+        return Err(ManifestError::syntax(
+            FORMAT,
+            format!("expected a mapping at `packages.{key}`"),
+        ));
+    };
+    let id = package_key(key, style);
+    let name = string_at(entry, "name").or_else(|| id.as_ref().map(|(n, _)| n.clone()));
+    let version = string_at(entry, "version").or_else(|| id.map(|(_, v)| v));
+    let (Some(name), Some(version)) = (name, version) else {
+        return Err(ManifestError::syntax(
+            FORMAT,
+            format!("cannot read a name and version from `packages.{key}`"),
+        ));
+    };
+    let canonical = canonical(key, style);
+    let asked = direct.get(&canonical);
+    let kind = package_kind(entry, optional.contains(&canonical), asked);
+    Ok(if is_local_version(&version) {
+        locked_local(&name, &version, kind, Some(asked.is_some()))
+    } else {
+        locked(&name, &version, kind, Some(asked.is_some()))
     })
 }
 
@@ -133,11 +145,7 @@ fn mapping_at<'a>(parent: &'a Mapping, key: &str) -> Result<Option<&'a Mapping>,
 }
 
 fn string_at(entry: &Mapping, key: &str) -> Option<String> {
-    match entry.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+    entry.get(key).and_then(scalar)
 }
 
 /// Every importer: the `importers` section's projects, or the top level of older files.
@@ -204,6 +212,7 @@ fn read_importer(
     Ok(())
 }
 
+/// A YAML scalar as text: an unquoted `1.0` reads as a number.
 fn scalar(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
