@@ -483,6 +483,34 @@ packages:
     }
 
     #[test]
+    fn file_packages_are_local() {
+        let text = r#"
+lockfileVersion: '9.0'
+importers:
+  .:
+    dependencies:
+      vendored:
+        specifier: file:vendor/vendored
+        version: file:vendor/vendored
+packages:
+  vendored@file:vendor/vendored:
+    resolution: {directory: vendor/vendored, type: directory}
+snapshots:
+  vendored@file:vendor/vendored: {}
+"#;
+        assert_eq!(
+            rows(text),
+            [row(
+                "vendored",
+                "file:vendor/vendored",
+                DependencyKind::Runtime,
+                true,
+                true
+            )]
+        );
+    }
+
+    #[test]
     fn malformed_files_are_errors() {
         assert!(
             parse("- a\n- b\n")
