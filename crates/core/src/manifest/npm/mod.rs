@@ -37,7 +37,7 @@ fn declared(name: &str, requirement: &str, kind: DependencyKind) -> ParsedDepend
     ParsedDependency::new(Ecosystem::Npm, name, requirement.trim(), kind)
 }
 
-/// A dependency a lockfile pinned to `version`.
+/// A dependency a lockfile pinned to `version` (an entry without one resolves nothing).
 fn locked(
     name: &str,
     version: &str,
@@ -45,7 +45,11 @@ fn locked(
     direct: Option<bool>,
 ) -> ParsedDependency {
     let version = version.trim();
-    declared(name, version, kind).resolved(version, direct)
+    let dep = declared(name, version, kind);
+    if version.is_empty() {
+        return ParsedDependency { direct, ..dep };
+    }
+    dep.resolved(version, direct)
 }
 
 /// A local reference recorded in a lockfile: no registry version to resolve.
@@ -134,6 +138,17 @@ mod tests {
         );
         assert_eq!(alias_target("npm:zod"), Some(("zod", "")));
         assert_eq!(alias_target("^1.0.0"), None);
+    }
+
+    #[test]
+    fn a_lockfile_entry_without_a_version_resolves_nothing() {
+        let dep = locked("a", " ", DependencyKind::Runtime, Some(true));
+        assert_eq!(
+            (dep.requirement.as_str(), dep.resolved_version, dep.direct),
+            ("", None, Some(true))
+        );
+        let dep = locked("a", "1.0.0", DependencyKind::Runtime, None);
+        assert_eq!(dep.resolved_version.as_deref(), Some("1.0.0"));
     }
 
     #[test]
