@@ -105,18 +105,18 @@ pub(super) fn parse_lock(text: &str) -> Result<Vec<ParsedDependency>, ManifestEr
     Ok(deps)
 }
 
-/// A locked package: `version` is `==x.y.z` as pip writes it; git and path entries have none.
+/// A locked package: `version` is a pip pin, `==x.y.z`, of which we keep the version as
+/// every other lockfile gives it; git and path entries have none.
 fn lock_entry(name: &str, entry: &Json, kind: DependencyKind) -> ParsedDependency {
     let text = |key: &str| entry.get(key).and_then(Json::as_str);
     let path_or_file = text("path").or(text("file"));
-    let dependency = source_dependency(
-        name,
-        text("version"),
-        text("git"),
-        text("ref"),
-        path_or_file,
-        kind,
-    );
+    let version = text("version").map(|pin| {
+        let pin = pin.trim();
+        pin.strip_prefix("===")
+            .or_else(|| pin.strip_prefix("=="))
+            .unwrap_or(pin)
+    });
+    let dependency = source_dependency(name, version, text("git"), text("ref"), path_or_file, kind);
     if dependency.requirement.is_empty() {
         return dependency;
     }
@@ -198,12 +198,12 @@ mod tests {
             summary(&deps),
             vec![
                 ("mylib", "", DependencyKind::Runtime, true),
-                ("requests", "==2.32.4", DependencyKind::Runtime, false),
-                ("nose", "==1.3.7", DependencyKind::Development, false),
+                ("requests", "2.32.4", DependencyKind::Runtime, false),
+                ("nose", "1.3.7", DependencyKind::Development, false),
             ]
         );
         assert_eq!(deps[0].resolved_version, None);
-        assert_eq!(deps[1].resolved_version.as_deref(), Some("==2.32.4"));
+        assert_eq!(deps[1].resolved_version.as_deref(), Some("2.32.4"));
     }
 
     #[test]
