@@ -3,7 +3,7 @@
 //! go.mod is line-oriented: a directive (`require`, `replace`, …) is followed by its
 //! arguments on the same line, or by a parenthesised block with one entry per line.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::{Format, ManifestError, ParsedDependency, ParsedManifest};
 use crate::{DependencyKind, Ecosystem};
@@ -46,11 +46,17 @@ struct Replace<'a> {
 /// `exclude`, `retract`, `tool` and the other directives name no dependency.
 fn parse_mod(text: &str) -> Result<Vec<ParsedDependency>, ManifestError> {
     let mut requires = Vec::new();
-    let mut replaces = Vec::new();
+    let mut replaces: HashMap<(&str, Option<&str>), Replace> = HashMap::new();
     for entry in directive_entries(text)? {
         match entry.directive {
             "require" => requires.push(require(&entry)?),
-            "replace" => replaces.push(replace(&entry)?),
+            "replace" => {
+                let replace = replace(&entry)?;
+                // Go refuses duplicates; for a broken file, the first one counts.
+                replaces
+                    .entry((replace.old, replace.old_version))
+                    .or_insert(replace);
+            }
             _ => {}
         }
     }
@@ -60,23 +66,20 @@ fn parse_mod(text: &str) -> Result<Vec<ParsedDependency>, ManifestError> {
         .collect())
 }
 
-/// A replacement for a specific version wins over one for every version; among equals, the
-/// first in the file (Go refuses duplicates, so this only matters for broken files).
-fn with_replacement(require: &Require, replaces: &[Replace]) -> ParsedDependency {
-    let for_version = replaces
-        .iter()
-        .find(|r| r.old == require.module && r.old_version == Some(require.version));
-    let for_all = || {
-        replaces
-            .iter()
-            .find(|r| r.old == require.module && r.old_version.is_none())
-    };
+/// A replacement for a specific version wins over one for every version.
+fn with_replacement(
+    require: &Require,
+    replaces: &HashMap<(&str, Option<&str>), Replace>,
+) -> ParsedDependency {
+    let replacement = replaces
+        .get(&(require.module, Some(require.version)))
+        .or_else(|| replaces.get(&(require.module, None)));
     // go.mod says which requirements are direct, but resolves nothing.
     let required = |module, version| ParsedDependency {
         direct: Some(!require.indirect),
         ..go_dep(module, version)
     };
-    match for_version.or_else(for_all) {
+    match replacement {
         Some(Replace {
             new,
             new_version: Some(version),
@@ -317,6 +320,41 @@ mod tests {
             ]
         );
         assert_eq!(deps[1].resolved_version.as_deref(), Some("v1.1.1"));
+    }
+
+    /// Fragments of go.mod and go.sum, so random inputs reach deep into the parsers.
+    fn fragments() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        const PIECES: &[&str] = &[
+            "require",
+            "replace",
+            "exclude",
+            " (",
+            "(",
+            ")",
+            "\n",
+            " ",
+            "\t",
+            "=>",
+            "//",
+            "indirect",
+            "example.com/m",
+            "v1.0.0",
+            "./dir",
+            "\"",
+            "/go.mod",
+            "h1:abc=",
+            "é",
+        ];
+        prop::collection::vec(prop::sample::select(PIECES), 0..80).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_input_makes_a_parser_panic(text in fragments()) {
+            let _ = parse_mod(&text);
+            let _ = parse_sum(&text);
+        }
     }
 
     #[test]

@@ -71,3 +71,55 @@ fn table<'a>(
 fn str_at<'a>(table: &'a Table, key: &str) -> Option<&'a str> {
     table.get(key).and_then(Value::as_str)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fragments of Cargo.toml and Cargo.lock, so random inputs reach deep into the parsers.
+    fn fragments() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        const PIECES: &[&str] = &[
+            "[dependencies]",
+            "[target.'cfg(unix)'.dev-dependencies]",
+            "[[package]]",
+            "[package]",
+            "\n",
+            "serde = \"1\"",
+            "x = { path = \"p\" }",
+            "y = { git = \"u\", tag = \"t\" }",
+            "name = \"a\"",
+            "version = \"1\"",
+            "source = \"registry+u\"",
+            "dependencies = [\"a 1\"]",
+            "version = 4",
+            "=",
+            "[",
+            "]",
+            "{",
+            "}",
+            "\"",
+            ".",
+        ];
+        prop::collection::vec(prop::sample::select(PIECES), 0..80).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_input_makes_a_parser_panic(text in fragments()) {
+            let _ = parse(Format::CargoToml, "Cargo.toml", &text);
+            let _ = parse(Format::CargoLock, "Cargo.lock", &text);
+        }
+    }
+
+    #[test]
+    fn other_ecosystems_formats_are_unsupported() {
+        let err = parse(Format::GoMod, "go.mod", "").unwrap_err();
+        assert_eq!(
+            err,
+            ManifestError::Unsupported {
+                format: Format::GoMod
+            }
+        );
+    }
+}

@@ -176,15 +176,15 @@ fn is_uv_member(package: &Table) -> bool {
 /// dependencies is runtime even if a dev group also lists it; otherwise it takes the kind
 /// of the member list that first leads to it (optional extras before dev groups).
 fn uv_kinds(members: &[&Table], others: &[&Table]) -> HashMap<String, (DependencyKind, bool)> {
-    let edges: HashMap<String, Vec<String>> = others
-        .iter()
-        .map(|p| {
-            (
-                Ecosystem::Pypi.normalize_name(name_and_version(p).0),
-                uv_dependency_names(p.get("dependencies")),
-            )
-        })
-        .collect();
+    // Several versions of one name (forks by Python version) share its node.
+    let mut edges: HashMap<String, Vec<String>> = HashMap::new();
+    for package in others {
+        let name = Ecosystem::Pypi.normalize_name(name_and_version(package).0);
+        edges
+            .entry(name)
+            .or_default()
+            .extend(uv_dependency_names(package.get("dependencies")));
+    }
     let mut roots: Vec<(String, DependencyKind)> = Vec::new();
     for member in members {
         roots.extend(

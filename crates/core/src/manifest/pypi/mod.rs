@@ -155,6 +155,70 @@ mod tests {
         assert_eq!(group_kind("Tests"), DependencyKind::Test);
     }
 
+    /// Fragments of every PyPI format, so random inputs reach deep into the parsers.
+    fn fragments() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        const PIECES: &[&str] = &[
+            "[",
+            "]",
+            "(",
+            ")",
+            "{",
+            "}",
+            "=",
+            ":",
+            ",",
+            ";",
+            "#",
+            "\\",
+            "\n",
+            " ",
+            "\"",
+            "'",
+            "'''",
+            "@",
+            "-e ",
+            "-r ",
+            "git+https://h/r#egg=",
+            "file:",
+            "./",
+            ".whl",
+            "requests",
+            ">=1.0",
+            "[extra]",
+            "install_requires",
+            "extras_require",
+            "dict",
+            "[options]",
+            "[project]",
+            "dependencies",
+            "[[package]]",
+            "name = \"x\"",
+            "version = \"1\"",
+            "source = { editable = \".\" }",
+            "groups = [\"dev\"]",
+            "[tool.poetry.dependencies]",
+            "x = [{version = \"1\"}, {git = \"u\"}]",
+            "{\"default\": {\"x\": {}}}",
+            "é",
+        ];
+        prop::collection::vec(prop::sample::select(PIECES), 0..120).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_input_makes_a_parser_panic(text in fragments()) {
+            let formats = [
+                Format::Requirements, Format::Pipfile, Format::PipfileLock, Format::Pyproject,
+                Format::SetupCfg, Format::SetupPy, Format::PoetryLock, Format::UvLock,
+                Format::PdmLock, Format::Pylock,
+            ];
+            for format in formats {
+                let _ = parse(format, "requirements-dev.txt", &text);
+            }
+        }
+    }
+
     #[test]
     fn other_ecosystems_formats_are_unsupported() {
         let err = parse(Format::GoMod, "go.mod", "").unwrap_err();
