@@ -71,9 +71,16 @@ fn group_kind(group: &str) -> DependencyKind {
     let group = group.to_ascii_lowercase();
     match group.as_str() {
         "main" | "default" => DependencyKind::Runtime,
-        _ if group.contains("test") => DependencyKind::Test,
+        _ if has_word_starting(&group, "test") => DependencyKind::Test,
         _ => DependencyKind::Development,
     }
+}
+
+/// Whether a word of `name` (split at anything but letters and digits) starts with
+/// `prefix`: `ci-tests` and `testing` are about tests, `latest` is not.
+fn has_word_starting(name: &str, prefix: &str) -> bool {
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| word.starts_with(prefix))
 }
 
 /// Parses a TOML document; the toml crate bounds its own nesting depth.
@@ -153,6 +160,8 @@ mod tests {
         assert_eq!(group_kind("dev"), DependencyKind::Development);
         assert_eq!(group_kind("docs"), DependencyKind::Development);
         assert_eq!(group_kind("Tests"), DependencyKind::Test);
+        assert_eq!(group_kind("ci-testing"), DependencyKind::Test);
+        assert_eq!(group_kind("latest"), DependencyKind::Development);
     }
 
     /// Fragments of every PyPI format, so random inputs reach deep into the parsers.

@@ -3,7 +3,7 @@
 //! pip reads them line by line, so a line it could not read is skipped rather than failing
 //! the whole file: one odd line should not hide the rest of the project's dependencies.
 
-use super::{ParsedDependency, dep, pep508};
+use super::{ParsedDependency, dep, has_word_starting, pep508};
 use crate::DependencyKind;
 
 /// Every requirement line of a requirements file; the kind comes from the file's name.
@@ -14,16 +14,17 @@ pub(super) fn parse(path: &str, text: &str) -> Vec<ParsedDependency> {
         .collect()
 }
 
-/// `requirements-dev.txt` holds development dependencies, `requirements/test.txt` test ones.
+/// `requirements-dev.txt` holds development dependencies, `requirements/test.txt` test ones
+/// (a word of the file name starting with `dev` or `test`: not `requirements-latest.txt`).
 fn kind_from_path(path: &str) -> DependencyKind {
     let file = path
         .rsplit(['/', '\\'])
         .next()
         .unwrap_or(path)
         .to_ascii_lowercase();
-    if file.contains("dev") {
+    if has_word_starting(&file, "dev") {
         DependencyKind::Development
-    } else if file.contains("test") {
+    } else if has_word_starting(&file, "test") {
         DependencyKind::Test
     } else {
         DependencyKind::Runtime
@@ -65,13 +66,13 @@ fn strip_comment(line: &str) -> &str {
 fn requirement_line(line: &str, kind: DependencyKind) -> Option<ParsedDependency> {
     let line = strip_per_requirement_options(line);
     if let Some(target) = editable_target(line) {
-        return reference(target, kind);
+        return reference(strip_per_requirement_options(target), kind, true);
     }
     if line.starts_with('-') {
         return None;
     }
     if is_url(line) || is_local_path(line) {
-        return reference(line, kind);
+        return reference(line, kind, false);
     }
     pep508::dependency(line, kind)
 }
@@ -96,9 +97,10 @@ fn editable_target(line: &str) -> Option<&str> {
         .filter(|target| !target.is_empty())
 }
 
-/// A VCS or archive URL, or a local path. VCS and remote archives name their package with
-/// `#egg=name`; local paths are the project itself (`.`) or a local package.
-fn reference(target: &str, kind: DependencyKind) -> Option<ParsedDependency> {
+/// A VCS or archive URL, or a local path (any editable target that is not a URL). VCS and
+/// remote archives name their package with `#egg=name`; a local path is the project itself
+/// (`.`, maybe with extras) or a local package.
+fn reference(target: &str, kind: DependencyKind, editable: bool) -> Option<ParsedDependency> {
     if pep508::parse(target).is_some_and(|spec| spec.url) {
         return pep508::dependency(target, kind);
     }
@@ -107,8 +109,12 @@ fn reference(target: &str, kind: DependencyKind) -> Option<ParsedDependency> {
         return egg.map(|name| dep(name, target, kind));
     }
     let path = target.strip_prefix("file:").unwrap_or(target);
-    let path = path.split('#').next().unwrap_or(path).trim_end_matches('/');
-    if !is_local_path(path) || matches!(path, "." | "" | "./") {
+    let path = path
+        .split(['#', '['])
+        .next()
+        .unwrap_or(path)
+        .trim_end_matches('/');
+    if !(editable || is_local_path(path)) || matches!(path, "." | "") {
         return None;
     }
     let name = egg.or_else(|| name_from_path(path))?;
@@ -205,6 +211,8 @@ mod tests {
         assert_eq!(kind("requirements/dev.in"), DependencyKind::Development);
         assert_eq!(kind("requirements/test.txt"), DependencyKind::Test);
         assert_eq!(kind("requirements.frozen"), DependencyKind::Runtime);
+        assert_eq!(kind("test-requirements.txt"), DependencyKind::Test);
+        assert_eq!(kind("requirements-latest.txt"), DependencyKind::Runtime);
     }
 
     #[test]
@@ -251,11 +259,13 @@ mod tests {
 
     #[test]
     fn the_project_itself_is_skipped_and_local_paths_are_local() {
-        let text = "-e .\n-e ./libs/common\n./dist/tool-1.0-py3-none-any.whl\n";
+        let text = "-e .\n-e .[dev]\n-e ./libs/common\n-e libs/extra[cli]\n\
+                    ./dist/tool-1.0-py3-none-any.whl\n";
         assert_eq!(
             parsed("requirements.txt", text),
             vec![
                 ("common".into(), "".into(), DependencyKind::Runtime, true),
+                ("extra".into(), "".into(), DependencyKind::Runtime, true),
                 ("tool".into(), "".into(), DependencyKind::Runtime, true)
             ]
         );
