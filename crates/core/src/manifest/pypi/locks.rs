@@ -172,77 +172,80 @@ fn is_uv_member(package: &Table) -> bool {
     source.is_some_and(|s| s.contains_key("editable") || s.contains_key("virtual"))
 }
 
-/// Kind and directness per normalized name: a package reachable from a member's runtime
-/// dependencies is runtime even if a dev group also lists it; otherwise it takes the kind
-/// of the member list that first leads to it (optional extras before dev groups).
+/// Kind and directness per normalized name: a package takes the highest-precedence kind of
+/// the member lists that lead to it, so one reachable from a member's runtime dependencies
+/// is runtime even if a dev group also lists it.
 fn uv_kinds(members: &[&Table], others: &[&Table]) -> HashMap<String, (DependencyKind, bool)> {
     // Several versions of one name (forks by Python version) share its node.
     let mut edges: HashMap<String, Vec<String>> = HashMap::new();
     for package in others {
         let name = Ecosystem::Pypi.normalize_name(name_and_version(package).0);
-        edges
-            .entry(name)
-            .or_default()
-            .extend(uv_dependency_names(package.get("dependencies")));
+        let children = uv_dependency_names(package.get("dependencies"));
+        edges.entry(name).or_default().extend(children);
     }
-    let mut roots: Vec<(String, DependencyKind)> = Vec::new();
-    for member in members {
-        roots.extend(
-            uv_dependency_names(member.get("dependencies"))
-                .into_iter()
-                .map(|n| (n, DependencyKind::Runtime)),
-        );
-        for (extra_list, kind_of) in [
-            (
-                "optional-dependencies",
-                (|_: &str| DependencyKind::Optional) as fn(&str) -> DependencyKind,
-            ),
-            ("dev-dependencies", group_kind),
-        ] {
-            let Some(groups) = member.get(extra_list).and_then(Value::as_table) else {
-                continue;
-            };
-            for (group, list) in groups {
-                roots.extend(
-                    uv_dependency_names(Some(list))
-                        .into_iter()
-                        .map(|n| (n, kind_of(group))),
-                );
-            }
-        }
-    }
-    let rank = |kind: DependencyKind| {
-        DependencyKind::ALL
-            .iter()
-            .position(|k| *k == kind)
-            .unwrap_or(usize::MAX)
-    };
     let mut best: HashMap<String, (DependencyKind, bool)> = HashMap::new();
-    for (name, kind) in &roots {
-        let entry = best.entry(name.clone()).or_insert((*kind, true));
-        if rank(*kind) < rank(entry.0) {
-            entry.0 = *kind;
+    for (name, kind) in members.iter().flat_map(|member| uv_member_roots(member)) {
+        let entry = best.entry(name).or_insert((kind, true));
+        if precedence(kind) < precedence(entry.0) {
+            entry.0 = kind;
         }
     }
-    // Breadth-first from the direct dependencies; a name is revisited only when it gets a
-    // better-ranked kind, at most once per kind, so the walk stays linear.
+    // Breadth-first from the direct dependencies; a name is revisited only when its kind
+    // improves, at most once per kind, so the walk stays linear.
     let mut queue: VecDeque<String> = best.keys().cloned().collect();
     while let Some(name) = queue.pop_front() {
         let Some(&(kind, _)) = best.get(&name) else {
             continue;
         };
         for child in edges.get(&name).into_iter().flatten() {
-            let improves = best
-                .get(child)
-                .is_none_or(|(existing, _)| rank(kind) < rank(*existing));
-            if improves {
-                let direct = best.get(child).is_some_and(|(_, direct)| *direct);
+            let existing = best.get(child).copied();
+            if existing.is_none_or(|(old, _)| precedence(kind) < precedence(old)) {
+                let direct = existing.is_some_and(|(_, direct)| direct);
                 best.insert(child.clone(), (kind, direct));
                 queue.push_back(child.clone());
             }
         }
     }
     best
+}
+
+/// What a workspace member asks for itself: `dependencies` (runtime),
+/// `optional-dependencies` (extras) and `dev-dependencies` (PEP 735 groups).
+fn uv_member_roots(member: &Table) -> Vec<(String, DependencyKind)> {
+    let runtime = uv_dependency_names(member.get("dependencies"));
+    let mut roots: Vec<_> = runtime
+        .into_iter()
+        .map(|n| (n, DependencyKind::Runtime))
+        .collect();
+    let groups = |key: &str| {
+        member
+            .get(key)
+            .and_then(Value::as_table)
+            .into_iter()
+            .flatten()
+    };
+    for (_, list) in groups("optional-dependencies") {
+        let names = uv_dependency_names(Some(list));
+        roots.extend(names.into_iter().map(|n| (n, DependencyKind::Optional)));
+    }
+    for (group, list) in groups("dev-dependencies") {
+        let names = uv_dependency_names(Some(list));
+        roots.extend(names.into_iter().map(|n| (n, group_kind(group))));
+    }
+    roots
+}
+
+/// Which kind wins when several paths lead to a package: what users get before what only
+/// developers install.
+fn precedence(kind: DependencyKind) -> u8 {
+    match kind {
+        DependencyKind::Runtime => 0,
+        DependencyKind::Peer => 1,
+        DependencyKind::Optional => 2,
+        DependencyKind::Build => 3,
+        DependencyKind::Test => 4,
+        DependencyKind::Development => 5,
+    }
 }
 
 /// Normalized names of a uv dependency list `[{ name = "…" }, …]`.

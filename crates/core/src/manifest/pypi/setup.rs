@@ -1,6 +1,8 @@
 //! setuptools' `setup.cfg` (INI) and `setup.py` (Python source, read with a tokenizer: wump
 //! never runs the project's code, so only literal lists of strings are understood).
 
+use std::collections::HashSet;
+
 use super::{ParsedDependency, pep508};
 use crate::DependencyKind;
 
@@ -89,27 +91,26 @@ pub(super) fn parse_py(text: &str) -> Vec<ParsedDependency> {
             _ => None,
         });
     let relevant = keywords.filter(|(_, k)| keyword_kind(k).is_some() || *k == EXTRAS);
+    // `install_requires = [...]` and later `setup(install_requires=install_requires)` name
+    // one list: read each literal once.
+    let mut seen = HashSet::new();
     // Each occurrence scans forward (and maybe back) once; a cap keeps crafted files linear.
     for (at, keyword) in relevant.take(MAX_KEYWORDS) {
-        let value = at + 2;
-        if let Some(kind) = keyword_kind(keyword) {
-            let strings = strings_of_value(&tokens, value);
-            deps.extend(strings.iter().filter_map(|s| pep508::dependency(s, kind)));
-        } else {
-            let strings = extras_strings(&tokens, resolve_variable(&tokens, value));
-            deps.extend(
-                strings
-                    .iter()
-                    .filter_map(|s| pep508::dependency(s, DependencyKind::Optional)),
-            );
+        let value = resolve_variable(&tokens, at + 2);
+        if !seen.insert(value) {
+            continue;
         }
+        let (kind, strings) = match keyword_kind(keyword) {
+            Some(kind) => (kind, list_strings(&tokens, value)),
+            None => (DependencyKind::Optional, extras_strings(&tokens, value)),
+        };
+        deps.extend(strings.iter().filter_map(|s| pep508::dependency(s, kind)));
     }
     deps
 }
 
-/// The strings of the list or tuple literal at `at`, following a variable if need be.
-fn strings_of_value<'a>(tokens: &'a [Token<'a>], at: usize) -> Vec<&'a str> {
-    let at = resolve_variable(tokens, at);
+/// The strings of the list or tuple literal at `at`.
+fn list_strings<'a>(tokens: &'a [Token<'a>], at: usize) -> Vec<&'a str> {
     match tokens.get(at) {
         Some(Token::Punct(b'[' | b'(')) => literal_strings(tokens, at).0,
         _ => Vec::new(),
@@ -361,6 +362,15 @@ setup(
                 entry("rich", "", DependencyKind::Runtime),
                 entry("black", "", DependencyKind::Optional),
             ]
+        );
+    }
+
+    #[test]
+    fn setup_py_reads_a_list_named_like_the_keyword_once() {
+        let text = "install_requires = ['click']\nsetup(install_requires=install_requires)\n";
+        assert_eq!(
+            summary(parse_py(text)),
+            vec![entry("click", "", DependencyKind::Runtime)]
         );
     }
 
