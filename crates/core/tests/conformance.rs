@@ -12,6 +12,7 @@
 //! |---|---|
 //! | requirement `*` (unpinned) | requirement `""` |
 //! | lockfile `requirement` (the locked version) | `resolved_version` |
+//! | Pipfile.lock `==1.2.3` (pip's pin syntax) | `resolved_version` `1.2.3` |
 //! | whitespace inside a requirement (`== 7.2.1`) | insignificant |
 //! | `name` (PEP 503-normalised for PyPI, the alias target for npm aliases) | compared after [`Ecosystem::normalize_name`] |
 //! | `runtime`, Maven `null` (compile scope), gradle `compile`/`implementation`/`api`/`runtimeOnly` | `runtime` |
@@ -84,6 +85,10 @@ fn matches(
         return false;
     }
     if let Some(requirement) = expected.get("requirement").and_then(Value::as_str) {
+        let requirement = match format {
+            Format::PipfileLock => requirement.trim_start_matches("=="),
+            _ => requirement,
+        };
         let ours_requirement = if format.is_lockfile() {
             ours.resolved_version
                 .as_deref()
