@@ -15,7 +15,8 @@ pub fn build(settings: &Settings, pool: DbPool) -> std::io::Result<(Server, std:
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(pool.clone())
-            .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("wump_api::access"))
+            // One span per request: every log line of a request carries its trace id.
+            .wrap(tracing_actix_web::TracingLogger::default())
             .service(health::live)
             .service(health::ready)
     })

@@ -1,7 +1,7 @@
 //! Logging, tracing and metrics setup shared by `wump-api` and `wump-worker`.
 //!
-//! Logs go to stdout (JSON by default, one object per line, with the active span and its
-//! parents). When `OTEL_EXPORTER_OTLP_ENDPOINT` is set, spans and metrics are also exported
+//! Logs go to stdout (JSON by default, one object per line, with the active span, its
+//! parents, and the OpenTelemetry trace and span ids when exporting). When `OTEL_EXPORTER_OTLP_ENDPOINT` is set, spans and metrics are also exported
 //! over OTLP/gRPC; the exporters read the standard `OTEL_*` variables themselves.
 
 use opentelemetry::{global, trace::TracerProvider as _};
@@ -33,15 +33,15 @@ pub struct TelemetryGuard {
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         // Shutdown errors at exit have nowhere useful to go but stderr.
-        if let Some(provider) = self.tracer_provider.take() {
-            if let Err(err) = provider.shutdown() {
-                eprintln!("telemetry: flushing traces failed: {err}");
-            }
+        if let Some(provider) = self.tracer_provider.take()
+            && let Err(err) = provider.shutdown()
+        {
+            eprintln!("telemetry: flushing traces failed: {err}");
         }
-        if let Some(provider) = self.meter_provider.take() {
-            if let Err(err) = provider.shutdown() {
-                eprintln!("telemetry: flushing metrics failed: {err}");
-            }
+        if let Some(provider) = self.meter_provider.take()
+            && let Err(err) = provider.shutdown()
+        {
+            eprintln!("telemetry: flushing metrics failed: {err}");
         }
     }
 }
@@ -54,10 +54,10 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> Result<TelemetryGuar
         _ => EnvFilter::try_new(&settings.log_filter)?,
     };
     let fmt = match settings.log_format {
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
+        LogFormat::Json => json_subscriber::fmt::layer()
             .with_current_span(true)
             .with_span_list(true)
+            .with_opentelemetry_ids(true)
             .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer().boxed(),
     };
@@ -67,19 +67,19 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> Result<TelemetryGuar
     } else {
         &settings.service_name
     };
+    let resource = Resource::builder()
+        .with_service_name(service.to_owned())
+        .build();
+    // A tracer provider is installed even without an exporter: it is what gives every span
+    // the trace and span ids the JSON logs carry (and a `traceparent` to continue).
+    let mut tracer_provider = SdkTracerProvider::builder().with_resource(resource.clone());
     let mut guard = TelemetryGuard::default();
-    let otel = if otlp_configured() {
-        let resource = Resource::builder()
-            .with_service_name(service.to_owned())
-            .build();
+    if otlp_configured() {
         let spans = SpanExporter::builder()
             .with_tonic()
             .build()
             .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
-        let tracer_provider = SdkTracerProvider::builder()
-            .with_resource(resource.clone())
-            .with_batch_exporter(spans)
-            .build();
+        tracer_provider = tracer_provider.with_batch_exporter(spans);
         let metrics = MetricExporter::builder()
             .with_tonic()
             .build()
@@ -89,15 +89,12 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> Result<TelemetryGuar
             .with_periodic_exporter(metrics)
             .build();
         global::set_meter_provider(meter_provider.clone());
-        let tracer = tracer_provider.tracer(service.to_owned());
-        guard = TelemetryGuard {
-            tracer_provider: Some(tracer_provider),
-            meter_provider: Some(meter_provider),
-        };
-        Some(tracing_opentelemetry::layer().with_tracer(tracer))
-    } else {
-        None
-    };
+        guard.meter_provider = Some(meter_provider);
+    }
+    let tracer_provider = tracer_provider.build();
+    let otel =
+        tracing_opentelemetry::layer().with_tracer(tracer_provider.tracer(service.to_owned()));
+    guard.tracer_provider = Some(tracer_provider);
 
     tracing_subscriber::registry()
         .with(filter)

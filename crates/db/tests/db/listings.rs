@@ -184,7 +184,7 @@ async fn organizations_using_a_package_are_ranked_and_paged_without_gaps() {
     for o in 0..12 {
         let org = organization(&mut conn, &format!("org-{o}")).await;
         for r in 0..(o % 3 + 1) {
-            let stars = ((o * 7) % 5) as i32 * 10;
+            let stars = ((o * 7) % 5) * 10;
             let repo = repository(
                 &mut conn,
                 repository_input(org, &format!("org-{o}/r{r}"), stars, None),
