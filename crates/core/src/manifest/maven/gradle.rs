@@ -370,12 +370,11 @@ impl<'t, 'a> Declarations<'t, 'a> {
             _ => return None,
         };
         if configuration == "add" {
-            let mut args = args.into_iter();
-            if let Some(Arg::Str(configuration)) = args.next() {
-                self.record(configuration, args.collect());
+            if let Some((Arg::Str(configuration), rest)) = args.split_first() {
+                self.record(configuration, rest);
             }
         } else {
-            self.record(configuration, args);
+            self.record(configuration, &args);
         }
         Some(end)
     }
@@ -459,7 +458,7 @@ impl<'t, 'a> Declarations<'t, 'a> {
         }
     }
 
-    fn record(&mut self, configuration: &str, args: Vec<Arg<'a>>) {
+    fn record(&mut self, configuration: &str, args: &[Arg<'a>]) {
         let kind = kind(configuration);
         let named = |key: &str| {
             args.iter().find_map(|arg| match arg {
@@ -481,7 +480,7 @@ impl<'t, 'a> Declarations<'t, 'a> {
             ));
             return;
         }
-        for arg in &args {
+        for arg in args {
             if let Some(dep) = dependency(arg, kind) {
                 self.out.push(dep);
             }
