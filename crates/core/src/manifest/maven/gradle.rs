@@ -802,4 +802,11 @@ allprojects { dependencies { implementation 'org.slf4j:slf4j-api:2.0.9' } }";
         );
         assert!(deps(&calls).is_empty());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_scripts_never_panic(text in r#"[a-z:'"$\\{}()\[\],=;/*+.\n é]{0,300}"#) {
+            let _ = parse(Format::Gradle, &text);
+        }
+    }
 }

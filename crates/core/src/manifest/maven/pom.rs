@@ -6,7 +6,10 @@
 //! the pom's own `<properties>` and project coordinates; anything else (a parent's or the
 //! environment's properties) is kept verbatim.
 
-use std::collections::HashMap;
+use std::{
+    cell::{Cell, RefCell},
+    collections::HashMap,
+};
 
 use super::xml::{self, Element};
 use crate::{
@@ -16,8 +19,11 @@ use crate::{
 
 /// Longest chain of properties referring to properties that is followed.
 const MAX_PROPERTY_NESTING: usize = 16;
-/// Longest substituted value; past it the value is kept as written.
-const MAX_SUBSTITUTED_LEN: usize = 4096;
+/// Longest substituted value; past it the value is kept as written. Coordinates and versions
+/// are short.
+const MAX_SUBSTITUTED_LEN: usize = 256;
+/// Most bytes of expanded property values remembered for reuse.
+const MAX_CACHED_BYTES: usize = 4 * 1024 * 1024;
 /// Most property look-ups for one value, so that properties doubling each other stay cheap.
 const MAX_EXPANSIONS: usize = 256;
 
@@ -105,6 +111,9 @@ fn dependency(
 #[derive(Debug, Default)]
 struct Properties {
     values: HashMap<String, String>,
+    /// Each property's expansion, computed once (`None`: too long to expand).
+    expanded: RefCell<HashMap<String, Option<String>>>,
+    expanded_bytes: Cell<usize>,
 }
 
 impl Properties {
@@ -143,7 +152,10 @@ impl Properties {
         {
             values.insert(property.name.clone(), property.text().to_owned());
         }
-        Properties { values }
+        Properties {
+            values,
+            ..Properties::default()
+        }
     }
 
     /// `text` with every resolvable `${name}` replaced; unresolvable ones stay as written.
@@ -172,11 +184,7 @@ impl Properties {
             let known = self.values.get_key_value(name);
             match known {
                 Some((key, value)) if expansion.may_enter(key) => {
-                    expansion.budget = expansion.budget.checked_sub(1)?;
-                    expansion.visiting.push(key);
-                    let expanded = self.expand(value, expansion);
-                    expansion.visiting.pop();
-                    out.push_str(&expanded?);
+                    out.push_str(&self.property(key, value, expansion)?);
                 }
                 _ => out.push_str(&rest[start..start + 2 + end + 1]),
             }
@@ -187,6 +195,32 @@ impl Properties {
         }
         out.push_str(rest);
         (out.len() <= MAX_SUBSTITUTED_LEN).then_some(out)
+    }
+}
+
+impl Properties {
+    /// Property `key`'s expanded `value`, from the cache when it was expanded before.
+    fn property<'a>(
+        &'a self,
+        key: &'a str,
+        value: &str,
+        expansion: &mut Expansion<'a>,
+    ) -> Option<String> {
+        if let Some(known) = self.expanded.borrow().get(key) {
+            return known.clone();
+        }
+        expansion.budget = expansion.budget.checked_sub(1)?;
+        expansion.visiting.push(key);
+        let expanded = self.expand(value, expansion);
+        expansion.visiting.pop();
+        let size = key.len() + expanded.as_ref().map_or(0, String::len);
+        if self.expanded_bytes.get() + size <= MAX_CACHED_BYTES {
+            self.expanded_bytes.set(self.expanded_bytes.get() + size);
+            self.expanded
+                .borrow_mut()
+                .insert(key.to_owned(), expanded.clone());
+        }
+        expanded
     }
 }
 
@@ -393,5 +427,15 @@ mod tests {
             "{err}"
         );
         assert!(parse("<project><dependencies>").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_documents_never_panic(
+            body in r#"(<dependency>|</dependency>|<version>|</version>|<groupId>a</groupId>|<artifactId>b</artifactId>|<optional>true</optional>|<scope>[a-z]*</scope>|\$\{[a-z.]*\}?|<properties>|</properties>|<[a-z.]{1,3}>|</[a-z.]{1,3}>|&[a-z#0-9]*;?|[a-z<>/=" ]){0,60}"#
+        ) {
+            let _ = parse(&pom(&format!("<dependencies>{body}</dependencies>")));
+            let _ = parse(&body);
+        }
     }
 }

@@ -294,4 +294,13 @@ mod tests {
         let err = parse(Format::MsbuildProject, "{\"version\": 1}").unwrap_err();
         assert!(err.to_string().contains("malformed csproj"), "{err}");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_projects_never_panic(
+            body in r#"(<PackageReference |<ProjectReference |<Reference |Include="[a-z, =.;\\/]*" |Version="[0-9.]*" |PrivateAssets="all" |/>|>|</PackageReference>|<ItemGroup>|</ItemGroup>|&[a-z#0-9]*;?|[a-z<>/=" ]){0,40}"#
+        ) {
+            let _ = parse(Format::MsbuildProject, &format!("<Project>{body}</Project>"));
+        }
+    }
 }
