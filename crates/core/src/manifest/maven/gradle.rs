@@ -237,6 +237,9 @@ struct Block {
     /// Declarations directly or indirectly inside are dependencies.
     collect: bool,
     in_buildscript: bool,
+    /// Inside a test source set or suite (`commonTest.dependencies`, `val jvmTest by getting`):
+    /// every declaration is a test dependency.
+    test_scope: bool,
 }
 
 /// A declaration argument, classified from its tokens.
@@ -314,13 +317,15 @@ impl<'t, 'a> Declarations<'t, 'a> {
                     blocks.pop();
                     i += 1;
                 }
-                Tok::Ident(_) | Tok::Str(_) if current.collect => match self.declaration(i) {
-                    Some(end) => {
-                        after_declaration = Some(end);
-                        i = end;
+                Tok::Ident(_) | Tok::Str(_) if current.collect => {
+                    match self.declaration(i, current) {
+                        Some(end) => {
+                            after_declaration = Some(end);
+                            i = end;
+                        }
+                        None => i += 1,
                     }
-                    None => i += 1,
-                },
+                }
                 _ => i += 1,
             }
         }
@@ -333,10 +338,15 @@ impl<'t, 'a> Declarations<'t, 'a> {
     /// What the `{` at `open` starts, judged by the name before it.
     fn block(&self, open: usize, parent: Block) -> Block {
         let label = open.checked_sub(1).and_then(|i| self.tok(i));
+        let parent = Block {
+            test_scope: parent.test_scope || self.names_test_scope(open),
+            ..parent
+        };
         match label {
             Some(Tok::Ident("buildscript")) => Block {
                 collect: false,
                 in_buildscript: true,
+                ..parent
             },
             Some(Tok::Ident("dependencies")) => Block {
                 collect: !parent.in_buildscript,
@@ -350,9 +360,29 @@ impl<'t, 'a> Declarations<'t, 'a> {
         }
     }
 
+    /// Whether the statement opening the block at `open` names a test source set or suite
+    /// (looking back a few tokens, to the start of its line).
+    fn names_test_scope(&self, open: usize) -> bool {
+        let start = open.saturating_sub(8);
+        for i in (start..open).rev() {
+            let Some(token) = self.tokens.get(i) else {
+                break;
+            };
+            if let Tok::Ident(name) = token.tok
+                && name.to_ascii_lowercase().contains("test")
+            {
+                return true;
+            }
+            if token.newline_before {
+                break;
+            }
+        }
+        false
+    }
+
     /// Reads a declaration starting at `start` (a configuration name); returns the index just
     /// past it, or `None` when the tokens there are not a declaration.
-    fn declaration(&mut self, start: usize) -> Option<usize> {
+    fn declaration(&mut self, start: usize, block: Block) -> Option<usize> {
         let configuration = match self.tok(start)? {
             Tok::Ident(name) if !is_keyword(name) => name,
             // Kotlin's `"kapt"("g:a:v")` for configurations that have no accessor.
@@ -371,10 +401,10 @@ impl<'t, 'a> Declarations<'t, 'a> {
         };
         if configuration == "add" {
             if let Some((Arg::Str(configuration), rest)) = args.split_first() {
-                self.record(configuration, rest);
+                self.record(kind(configuration, block), rest);
             }
         } else {
-            self.record(configuration, &args);
+            self.record(kind(configuration, block), &args);
         }
         Some(end)
     }
@@ -458,8 +488,7 @@ impl<'t, 'a> Declarations<'t, 'a> {
         }
     }
 
-    fn record(&mut self, configuration: &str, args: &[Arg<'a>]) {
-        let kind = kind(configuration);
+    fn record(&mut self, kind: DependencyKind, args: &[Arg<'a>]) {
         let named = |key: &str| {
             args.iter().find_map(|arg| match arg {
                 Arg::Named(k, value) if *k == key => match **value {
@@ -469,8 +498,14 @@ impl<'t, 'a> Declarations<'t, 'a> {
                 _ => None,
             })
         };
-        if let (Some(group), Some(name)) = (named("group"), named("name")) {
-            let requirement = named("version").unwrap_or("");
+        let positional = positional_coordinates(args);
+        if let Some((group, name, requirement)) = positional.or_else(|| {
+            Some((
+                named("group")?,
+                named("name")?,
+                named("version").unwrap_or(""),
+            ))
+        }) {
             let name = format!("{group}:{name}");
             self.out.push(ParsedDependency::new(
                 Ecosystem::Maven,
@@ -527,10 +562,25 @@ fn dependency(arg: &Arg<'_>, kind: DependencyKind) -> Option<ParsedDependency> {
     }
 }
 
-/// The kind of dependency a configuration name declares.
-fn kind(configuration: &str) -> DependencyKind {
+/// Kotlin's `implementation("group", "name", "version")`: two or three plain strings.
+fn positional_coordinates<'a>(args: &[Arg<'a>]) -> Option<(&'a str, &'a str, &'a str)> {
+    let plain = |arg: &Arg<'a>| match arg {
+        Arg::Str(s) if !s.is_empty() && !s.contains(|c: char| c == ':' || c.is_whitespace()) => {
+            Some(*s)
+        }
+        _ => None,
+    };
+    match args {
+        [group, name] => Some((plain(group)?, plain(name)?, "")),
+        [group, name, Arg::Str(version)] => Some((plain(group)?, plain(name)?, *version)),
+        _ => None,
+    }
+}
+
+/// The kind of dependency a configuration name declares inside `block`.
+fn kind(configuration: &str, block: Block) -> DependencyKind {
     let lower = configuration.to_ascii_lowercase();
-    if lower.contains("test") {
+    if block.test_scope || lower.contains("test") {
         DependencyKind::Test
     } else if lower.contains("compileonly")
         || lower.contains("annotationprocessor")
@@ -760,6 +810,32 @@ allprojects { dependencies { implementation 'org.slf4j:slf4j-api:2.0.9' } }";
                     false
                 ),
                 ("com.squareup.okio:okio", "3.7.0", RUNTIME, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn test_source_sets_and_positional_coordinates() {
+        let text = "kotlin {
+  sourceSets {
+    commonMain.dependencies { implementation(\"io.ktor:ktor-client-core:2.3.7\") }
+    commonTest.dependencies { implementation(kotlin(\"test\")) }
+    val jvmTest by getting {
+      dependencies { implementation(\"io.mockk\", \"mockk\", \"1.13.8\") }
+    }
+  }
+}";
+        assert_eq!(
+            summary(&deps(text)),
+            [
+                ("io.ktor:ktor-client-core", "2.3.7", RUNTIME, false),
+                (
+                    "org.jetbrains.kotlin:kotlin-test",
+                    "",
+                    DependencyKind::Test,
+                    false
+                ),
+                ("io.mockk:mockk", "1.13.8", DependencyKind::Test, false),
             ]
         );
     }
