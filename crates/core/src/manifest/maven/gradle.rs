@@ -588,6 +588,9 @@ fn kind(configuration: &str, block: Block) -> DependencyKind {
         || lower.starts_with("ksp")
     {
         DependencyKind::Build
+    } else if lower.starts_with("provided") {
+        // The war plugin's providedCompile/providedRuntime: Maven's `provided` scope.
+        DependencyKind::Peer
     } else if lower == "developmentonly" {
         DependencyKind::Development
     } else {
@@ -697,12 +700,13 @@ mod tests {
   androidTestImplementation 'androidx.test:runner:1.5.2'
   debugImplementation 'com.squareup.leakcanary:leakcanary-android:2.12'
   developmentOnly 'org.springframework.boot:spring-boot-devtools'
+  providedCompile 'javax.servlet:javax.servlet-api:4.0.1'
 }";
         let kinds: Vec<_> = deps(text).iter().map(|d| d.kind).collect();
         use DependencyKind::*;
         assert_eq!(
             kinds,
-            [Build, Build, Build, Test, Test, Runtime, Development]
+            [Build, Build, Build, Test, Test, Runtime, Development, Peer]
         );
     }
 
