@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::{
     Deserialize, Deserializer,
-    de::{IgnoredAny, MapAccess, Visitor},
+    de::{IgnoredAny, MapAccess, SeqAccess, Visitor},
 };
 use serde_json::Value;
 
@@ -184,7 +184,7 @@ struct Section(Vec<(String, Value)>);
 
 impl<'de> Deserialize<'de> for Section {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(SectionVisitor)
+        deserializer.deserialize_any(SectionVisitor)
     }
 }
 
@@ -204,6 +204,17 @@ impl<'de> Visitor<'de> for SectionVisitor {
             entries.push(entry);
         }
         Ok(Section(entries))
+    }
+
+    /// PHP's `json_encode` writes an empty section as `[]`.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Section, A::Error> {
+        match seq.next_element::<IgnoredAny>()? {
+            None => Ok(Section::default()),
+            Some(_) => Err(serde::de::Error::invalid_type(
+                serde::de::Unexpected::Seq,
+                &self,
+            )),
+        }
     }
 }
 
@@ -250,6 +261,18 @@ mod tests {
         let names: Vec<_> = deps.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(names, ["ext-vendor/not-platform", "Laravel/Framework"]);
         assert_eq!(deps[1].normalized_name, "laravel/framework");
+    }
+
+    #[test]
+    fn empty_sections_may_be_arrays() {
+        let text = r#"{"require": {"psr/log": "^3.0"}, "require-dev": []}"#;
+        let deps = parse(Format::ComposerJson, "composer.json", text)
+            .unwrap()
+            .dependencies;
+        assert_eq!(
+            summary(&deps),
+            [("psr/log", "^3.0", DependencyKind::Runtime)]
+        );
     }
 
     #[test]
