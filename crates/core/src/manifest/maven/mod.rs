@@ -4,6 +4,7 @@
 mod gradle;
 mod lockfile;
 mod pom;
+// Shared with the NuGet parsers, which read MSBuild XML the same way.
 pub(crate) mod xml;
 
 use super::{Format, ManifestError, ParsedManifest};

@@ -93,7 +93,7 @@ fn dependency(
     // so it is reported as optional in place of runtime, and test/provided keep their kind.
     let optional = dep
         .child_text("optional")
-        .is_some_and(|o| properties.substitute(o) == "true");
+        .is_some_and(|o| properties.substitute(o).eq_ignore_ascii_case("true"));
     let kind = if optional && kind == DependencyKind::Runtime {
         DependencyKind::Optional
     } else {
