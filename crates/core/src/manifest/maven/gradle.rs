@@ -3,14 +3,21 @@
 //!
 //! Declarations are read inside `dependencies { … }` blocks (also nested ones, as in
 //! `subprojects` or Kotlin multiplatform source sets), except those of `buildscript` (Gradle
-//! plugins, like Maven plugins, are not dependencies) and `constraints` (managed-only
-//! versions). Recognised notations: `conf 'g:a:v'`, `conf("g:a:v")`, several strings in one
-//! declaration, `conf group: 'g', name: 'a', version: 'v'` (and Kotlin's `group = "g"`),
-//! `kotlin("stdlib")`, `project(':x')` (reported as local), `add("conf", "g:a:v")`.
-//! Skipped: `platform(…)`/`enforcedPlatform(…)` (BOMs only pin versions), `files(…)`,
-//! `fileTree(…)`, version-catalog references (`libs.x`) and other expressions a tokenizer
-//! cannot evaluate, including a coordinate built by concatenation (`'g:a:' + v`).
-//! Interpolated versions (`"g:a:$v"`, `"${v}"`) are kept verbatim.
+//! plugins, like Maven plugins, are not dependencies), `constraints` and the
+//! dependency-management plugin's `dependencyManagement` (managed-only versions).
+//!
+//! Recognised notations: `conf 'g:a:v'`, `conf("g:a:v")`, several strings in one
+//! declaration, `conf group: 'g', name: 'a', version: 'v'` (and Kotlin's `group = "g"` or
+//! positional `conf("g", "a", "v")`), `kotlin("stdlib")`, `project(':x')` (reported as
+//! local), `add("conf", "g:a:v")`. Skipped: `platform(…)`/`enforcedPlatform(…)` (BOMs only
+//! pin versions), `files(…)`, `fileTree(…)`, version-catalog references (`libs.x`) and other
+//! expressions a tokenizer cannot evaluate, including a coordinate built by concatenation
+//! (`'g:a:' + v`). Interpolated versions (`"g:a:$v"`, `"${v}"`) are kept verbatim.
+//!
+//! Kinds come from the configuration name (`test…` → test, `compileOnly`,
+//! `annotationProcessor`, `kapt`, `ksp` → build, `provided…` → peer, `developmentOnly` →
+//! development, anything else → runtime), and every declaration inside a test source set
+//! or suite is a test dependency.
 
 use super::coordinates;
 use crate::{
@@ -236,7 +243,9 @@ impl<'a> Lexer<'a> {
 struct Block {
     /// Declarations directly or indirectly inside are dependencies.
     collect: bool,
-    in_buildscript: bool,
+    /// Inside `buildscript` (plugins) or the dependency-management plugin's
+    /// `dependencyManagement` (managed-only versions): no `dependencies` block declares any.
+    excluded: bool,
     /// Inside a test source set or suite (`commonTest.dependencies`, `val jvmTest by getting`):
     /// every declaration is a test dependency.
     test_scope: bool,
@@ -343,13 +352,13 @@ impl<'t, 'a> Declarations<'t, 'a> {
             ..parent
         };
         match label {
-            Some(Tok::Ident("buildscript")) => Block {
+            Some(Tok::Ident("buildscript" | "dependencyManagement")) => Block {
                 collect: false,
-                in_buildscript: true,
+                excluded: true,
                 ..parent
             },
             Some(Tok::Ident("dependencies")) => Block {
-                collect: !parent.in_buildscript,
+                collect: !parent.excluded,
                 ..parent
             },
             Some(Tok::Ident("constraints")) => Block {
@@ -780,7 +789,11 @@ dependencies {
   constraints { implementation 'org.apache.commons:commons-text:1.11.0' }
   implementation 'org.apache.commons:commons-lang3:3.14.0'
 }
-allprojects { dependencies { implementation 'org.slf4j:slf4j-api:2.0.9' } }";
+allprojects { dependencies { implementation 'org.slf4j:slf4j-api:2.0.9' } }
+dependencyManagement {
+  imports { mavenBom \"org.springframework.cloud:spring-cloud-dependencies:2023.0.0\" }
+  dependencies { dependency 'com.google.guava:guava:33.0.0-jre' }
+}";
         let names: Vec<_> = deps(text).iter().map(|d| d.name.clone()).collect();
         assert_eq!(
             names,
