@@ -8,11 +8,12 @@
 //!
 //! Recognised notations: `conf 'g:a:v'`, `conf("g:a:v")`, several strings in one
 //! declaration, `conf group: 'g', name: 'a', version: 'v'` (and Kotlin's `group = "g"` or
-//! positional `conf("g", "a", "v")`), `kotlin("stdlib")`, `project(':x')` (reported as
-//! local), `add("conf", "g:a:v")`. Skipped: `platform(…)`/`enforcedPlatform(…)` (BOMs only
-//! pin versions), `files(…)`, `fileTree(…)`, version-catalog references (`libs.x`) and other
-//! expressions a tokenizer cannot evaluate, including a coordinate built by concatenation
-//! (`'g:a:' + v`). Interpolated versions (`"g:a:$v"`, `"${v}"`) are kept verbatim.
+//! positional `conf("g", "a", "v")`), `kotlin("stdlib")`, `add("conf", "g:a:v")`, and
+//! `project(':x')` or `projects.x` (reported as local). Skipped: `platform(…)` and
+//! `enforcedPlatform(…)` (BOMs only pin versions), `files(…)`, `fileTree(…)`, version-catalog
+//! references (`libs.x`) and other expressions a tokenizer cannot evaluate, including a
+//! coordinate built by concatenation (`'g:a:' + v`). Interpolated versions (`"g:a:$v"`,
+//! `"${v}"`) are kept verbatim.
 //!
 //! Kinds come from the configuration name (`test…` → test, `compileOnly`,
 //! `annotationProcessor`, `kapt`, `ksp` → build, `provided…` → peer, `developmentOnly` →
@@ -257,6 +258,8 @@ enum Arg<'a> {
     Str(&'a str),
     Named(&'a str, Box<Arg<'a>>),
     Call(&'a str, Vec<Arg<'a>>),
+    /// A type-safe project accessor, `projects.someModule`, as written.
+    ProjectAccessor(String),
     Other,
 }
 
@@ -493,7 +496,25 @@ impl<'t, 'a> Declarations<'t, 'a> {
                     _ => Arg::Other,
                 }
             }
+            (Some(Tok::Ident("projects")), Some(Tok::Punct(b'.'))) => self.accessor(start, end),
             _ => Arg::Other,
+        }
+    }
+
+    /// `projects.a.b` spanning exactly `start..end`, or [`Arg::Other`].
+    fn accessor(&self, start: usize, end: usize) -> Arg<'a> {
+        let mut path = String::new();
+        for (offset, i) in (start..end).enumerate() {
+            match (offset % 2, self.tok(i)) {
+                (0, Some(Tok::Ident(name))) => path.push_str(name),
+                (1, Some(Tok::Punct(b'.'))) => path.push('.'),
+                _ => return Arg::Other,
+            }
+        }
+        if path.ends_with('.') {
+            Arg::Other
+        } else {
+            Arg::ProjectAccessor(path)
         }
     }
 
@@ -535,6 +556,9 @@ impl<'t, 'a> Declarations<'t, 'a> {
 /// The dependency a positional argument declares, if any.
 fn dependency(arg: &Arg<'_>, kind: DependencyKind) -> Option<ParsedDependency> {
     match arg {
+        Arg::ProjectAccessor(path) => {
+            Some(ParsedDependency::new(Ecosystem::Maven, path.as_str(), "", kind).local())
+        }
         Arg::Str(notation) => {
             let (name, requirement) = coordinates(notation)?;
             Some(ParsedDependency::new(
@@ -809,6 +833,7 @@ dependencyManagement {
   \"kapt\"(\"com.google.dagger:dagger-compiler:2.50\")
   add(\"implementation\", \"com.squareup.okio:okio:3.7.0\")
   implementation(libs.kotlinx.coroutines)
+  testImplementation(projects.testingSupport)
 }";
         assert_eq!(
             summary(&deps(text)),
@@ -827,6 +852,7 @@ dependencyManagement {
                     false
                 ),
                 ("com.squareup.okio:okio", "3.7.0", RUNTIME, false),
+                ("projects.testingSupport", "", DependencyKind::Test, true),
             ]
         );
     }
