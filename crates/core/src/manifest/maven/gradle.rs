@@ -15,10 +15,13 @@
 //! coordinate built by concatenation (`'g:a:' + v`). Interpolated versions (`"g:a:$v"`,
 //! `"${v}"`) are kept verbatim.
 //!
-//! Kinds come from the configuration name (`test…` → test, `compileOnly`,
-//! `annotationProcessor`, `kapt`, `ksp` → build, `provided…` → peer, `developmentOnly` →
-//! development, anything else → runtime), and every declaration inside a test source set
-//! or suite is a test dependency.
+//! Kinds come from the configuration name: `test…` → test; `compileOnly`,
+//! `annotationProcessor`, `kapt`, `ksp` and tools such as `checkstyle` or `detekt` → build;
+//! `provided…` → peer; `developmentOnly` → development; anything else → runtime. Every
+//! declaration inside a test source set or suite is a test dependency. Versions given as
+//! `$v` or `${v}` are filled in from string variables assigned in the same script.
+
+use std::collections::HashMap;
 
 use super::coordinates;
 use crate::{
@@ -256,6 +259,8 @@ struct Block {
 #[derive(Debug)]
 enum Arg<'a> {
     Str(&'a str),
+    /// A lone identifier: a variable.
+    Ident(&'a str),
     Named(&'a str, Box<Arg<'a>>),
     Call(&'a str, Vec<Arg<'a>>),
     /// A type-safe project accessor, `projects.someModule`, as written.
@@ -269,6 +274,7 @@ struct Declarations<'t, 'a> {
     /// For each opening bracket, the index of the bracket closing it (computed once, so that
     /// looking ahead stays linear).
     closing: Vec<Option<usize>>,
+    variables: Variables<'a>,
     out: Vec<ParsedDependency>,
 }
 
@@ -290,6 +296,7 @@ impl<'t, 'a> Declarations<'t, 'a> {
         Declarations {
             tokens,
             closing,
+            variables: Variables::collect(tokens),
             out: Vec::new(),
         }
     }
@@ -480,6 +487,7 @@ impl<'t, 'a> Declarations<'t, 'a> {
         let tok = |i: usize| if i < end { self.tok(i) } else { None };
         match (tok(start), tok(start + 1)) {
             (Some(Tok::Str(s)), None) => Arg::Str(s),
+            (Some(Tok::Ident(name)), None) => Arg::Ident(name),
             (Some(Tok::Ident(key)), Some(Tok::Punct(b':' | b'=')))
                 if nesting < MAX_CALL_NESTING =>
             {
@@ -523,6 +531,7 @@ impl<'t, 'a> Declarations<'t, 'a> {
             args.iter().find_map(|arg| match arg {
                 Arg::Named(k, value) if *k == key => match **value {
                     Arg::Str(s) => Some(s),
+                    Arg::Ident(variable) => self.variables.value(variable),
                     _ => None,
                 },
                 _ => None,
@@ -537,6 +546,7 @@ impl<'t, 'a> Declarations<'t, 'a> {
             ))
         }) {
             let name = format!("{group}:{name}");
+            let requirement = self.variables.substitute(requirement);
             self.out.push(ParsedDependency::new(
                 Ecosystem::Maven,
                 name,
@@ -546,7 +556,8 @@ impl<'t, 'a> Declarations<'t, 'a> {
             return;
         }
         for arg in args {
-            if let Some(dep) = dependency(arg, kind) {
+            if let Some(mut dep) = dependency(arg, kind) {
+                dep.requirement = self.variables.substitute(&dep.requirement);
                 self.out.push(dep);
             }
         }
@@ -595,6 +606,90 @@ fn dependency(arg: &Arg<'_>, kind: DependencyKind) -> Option<ParsedDependency> {
     }
 }
 
+/// Variables assigned a plain string literal in the script (`def v = '1.0'`, `val v = "1.0"`,
+/// `ext.v = '1.0'`, `v = '1.0'` in an `ext { }` block), used to fill in `$v` and `${v}` in
+/// versions. A name assigned two different values is ambiguous and left alone; properties
+/// from other files (`gradle.properties`, the root project) are kept verbatim.
+#[derive(Debug, Default)]
+struct Variables<'a>(HashMap<&'a str, Option<&'a str>>);
+
+impl<'a> Variables<'a> {
+    fn collect(tokens: &[Token<'a>]) -> Self {
+        let mut values: HashMap<&'a str, Option<&'a str>> = HashMap::new();
+        for (i, window) in tokens.windows(3).enumerate() {
+            let [name, equals, value] = window else {
+                continue;
+            };
+            let (Tok::Ident(name), Tok::Punct(b'='), Tok::Str(value)) =
+                (name.tok, equals.tok, value.tok)
+            else {
+                continue;
+            };
+            // The literal must be the whole right-hand side, not the start of an expression or
+            // a named argument (`version = "1.0")`).
+            let ends_statement = tokens.get(i + 3).is_none_or(|next| {
+                next.newline_before || matches!(next.tok, Tok::Punct(b';' | b'}'))
+            });
+            if !ends_statement || value.contains('$') {
+                continue;
+            }
+            values
+                .entry(name)
+                .and_modify(|known| {
+                    if *known != Some(value) {
+                        *known = None;
+                    }
+                })
+                .or_insert(Some(value));
+        }
+        Variables(values)
+    }
+
+    fn value(&self, name: &str) -> Option<&'a str> {
+        self.0.get(name).copied().flatten()
+    }
+
+    /// `text` with `$name` and `${name}` replaced where `name` is a known variable.
+    fn substitute(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(dollar) = rest.find('$') {
+            out.push_str(&rest[..dollar]);
+            let after = &rest[dollar + 1..];
+            let (name, len) = match after.strip_prefix('{') {
+                Some(braced) => match braced.find('}') {
+                    Some(close) => (&braced[..close], close + 2),
+                    None => ("", 0),
+                },
+                None => {
+                    let len = after
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .unwrap_or(after.len());
+                    // `$a.b` reads property `b` of `a`, not variable `a`.
+                    let name = if after[len..].starts_with('.') {
+                        ""
+                    } else {
+                        &after[..len]
+                    };
+                    (name, len)
+                }
+            };
+            match self.value(name) {
+                Some(value) => {
+                    out.push_str(value);
+                    rest = &after[len..];
+                }
+                None => {
+                    out.push('$');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
 /// Kotlin's `implementation("group", "name", "version")`: two or three plain strings.
 fn positional_coordinates<'a>(args: &[Arg<'a>]) -> Option<(&'a str, &'a str, &'a str)> {
     let plain = |arg: &Arg<'a>| match arg {
@@ -619,6 +714,7 @@ fn kind(configuration: &str, block: Block) -> DependencyKind {
         || lower.contains("annotationprocessor")
         || lower.starts_with("kapt")
         || lower.starts_with("ksp")
+        || is_tool_configuration(&lower)
     {
         DependencyKind::Build
     } else if lower.starts_with("provided") {
@@ -629,6 +725,24 @@ fn kind(configuration: &str, block: Block) -> DependencyKind {
     } else {
         DependencyKind::Runtime
     }
+}
+
+/// Configurations of code-quality and build tools: what they resolve runs during the build
+/// and never ships.
+fn is_tool_configuration(lower: &str) -> bool {
+    [
+        "checkstyle",
+        "pmd",
+        "spotbugs",
+        "detekt",
+        "ktlint",
+        "errorprone",
+        "codenarc",
+        "jacoco",
+    ]
+    .iter()
+    .any(|tool| lower.starts_with(tool))
+        || matches!(lower, "lintchecks" | "signature")
 }
 
 /// Names that start statements or calls in a `dependencies` block but never name a
@@ -734,12 +848,23 @@ mod tests {
   debugImplementation 'com.squareup.leakcanary:leakcanary-android:2.12'
   developmentOnly 'org.springframework.boot:spring-boot-devtools'
   providedCompile 'javax.servlet:javax.servlet-api:4.0.1'
+  checkstyle 'com.puppycrawl.tools:checkstyle:10.12.5'
 }";
         let kinds: Vec<_> = deps(text).iter().map(|d| d.kind).collect();
         use DependencyKind::*;
         assert_eq!(
             kinds,
-            [Build, Build, Build, Test, Test, Runtime, Development, Peer]
+            [
+                Build,
+                Build,
+                Build,
+                Test,
+                Test,
+                Runtime,
+                Development,
+                Peer,
+                Build
+            ]
         );
     }
 
@@ -773,6 +898,37 @@ mod tests {
                 "${versions['guava']}",
                 "$versionThing",
                 r#"${rootProject.extra["annotation_version"]}"#
+            ]
+        );
+    }
+
+    #[test]
+    fn versions_from_variables_in_the_same_script() {
+        let text = r#"def okhttpVersion = '4.12.0'
+ext.junitVersion = "5.10.1"
+ext {
+  springVersion = '6.1.2'
+}
+val ambiguous = "1"
+val ambiguous = "2"
+dependencies {
+  implementation "com.squareup.okhttp3:okhttp:$okhttpVersion"
+  testImplementation "org.junit.jupiter:junit-jupiter:${junitVersion}"
+  implementation group: 'org.springframework', name: 'spring-core', version: springVersion
+  implementation "a:b:$ambiguous"
+  implementation "a:c:$versions.c"
+  implementation "a:d:${gradleProperty}"
+}"#;
+        let got: Vec<_> = deps(text).iter().map(|d| d.requirement.clone()).collect();
+        assert_eq!(
+            got,
+            [
+                "4.12.0",
+                "5.10.1",
+                "6.1.2",
+                "$ambiguous",
+                "$versions.c",
+                "${gradleProperty}"
             ]
         );
     }
