@@ -19,7 +19,10 @@
 //!   projects, reported with the assembly's name and version (usually the package's);
 //!   framework assemblies without a version are skipped.
 //!
-//! `$(Property)` references are kept as written.
+//! `$(Property)` references in versions are filled in from the project's own literal
+//! properties; others (from `Directory.Build.props`, say) are kept as written.
+
+use std::collections::HashMap;
 
 use crate::{
     DependencyKind, Ecosystem,
@@ -39,16 +42,11 @@ pub(super) fn parse(format: Format, text: &str) -> Result<ParsedManifest, Manife
         );
         return Err(ManifestError::syntax(format, message));
     }
+    let elements = static_elements(&project);
+    let properties = Properties::of(&elements);
     let mut dependencies = Vec::new();
-    let mut pending = vec![&project];
-    // Depth-first in document order; the tree's depth is already bounded by the XML reader.
-    while let Some(element) = pending.pop() {
-        for child in element.children.iter().rev() {
-            if !child.is("Target") {
-                pending.push(child);
-            }
-        }
-        item(element, &mut dependencies);
+    for element in elements {
+        item(element, &properties, &mut dependencies);
     }
     Ok(ParsedManifest {
         dependencies,
@@ -56,8 +54,26 @@ pub(super) fn parse(format: Format, text: &str) -> Result<ParsedManifest, Manife
     })
 }
 
+/// Every element outside `Target`s, depth-first in document order (the tree's depth is
+/// already bounded by the XML reader).
+fn static_elements(project: &Element) -> Vec<&Element> {
+    let mut elements = Vec::new();
+    let mut pending = vec![project];
+    while let Some(element) = pending.pop() {
+        pending.extend(
+            element
+                .children
+                .iter()
+                .rev()
+                .filter(|child| !child.is("Target")),
+        );
+        elements.push(element);
+    }
+    elements
+}
+
 /// Adds the dependencies one item declares.
-fn item(element: &Element, out: &mut Vec<ParsedDependency>) {
+fn item(element: &Element, properties: &Properties, out: &mut Vec<ParsedDependency>) {
     let name = element.name.as_str();
     let includes = || {
         element
@@ -85,12 +101,75 @@ fn item(element: &Element, out: &mut Vec<ParsedDependency>) {
     {
         let version = metadata(element, "VersionOverride")
             .or_else(|| metadata(element, "Version"))
-            .unwrap_or("");
-        out.extend(includes().map(|id| ParsedDependency::new(Ecosystem::Nuget, id, version, kind)));
+            .map(|version| properties.substitute(version))
+            .unwrap_or_default();
+        out.extend(
+            includes()
+                .map(|id| ParsedDependency::new(Ecosystem::Nuget, id, version.as_str(), kind)),
+        );
     } else if element.is("ProjectReference") {
         out.extend(includes().map(|path| project_reference(path, kind)));
     } else if element.is("Reference") {
         out.extend(includes().filter_map(assembly_reference));
+    }
+}
+
+/// The project's own literal properties (`<PropertyGroup><FooVersion>1.2.3</FooVersion>`),
+/// used to fill in `$(FooVersion)` in versions. Names are case-insensitive; a property set to
+/// two different values (per target framework, say) or to an expression is left alone, as are
+/// properties from other files (`Directory.Build.props`).
+#[derive(Debug, Default)]
+struct Properties(HashMap<String, Option<String>>);
+
+impl Properties {
+    fn of(elements: &[&Element]) -> Self {
+        let mut values: HashMap<String, Option<String>> = HashMap::new();
+        let groups = elements
+            .iter()
+            .filter(|element| element.is("PropertyGroup"));
+        for property in groups.flat_map(|group| &group.children) {
+            let value = property.text();
+            let value = (!value.contains("$(")).then(|| value.to_owned());
+            values
+                .entry(property.name.to_ascii_lowercase())
+                .and_modify(|known| {
+                    if *known != value {
+                        *known = None;
+                    }
+                })
+                .or_insert(value);
+        }
+        Properties(values)
+    }
+
+    /// `text` with every known `$(Name)` replaced.
+    fn substitute(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(start) = rest.find("$(") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let value = after.find(')').and_then(|close| {
+                Some((
+                    close,
+                    self.0
+                        .get(&after[..close].trim().to_ascii_lowercase())?
+                        .as_deref()?,
+                ))
+            });
+            match value {
+                Some((close, value)) => {
+                    out.push_str(value);
+                    rest = &after[close + 1..];
+                }
+                None => {
+                    out.push_str("$(");
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
     }
 }
 
@@ -206,6 +285,34 @@ mod tests {
         assert_eq!(
             names,
             ["System.ValueTuple", "Microsoft.Extensions.Logging.Debug"]
+        );
+    }
+
+    #[test]
+    fn versions_from_the_projects_own_properties() {
+        let text = r#"<Project>
+  <PropertyGroup>
+    <EfCoreVersion>8.0.1</EfCoreVersion>
+    <Tfm Condition="'$(X)' == 'a'">net8.0</Tfm>
+    <Tfm Condition="'$(X)' == 'b'">net9.0</Tfm>
+    <Derived>$(EfCoreVersion)-preview</Derived>
+  </PropertyGroup>
+  <ItemGroup>
+    <PackageReference Include="Microsoft.EntityFrameworkCore" Version="$(efcoreversion)" />
+    <PackageReference Include="A" Version="$(Tfm)" />
+    <PackageReference Include="B" Version="$(Derived)" />
+    <PackageReference Include="C" Version="$(FromDirectoryBuildProps)" />
+  </ItemGroup>
+</Project>"#;
+        let got: Vec<_> = deps(text).iter().map(|d| d.requirement.clone()).collect();
+        assert_eq!(
+            got,
+            [
+                "8.0.1",
+                "$(Tfm)",
+                "$(Derived)",
+                "$(FromDirectoryBuildProps)"
+            ]
         );
     }
 
