@@ -7,6 +7,7 @@
 
 mod error;
 mod format;
+mod xml;
 
 pub mod actions;
 pub mod cargo;

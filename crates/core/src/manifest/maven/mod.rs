@@ -5,7 +5,6 @@ mod gradle;
 mod lockfile;
 mod pom;
 // Shared with the NuGet parsers, which read MSBuild XML the same way.
-pub(crate) mod xml;
 
 use super::{Format, ManifestError, ParsedManifest};
 

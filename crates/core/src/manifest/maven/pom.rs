@@ -11,7 +11,7 @@ use std::{
     collections::HashMap,
 };
 
-use super::xml::{self, Element};
+use crate::manifest::xml::{self, Element};
 use crate::{
     DependencyKind, Ecosystem,
     manifest::{Format, ManifestError, ParsedDependency, ParsedManifest},

@@ -28,7 +28,7 @@ use crate::{
     DependencyKind, Ecosystem,
     manifest::{
         Format, ManifestError, ParsedDependency, ParsedManifest,
-        maven::xml::{self, Element},
+        xml::{self, Element},
     },
 };
 

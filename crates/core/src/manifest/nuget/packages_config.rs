@@ -5,7 +5,7 @@
 
 use crate::{
     DependencyKind, Ecosystem,
-    manifest::{Format, ManifestError, ParsedDependency, ParsedManifest, maven::xml},
+    manifest::{Format, ManifestError, ParsedDependency, ParsedManifest, xml},
 };
 
 /// Parses a `packages.config`.
