@@ -2,3 +2,4 @@
 //! process serves its health endpoint and waits for work.
 
 pub mod health;
+pub mod inspect;
