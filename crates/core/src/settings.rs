@@ -11,6 +11,8 @@ use config::{Config, ConfigError, Environment, File};
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::manifest::matcher;
+
 /// Everything wump can be configured with.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -19,6 +21,8 @@ pub struct Settings {
     pub valkey: ValkeySettings,
     pub api: ApiSettings,
     pub worker: WorkerSettings,
+    /// Which files of a repository are read as manifests.
+    pub manifests: matcher::Limits,
     pub telemetry: TelemetrySettings,
 }
 
@@ -216,6 +220,7 @@ mod tests {
         let settings = Settings::load_from(Path::new("/nonexistent"), None, env(&[])).unwrap();
         assert_eq!(settings.api.bind.port(), 8080);
         assert!(settings.database.migrate_on_start);
+        assert_eq!(settings.manifests, matcher::Limits::default());
         assert_eq!(
             settings.database.url.expose_secret(),
             "postgres://wump:wump@127.0.0.1:54329/wump"
@@ -240,6 +245,7 @@ mod tests {
                 ("WUMP__VALKEY__URL", "redis://cache:6379"),
                 ("WUMP__API__BIND", "127.0.0.1:9999"),
                 ("WUMP__DATABASE__POOL_MAX_SIZE", "4"),
+                ("WUMP__MANIFESTS__MAX_PER_REPOSITORY", "50"),
             ]),
         )
         .unwrap();
@@ -247,6 +253,7 @@ mod tests {
         assert_eq!(settings.api.bind.to_string(), "127.0.0.1:9999");
         assert_eq!(settings.api.workers, 5);
         assert_eq!(settings.database.pool_max_size, 4);
+        assert_eq!(settings.manifests.max_per_repository, 50);
         assert_eq!(
             settings.database.url.expose_secret(),
             "postgres://u:p@db:5432/w"

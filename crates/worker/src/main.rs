@@ -1,8 +1,15 @@
-//! `wump-worker`: run the background workers, or apply database migrations.
+//! `wump-worker`: run the background workers, apply database migrations, or show what wump
+//! reads from manifest files.
+
+use std::{
+    io::{self, Write as _},
+    process::ExitCode,
+};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use wump_core::{Settings, telemetry};
+use wump_worker::inspect::{self, ParseArgs};
 
 /// wump's background worker. Configuration: config/default.toml, config/$WUMP_ENV.toml and
 /// WUMP__SECTION__KEY environment variables (see the README).
@@ -19,17 +26,48 @@ enum Command {
     Run,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Print the dependencies and funding links wump reads from manifest files; needs no
+    /// configuration. Exit status 1 when any file could not be parsed.
+    Parse(ParseArgs),
+}
+
+fn main() -> anyhow::Result<ExitCode> {
+    match Cli::parse().command.unwrap_or(Command::Run) {
+        // A local command: no configuration, database or telemetry that could fail.
+        Command::Parse(args) => parse(&args),
+        Command::Run => service(Service::Run),
+        Command::Migrate => service(Service::Migrate),
+    }
+}
+
+fn parse(args: &ParseArgs) -> anyhow::Result<ExitCode> {
+    let report = inspect::inspect(&args.paths, args.format);
+    let (out, err) = if args.json {
+        (report.to_json(), String::new())
+    } else {
+        (report.to_text(), report.errors_text())
+    };
+    io::stdout().lock().write_all(out.as_bytes())?;
+    io::stderr().lock().write_all(err.as_bytes())?;
+    Ok(ExitCode::from(report.exit_status()))
+}
+
+/// The commands that need configuration, the database and telemetry.
+#[derive(Debug)]
+enum Service {
+    Run,
+    Migrate,
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn service(service: Service) -> anyhow::Result<ExitCode> {
     let settings = Settings::load().context("loading configuration")?;
     let _telemetry = telemetry::init("wump-worker", &settings.telemetry)?;
-    match cli.command.unwrap_or(Command::Run) {
-        Command::Migrate => migrate(&settings).await,
-        Command::Run => run(settings).await,
+    match service {
+        Service::Migrate => migrate(&settings).await?,
+        Service::Run => run(settings).await?,
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {

@@ -16,6 +16,7 @@ pub mod dart;
 pub mod funding;
 pub mod go;
 pub mod hex;
+pub mod matcher;
 pub mod maven;
 pub mod npm;
 pub mod nuget;
