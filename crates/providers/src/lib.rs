@@ -1,5 +1,19 @@
-//! Data providers: the sources workers learn about repositories, files, organizations and
-//! packages from. Providers never touch the database.
+//! Data providers: where workers learn about repositories, their files, their owners and
+//! packages. Providers never touch the database; the worker decides what to store.
 //!
-//! The provider trait and its implementations arrive with their own issue; the crate exists
-//! now so the dependency direction (providers → core, never → db) holds from the start.
+//! Every source implements [`DataProvider`]; a capability it lacks answers
+//! [`ProviderError::Unsupported`]. A [`ProviderRegistry`] holds the configured providers by
+//! name and kind and can try several in order ([`ProviderRegistry::fetch_with_fallback`]).
+
+mod error;
+mod model;
+mod provider;
+mod registry;
+
+pub use error::{Capability, ProviderError};
+pub use model::{
+    DiscoveredRepository, DiscoveryQuery, FileContent, FileTree, OwnerProfile, OwnerRef,
+    PackageMetadata, PageToken, RateLimitStatus, RepoRef, RepositoryPage, TreeEntry,
+};
+pub use provider::{DataProvider, ProviderKind};
+pub use registry::{Answered, ProviderRegistry};

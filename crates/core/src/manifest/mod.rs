@@ -71,7 +71,7 @@ impl ParsedDependency {
             ecosystem,
             normalized_name: ecosystem.normalize_name(&name),
             name,
-            requirement: requirement.into(),
+            requirement: unpinned_as_empty(requirement.into()),
             kind,
             resolved_version: None,
             direct: None,
@@ -90,6 +90,16 @@ impl ParsedDependency {
     pub fn local(mut self) -> Self {
         self.local = true;
         self
+    }
+}
+
+/// Formats spell "any version" differently (`*` in npm and Cargo, `any` in pub); wump
+/// always says it with an empty requirement.
+fn unpinned_as_empty(requirement: String) -> String {
+    match requirement.trim() {
+        "*" | "any" => String::new(),
+        trimmed if trimmed.len() == requirement.len() => requirement,
+        trimmed => trimmed.to_owned(),
     }
 }
 
@@ -139,5 +149,24 @@ pub fn parse_with_limit(
         Ecosystem::Swiftpm => swiftpm::parse(format, path, text),
         Ecosystem::Cocoapods => cocoapods::parse(format, path, text),
         Ecosystem::Actions => actions::parse(format, path, text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_spelling_of_any_version_is_an_empty_requirement() {
+        for (written, stored) in [
+            ("*", ""),
+            (" any ", ""),
+            ("", ""),
+            (" ^1.2 ", "^1.2"),
+            ("1.*", "1.*"),
+        ] {
+            let dep = ParsedDependency::new(Ecosystem::Npm, "x", written, DependencyKind::Runtime);
+            assert_eq!(dep.requirement, stored, "{written:?}");
+        }
     }
 }

@@ -216,7 +216,7 @@ mod tests {
     }
 
     #[test]
-    fn urls_and_git_specs_are_kept_as_written() {
+    fn urls_and_git_specs_are_kept_as_written_and_a_star_is_unpinned() {
         let manifest = parse_ok(
             r#"{"dependencies": {"vue": "https://github.com/vuejs/vue.git#v2.6.12", "x": "expressjs/express#4.x", "y": "*", "z": ""}}"#,
         );
@@ -230,7 +230,7 @@ mod tests {
             [
                 "https://github.com/vuejs/vue.git#v2.6.12",
                 "expressjs/express#4.x",
-                "*",
+                "",
                 ""
             ]
         );
