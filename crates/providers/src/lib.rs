@@ -5,6 +5,7 @@
 //! [`ProviderError::Unsupported`]. A [`ProviderRegistry`] holds the configured providers by
 //! name and kind and can try several in order ([`ProviderRegistry::fetch_with_fallback`]).
 
+pub mod backoff;
 mod error;
 mod model;
 mod provider;
