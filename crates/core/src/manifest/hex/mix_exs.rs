@@ -85,14 +85,14 @@ fn collect(toks: &[Tok], start: usize, end: usize, deps: &mut Vec<ParsedDependen
     let mut i = start;
     while i < end {
         if toks.get(i) == Some(&Tok::Punct("{")) && matches!(toks.get(i + 1), Some(Tok::Atom(_))) {
+            // Tuples that are not dependencies are stepped over whole too: re-reading
+            // their nested tuples would make deeply nested input quadratic.
             let (term, next) = parse_term(toks, i, 0);
-            if let Term::Tuple(items) = &term
-                && let Some(dep) = dependency(items)
-            {
-                deps.push(dep);
-                i = next.max(i + 1);
-                continue;
+            if let Term::Tuple(items) = &term {
+                deps.extend(dependency(items));
             }
+            i = next.max(i + 1);
+            continue;
         }
         i += 1;
     }
@@ -253,6 +253,14 @@ end
                 dep("plug", "~> 1.0", Runtime)
             ]
         );
+    }
+
+    #[test]
+    fn deeply_nested_tuples_are_read_in_linear_time() {
+        let text = format!("defp deps do\n[{}]\nend\n", "{:a, ".repeat(200_000));
+        let started = std::time::Instant::now();
+        assert!(parse(&text).unwrap().is_empty());
+        assert!(started.elapsed().as_secs() < 5);
     }
 
     #[test]

@@ -827,38 +827,41 @@ fn skip_newlines(toks: &[Tok], mut i: usize) -> usize {
     i
 }
 
-/// One argument: `key: value`, `:key => value`, `"key" => value` or a positional value.
+/// One argument: `key: value`, `:key => value`, `"key" => value`, a braced hash of such
+/// pairs, or a positional value.
 fn parse_arg(toks: &[Tok], i: usize, args: &mut Args) -> usize {
-    if let Some(Tok::Label(key)) = toks.get(i) {
-        let (value, next) = parse_value(toks, skip_newlines(toks, i + 1), 0);
-        args.options.push((key.clone(), value));
-        return next;
+    if toks.get(i) != Some(&Tok::Punct("{")) {
+        return parse_pair_or_value(toks, i, args);
     }
-    if let (Some(Tok::Sym(key) | Tok::Str(key)), Some(Tok::Punct("=>"))) =
-        (toks.get(i), toks.get(i + 1))
-    {
-        let (value, next) = parse_value(toks, skip_newlines(toks, i + 2), 0);
-        args.options.push((key.clone(), value));
-        return next;
-    }
-    if toks.get(i) == Some(&Tok::Punct("{")) {
-        // A braced hash argument: read its pairs as options.
-        let mut hash = Args::default();
-        let mut j = skip_newlines(toks, i + 1);
-        while let Some(tok) = toks.get(j) {
-            if *tok == Tok::Punct("}") {
-                j += 1;
-                break;
-            }
-            let next = parse_arg(toks, j, &mut hash);
-            j = match toks.get(next) {
-                Some(Tok::Punct(",")) => skip_newlines(toks, next + 1),
-                Some(Tok::Punct("}")) => next,
-                _ => return skip_expression(toks, i),
-            };
+    let mut hash = Args::default();
+    let mut j = skip_newlines(toks, i + 1);
+    while let Some(tok) = toks.get(j) {
+        if *tok == Tok::Punct("}") {
+            j += 1;
+            break;
         }
-        args.options.extend(hash.options);
-        return j;
+        // Entries are not parsed as hashes again, so nesting cannot recurse.
+        let next = parse_pair_or_value(toks, j, &mut hash);
+        j = match toks.get(next) {
+            Some(Tok::Punct(",")) => skip_newlines(toks, next + 1),
+            Some(Tok::Punct("}")) => next,
+            _ => return skip_expression(toks, i),
+        };
+    }
+    args.options.extend(hash.options);
+    j
+}
+
+fn parse_pair_or_value(toks: &[Tok], i: usize, args: &mut Args) -> usize {
+    let key_and_value = match (toks.get(i), toks.get(i + 1)) {
+        (Some(Tok::Label(key)), _) => Some((key, i + 1)),
+        (Some(Tok::Sym(key) | Tok::Str(key)), Some(Tok::Punct("=>"))) => Some((key, i + 2)),
+        _ => None,
+    };
+    if let Some((key, value_at)) = key_and_value {
+        let (value, next) = parse_value(toks, skip_newlines(toks, value_at), 0);
+        args.options.push((key.clone(), value));
+        return next;
     }
     let (value, next) = parse_value(toks, i, 0);
     args.positional.push(value);
@@ -1012,6 +1015,12 @@ mod tests {
     fn nesting_deeper_than_the_limit_is_refused() {
         let src = "foo do\n".repeat(MAX_DEPTH + 1);
         assert_eq!(walk(&tokenize(&src).unwrap(), |_, _| {}), Err(TooDeep));
+    }
+
+    #[test]
+    fn deeply_nested_hashes_and_lists_do_not_recurse() {
+        let src = format!("gem 'a', {}\ngem 'b'\n", "{x: [".repeat(50_000));
+        assert_eq!(gem_names(&src), ["a"]);
     }
 
     #[test]
