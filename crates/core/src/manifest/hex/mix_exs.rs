@@ -2,9 +2,10 @@
 //!
 //! Dependencies are read from the body of `def deps`/`defp deps` and from a literal
 //! `deps: [...]` in `project/0`, as tuples `{:app, "requirement", options}`; tuples
-//! elsewhere in the file are not dependencies. Kinds: `only:` naming `:dev` makes it
-//! development, else naming `:test` test (so `only: [:dev, :test]` is development);
-//! without `only:`, `optional: true` is optional and `runtime: false` (a compile-time
+//! elsewhere in the file are not dependencies. Kinds from `only:`: naming `:prod` (or not
+//! a literal) is runtime, else naming `:dev` development, else naming `:test` test (so
+//! `only: [:dev, :test]` is development), else (`:docs`, `:bench`) development; without
+//! `only:`, `optional: true` is optional and `runtime: false` (a compile-time
 //! tool) is build; everything else runtime. `path:` and `in_umbrella: true` are local.
 //! A `git:` or `github:` dependency without a version takes the repository URL as
 //! requirement (`github: "o/r"` is `https://github.com/o/r.git`, as Mix expands it), with
@@ -146,13 +147,16 @@ fn dependency(items: &[Term]) -> Option<ParsedDependency> {
 fn kind<'a>(option: &impl Fn(&str) -> Option<&'a Term>) -> DependencyKind {
     if let Some(only) = option("only") {
         let envs = only.atoms();
-        if envs.contains(&"dev") {
-            return DependencyKind::Development;
-        }
-        if envs.contains(&"test") {
-            return DependencyKind::Test;
-        }
-        return DependencyKind::Runtime;
+        return if envs.is_empty() || envs.contains(&"prod") {
+            DependencyKind::Runtime
+        } else if envs.contains(&"dev") {
+            DependencyKind::Development
+        } else if envs.contains(&"test") {
+            DependencyKind::Test
+        } else {
+            // Other environments (`:docs`, `:bench`) are development tooling too.
+            DependencyKind::Development
+        };
     }
     if option("optional") == Some(&Term::Bool(true)) {
         DependencyKind::Optional
@@ -200,6 +204,9 @@ defmodule MyApp.MixProject do
       {:phoenix, "~> 1.7"},
       {:ecto_sql, "~> 3.10", override: true},
       {:floki, ">= 0.30.0", only: :test},
+      {:ex_doc, "~> 0.22", only: :docs},
+      {:gettext, "~> 0.15.0", only: [:docs, :test]},
+      {:logger_file_backend, "~> 0.0.13", only: [:dev, :prod]},
       {:credo, "~> 1.7", only: [:dev, :test], runtime: false},
       {:dialyxir, "~> 1.4", runtime: false},
       {:jason, "~> 1.0", optional: true},
@@ -222,6 +229,9 @@ end
                 dep("phoenix", "~> 1.7", Runtime),
                 dep("ecto_sql", "~> 3.10", Runtime),
                 dep("floki", ">= 0.30.0", Test),
+                dep("ex_doc", "~> 0.22", Development),
+                dep("gettext", "~> 0.15.0", Test),
+                dep("logger_file_backend", "~> 0.0.13", Runtime),
                 dep("credo", "~> 1.7", Development),
                 dep("dialyxir", "~> 1.4", Build),
                 dep("jason", "~> 1.0", Optional),
