@@ -4,7 +4,8 @@
 //! 4-space indent (their own dependencies follow at 6 spaces). A gem resolved for several
 //! platforms (`nokogiri (1.15.5-x86_64-linux)`, `nokogiri (1.15.5-arm64-darwin)`) is one
 //! entry, `1.15.5`: Bundler itself splits the version at the first `-`. `DEPENDENCIES`
-//! says which gems the Gemfile asks for (`direct`). `PATH` gems are local. Bundler's own
+//! says which gems the Gemfile asks for (`direct`). `PATH` gems are local, except that
+//! `PATH` with `remote: .` is the project itself (a gem's `gemspec`) and is skipped. Bundler's own
 //! version (`BUNDLED WITH`) is the tool that wrote the file, not a dependency, unless the
 //! Gemfile asks for `bundler` itself: then it is reported at that version. `PLATFORMS`,
 //! `RUBY VERSION`, `CHECKSUMS` and plugin sources declare nothing.
@@ -70,6 +71,7 @@ fn read(text: &str) -> Lockfile<'_> {
     let mut lock = Lockfile::default();
     let mut section = Section::Other;
     let mut in_specs = false;
+    let mut project_itself = false;
     let mut seen = HashSet::new();
     for line in text.lines().map(|l| l.trim_end_matches('\r')) {
         if line.trim().is_empty() {
@@ -82,13 +84,24 @@ fn read(text: &str) -> Lockfile<'_> {
                 lock.direct.get_or_insert_with(HashSet::new);
             }
             in_specs = false;
+            project_itself = false;
             continue;
         }
         match section {
             Section::Gem | Section::Git | Section::Path => {
-                if line.starts_with("  ") && !line.starts_with("   ") {
+                if is_indented(line, 2) {
                     in_specs = line.trim() == "specs:";
+                    // `gemspec` in a gem's own Gemfile locks the gem itself from `PATH .`.
+                    let remote = line.trim().strip_prefix("remote:").map(str::trim);
+                    project_itself |= section == Section::Path
+                        && remote.is_some_and(|r| matches!(r.trim_end_matches('/'), "." | ""));
+                } else if in_specs && project_itself && is_indented(line, 6) {
+                    // What the project's own gemspec asks for is as direct as the Gemfile.
+                    let entry = line.trim();
+                    let name = entry.split(' ').next().unwrap_or(entry);
+                    lock.direct.get_or_insert_with(HashSet::new).insert(name);
                 } else if in_specs
+                    && !project_itself
                     && is_indented(line, 4)
                     && let Some((name, version)) = name_and_version(line.trim())
                 {
@@ -228,6 +241,15 @@ BUNDLED WITH
         assert_eq!(
             summary(LOCK),
             expected.map(|(n, v, d, l)| (n.into(), v.into(), d, l))
+        );
+    }
+
+    #[test]
+    fn the_project_itself_is_not_a_dependency_but_what_its_gemspec_asks_for_is_direct() {
+        let lock = "PATH\n  remote: .\n  specs:\n    mygem (0.1.0)\n      rack (>= 2)\n\nGEM\n  remote: https://rubygems.org/\n  specs:\n    rack (3.0.8)\n\nDEPENDENCIES\n  mygem!\n";
+        assert_eq!(
+            summary(lock),
+            [("rack".into(), "3.0.8".into(), Some(true), false)]
         );
     }
 
