@@ -11,24 +11,19 @@ use super::pod;
 use crate::{
     DependencyKind,
     manifest::{
-        Format, MAX_DEPTH, ManifestError, ParsedDependency,
-        rubygems::ruby::{Call, Value, tokenize, walk},
+        Format, ManifestError, ParsedDependency,
+        rubygems::ruby::{Call, Value, visit_calls},
     },
 };
 
 /// The `pod` declarations of a Podfile.
 pub(super) fn parse(text: &str) -> Result<Vec<ParsedDependency>, ManifestError> {
-    let toks = tokenize(text).map_err(|e| {
-        let message = format!("string opened on line {} is never closed", e.line);
-        ManifestError::syntax(Format::Podfile, message)
-    })?;
     let mut deps = Vec::new();
-    walk(&toks, |call, heads| {
+    visit_calls(Format::Podfile, text, |call, heads| {
         if !call.receiver && call.name == "pod" {
             deps.extend(declaration(call, heads));
         }
-    })
-    .map_err(|_| ManifestError::TooDeep { limit: MAX_DEPTH })?;
+    })?;
     Ok(deps)
 }
 

@@ -8,10 +8,10 @@
 //! (or a `path "…" do` block) marks it local; a git gem (`git:`, `github:`, … or their
 //! blocks) without a version takes its `ref:`/`tag:`/`branch:` as requirement, else `""`.
 
-use super::ruby::{Call, Value, tokenize, walk};
+use super::ruby::{Call, Value, visit_calls};
 use crate::{
     DependencyKind, Ecosystem,
-    manifest::{Format, MAX_DEPTH, ManifestError, ParsedDependency},
+    manifest::{Format, ManifestError, ParsedDependency},
 };
 
 const GIT_SOURCES: &[&str] = &["git", "github", "gist", "bitbucket"];
@@ -25,19 +25,12 @@ pub(super) fn parse(text: &str) -> Result<Vec<ParsedDependency>, ManifestError> 
             "this is a Gemfile.lock (it starts with a GEM/GIT/PATH section), not a Gemfile",
         ));
     }
-    let toks = tokenize(text).map_err(|e| {
-        ManifestError::syntax(
-            Format::Gemfile,
-            format!("string opened on line {} is never closed", e.line),
-        )
-    })?;
     let mut deps = Vec::new();
-    walk(&toks, |call, heads| {
+    visit_calls(Format::Gemfile, text, |call, heads| {
         if !call.receiver && call.name == "gem" {
             deps.extend(gem(call, heads));
         }
-    })
-    .map_err(|_| ManifestError::TooDeep { limit: MAX_DEPTH })?;
+    })?;
     Ok(deps)
 }
 

@@ -1,22 +1,16 @@
 //! `*.gemspec`: `add_dependency`/`add_runtime_dependency` (runtime) and
 //! `add_development_dependency` (development), on any receiver (`s.`, `spec.`, `gem.`).
 
-use super::ruby::{tokenize, walk};
+use super::ruby::visit_calls;
 use crate::{
     DependencyKind, Ecosystem,
-    manifest::{Format, MAX_DEPTH, ManifestError, ParsedDependency},
+    manifest::{Format, ManifestError, ParsedDependency},
 };
 
 /// The dependencies a gemspec declares.
 pub(super) fn parse(text: &str) -> Result<Vec<ParsedDependency>, ManifestError> {
-    let toks = tokenize(text).map_err(|e| {
-        ManifestError::syntax(
-            Format::Gemspec,
-            format!("string opened on line {} is never closed", e.line),
-        )
-    })?;
     let mut deps = Vec::new();
-    walk(&toks, |call, _| {
+    visit_calls(Format::Gemspec, text, |call, _| {
         let kind = match call.name.as_str() {
             "add_dependency" | "add_runtime_dependency" => DependencyKind::Runtime,
             "add_development_dependency" => DependencyKind::Development,
@@ -35,8 +29,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<ParsedDependency>, ManifestError> 
                 kind,
             ));
         }
-    })
-    .map_err(|_| ManifestError::TooDeep { limit: MAX_DEPTH })?;
+    })?;
     Ok(deps)
 }
 

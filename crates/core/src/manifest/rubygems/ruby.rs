@@ -7,7 +7,7 @@
 //! its literal arguments and the calls that opened the enclosing blocks, to a visitor.
 //! Both are single forward passes, so time is linear in the input.
 
-use crate::manifest::MAX_DEPTH;
+use crate::manifest::{Format, MAX_DEPTH, ManifestError};
 
 /// One Ruby token; literals carry their decoded text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -545,6 +545,20 @@ impl Lexer<'_> {
         self.toks.push(Tok::Value);
         true
     }
+}
+
+/// Tokenizes `text`, a file of `format`, and [`walk`]s it, reporting an unclosed string
+/// or too deep nesting as the file's error.
+pub(crate) fn visit_calls(
+    format: Format,
+    text: &str,
+    visit: impl FnMut(&Call, &[&Call]),
+) -> Result<(), ManifestError> {
+    let toks = tokenize(text).map_err(|e| {
+        let message = format!("string opened on line {} is never closed", e.line);
+        ManifestError::syntax(format, message)
+    })?;
+    walk(&toks, visit).map_err(|TooDeep| ManifestError::TooDeep { limit: MAX_DEPTH })
 }
 
 /// A literal argument value, as far as a DSL reader cares.
