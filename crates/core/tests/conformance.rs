@@ -11,6 +11,8 @@
 //! | peer | ours |
 //! |---|---|
 //! | requirement `*` (unpinned) | requirement `""` |
+//! | RubyGems/CocoaPods `>= 0` (their unpinned default), `= 1.0` for a bare `'1.0'` | `""`, `1.0` as written |
+//! | SwiftPM `0.12.0 - 0.12.9223372036854775807` (an Int64.max patch range) | `>= 0.12.0, < 0.13.0` |
 //! | lockfile `requirement` (the locked version) | `resolved_version` |
 //! | Pipfile.lock `==1.2.3` (pip's pin syntax) | `resolved_version` `1.2.3` |
 //! | whitespace inside a requirement (`== 7.2.1`) | insignificant |
@@ -72,6 +74,26 @@ fn squash(requirement: &str) -> String {
     requirement.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
+/// Gem::Requirement (and CocoaPods, which uses it) prints an unpinned requirement as
+/// `>= 0` and a bare version as `= 1.0`; we keep what the file says. The peer's SwiftPM
+/// parser writes "any patch of 0.12" as `0.12.0 - 0.12.<Int64.max>`; we write the range.
+fn canonical(ecosystem: Ecosystem, squashed: String) -> String {
+    if ecosystem == Ecosystem::Swiftpm {
+        return swift_patch_range(&squashed).unwrap_or(squashed);
+    }
+    if !matches!(ecosystem, Ecosystem::Rubygems | Ecosystem::Cocoapods) {
+        return squashed;
+    }
+    if squashed == ">=0" {
+        return String::new();
+    }
+    squashed
+        .split(',')
+        .map(|part| part.strip_prefix('=').unwrap_or(part))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Whether `ours` satisfies one asserted peer dependency (only the keys present are asserted).
 fn matches(
     format: Format,
@@ -96,7 +118,9 @@ fn matches(
         } else {
             &ours.requirement
         };
-        if squash(requirement) != squash(ours_requirement) {
+        if canonical(ecosystem, squash(requirement))
+            != canonical(ecosystem, squash(ours_requirement))
+        {
             return false;
         }
     }
@@ -113,6 +137,15 @@ fn matches(
         return false;
     }
     true
+}
+
+fn swift_patch_range(squashed: &str) -> Option<String> {
+    let (lower, upper) = squashed.rsplit_once('-')?;
+    let (major, minor) = upper
+        .strip_suffix(".9223372036854775807")?
+        .split_once('.')?;
+    let next_minor = minor.parse::<u64>().ok()? + 1;
+    Some(format!(">={lower},<{major}.{next_minor}.0"))
 }
 
 #[derive(Default)]
