@@ -23,6 +23,7 @@
 //! | Maven `provided`, npm `peer` | `peer` |
 //! | gradle `compileOnly`, `annotationProcessor`, `kapt` | `build` |
 //! | `optional` | `optional` |
+//! | `optional: true` beside a runtime kind (a flag of its own in the peer) | kind `optional` |
 //! | `type: null` in yarn.lock (it records no kind) | any kind |
 //!
 //! Formats whose parser is not written yet are listed and skipped; the threshold applies to
@@ -124,10 +125,12 @@ fn matches(
             return false;
         }
     }
+    let optional = expected.get("optional").and_then(Value::as_bool) == Some(true);
     if let Some(kind) = expected
         .get("type")
         .and_then(|kind| map_kind(ecosystem, kind))
         && kind != ours.kind
+        && !(optional && kind == DependencyKind::Runtime && ours.kind == DependencyKind::Optional)
     {
         return false;
     }

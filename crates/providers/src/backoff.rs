@@ -16,7 +16,11 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self { base: Duration::from_millis(500), max: Duration::from_secs(30), retries: 2 }
+        Self {
+            base: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+            retries: 2,
+        }
     }
 }
 
@@ -44,7 +48,11 @@ mod tests {
 
     #[test]
     fn delays_grow_exponentially_up_to_the_cap_and_stop_after_the_retries() {
-        let backoff = Backoff { base: Duration::from_secs(1), max: Duration::from_secs(5), retries: 4 };
+        let backoff = Backoff {
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(5),
+            retries: 4,
+        };
         let full: Vec<_> = (1..=5).map(|r| backoff.delay(r, 1.0)).collect();
         assert_eq!(
             full,

@@ -228,7 +228,7 @@ dependency_overrides:
             [
                 dep("http", "^1.1.0", Runtime, false),
                 dep("path", "", Runtime, false),
-                dep("collection", "any", Runtime, false),
+                dep("collection", "", Runtime, false),
                 dep("test", ">=1.24.0 <2.0.0", Development, false),
             ]
         );

@@ -5,9 +5,10 @@
 //! platforms (`nokogiri (1.15.5-x86_64-linux)`, `nokogiri (1.15.5-arm64-darwin)`) is one
 //! entry, `1.15.5`: Bundler itself splits the version at the first `-`. `DEPENDENCIES`
 //! says which gems the Gemfile asks for (`direct`). `PATH` gems are local, except that
-//! `PATH` with `remote: .` is the project itself (a gem's `gemspec`) and is skipped. Bundler's own
-//! version (`BUNDLED WITH`) is the tool that wrote the file, not a dependency, unless the
-//! Gemfile asks for `bundler` itself: then it is reported at that version. `PLATFORMS`,
+//! `PATH` with `remote: .` is the project itself (a gem's `gemspec`) and is skipped.
+//! `BUNDLED WITH` locks the bundler gem too: Bundler switches to that version before it loads
+//! the application, which then runs with it (`require "bundler/setup"`), so it is reported at
+//! that version, direct only when the Gemfile asks for it. `PLATFORMS`,
 //! `RUBY VERSION`, `CHECKSUMS` and plugin sources declare nothing.
 
 use std::collections::HashSet;
@@ -158,9 +159,8 @@ fn dependencies(lock: &Lockfile<'_>) -> Vec<ParsedDependency> {
             if spec.local { dep.local() } else { dep }
         })
         .collect();
-    let asks_for_bundler =
-        direct("bundler") == Some(true) && !lock.specs.iter().any(|s| s.name == "bundler");
-    if let (true, Some(version)) = (asks_for_bundler, lock.bundled_with) {
+    let bundler_in_specs = lock.specs.iter().any(|s| s.name == "bundler");
+    if let (false, Some(version)) = (bundler_in_specs, lock.bundled_with) {
         deps.push(
             ParsedDependency::new(
                 Ecosystem::Rubygems,
@@ -168,7 +168,7 @@ fn dependencies(lock: &Lockfile<'_>) -> Vec<ParsedDependency> {
                 version,
                 DependencyKind::Runtime,
             )
-            .resolved(version, Some(true)),
+            .resolved(version, direct("bundler")),
         );
     }
     deps
@@ -237,6 +237,7 @@ BUNDLED WITH
             ("actionpack", "7.2.0.alpha", Some(false), false),
             ("nokogiri", "1.15.5", Some(true), false),
             ("racc", "1.7.3", Some(false), false),
+            ("bundler", "2.5.3", Some(false), false),
         ];
         assert_eq!(
             summary(LOCK),
@@ -260,8 +261,12 @@ BUNDLED WITH
     }
 
     #[test]
-    fn bundler_is_reported_only_when_the_gemfile_asks_for_it() {
-        assert!(!summary(LOCK).iter().any(|d| d.0 == "bundler"));
+    fn bundler_is_locked_at_the_bundled_with_version() {
+        let locked = summary(LOCK).into_iter().find(|d| d.0 == "bundler");
+        assert_eq!(
+            locked,
+            Some(("bundler".into(), "2.5.3".into(), Some(false), false))
+        );
         let asks = LOCK.replace("  rails!\n", "  bundler\n  rails!\n");
         let bundler = summary(&asks).into_iter().find(|d| d.0 == "bundler");
         assert_eq!(
