@@ -7,6 +7,7 @@
 
 mod error;
 mod format;
+mod toml_doc;
 mod xml;
 
 pub mod actions;

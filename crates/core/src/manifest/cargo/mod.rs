@@ -3,8 +3,7 @@
 mod lock;
 mod manifest;
 
-use toml::{Table, Value};
-
+use super::toml_doc::{parse as parse_toml, str_at, table};
 use super::{Format, ManifestError, ParsedDependency, ParsedManifest};
 use crate::{DependencyKind, Ecosystem};
 
@@ -28,48 +27,6 @@ pub(crate) fn parse(
 /// A crates.io dependency.
 fn dep(name: &str, requirement: &str, kind: DependencyKind) -> ParsedDependency {
     ParsedDependency::new(Ecosystem::Cargo, name.trim(), requirement.trim(), kind)
-}
-
-/// Parses a TOML document (the toml crate bounds its own nesting depth), naming the line
-/// of a syntax error.
-fn parse_toml(format: Format, text: &str) -> Result<Table, ManifestError> {
-    text.parse::<Table>().map_err(|e| {
-        let message = e.message().trim();
-        match e.span() {
-            Some(span) => {
-                let line = text
-                    .bytes()
-                    .take(span.start)
-                    .filter(|&b| b == b'\n')
-                    .count()
-                    + 1;
-                ManifestError::syntax(format, format!("line {line}: {message}"))
-            }
-            None => ManifestError::syntax(format, message),
-        }
-    })
-}
-
-/// The table at `key`, if any; an error naming `path` if it is something else.
-fn table<'a>(
-    format: Format,
-    parent: &'a Table,
-    key: &str,
-    path: &str,
-) -> Result<Option<&'a Table>, ManifestError> {
-    match parent.get(key) {
-        None => Ok(None),
-        Some(Value::Table(table)) => Ok(Some(table)),
-        Some(_) => Err(ManifestError::syntax(
-            format,
-            format!("expected a table at `{path}`"),
-        )),
-    }
-}
-
-/// The string at `key`, ignoring other types.
-fn str_at<'a>(table: &'a Table, key: &str) -> Option<&'a str> {
-    table.get(key).and_then(Value::as_str)
 }
 
 #[cfg(test)]

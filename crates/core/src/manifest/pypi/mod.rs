@@ -10,8 +10,9 @@ mod pyproject;
 mod requirements;
 mod setup;
 
-use toml::{Table, Value};
+use toml::Value;
 
+use super::toml_doc::{array, parse as parse_toml, str_at, table};
 use super::{Format, ManifestError, ParsedDependency, ParsedManifest};
 use crate::{DependencyKind, Ecosystem};
 
@@ -81,64 +82,6 @@ fn group_kind(group: &str) -> DependencyKind {
 fn has_word_starting(name: &str, prefix: &str) -> bool {
     name.split(|c: char| !c.is_ascii_alphanumeric())
         .any(|word| word.starts_with(prefix))
-}
-
-/// Parses a TOML document; the toml crate bounds its own nesting depth.
-fn parse_toml(format: Format, text: &str) -> Result<Table, ManifestError> {
-    text.parse::<Table>().map_err(|e| {
-        let message = e.message().trim();
-        match e.span() {
-            Some(span) => {
-                let line = text
-                    .bytes()
-                    .take(span.start)
-                    .filter(|&b| b == b'\n')
-                    .count()
-                    + 1;
-                ManifestError::syntax(format, format!("line {line}: {message}"))
-            }
-            None => ManifestError::syntax(format, message),
-        }
-    })
-}
-
-/// The table at `key`, if any; an error naming `path` if it is something else.
-fn table<'a>(
-    format: Format,
-    parent: &'a Table,
-    key: &str,
-    path: &str,
-) -> Result<Option<&'a Table>, ManifestError> {
-    match parent.get(key) {
-        None => Ok(None),
-        Some(Value::Table(table)) => Ok(Some(table)),
-        Some(_) => Err(ManifestError::syntax(
-            format,
-            format!("expected a table at `{path}`"),
-        )),
-    }
-}
-
-/// The array at `key`, if any; an error naming `path` if it is something else.
-fn array<'a>(
-    format: Format,
-    parent: &'a Table,
-    key: &str,
-    path: &str,
-) -> Result<Option<&'a [Value]>, ManifestError> {
-    match parent.get(key) {
-        None => Ok(None),
-        Some(Value::Array(array)) => Ok(Some(array)),
-        Some(_) => Err(ManifestError::syntax(
-            format,
-            format!("expected an array at `{path}`"),
-        )),
-    }
-}
-
-/// The string at `key`, ignoring other types (optional details such as a version).
-fn str_at<'a>(table: &'a Table, key: &str) -> Option<&'a str> {
-    table.get(key).and_then(Value::as_str)
 }
 
 /// Dependencies from an array of PEP 508 strings; entries that are not strings (such as
