@@ -1,5 +1,6 @@
 //! wump's data layer: the PostgreSQL schema, models, the queries both services need, the
-//! connection pool and the embedded migrations.
+//! connection pool and the embedded migrations, and the Valkey connection both services
+//! share.
 //!
 //! Query functions take `&mut AsyncPgConnection` and leave transactions to the caller,
 //! except the edge writers, whose consistency guarantees need their own transaction
@@ -15,7 +16,9 @@ pub mod schema;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 pub mod upserts;
+pub mod valkey;
 
 pub use diesel_async::AsyncPgConnection;
 pub use error::DbError;
 pub use pool::{DbPool, connect};
+pub use valkey::{ValkeyError, ValkeyPool, connect_valkey};

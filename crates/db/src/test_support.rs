@@ -230,3 +230,119 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         })
         .collect()
 }
+
+/// A key prefix of its own in the test Valkey server (`WUMP__VALKEY__URL`); every key under
+/// it is deleted when the value is dropped.
+pub struct TestValkey {
+    prefix: String,
+    settings: wump_core::settings::ValkeySettings,
+    pool: crate::ValkeyPool,
+}
+
+impl std::fmt::Debug for TestValkey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestValkey")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Deletes every key matching a pattern, server-side, in one round trip.
+const DELETE_MATCHING: &str = r#"
+local cursor = "0"
+local deleted = 0
+repeat
+  local page = redis.call("SCAN", cursor, "MATCH", ARGV[1], "COUNT", 1000)
+  cursor = page[1]
+  for _, key in ipairs(page[2]) do
+    deleted = deleted + redis.call("DEL", key)
+  end
+until cursor == "0"
+return deleted
+"#;
+
+impl TestValkey {
+    /// Connects to the test server with a fresh prefix. Panics with a hint when the server
+    /// is not running.
+    pub async fn new() -> Self {
+        let mut settings = wump_core::settings::ValkeySettings::default();
+        if let Ok(url) = std::env::var("WUMP__VALKEY__URL") {
+            settings.url = SecretString::from(url);
+        }
+        settings.pool_size = 2;
+        let pool = crate::connect_valkey(&settings).expect("a valid test valkey.url");
+        crate::valkey::ping(&pool).await.unwrap_or_else(|e| {
+            panic!(
+                "cannot reach the test Valkey server ({e}); start it with `just services-up` \
+                 or point WUMP__VALKEY__URL at one"
+            )
+        });
+        let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+        Self {
+            prefix,
+            settings,
+            pool,
+        }
+    }
+
+    /// The prefix every key of this test must start with.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// `name` under this test's prefix.
+    pub fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// Settings that point at the test server.
+    pub fn settings(&self) -> &wump_core::settings::ValkeySettings {
+        &self.settings
+    }
+
+    /// A pool connected to the test server.
+    pub fn pool(&self) -> &crate::ValkeyPool {
+        &self.pool
+    }
+
+    /// Deletes every key under this test's prefix; returns how many there were.
+    pub async fn clear(&self) -> i64 {
+        use fred::interfaces::LuaInterface;
+        self.pool
+            .eval(
+                DELETE_MATCHING,
+                Vec::<String>::new(),
+                vec![format!("{}*", self.prefix)],
+            )
+            .await
+            .expect("deleting the test's keys")
+    }
+}
+
+impl Drop for TestValkey {
+    fn drop(&mut self) {
+        let settings = self.settings.clone();
+        let pattern = format!("{}*", self.prefix);
+        let cleared = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                use fred::interfaces::{ClientLike, LuaInterface};
+                let pool = crate::connect_valkey(&settings).ok()?;
+                pool.wait_for_connect().await.ok()?;
+                let deleted: i64 = pool
+                    .eval(DELETE_MATCHING, Vec::<String>::new(), vec![pattern])
+                    .await
+                    .ok()?;
+                let _ = pool.quit().await;
+                Some(deleted)
+            })
+        })
+        .join();
+        if !matches!(cleared, Ok(Some(_))) {
+            eprintln!("warning: could not delete the keys under {}", self.prefix);
+        }
+    }
+}

@@ -6,6 +6,7 @@ mod listings;
 mod migrations;
 mod unavailable;
 mod upserts;
+mod valkey;
 
 use std::collections::BTreeSet;
 
