@@ -17,7 +17,7 @@ pub(crate) fn parse(
     text: &str,
 ) -> Result<ParsedManifest, ManifestError> {
     let syntax = |message: &str| ManifestError::syntax(format, message);
-    let root: Value = serde_norway::from_str(text).map_err(|e| ManifestError::syntax(format, e))?;
+    let root: Value = super::yaml::parse(format, text)?;
     let root = match root {
         Value::Mapping(root) => root,
         Value::Null => return Ok(ParsedManifest::default()),

@@ -15,7 +15,7 @@
 
 use serde_norway::{Mapping, Value};
 
-use super::{Format, MAX_DEPTH, ManifestError, ParsedDependency, ParsedManifest};
+use super::{Format, ManifestError, ParsedDependency, ParsedManifest};
 use crate::{DependencyKind, Ecosystem};
 
 /// Parses `text`, read from `path` inside a repository, as one of this module's formats.
@@ -36,44 +36,15 @@ pub(crate) fn parse(
 }
 
 fn document(format: Format, text: &str) -> Result<Mapping, ManifestError> {
-    check_flow_depth(text)?;
-    match serde_norway::from_str::<Value>(text) {
+    match super::yaml::parse(format, text) {
         Ok(Value::Mapping(map)) => Ok(map),
         Ok(Value::Null) => Ok(Mapping::new()),
         Ok(_) => Err(ManifestError::syntax(
             format,
             "expected a YAML mapping at the top level",
         )),
-        Err(e) => Err(ManifestError::syntax(format, e)),
+        Err(e) => Err(e),
     }
-}
-
-/// Refuses YAML whose `[`/`{` flow collections nest deeper than [`MAX_DEPTH`] before
-/// serde_norway sees it: it would refuse them too, but only after several seconds per
-/// megabyte. Brackets inside quotes and comments are not counted; stray brackets in plain
-/// text can only make the count larger, and real files never come near the limit.
-pub(crate) fn check_flow_depth(text: &str) -> Result<(), ManifestError> {
-    let mut depth = 0usize;
-    for line in text.lines() {
-        let mut quote = None;
-        let mut prev = b' ';
-        for &b in line.as_bytes() {
-            match (quote, b) {
-                (Some(q), b) if b == q => quote = None,
-                (Some(_), _) => {}
-                (None, b'\'' | b'"') => quote = Some(b),
-                (None, b'#') if prev.is_ascii_whitespace() => break,
-                (None, b'[' | b'{') => depth += 1,
-                (None, b']' | b'}') => depth = depth.saturating_sub(1),
-                _ => {}
-            }
-            if depth > MAX_DEPTH {
-                return Err(ManifestError::TooDeep { limit: MAX_DEPTH });
-            }
-            prev = b;
-        }
-    }
-    Ok(())
 }
 
 /// The entries of the mapping at `key`; absent or empty (`null`) sections have none.
@@ -291,7 +262,12 @@ dependencies:
     fn deeply_nested_flow_collections_are_refused_quickly() {
         let started = std::time::Instant::now();
         let err = pubspec(&"[".repeat(1_000_000)).unwrap_err();
-        assert_eq!(err, ManifestError::TooDeep { limit: MAX_DEPTH });
+        assert_eq!(
+            err,
+            ManifestError::TooDeep {
+                limit: crate::manifest::MAX_DEPTH
+            }
+        );
         assert!(started.elapsed().as_secs() < 2);
         assert!(pubspec("name: x\ndescription: '[[[[' # {{{{\ndependencies: {a: ^1.0}\n").is_ok());
     }

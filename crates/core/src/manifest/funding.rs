@@ -100,8 +100,7 @@ fn platform_of(url: &str) -> &'static str {
 /// `platform: account` or `platform: [a, b]`; empty values (the template's placeholders)
 /// and keys GitHub does not know are skipped.
 fn funding_yml(text: &str) -> Result<Vec<FundingLink>, ManifestError> {
-    let root: Yaml =
-        serde_norway::from_str(text).map_err(|e| ManifestError::syntax(Format::FundingYml, e))?;
+    let root: Yaml = super::yaml::parse(Format::FundingYml, text)?;
     let entries = match root {
         Yaml::Mapping(entries) => entries,
         Yaml::Null => return Ok(Vec::new()),

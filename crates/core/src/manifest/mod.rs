@@ -9,6 +9,7 @@ mod error;
 mod format;
 mod toml_doc;
 mod xml;
+mod yaml;
 
 pub mod actions;
 pub mod cargo;

@@ -21,8 +21,7 @@ fn error(message: impl ToString) -> ManifestError {
 
 /// The pods a Podfile.lock resolved.
 pub(super) fn parse(text: &str) -> Result<Vec<ParsedDependency>, ManifestError> {
-    crate::manifest::dart::check_flow_depth(text)?;
-    let doc: Value = serde_norway::from_str(text).map_err(error)?;
+    let doc: Value = crate::manifest::yaml::parse(Format::PodfileLock, text)?;
     if !doc.is_mapping() {
         return Err(error("expected a YAML mapping with a `PODS` list"));
     }

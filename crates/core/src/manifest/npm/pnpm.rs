@@ -46,7 +46,7 @@ struct Direct {
 
 /// Parses a `pnpm-lock.yaml`.
 pub(super) fn parse(text: &str) -> Result<ParsedManifest, ManifestError> {
-    let root: Value = serde_norway::from_str(text).map_err(|e| ManifestError::syntax(FORMAT, e))?;
+    let root: Value = crate::manifest::yaml::parse(FORMAT, text)?;
     let root = match root {
         Value::Mapping(root) => root,
         Value::Null => return Ok(ParsedManifest::default()),

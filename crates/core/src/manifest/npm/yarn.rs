@@ -155,7 +155,7 @@ fn classic_dependency(entry: &ClassicEntry) -> Result<ParsedDependency, Manifest
 /// Berry: YAML whose entries carry a `resolution` (`name@npm:1.2.3`). The project's own
 /// workspaces (`@workspace:`) are skipped, and tell which descriptors are direct.
 fn parse_berry(text: &str) -> Result<Vec<ParsedDependency>, ManifestError> {
-    let root: Value = serde_norway::from_str(text).map_err(|e| ManifestError::syntax(FORMAT, e))?;
+    let root: Value = crate::manifest::yaml::parse(FORMAT, text)?;
     let Value::Mapping(entries) = root else {
         return Err(ManifestError::syntax(
             FORMAT,
