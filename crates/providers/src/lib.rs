@@ -6,11 +6,14 @@
 //! name and kind and can try several in order ([`ProviderRegistry::fetch_with_fallback`]).
 
 pub mod backoff;
+pub mod config;
 mod error;
+pub mod http;
 mod model;
 mod provider;
 mod registry;
 
+pub use config::ProvidersConfig;
 pub use error::{Capability, ProviderError};
 pub use model::{
     DiscoveredRepository, DiscoveryQuery, FileContent, FileTree, OwnerProfile, OwnerRef,
