@@ -9,12 +9,14 @@ pub mod backoff;
 pub mod config;
 mod error;
 pub mod http;
+pub mod local;
 mod model;
 mod provider;
 mod registry;
 
 pub use config::ProvidersConfig;
 pub use error::{Capability, ProviderError};
+pub use local::LocalProvider;
 pub use model::{
     DiscoveredRepository, DiscoveryQuery, FileContent, FileTree, OwnerProfile, OwnerRef,
     PackageMetadata, PageToken, RateLimitStatus, RepoRef, RepositoryPage, TreeEntry,
