@@ -5,6 +5,7 @@
 //! [`ProviderError::Unsupported`]. A [`ProviderRegistry`] holds the configured providers by
 //! name and kind and can try several in order ([`ProviderRegistry::fetch_with_fallback`]).
 
+pub mod aggregators;
 pub mod backoff;
 pub mod config;
 mod error;
@@ -12,6 +13,7 @@ pub mod http;
 pub mod local;
 mod model;
 mod provider;
+pub mod registries;
 mod registry;
 
 pub use config::ProvidersConfig;
