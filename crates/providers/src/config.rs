@@ -4,13 +4,22 @@
 //! environment spelling such as `WUMP__PROVIDERS__LOCAL__ROOT` or
 //! `WUMP__PROVIDERS__LIBRARIES_IO__API_KEY`. Secrets are [`SecretString`]s (their `Debug`
 //! prints nothing) and belong in the environment, never in a committed file.
+//! [`crate::ProviderRegistry::from_config`] builds the providers configured here.
 
-use std::{path::PathBuf, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use secrecy::SecretString;
 use serde::Deserialize;
+use url::Url;
 
-use crate::backoff::Backoff;
+use crate::{
+    DataProvider, ProviderError,
+    aggregators::{Ecosystems, LibrariesIo},
+    backoff::Backoff,
+    http::{HttpClient, parse_base_url},
+    local::LocalProvider,
+    registries::{CratesIo, MavenCentral, Npm, Packagist, Pypi, Rubygems},
+};
 
 /// Every provider's settings.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -191,4 +200,131 @@ impl Default for EcosystemsSettings {
             min_interval_ms: 750,
         }
     }
+}
+
+impl crate::ProviderRegistry {
+    /// Builds every provider `config` enables: the local directory when a root is set,
+    /// each enabled registry, Libraries.io when it has an API key, and ecosyste.ms. Nothing
+    /// is contacted here; [`crate::DataProvider::health`] does that.
+    pub fn from_config(config: &ProvidersConfig) -> Result<Self, ProviderError> {
+        let mut registry = Self::new();
+
+        // GitHub: the GitHub provider is registered here, before the local directory, when
+        // `config.github` has tokens.
+
+        if let Some(root) = &config.local.root {
+            registry.register(Arc::new(LocalProvider::new(
+                root.clone(),
+                config.local.page_size,
+            )));
+        }
+
+        let http = &config.http;
+        let registries = &config.registries;
+        add_registry(
+            &mut registry,
+            http,
+            &registries.npm,
+            Npm::NAME,
+            Npm::DEFAULT_URL,
+            Npm::DEFAULT_MIN_INTERVAL,
+            Npm::new,
+        )?;
+        add_registry(
+            &mut registry,
+            http,
+            &registries.pypi,
+            Pypi::NAME,
+            Pypi::DEFAULT_URL,
+            Pypi::DEFAULT_MIN_INTERVAL,
+            Pypi::new,
+        )?;
+        add_registry(
+            &mut registry,
+            http,
+            &registries.crates_io,
+            CratesIo::NAME,
+            CratesIo::DEFAULT_URL,
+            CratesIo::DEFAULT_MIN_INTERVAL,
+            CratesIo::new,
+        )?;
+        add_registry(
+            &mut registry,
+            http,
+            &registries.maven_central,
+            MavenCentral::NAME,
+            MavenCentral::DEFAULT_URL,
+            MavenCentral::DEFAULT_MIN_INTERVAL,
+            MavenCentral::new,
+        )?;
+        add_registry(
+            &mut registry,
+            http,
+            &registries.rubygems,
+            Rubygems::NAME,
+            Rubygems::DEFAULT_URL,
+            Rubygems::DEFAULT_MIN_INTERVAL,
+            Rubygems::new,
+        )?;
+        add_registry(
+            &mut registry,
+            http,
+            &registries.packagist,
+            Packagist::NAME,
+            Packagist::DEFAULT_URL,
+            Packagist::DEFAULT_MIN_INTERVAL,
+            Packagist::new,
+        )?;
+
+        let lio = &config.libraries_io;
+        if let Some(api_key) = &lio.api_key {
+            let name = LibrariesIo::NAME;
+            let client = HttpClient::new(name, http, Duration::from_millis(lio.min_interval_ms))?;
+            let base = parse_base_url(name, &lio.api_url)?;
+            registry.register(Arc::new(LibrariesIo::new(
+                client,
+                base,
+                api_key.clone(),
+                lio.per_page,
+            )));
+        }
+
+        let eco = &config.ecosystems;
+        if eco.enabled {
+            let name = Ecosystems::NAME;
+            let client = HttpClient::new(name, http, Duration::from_millis(eco.min_interval_ms))?;
+            registry.register(Arc::new(Ecosystems::new(
+                client,
+                parse_base_url(name, &eco.packages_url)?,
+                parse_base_url(name, &eco.repos_url)?,
+                eco.mailto.clone(),
+                eco.per_page,
+            )));
+        }
+        Ok(registry)
+    }
+}
+
+/// Registers one registry when it is enabled.
+fn add_registry<P: DataProvider + 'static>(
+    registry: &mut crate::ProviderRegistry,
+    http: &HttpSettings,
+    settings: &RegistrySettings,
+    name: &str,
+    default_url: &str,
+    default_interval: Duration,
+    build: fn(HttpClient, Url) -> P,
+) -> Result<(), ProviderError> {
+    if !settings.enabled {
+        return Ok(());
+    }
+    let base = parse_base_url(name, settings.base_url.as_deref().unwrap_or(default_url))?;
+    let interval = settings
+        .min_interval_ms
+        .map_or(default_interval, Duration::from_millis);
+    registry.register(Arc::new(build(
+        HttpClient::new(name, http, interval)?,
+        base,
+    )));
+    Ok(())
 }

@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 mod aggregators;
+mod config;
 mod helpers;
 mod http;
 mod local;
