@@ -219,7 +219,8 @@ impl Inner {
         let owners = match owner {
             Some(login) => {
                 valid_segment(login)?;
-                if !self.root.join(login).is_dir() {
+                // Not `is_dir()`: that follows a symbolic link out of the root.
+                if !fs::symlink_metadata(self.root.join(login)).is_ok_and(|m| m.is_dir()) {
                     return Err(not_found(format!("owner {login}")));
                 }
                 vec![login.to_owned()]
@@ -287,14 +288,15 @@ impl Inner {
         if repo.host != NAME || repo.full_name.name() == ".github" {
             return Err(missing());
         }
-        // RepoFullName already refuses `..`, `/` and anything but plain names.
-        let dir = self
-            .root
-            .join(repo.full_name.owner())
-            .join(repo.full_name.name());
-        match fs::symlink_metadata(&dir) {
-            Ok(meta) if meta.is_dir() => Ok(dir),
-            _ => Err(missing()),
+        // RepoFullName already refuses `..`, `/` and anything but plain names. Neither
+        // level may be a symbolic link, which could lead outside the root.
+        let real_dir = |path: &Path| fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+        let owner = self.root.join(repo.full_name.owner());
+        let dir = owner.join(repo.full_name.name());
+        if real_dir(&owner) && real_dir(&dir) {
+            Ok(dir)
+        } else {
+            Err(missing())
         }
     }
 
@@ -446,22 +448,31 @@ fn walk(dir: &Path) -> Result<Vec<TreeEntry>, ProviderError> {
 /// [`Format::from_path`] recognises): it moves when a dependency or funding file changes,
 /// not when a README does.
 fn manifest_digest(dir: &Path, entries: &[TreeEntry]) -> Result<String, ProviderError> {
+    let limit = manifest::DEFAULT_MAX_BYTES as u64;
     let mut hasher = Sha256::new();
     for entry in entries
         .iter()
         .filter(|e| Format::from_path(&e.path).is_some())
     {
-        let bytes = match read_inside(dir, &entry.path, u64::MAX) {
-            Ok(bytes) => bytes,
-            // Gone since the walk (or a link that left): not part of the tree any more.
-            Err(ReadError::Missing | ReadError::Refused | ReadError::TooLarge(_)) => continue,
-            Err(ReadError::Io(e)) => return Err(io_error(&dir.join(&entry.path), e)),
-        };
-        // Length-prefix both parts so no two different trees hash the same bytes.
+        // Length-prefix every part so no two different trees hash the same bytes.
         hasher.update((entry.path.len() as u64).to_be_bytes());
         hasher.update(entry.path.as_bytes());
-        hasher.update((bytes.len() as u64).to_be_bytes());
-        hasher.update(&bytes);
+        match read_inside(dir, &entry.path, limit) {
+            Ok(bytes) => {
+                hasher.update(b"C");
+                hasher.update((bytes.len() as u64).to_be_bytes());
+                hasher.update(&bytes);
+            }
+            // Too large for the parsers anyway: its size stands for its contents, so a
+            // huge file is never read into memory.
+            Err(ReadError::TooLarge(size)) => {
+                hasher.update(b"S");
+                hasher.update(size.to_be_bytes());
+            }
+            // Gone since the walk (or a link that left): marked, not read.
+            Err(ReadError::Missing | ReadError::Refused) => hasher.update(b"-"),
+            Err(ReadError::Io(e)) => return Err(io_error(&dir.join(&entry.path), e)),
+        }
     }
     let digest = hasher.finalize();
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();

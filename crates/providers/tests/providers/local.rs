@@ -54,6 +54,13 @@ impl Fixture {
             std::os::unix::fs::symlink("../../../secret.txt", widgets.join("escape")).unwrap();
             std::os::unix::fs::symlink("README.md", widgets.join("readme-link")).unwrap();
             std::os::unix::fs::symlink("..", widgets.join("src/loop")).unwrap();
+            // Linked owners and repositories are not followed: they could lead anywhere.
+            let outside = fixture.dir.path().join("outside");
+            fs::create_dir_all(outside.join("evil")).unwrap();
+            fs::write(outside.join("evil/package.json"), "{}").unwrap();
+            std::os::unix::fs::symlink(&outside, fixture.root().join("mallory")).unwrap();
+            std::os::unix::fs::symlink("../bob/dotfiles", fixture.root().join("acme/linked"))
+                .unwrap();
         }
         fixture
     }
@@ -172,7 +179,7 @@ async fn metadata_is_read_and_missing_metadata_defaults() {
 async fn unknown_owners_and_unsupported_queries_are_typed_errors() {
     let fixture = Fixture::new();
     let local = fixture.provider(10);
-    for login in ["nobody", "..", "a/b"] {
+    for login in ["nobody", "..", "a/b", "mallory"] {
         let err = local
             .discover_repositories(
                 &DiscoveryQuery::Owner {
@@ -256,12 +263,14 @@ async fn lists_files_at_any_depth_without_git_metadata_or_escaping_links() {
     assert!(tree.revision.starts_with("sha256:"));
     assert!(!tree.truncated);
 
-    let err = fixture
-        .provider(10)
-        .list_files(&repo("acme/missing"), None)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ProviderError::NotFound { .. }), "{err}");
+    for linked_or_missing in ["acme/missing", "acme/linked", "mallory/evil"] {
+        let err = fixture
+            .provider(10)
+            .list_files(&repo(linked_or_missing), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ProviderError::NotFound { .. }), "{err}");
+    }
     let elsewhere = RepoRef {
         host: "github.com".into(),
         ..repo("acme/widgets")
@@ -367,10 +376,12 @@ async fn owner_profiles_carry_funding_from_the_github_directory() {
         local.fetch_owner("nobody").await,
         Err(ProviderError::NotFound { .. })
     ));
-    assert!(matches!(
-        local.fetch_owner("..").await,
-        Err(ProviderError::NotFound { .. })
-    ));
+    for login in ["..", "mallory"] {
+        assert!(matches!(
+            local.fetch_owner(login).await,
+            Err(ProviderError::NotFound { .. })
+        ));
+    }
 
     fixture.write("bob/.github/FUNDING.yml", "- not: a mapping\n");
     assert!(matches!(
@@ -420,6 +431,14 @@ async fn the_change_token_moves_with_manifests_not_with_other_files() {
 
     fixture.write("acme/widgets/sub/requirements.txt", "flask\n");
     assert_ne!(token().await, after_manifest, "a new manifest moves it too");
+
+    // A manifest over the parsers' limit is digested by size, never read whole.
+    let huge = "x".repeat(wump_core::manifest::DEFAULT_MAX_BYTES + 1);
+    fixture.write("acme/widgets/package-lock.json", &huge);
+    let with_huge = token().await;
+    assert_eq!(token().await, with_huge);
+    fixture.write("acme/widgets/package-lock.json", &format!("{huge}y"));
+    assert_ne!(token().await, with_huge);
 
     let tree = local.list_files(&repo("acme/widgets"), None).await.unwrap();
     assert_eq!(Some(tree.revision), Some(token().await));
