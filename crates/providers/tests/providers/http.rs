@@ -474,3 +474,28 @@ async fn health_probes_answer_for_every_remote_provider() {
         Err(ProviderError::Upstream { status: 503, .. })
     ));
 }
+
+/// On the paused clock (no network involved, so auto-advance cannot fire a timeout
+/// early): crates.io's default spacing never lets more than one request start per second,
+/// and a `Retry-After` holds every request back until it has passed.
+#[tokio::test(start_paused = true)]
+async fn politeness_keeps_crates_io_at_one_request_a_second() {
+    use tokio::time::Instant;
+    use wump_providers::http::Politeness;
+
+    let politeness = Politeness::new(CratesIo::DEFAULT_MIN_INTERVAL);
+    let start = Instant::now();
+    let mut starts = Vec::new();
+    for _ in 0..5 {
+        politeness.acquire("crates.io").await.unwrap();
+        starts.push(start.elapsed());
+    }
+    assert_eq!(starts, (0..5).map(Duration::from_secs).collect::<Vec<_>>());
+
+    politeness.block_for(Duration::from_secs(90));
+    tokio::time::advance(Duration::from_secs(89)).await;
+    let err = politeness.acquire("crates.io").await.unwrap_err();
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
+    tokio::time::advance(Duration::from_secs(1)).await;
+    politeness.acquire("crates.io").await.unwrap();
+}
