@@ -104,8 +104,13 @@ impl DataProvider for LibrariesIo {
         ProviderKind::Aggregator
     }
 
+    /// `GET /api/platforms` with the key: reachable and the key accepted.
     async fn health(&self) -> Result<(), ProviderError> {
-        self.http.probe(&self.base).await
+        let url = join_segments(&self.base, &["platforms"]);
+        self.http
+            .get_json_page::<serde_json::Value>(&url, "platforms", self.secret())
+            .await
+            .map(|_| ())
     }
 
     async fn fetch_package(&self, package: &PackageRef) -> Result<PackageMetadata, ProviderError> {

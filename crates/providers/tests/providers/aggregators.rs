@@ -405,3 +405,36 @@ async fn ecosystems_refuses_page_tokens_pointing_elsewhere() {
         Err(ProviderError::NotFound { .. })
     ));
 }
+
+#[tokio::test]
+async fn libraries_io_health_checks_the_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/platforms"))
+        .and(query_param("api_key", KEY))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"name": "NPM", "project_count": 4000000, "homepage": "https://www.npmjs.com",
+             "color": "#f1e05a", "default_language": "JavaScript"}
+        ])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    libraries_io(&server, 100).health().await.unwrap();
+
+    let rejecting = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(
+            json!({"error": "Error 403, you don't have permissions for this operation."}),
+        ))
+        .expect(1)
+        .mount(&rejecting)
+        .await;
+    let err = libraries_io(&rejecting, 100).health().await.unwrap_err();
+    assert_eq!(
+        err,
+        ProviderError::Unauthorized {
+            provider: "libraries.io".into(),
+            status: 403
+        }
+    );
+}
