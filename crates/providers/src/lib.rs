@@ -5,13 +5,20 @@
 //! [`ProviderError::Unsupported`]. A [`ProviderRegistry`] holds the configured providers by
 //! name and kind and can try several in order ([`ProviderRegistry::fetch_with_fallback`]).
 
+pub mod aggregators;
 pub mod backoff;
+pub mod config;
 mod error;
+pub mod http;
+pub mod local;
 mod model;
 mod provider;
+pub mod registries;
 mod registry;
 
+pub use config::ProvidersConfig;
 pub use error::{Capability, ProviderError};
+pub use local::LocalProvider;
 pub use model::{
     DiscoveredRepository, DiscoveryQuery, FileContent, FileTree, OwnerProfile, OwnerRef,
     PackageMetadata, PageToken, RateLimitStatus, RepoRef, RepositoryPage, TreeEntry,

@@ -69,8 +69,9 @@ pub(crate) fn parse(
     })
 }
 
-/// A funding URL found outside FUNDING.yml, with the platform its host belongs to.
-pub(crate) fn link_for_url(url: &str) -> FundingLink {
+/// A funding URL found outside FUNDING.yml (package.json, a registry's metadata), with the
+/// platform its host belongs to.
+pub fn link_for_url(url: &str) -> FundingLink {
     FundingLink {
         platform: platform_of(url).to_owned(),
         url: url.trim().to_owned(),

@@ -1,0 +1,330 @@
+//! What can be configured about the providers, as plain serde structs.
+//!
+//! The tree is meant to sit in wump's settings as `settings.providers`, so every key has an
+//! environment spelling such as `WUMP__PROVIDERS__LOCAL__ROOT` or
+//! `WUMP__PROVIDERS__LIBRARIES_IO__API_KEY`. Secrets are [`SecretString`]s (their `Debug`
+//! prints nothing) and belong in the environment, never in a committed file.
+//! [`crate::ProviderRegistry::from_config`] builds the providers configured here.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::Url;
+
+use crate::{
+    DataProvider, ProviderError,
+    aggregators::{Ecosystems, LibrariesIo},
+    backoff::Backoff,
+    http::{HttpClient, parse_base_url},
+    local::LocalProvider,
+    registries::{CratesIo, MavenCentral, Npm, Packagist, Pypi, Rubygems},
+};
+
+/// Every provider's settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProvidersConfig {
+    /// Timeouts, retries and size limits shared by the HTTP providers.
+    pub http: HttpSettings,
+    /// The local directory provider; built when `root` is set.
+    pub local: LocalSettings,
+    /// Package registries (npm, PyPI, crates.io, Maven Central, RubyGems, Packagist).
+    pub registries: RegistriesSettings,
+    /// Libraries.io; built when an API key is set.
+    pub libraries_io: LibrariesIoSettings,
+    /// ecosyste.ms packages and repos services.
+    pub ecosystems: EcosystemsSettings,
+    // GitHub: the GitHub provider adds its `github: GithubSettings` section here.
+}
+
+/// Shared by every HTTP provider.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Whole request, connection to last byte.
+    pub timeout_ms: u64,
+    /// Establishing the connection (DNS, TCP, TLS).
+    pub connect_timeout_ms: u64,
+    /// Retries after a 5xx or network failure; 2 means at most 3 attempts.
+    pub retries: u32,
+    /// First retry waits up to this long (full jitter), doubling each retry.
+    pub backoff_base_ms: u64,
+    /// No retry waits longer than this.
+    pub backoff_max_ms: u64,
+    /// Responses larger than this are refused (npm documents for popular packages run to
+    /// tens of megabytes).
+    pub max_response_bytes: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 30_000,
+            connect_timeout_ms: 10_000,
+            retries: 2,
+            backoff_base_ms: 500,
+            backoff_max_ms: 30_000,
+            max_response_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+impl HttpSettings {
+    /// [`Self::timeout_ms`] as a duration.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+
+    /// [`Self::connect_timeout_ms`] as a duration.
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+
+    /// The retry schedule these settings describe.
+    pub fn backoff(&self) -> Backoff {
+        Backoff {
+            base: Duration::from_millis(self.backoff_base_ms),
+            max: Duration::from_millis(self.backoff_max_ms),
+            retries: self.retries,
+        }
+    }
+}
+
+/// The local directory provider (see `docs/providers.md` for the layout).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LocalSettings {
+    /// The directory holding `<owner>/<repo>` trees; the provider is built only when set.
+    pub root: Option<PathBuf>,
+    /// Repositories per discovery page.
+    pub page_size: usize,
+}
+
+impl Default for LocalSettings {
+    fn default() -> Self {
+        Self {
+            root: None,
+            page_size: 100,
+        }
+    }
+}
+
+/// One package registry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistrySettings {
+    /// Whether to build this provider.
+    pub enabled: bool,
+    /// Where its API lives; `None` uses the public registry.
+    pub base_url: Option<String>,
+    /// Least time between two requests; `None` uses the registry's own policy (crates.io:
+    /// 1 s, the others a polite default).
+    pub min_interval_ms: Option<u64>,
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            base_url: None,
+            min_interval_ms: None,
+        }
+    }
+}
+
+/// Every package registry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistriesSettings {
+    pub npm: RegistrySettings,
+    pub pypi: RegistrySettings,
+    pub crates_io: RegistrySettings,
+    pub maven_central: RegistrySettings,
+    pub rubygems: RegistrySettings,
+    pub packagist: RegistrySettings,
+}
+
+/// Libraries.io.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LibrariesIoSettings {
+    /// The API root.
+    pub api_url: String,
+    /// Secret: set it with `WUMP__PROVIDERS__LIBRARIES_IO__API_KEY`, never in a file. The
+    /// provider is built only when it is set.
+    pub api_key: Option<SecretString>,
+    /// Dependent repositories per page (Libraries.io allows at most 100).
+    pub per_page: u32,
+    /// Least time between two requests (Libraries.io allows 60 a minute per key).
+    pub min_interval_ms: u64,
+}
+
+impl Default for LibrariesIoSettings {
+    fn default() -> Self {
+        Self {
+            api_url: "https://libraries.io/api".into(),
+            api_key: None,
+            per_page: 100,
+            min_interval_ms: 1_000,
+        }
+    }
+}
+
+/// ecosyste.ms.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EcosystemsSettings {
+    /// Whether to build this provider.
+    pub enabled: bool,
+    /// The packages service API root.
+    pub packages_url: String,
+    /// The repos service API root (dependent repositories).
+    pub repos_url: String,
+    /// Sent as `mailto` so ecosyste.ms can reach the operator (its polite pool).
+    pub mailto: Option<String>,
+    /// Dependent repositories per page.
+    pub per_page: u32,
+    /// Least time between two requests (the anonymous limit is 5,000 an hour).
+    pub min_interval_ms: u64,
+}
+
+impl Default for EcosystemsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            packages_url: "https://packages.ecosyste.ms/api/v1".into(),
+            repos_url: "https://repos.ecosyste.ms/api/v1".into(),
+            mailto: None,
+            per_page: 100,
+            min_interval_ms: 750,
+        }
+    }
+}
+
+impl crate::ProviderRegistry {
+    /// Builds every provider `config` enables: the local directory when a root is set,
+    /// each enabled registry, Libraries.io when it has an API key, and ecosyste.ms. Nothing
+    /// is contacted here; [`crate::DataProvider::health`] does that.
+    pub fn from_config(config: &ProvidersConfig) -> Result<Self, ProviderError> {
+        let mut registry = Self::new();
+
+        // GitHub: the GitHub provider is registered here, before the local directory, when
+        // `config.github` has tokens.
+
+        if let Some(root) = &config.local.root {
+            registry.register(Arc::new(LocalProvider::new(
+                root.clone(),
+                config.local.page_size,
+            )));
+        }
+
+        let http = &config.http;
+        let registries = &config.registries;
+        add_registry(
+            &mut registry,
+            http,
+            &registries.npm,
+            Npm::NAME,
+            Npm::DEFAULT_URL,
+            Npm::DEFAULT_MIN_INTERVAL,
+            Npm::new,
+        )?;
+        add_registry(
+            &mut registry,
+            http,
+            &registries.pypi,
+            Pypi::NAME,
+            Pypi::DEFAULT_URL,
+            Pypi::DEFAULT_MIN_INTERVAL,
+            Pypi::new,
+        )?;
+        add_registry(
+            &mut registry,
+            http,
+            &registries.crates_io,
+            CratesIo::NAME,
+            CratesIo::DEFAULT_URL,
+            CratesIo::DEFAULT_MIN_INTERVAL,
+            CratesIo::new,
+        )?;
+        add_registry(
+            &mut registry,
+            http,
+            &registries.maven_central,
+            MavenCentral::NAME,
+            MavenCentral::DEFAULT_URL,
+            MavenCentral::DEFAULT_MIN_INTERVAL,
+            MavenCentral::new,
+        )?;
+        add_registry(
+            &mut registry,
+            http,
+            &registries.rubygems,
+            Rubygems::NAME,
+            Rubygems::DEFAULT_URL,
+            Rubygems::DEFAULT_MIN_INTERVAL,
+            Rubygems::new,
+        )?;
+        add_registry(
+            &mut registry,
+            http,
+            &registries.packagist,
+            Packagist::NAME,
+            Packagist::DEFAULT_URL,
+            Packagist::DEFAULT_MIN_INTERVAL,
+            Packagist::new,
+        )?;
+
+        let lio = &config.libraries_io;
+        if let Some(api_key) = &lio.api_key {
+            let name = LibrariesIo::NAME;
+            let client = HttpClient::new(name, http, Duration::from_millis(lio.min_interval_ms))?;
+            let base = parse_base_url(name, &lio.api_url)?;
+            registry.register(Arc::new(LibrariesIo::new(
+                client,
+                base,
+                api_key.clone(),
+                lio.per_page,
+            )));
+        }
+
+        let eco = &config.ecosystems;
+        if eco.enabled {
+            let name = Ecosystems::NAME;
+            let client = HttpClient::new(name, http, Duration::from_millis(eco.min_interval_ms))?;
+            registry.register(Arc::new(Ecosystems::new(
+                client,
+                parse_base_url(name, &eco.packages_url)?,
+                parse_base_url(name, &eco.repos_url)?,
+                eco.mailto.clone(),
+                eco.per_page,
+            )));
+        }
+        Ok(registry)
+    }
+}
+
+/// Registers one registry when it is enabled.
+fn add_registry<P: DataProvider + 'static>(
+    registry: &mut crate::ProviderRegistry,
+    http: &HttpSettings,
+    settings: &RegistrySettings,
+    name: &str,
+    default_url: &str,
+    default_interval: Duration,
+    build: fn(HttpClient, Url) -> P,
+) -> Result<(), ProviderError> {
+    if !settings.enabled {
+        return Ok(());
+    }
+    let base = parse_base_url(name, settings.base_url.as_deref().unwrap_or(default_url))?;
+    let interval = settings
+        .min_interval_ms
+        .map_or(default_interval, Duration::from_millis);
+    registry.register(Arc::new(build(
+        HttpClient::new(name, http, interval)?,
+        base,
+    )));
+    Ok(())
+}

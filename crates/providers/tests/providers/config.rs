@@ -1,0 +1,164 @@
+//! Building the registry from configuration.
+
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::json;
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{method, path},
+};
+use wump_core::{Ecosystem, PackageRef};
+use wump_providers::{
+    ProviderError, ProviderKind, ProviderRegistry, ProvidersConfig,
+    config::{LocalSettings, RegistrySettings},
+};
+
+use crate::helpers::http_settings;
+
+#[test]
+fn defaults_build_the_public_registries_and_ecosystems_only() {
+    let registry = ProviderRegistry::from_config(&ProvidersConfig::default()).unwrap();
+    assert_eq!(
+        registry.names(),
+        [
+            "npm",
+            "pypi",
+            "crates.io",
+            "maven-central",
+            "rubygems",
+            "packagist",
+            "ecosyste.ms"
+        ]
+    );
+    assert_eq!(registry.by_kind(ProviderKind::Registry).len(), 6);
+    assert!(registry.by_kind(ProviderKind::RepositoryHost).is_empty());
+}
+
+#[test]
+fn a_root_and_a_key_add_the_local_directory_and_libraries_io() {
+    let mut config = ProvidersConfig {
+        local: LocalSettings {
+            root: Some(PathBuf::from("/srv/repos")),
+            page_size: 10,
+        },
+        ..Default::default()
+    };
+    config.libraries_io.api_key = Some(SecretString::from("k"));
+    config.registries.maven_central.enabled = false;
+    config.ecosystems.enabled = false;
+    let registry = ProviderRegistry::from_config(&config).unwrap();
+    assert_eq!(
+        registry.names(),
+        [
+            "local",
+            "npm",
+            "pypi",
+            "crates.io",
+            "rubygems",
+            "packagist",
+            "libraries.io"
+        ]
+    );
+    assert_eq!(registry.by_kind(ProviderKind::Aggregator).len(), 1);
+    assert!(!format!("{config:?}").contains("\"k\""));
+}
+
+#[test]
+fn bad_base_urls_are_configuration_errors() {
+    let mut config = ProvidersConfig::default();
+    config.registries.npm = RegistrySettings {
+        base_url: Some("ftp://x".into()),
+        ..Default::default()
+    };
+    let err = ProviderRegistry::from_config(&config).unwrap_err();
+    assert!(
+        matches!(&err, ProviderError::Config { provider, .. } if provider == "npm"),
+        "{err}"
+    );
+    config.registries.npm.base_url = Some("not a url".into());
+    assert!(ProviderRegistry::from_config(&config).is_err());
+}
+
+/// How the lead embeds the section in wump's settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Settings {
+    providers: ProvidersConfig,
+}
+
+#[test]
+fn the_section_embeds_in_settings_and_rejects_unknown_keys() {
+    let settings: Settings = serde_json::from_value(json!({
+        "providers": {
+            "http": {"timeout_ms": 5000},
+            "local": {"root": "/srv/repos"},
+            "registries": {"crates_io": {"min_interval_ms": 2000}, "npm": {"base_url": "http://npm.internal/"}},
+            "libraries_io": {"api_key": "from-the-environment"},
+            "ecosystems": {"mailto": "ops@example.org"}
+        }
+    }))
+    .unwrap();
+    let providers = settings.providers;
+    assert_eq!(providers.http.timeout_ms, 5000);
+    assert_eq!(providers.http.retries, 2, "unset keys keep their defaults");
+    assert_eq!(providers.local.page_size, 100);
+    assert_eq!(providers.registries.crates_io.min_interval_ms, Some(2000));
+    assert!(providers.registries.pypi.enabled);
+    assert_eq!(
+        providers.ecosystems.mailto.as_deref(),
+        Some("ops@example.org")
+    );
+    assert!(providers.libraries_io.api_key.is_some());
+
+    let unknown =
+        serde_json::from_value::<Settings>(json!({"providers": {"local": {"rooot": "/x"}}}));
+    assert!(unknown.unwrap_err().to_string().contains("rooot"));
+    assert!(serde_json::from_value::<Settings>(json!({})).is_ok());
+}
+
+#[tokio::test]
+async fn configured_base_urls_are_used_and_fallback_names_who_answered() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/packages/registries/npmjs.org/packages/left-pad"))
+        .respond_with(ResponseTemplate::new(404))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/npm/left-pad"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "name": "left-pad", "description": "String left pad",
+            "dist-tags": {"latest": "1.3.0"}, "versions": {}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut config = ProvidersConfig {
+        http: http_settings(),
+        ..Default::default()
+    };
+    config.registries.npm.base_url = Some(format!("{}/npm/", server.uri()));
+    config.registries.npm.min_interval_ms = Some(0);
+    config.ecosystems.packages_url = format!("{}/packages", server.uri());
+    config.ecosystems.repos_url = format!("{}/repos", server.uri());
+    config.ecosystems.min_interval_ms = 0;
+    let registry = ProviderRegistry::from_config(&config).unwrap();
+
+    let package = PackageRef::new(Ecosystem::Npm, "left-pad");
+    let answered = registry
+        .fetch_with_fallback(&["ecosyste.ms", "npm"], |provider| {
+            let package = package.clone();
+            async move { provider.fetch_package(&package).await }
+        })
+        .await
+        .unwrap();
+    assert_eq!(answered.provider, "npm");
+    assert_eq!(
+        answered.value.description.as_deref(),
+        Some("String left pad")
+    );
+    server.verify().await;
+}

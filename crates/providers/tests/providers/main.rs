@@ -1,0 +1,12 @@
+//! Integration tests for the providers: every remote provider against a wiremock server
+//! answering with the real APIs' documented payloads, the local provider on a fixture tree.
+
+// The documented payloads are large `json!` literals.
+#![recursion_limit = "256"]
+
+mod aggregators;
+mod config;
+mod helpers;
+mod http;
+mod local;
+mod registries;
