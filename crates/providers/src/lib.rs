@@ -7,11 +7,15 @@
 
 pub mod backoff;
 mod error;
+pub mod github;
+mod http_cache;
 mod model;
 mod provider;
 mod registry;
 
 pub use error::{Capability, ProviderError};
+pub use github::{GitHubConfig, GitHubProvider};
+pub use http_cache::{CachedResponse, HttpCache, MemoryHttpCache};
 pub use model::{
     DiscoveredRepository, DiscoveryQuery, FileContent, FileTree, OwnerProfile, OwnerRef,
     PackageMetadata, PageToken, RateLimitStatus, RepoRef, RepositoryPage, TreeEntry,
