@@ -158,6 +158,8 @@ impl Bucket {
         }
     }
 
+    /// Takes GitHub's numbers from the response to one of our requests (still counted in
+    /// `in_flight`).
     fn observe(&mut self, headers: &RateHeaders, now: Instant) {
         let (Some(limit), Some(remaining)) = (headers.limit, headers.remaining) else {
             return;
@@ -170,8 +172,8 @@ impl Bucket {
         };
         self.limit = limit;
         if new_window {
-            // Requests still in flight may yet count in this window.
-            self.remaining = remaining.saturating_sub(self.in_flight);
+            // Our other requests still in flight may yet count in this window.
+            self.remaining = remaining.saturating_sub(self.in_flight.saturating_sub(1));
         } else {
             self.remaining = self.remaining.min(remaining);
         }
