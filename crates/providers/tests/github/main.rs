@@ -4,6 +4,6 @@
 mod discovery;
 // mod enforcement;
 mod files;
-// mod limits;
+mod limits;
 // mod owners;
 mod support;
