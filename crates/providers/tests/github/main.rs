@@ -5,5 +5,5 @@ mod discovery;
 // mod enforcement;
 mod files;
 mod limits;
-// mod owners;
+mod owners;
 mod support;
