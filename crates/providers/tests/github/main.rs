@@ -2,7 +2,7 @@
 //! headers. One test binary; see `support` for the clock.
 
 mod discovery;
-// mod enforcement;
+mod enforcement;
 mod files;
 mod limits;
 mod owners;

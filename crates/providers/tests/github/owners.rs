@@ -41,8 +41,10 @@ fn user(login: &str, kind: &str, name: &str, blog: &str, bio: Value) -> Value {
 }
 
 fn graphql(data: Value) -> ResponseTemplate {
-    limited(ResponseTemplate::new(200), "graphql", 5000, 4999, 3600)
-        .set_body_raw(json!({ "data": data }).to_string(), "application/json; charset=utf-8")
+    limited(ResponseTemplate::new(200), "graphql", 5000, 4999, 3600).set_body_raw(
+        json!({ "data": data }).to_string(),
+        "application/json; charset=utf-8",
+    )
 }
 
 #[tokio::test(start_paused = true)]
@@ -71,7 +73,9 @@ async fn an_owner_has_its_profile_funding_yml_and_sponsors_listing() {
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .and(path("/repos/rust-lang/.github/contents/.github/FUNDING.yml"))
+        .and(path(
+            "/repos/rust-lang/.github/contents/.github/FUNDING.yml",
+        ))
         .respond_with(not_found())
         .expect(1)
         .mount(&server)
@@ -304,5 +308,8 @@ async fn a_graphql_rate_limit_error_is_a_rate_limit() {
     let github = provider(&server, &["ghp_one"]);
 
     let error = github.fetch_owners(&["octocat"]).await.unwrap_err();
-    assert_eq!(error.retry_after(), Some(std::time::Duration::from_secs(900)));
+    assert_eq!(
+        error.retry_after(),
+        Some(std::time::Duration::from_secs(900))
+    );
 }
