@@ -400,11 +400,22 @@ impl Limits {
 }
 
 impl TokenState {
+    /// A token's state with every bucket it can use at its documented quota, so
+    /// [`Limits::status`] shows them before the first response.
     fn new(label: String, authenticated: bool) -> Self {
+        let resources: &[Resource] = if authenticated {
+            &[Resource::Core, Resource::Search, Resource::Graphql]
+        } else {
+            // GraphQL needs a token.
+            &[Resource::Core, Resource::Search]
+        };
         Self {
             label,
             authenticated,
-            buckets: HashMap::new(),
+            buckets: resources
+                .iter()
+                .map(|&r| (r, Bucket::documented(r, authenticated)))
+                .collect(),
             not_before: None,
             secondary_strikes: 0,
         }

@@ -149,11 +149,12 @@ impl DataProvider for GitHubProvider {
         ProviderKind::RepositoryHost
     }
 
-    /// `GET /rate_limit`, which costs no primary quota and proves the token works.
+    /// `GET /rate_limit`, which costs no primary quota and proves the token works. GitHub
+    /// Enterprise Server answers 404 there when it has rate limiting off.
     async fn health(&self) -> Result<(), ProviderError> {
         let request = ApiRequest::get(self.api(&["rate_limit"]), Resource::Core, "rate_limit");
         let response = self.client().execute(request).await?;
-        if response.status.is_success() {
+        if response.status.is_success() || response.status == reqwest::StatusCode::NOT_FOUND {
             Ok(())
         } else {
             Err(ProviderError::Rejected {
