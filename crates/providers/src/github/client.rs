@@ -215,6 +215,10 @@ impl Client {
                 continue;
             }
             self.limits.observe(&reservation, &rate, false, now);
+            if status == StatusCode::UNAUTHORIZED && self.limits.revoke(&reservation) {
+                // Another token may still be good; with none left `acquire` says so.
+                continue;
+            }
             drop(reservation);
             if status.is_server_error() {
                 failures += 1;
@@ -287,6 +291,12 @@ impl Client {
                 }
                 Wait::ForResponses => {
                     let _ = changed.changed().await;
+                }
+                Wait::NoValidToken => {
+                    return Err(ProviderError::Unauthorized {
+                        provider: PROVIDER.to_owned(),
+                        status: 401,
+                    });
                 }
             }
         }

@@ -192,6 +192,8 @@ struct TokenState {
     /// Secondary limit: nothing is sent with this token before this instant.
     not_before: Option<Instant>,
     secondary_strikes: u32,
+    /// GitHub rejected the token (401): it is not used again.
+    revoked: bool,
 }
 
 impl TokenState {
@@ -218,6 +220,8 @@ pub(crate) enum Wait {
     /// Every usable bucket is spent and its reset is unknown until a response in flight
     /// arrives.
     ForResponses,
+    /// GitHub rejected every configured token.
+    NoValidToken,
 }
 
 /// Every token's limits. Cheap to share (`Arc`).
@@ -275,7 +279,12 @@ impl Limits {
         let mut tokens = self.lock();
         let mut best: Option<(usize, u32)> = None;
         let mut earliest: Option<Instant> = None;
+        let mut any_valid = false;
         for (index, token) in tokens.iter_mut().enumerate() {
+            if token.revoked {
+                continue;
+            }
+            any_valid = true;
             match token.available_at(resource, now) {
                 Some(at) if at <= now => {
                     let remaining = token.bucket(resource).remaining;
@@ -287,13 +296,16 @@ impl Limits {
                 None => {}
             }
         }
+        if !any_valid {
+            return Err(Wait::NoValidToken);
+        }
         let Some((index, _)) = best else {
             return Err(earliest.map_or(Wait::ForResponses, Wait::Until));
         };
         let token = &mut tokens[index];
         let authenticated = token.authenticated;
         let bucket = token.bucket(resource);
-        bucket.remaining -= 1;
+        bucket.remaining = bucket.remaining.saturating_sub(1);
         bucket.in_flight += 1;
         Ok(Reservation {
             limits: Arc::clone(self),
@@ -378,11 +390,26 @@ impl Limits {
         wait
     }
 
-    /// Every bucket seen so far, per token.
+    /// GitHub answered 401 to this token: the pool stops using it. Returns `false` for the
+    /// anonymous state, which cannot be replaced.
+    pub(crate) fn revoke(&self, reservation: &Reservation) -> bool {
+        let Some(index) = reservation.token else {
+            return false;
+        };
+        let mut tokens = self.lock();
+        let token = &mut tokens[index];
+        token.revoked = true;
+        tracing::error!(token = %token.label, "GitHub rejected a token (401): no longer used");
+        drop(tokens);
+        self.notify();
+        true
+    }
+
+    /// Every bucket, per token still in use.
     pub(crate) fn status(&self, now: Instant) -> Vec<RateLimitStatus> {
         let mut tokens = self.lock();
         let mut status = Vec::new();
-        for token in tokens.iter_mut() {
+        for token in tokens.iter_mut().filter(|t| !t.revoked) {
             let mut buckets: Vec<_> = token.buckets.iter_mut().collect();
             buckets.sort_by_key(|(resource, _)| resource.name());
             for (resource, bucket) in buckets {
@@ -418,6 +445,7 @@ impl TokenState {
                 .collect(),
             not_before: None,
             secondary_strikes: 0,
+            revoked: false,
         }
     }
 }

@@ -293,3 +293,37 @@ async fn without_a_token_requests_are_anonymous_with_60_an_hour() {
     assert_eq!(status[0].bucket, "core (anonymous)");
     assert_eq!((status[0].remaining, status[0].limit), (60, 60));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_rejected_token_leaves_the_pool_and_the_request_goes_on_with_another() {
+    let _hold = ClockHold::new();
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(header("authorization", "Bearer ghp_revoked"))
+        .respond_with(error_json(401, "Bad credentials", "overview"))
+        // Once by the pool, once by the provider that has no other token.
+        .expect(2)
+        .mount(&server)
+        .await;
+    mount_hello_world(&server, "ghp_good").await;
+    let github = provider(&server, &["ghp_revoked", "ghp_good"]);
+
+    get_repository(&github).await.unwrap();
+    get_repository(&github).await.unwrap();
+
+    let buckets: Vec<_> = github
+        .rate_limit_status()
+        .into_iter()
+        .map(|s| s.bucket)
+        .collect();
+    assert_eq!(
+        buckets,
+        ["core (token 2)", "graphql (token 2)", "search (token 2)"]
+    );
+    let only = provider(&server, &["ghp_revoked"]);
+    let error = get_repository(&only).await.unwrap_err();
+    assert!(
+        matches!(error, ProviderError::Unauthorized { status: 401, .. }),
+        "{error:?}"
+    );
+}
