@@ -60,6 +60,9 @@ const HOUR: Duration = Duration::from_secs(3_600);
 /// "Wait for at least one minute" for a secondary limit without headers, doubling while
 /// it repeats, up to this.
 const SECONDARY_MAX: Duration = Duration::from_secs(16 * 60);
+/// No header can make us wait longer than this (GitHub's windows are an hour; a bigger
+/// number is a broken header, and would overflow an `Instant`).
+const LONGEST_WAIT: Duration = Duration::from_secs(24 * 3_600);
 
 /// The rate-limit headers of one response.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -100,7 +103,9 @@ impl RateHeaders {
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64)
         });
-        let wait = Duration::from_secs(u64::try_from(reset - server_now).unwrap_or(0));
+        let wait =
+            Duration::from_secs(u64::try_from(reset.saturating_sub(server_now)).unwrap_or(0))
+                .min(LONGEST_WAIT);
         Some((now + wait, DateTime::from_timestamp(reset, 0)?))
     }
 }
@@ -377,11 +382,13 @@ impl Limits {
     ) -> Duration {
         let mut tokens = self.lock();
         let token = &mut tokens[reservation.index()];
-        let wait = retry_after.unwrap_or_else(|| {
-            MINUTE
-                .saturating_mul(1 << token.secondary_strikes.min(8))
-                .min(SECONDARY_MAX)
-        });
+        let wait = retry_after
+            .unwrap_or_else(|| {
+                MINUTE
+                    .saturating_mul(1 << token.secondary_strikes.min(8))
+                    .min(SECONDARY_MAX)
+            })
+            .min(LONGEST_WAIT);
         token.secondary_strikes = token.secondary_strikes.saturating_add(1);
         let until = now + wait;
         token.not_before = Some(token.not_before.map_or(until, |nb| nb.max(until)));
@@ -566,6 +573,27 @@ mod tests {
             limits.reserve(Resource::Core, now).unwrap_err(),
             Wait::Until(now + Duration::from_secs(120))
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn absurd_headers_cannot_overflow_a_wait() {
+        let limits = Limits::new(1);
+        let now = Instant::now();
+        let r = limits.reserve(Resource::Core, now).unwrap();
+        let far = headers(5_000, 0, 1_000_000_000_000);
+        assert_eq!(limits.exhausted(&r, &far, now), now + LONGEST_WAIT);
+        let unreadable = RateHeaders {
+            reset: Some(i64::MAX),
+            date: Some(-1),
+            ..headers(5_000, 0, 0)
+        };
+        assert_eq!(
+            limits.exhausted(&r, &unreadable, now),
+            now + HOUR,
+            "no representable reset: a whole window"
+        );
+        let wait = limits.secondary(&r, Some(Duration::from_secs(u64::MAX)), now);
+        assert_eq!(wait, LONGEST_WAIT);
     }
 
     #[test]
