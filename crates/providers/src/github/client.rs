@@ -101,6 +101,20 @@ struct Raw {
     body: Body,
 }
 
+/// What to do after one attempt.
+enum Next {
+    /// The final answer.
+    Answer(ApiResponse),
+    /// A final error.
+    Fail(ProviderError),
+    /// A 5xx or network failure: retried after a backoff while retries remain.
+    Failed(ProviderError),
+    /// A rate limit, recorded in the limits (the wait is for the message if we give up).
+    Limited(Duration),
+    /// The token was rejected and left the pool: try another.
+    Rotate,
+}
+
 /// What a 403/429 means.
 enum LimitHit {
     Primary,
@@ -150,109 +164,125 @@ impl Client {
                 .send_once(&request, &reservation, cached.as_ref())
                 .await;
             drop(permit);
-            let now = Instant::now();
-            let raw = match sent {
-                Ok(raw) => raw,
-                Err(error) => {
-                    drop(reservation);
-                    failures += 1;
-                    let message = describe(&error);
-                    tracing::warn!(
-                        url = %request.url, attempt = failures, error = %message,
-                        "GitHub request failed"
-                    );
-                    self.pause_before_retry(failures).await.ok_or_else(|| {
-                        ProviderError::Network {
-                            provider: PROVIDER.to_owned(),
-                            message,
-                        }
-                    })?;
-                    continue;
+            let next = match sent {
+                Ok(raw) => {
+                    self.judge(
+                        &request,
+                        &reservation,
+                        cached.as_ref(),
+                        cache_key.as_deref(),
+                        raw,
+                    )
+                    .await
                 }
+                Err(error) => Next::Failed(ProviderError::Network {
+                    provider: PROVIDER.to_owned(),
+                    message: describe(&error),
+                }),
             };
-            let rate = RateHeaders::parse(&raw.headers);
-            let status = raw.status;
-            let body = match raw.body {
-                Body::Complete(body) => body,
-                Body::TooLarge { size } => {
-                    self.limits.observe(&reservation, &rate, false, now);
-                    return Err(ProviderError::TooLarge {
-                        path: request.what.clone(),
-                        size,
-                        limit: request.max_body.unwrap_or(0),
-                    });
-                }
-            };
-            if status == StatusCode::NOT_MODIFIED
-                && let Some(cached) = &cached
-            {
-                self.limits.observe(&reservation, &rate, true, now);
-                tracing::debug!(url = %request.url, "served from cache (304)");
-                return Ok(ApiResponse {
-                    status: StatusCode::OK,
-                    headers: raw.headers,
-                    body: cached.body.clone(),
-                });
-            }
-            if let Some(hit) = limit_hit(status, &rate, &body, request.resource) {
-                limit_rounds += 1;
-                let wait = match hit {
-                    LimitHit::Primary => {
-                        let reset = self.limits.exhausted(&reservation, &rate, now);
-                        reset.saturating_duration_since(now)
-                    }
-                    LimitHit::Secondary(retry_after) => {
-                        self.limits.secondary(&reservation, retry_after, now)
-                    }
-                };
-                tracing::warn!(
-                    url = %request.url, status = status.as_u16(), wait_s = wait.as_secs(),
-                    token = ?reservation.token, "GitHub rate limit"
-                );
-                if limit_rounds >= MAX_LIMIT_ROUNDS {
-                    return Err(rate_limited(wait));
-                }
-                continue;
-            }
-            self.limits.observe(&reservation, &rate, false, now);
-            if status == StatusCode::UNAUTHORIZED && self.limits.revoke(&reservation) {
-                // Another token may still be good; with none left `acquire` says so.
-                continue;
-            }
             drop(reservation);
-            if status.is_server_error() {
-                failures += 1;
-                tracing::warn!(
-                    url = %request.url, status = status.as_u16(), attempt = failures,
-                    "GitHub server error"
-                );
-                if self.pause_before_retry(failures).await.is_some() {
-                    continue;
+            match next {
+                Next::Answer(response) => return Ok(response),
+                Next::Fail(error) => return Err(error),
+                Next::Failed(error) => {
+                    failures += 1;
+                    tracing::warn!(
+                        url = %request.url, attempt = failures, %error, "GitHub request failed"
+                    );
+                    if self.pause_before_retry(failures).await.is_none() {
+                        return Err(error);
+                    }
                 }
-                return Err(ProviderError::Upstream {
-                    provider: PROVIDER.to_owned(),
-                    status: status.as_u16(),
-                    message: error_message(&body).unwrap_or_else(|| status.to_string()),
+                Next::Limited(wait) => {
+                    limit_rounds += 1;
+                    if limit_rounds >= MAX_LIMIT_ROUNDS {
+                        return Err(rate_limited(wait));
+                    }
+                }
+                Next::Rotate => {}
+            }
+        }
+    }
+
+    /// What one response means, with the limits updated from it.
+    async fn judge(
+        &self,
+        request: &ApiRequest,
+        reservation: &Reservation,
+        cached: Option<&crate::CachedResponse>,
+        cache_key: Option<&str>,
+        raw: Raw,
+    ) -> Next {
+        let now = Instant::now();
+        let rate = RateHeaders::parse(&raw.headers);
+        let status = raw.status;
+        let body = match raw.body {
+            Body::Complete(body) => body,
+            Body::TooLarge { size } => {
+                self.limits.observe(reservation, &rate, false, now);
+                return Next::Fail(ProviderError::TooLarge {
+                    path: request.what.clone(),
+                    size,
+                    limit: request.max_body.unwrap_or(0),
                 });
             }
-            if matches!(status.as_u16(), 401 | 403) {
-                return Err(ProviderError::Unauthorized {
-                    provider: PROVIDER.to_owned(),
-                    status: status.as_u16(),
-                });
-            }
-            if status.is_success()
-                && let Some(key) = &cache_key
-                && let Some(etag) = raw.headers.get(ETAG).and_then(|v| v.to_str().ok())
-            {
-                self.cache.put(key, etag, &body).await;
-            }
-            return Ok(ApiResponse {
-                status,
+        };
+        if status == StatusCode::NOT_MODIFIED
+            && let Some(cached) = cached
+        {
+            self.limits.observe(reservation, &rate, true, now);
+            tracing::debug!(url = %request.url, "served from cache (304)");
+            return Next::Answer(ApiResponse {
+                status: StatusCode::OK,
                 headers: raw.headers,
-                body,
+                body: cached.body.clone(),
             });
         }
+        if let Some(hit) = limit_hit(status, &rate, &body, request.resource) {
+            let wait = match hit {
+                LimitHit::Primary => self
+                    .limits
+                    .exhausted(reservation, &rate, now)
+                    .saturating_duration_since(now),
+                LimitHit::Secondary(retry_after) => {
+                    self.limits.secondary(reservation, retry_after, now)
+                }
+            };
+            tracing::warn!(
+                url = %request.url, status = status.as_u16(), wait_s = wait.as_secs(),
+                token = ?reservation.token, "GitHub rate limit"
+            );
+            return Next::Limited(wait);
+        }
+        self.limits.observe(reservation, &rate, false, now);
+        if status.is_server_error() {
+            return Next::Failed(ProviderError::Upstream {
+                provider: PROVIDER.to_owned(),
+                status: status.as_u16(),
+                message: error_message(&body).unwrap_or_else(|| status.to_string()),
+            });
+        }
+        if status == StatusCode::UNAUTHORIZED && self.limits.revoke(reservation) {
+            // Another token may still be good; with none left `acquire` says so.
+            return Next::Rotate;
+        }
+        if matches!(status.as_u16(), 401 | 403) {
+            return Next::Fail(ProviderError::Unauthorized {
+                provider: PROVIDER.to_owned(),
+                status: status.as_u16(),
+            });
+        }
+        if status.is_success()
+            && let Some(key) = cache_key
+            && let Some(etag) = raw.headers.get(ETAG).and_then(|v| v.to_str().ok())
+        {
+            self.cache.put(key, etag, &body).await;
+        }
+        Next::Answer(ApiResponse {
+            status,
+            headers: raw.headers,
+            body,
+        })
     }
 
     /// A concurrency permit and a token with quota, waiting as GitHub asked when the wait
