@@ -4,7 +4,10 @@
 //!   epoch seconds) and `-resource` (`core`, `search`, `graphql`, …); each resource is its
 //!   own bucket per token. A 403/429 with `remaining: 0` means "not before `reset`".
 //! - **Secondary**: a 403/429 with `retry-after` means "not before that many seconds"; with
-//!   neither header, "wait at least a minute", longer each time it repeats.
+//!   neither header, "wait at least a minute", longer each time it repeats. Of the documented
+//!   secondary limits, the points per minute (900 for REST, 2,000 for GraphQL; every request
+//!   wump sends costs 1) are also kept proactively; the 100 concurrent requests are the
+//!   client's semaphore.
 //!
 //! [`Limits`] keeps one state per token (or one anonymous state), hands out reservations
 //! (the token to use, one unit of its bucket taken) and never hands one out before the wait
@@ -13,7 +16,7 @@
 //! clock does not shorten the wait.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::{Arc, Mutex, MutexGuard},
     time::{Duration, SystemTime},
 };
@@ -60,6 +63,9 @@ const HOUR: Duration = Duration::from_secs(3_600);
 /// "Wait for at least one minute" for a secondary limit without headers, doubling while
 /// it repeats, up to this.
 const SECONDARY_MAX: Duration = Duration::from_secs(16 * 60);
+/// Secondary limit: points per minute per token (GET and GraphQL queries cost 1 each).
+const REST_POINTS_PER_MINUTE: usize = 900;
+const GRAPHQL_POINTS_PER_MINUTE: usize = 2_000;
 /// No header can make us wait longer than this (GitHub's windows are an hour; a bigger
 /// number is a broken header, and would overflow an `Instant`).
 const LONGEST_WAIT: Duration = Duration::from_secs(24 * 3_600);
@@ -199,6 +205,9 @@ struct TokenState {
     secondary_strikes: u32,
     /// GitHub rejected the token (401): it is not used again.
     revoked: bool,
+    /// When the requests of the last minute were sent, REST and GraphQL apart.
+    rest_sent: VecDeque<Instant>,
+    graphql_sent: VecDeque<Instant>,
 }
 
 impl TokenState {
@@ -213,7 +222,29 @@ impl TokenState {
     /// arrives).
     fn available_at(&mut self, resource: Resource, now: Instant) -> Option<Instant> {
         let bucket = self.bucket(resource).available_at(now)?;
-        Some(self.not_before.map_or(bucket, |nb| nb.max(bucket)))
+        let (sent, budget) = self.points(resource);
+        while sent.front().is_some_and(|&at| at + MINUTE <= now) {
+            sent.pop_front();
+        }
+        let points = match sent.front() {
+            Some(&oldest) if sent.len() >= budget => oldest + MINUTE,
+            _ => now,
+        };
+        Some(
+            [Some(bucket), Some(points), self.not_before]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or(now),
+        )
+    }
+
+    /// The requests sent in the last minute on `resource`'s API, and its points budget.
+    fn points(&mut self, resource: Resource) -> (&mut VecDeque<Instant>, usize) {
+        match resource {
+            Resource::Graphql => (&mut self.graphql_sent, GRAPHQL_POINTS_PER_MINUTE),
+            Resource::Core | Resource::Search => (&mut self.rest_sent, REST_POINTS_PER_MINUTE),
+        }
     }
 }
 
@@ -309,6 +340,7 @@ impl Limits {
         };
         let token = &mut tokens[index];
         let authenticated = token.authenticated;
+        token.points(resource).0.push_back(now);
         let bucket = token.bucket(resource);
         bucket.remaining = bucket.remaining.saturating_sub(1);
         bucket.in_flight += 1;
@@ -453,6 +485,8 @@ impl TokenState {
             not_before: None,
             secondary_strikes: 0,
             revoked: false,
+            rest_sent: VecDeque::new(),
+            graphql_sent: VecDeque::new(),
         }
     }
 }
@@ -573,6 +607,29 @@ mod tests {
             limits.reserve(Resource::Core, now).unwrap_err(),
             Wait::Until(now + Duration::from_secs(120))
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn at_most_900_rest_points_a_minute_per_token() {
+        let limits = Limits::new(1);
+        let start = Instant::now();
+        for second in 0..90 {
+            let now = start + Duration::from_secs(second) / 2;
+            for _ in 0..10 {
+                limits.reserve(Resource::Core, now).unwrap();
+            }
+        }
+        let now = start + Duration::from_secs(45);
+        assert_eq!(
+            limits.reserve(Resource::Core, now).unwrap_err(),
+            Wait::Until(start + MINUTE),
+            "900 sent in the last minute: the next once the first is a minute old"
+        );
+        assert!(
+            limits.reserve(Resource::Graphql, now).is_ok(),
+            "GraphQL has its own 2,000"
+        );
+        assert!(limits.reserve(Resource::Search, start + MINUTE).is_ok());
     }
 
     #[tokio::test(start_paused = true)]
