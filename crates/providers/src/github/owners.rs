@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::json;
 use wump_core::{
     FundingLink,
@@ -17,7 +17,7 @@ use super::{
     not_found,
     payload::{GraphqlOwner, GraphqlResponse, User},
     rejected,
-    repos::owner_kind,
+    repos::{gone, owner_kind},
 };
 use crate::{OwnerProfile, ProviderError};
 
@@ -53,7 +53,7 @@ impl GitHubProvider {
             .execute(ApiRequest::get(url, Resource::Core, login))
             .await?;
         match response.status {
-            StatusCode::NOT_FOUND => return Err(not_found(format!("owner {login}"))),
+            status if gone(status) => return Err(not_found(format!("owner {login}"))),
             status if !status.is_success() => return Err(rejected(&response)),
             _ => {}
         }
@@ -94,7 +94,7 @@ impl GitHubProvider {
             ))
             .await?;
         match response.status {
-            StatusCode::NOT_FOUND | StatusCode::GONE => return Ok(Vec::new()),
+            status if gone(status) => return Ok(Vec::new()),
             status if !status.is_success() => return Err(rejected(&response)),
             _ => {}
         }

@@ -163,7 +163,7 @@ impl GitHubProvider {
             cursor.kind = "users".to_owned();
             response = self.owner_repos_page("users", login, cursor.page).await?;
         }
-        if response.status == StatusCode::NOT_FOUND {
+        if gone(response.status) {
             return Err(not_found(format!("owner {login}")));
         }
         if !response.status.is_success() {
@@ -262,7 +262,7 @@ impl GitHubProvider {
             .execute(ApiRequest::get(url, Resource::Core, what.clone()))
             .await?;
         match response.status {
-            StatusCode::NOT_FOUND => return Err(not_found(what)),
+            status if gone(status) => return Err(not_found(what)),
             // "Git Repository is empty."
             StatusCode::CONFLICT => {
                 return Ok(FileTree {
@@ -307,7 +307,7 @@ impl GitHubProvider {
             ))
             .await?;
         match response.status {
-            StatusCode::NOT_FOUND | StatusCode::GONE => Err(not_found(repo.full_name.to_string())),
+            status if gone(status) => Err(not_found(repo.full_name.to_string())),
             status if status.is_success() => response.json(),
             _ => Err(rejected(&response)),
         }
@@ -353,7 +353,7 @@ impl GitHubProvider {
         request.max_body = Some(max_bytes);
         let response = self.client().execute(request).await?;
         match response.status {
-            StatusCode::NOT_FOUND => Ok(None),
+            status if gone(status) => Ok(None),
             status if status.is_success() => {
                 if response.body.len() as u64 > max_bytes {
                     // Served from the cache, so never measured on the way in.
@@ -371,6 +371,11 @@ impl GitHubProvider {
             _ => Err(rejected(&response)),
         }
     }
+}
+
+/// Not there for us: 404, 410 (deleted), 451 (access blocked for legal reasons).
+pub(super) fn gone(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 404 | 410 | 451)
 }
 
 pub(super) fn owner_kind(kind: &str) -> OrganizationKind {

@@ -403,3 +403,31 @@ async fn a_request_that_times_out_is_retried_then_a_network_error() {
         "{error:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_repository_blocked_for_legal_reasons_is_not_found() {
+    let _hold = ClockHold::new();
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octocat/blocked"))
+        .respond_with(
+            limited(ResponseTemplate::new(451), "core", 5000, 4990, 3600).set_body_json(json!({
+                "message": "Repository access blocked",
+                "block": {
+                    "reason": "dmca",
+                    "created_at": "2013-05-03T12:00:00Z",
+                    "html_url": "https://github.com/github/dmca/blob/master/2013/2013-05-03-foo.md"
+                }
+            })),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let github = provider(&server, &["ghp_one"]);
+
+    let error = github
+        .list_files(&repo("octocat/blocked"), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ProviderError::NotFound { .. }), "{error:?}");
+}
