@@ -254,7 +254,13 @@ impl Client {
             );
             return Next::Limited(wait);
         }
-        self.limits.observe(reservation, &rate, false, now);
+        // `GET /rate_limit` costs no primary quota, and tells every bucket of this token.
+        let rate_limit_endpoint = request.url.path().ends_with("/rate_limit");
+        self.limits
+            .observe(reservation, &rate, rate_limit_endpoint, now);
+        if rate_limit_endpoint && status.is_success() {
+            self.limits.observe_all(reservation, &body, &rate, now);
+        }
         if status.is_server_error() {
             return Next::Failed(ProviderError::Upstream {
                 provider: PROVIDER.to_owned(),

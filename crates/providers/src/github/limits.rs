@@ -169,9 +169,9 @@ impl Bucket {
         }
     }
 
-    /// Takes GitHub's numbers from the response to one of our requests (still counted in
-    /// `in_flight`).
-    fn observe(&mut self, headers: &RateHeaders, now: Instant) {
+    /// Takes GitHub's numbers, knowing `others` of our requests on this bucket are still in
+    /// flight (and may or may not be counted in them).
+    fn observe(&mut self, headers: &RateHeaders, others: u32, now: Instant) {
         let (Some(limit), Some(remaining)) = (headers.limit, headers.remaining) else {
             return;
         };
@@ -184,7 +184,7 @@ impl Bucket {
         self.limit = limit;
         if new_window {
             // Our other requests still in flight may yet count in this window.
-            self.remaining = remaining.saturating_sub(self.in_flight.saturating_sub(1));
+            self.remaining = remaining.saturating_sub(others);
         } else {
             self.remaining = self.remaining.min(remaining);
         }
@@ -373,7 +373,45 @@ impl Limits {
         if free {
             bucket.remaining = bucket.remaining.saturating_add(1).min(bucket.limit);
         }
-        bucket.observe(headers, now);
+        let others = bucket.in_flight.saturating_sub(1);
+        bucket.observe(headers, others, now);
+        drop(tokens);
+        self.notify();
+    }
+
+    /// The body of `GET /rate_limit` (`{"resources": {"core": {"limit", "remaining",
+    /// "reset", "used"}, "search": …, "graphql": …}}`): every bucket of the token at once.
+    pub(crate) fn observe_all(
+        &self,
+        reservation: &Reservation,
+        body: &[u8],
+        headers: &RateHeaders,
+        now: Instant,
+    ) {
+        let Ok(status) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return;
+        };
+        let mut tokens = self.lock();
+        let token = &mut tokens[reservation.index()];
+        for resource in [Resource::Core, Resource::Search, Resource::Graphql] {
+            let Some(numbers) = status["resources"].get(resource.name()) else {
+                continue;
+            };
+            let number = |field: &str| numbers.get(field).and_then(serde_json::Value::as_i64);
+            let seen = RateHeaders {
+                limit: number("limit").and_then(|n| u32::try_from(n).ok()),
+                remaining: number("remaining").and_then(|n| u32::try_from(n).ok()),
+                reset: number("reset"),
+                resource: None,
+                retry_after: None,
+                date: headers.date,
+            };
+            let bucket = token.bucket(resource);
+            let others = bucket
+                .in_flight
+                .saturating_sub(u32::from(resource == reservation.resource));
+            bucket.observe(&seen, others, now);
+        }
         drop(tokens);
         self.notify();
     }
@@ -389,7 +427,8 @@ impl Limits {
         let mut tokens = self.lock();
         let token = &mut tokens[reservation.index()];
         let bucket = token.bucket(reservation.resource);
-        bucket.observe(headers, now);
+        let others = bucket.in_flight.saturating_sub(1);
+        bucket.observe(headers, others, now);
         bucket.remaining = 0;
         let reset = match headers.reset_instant(now) {
             Some((instant, at)) => {

@@ -259,7 +259,7 @@ async fn a_forbidden_answer_that_is_no_rate_limit_is_unauthorized() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn without_a_token_requests_are_anonymous_with_60_an_hour() {
+async fn without_a_token_requests_are_anonymous_and_health_reads_every_bucket() {
     let _hold = ClockHold::new();
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -268,7 +268,7 @@ async fn without_a_token_requests_are_anonymous_with_60_an_hour() {
             limited(ResponseTemplate::new(200), "core", 60, 60, 3600).set_body_json(json!({
                 "resources": {
                     "core": {"limit": 60, "used": 0, "remaining": 60, "reset": 1795438800},
-                    "search": {"limit": 10, "used": 0, "remaining": 10, "reset": 1795435260}
+                    "search": {"limit": 10, "used": 3, "remaining": 7, "reset": 1795435260}
                 },
                 "rate": {"limit": 60, "used": 0, "remaining": 60, "reset": 1795438800}
             })),
@@ -289,9 +289,26 @@ async fn without_a_token_requests_are_anonymous_with_60_an_hour() {
             .starts_with("wump/")
     );
     assert_eq!(request.headers["x-github-api-version"], "2022-11-28");
-    let status = github.rate_limit_status();
-    assert_eq!(status[0].bucket, "core (anonymous)");
-    assert_eq!((status[0].remaining, status[0].limit), (60, 60));
+    let status: Vec<_> = github
+        .rate_limit_status()
+        .into_iter()
+        .map(|s| {
+            (
+                s.bucket,
+                s.remaining,
+                s.limit,
+                s.reset_at.map(|t| t.timestamp()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("core (anonymous)".to_owned(), 60, 60, Some(1_795_438_800)),
+            ("search (anonymous)".to_owned(), 7, 10, Some(1_795_435_260)),
+        ],
+        "/rate_limit is free and tells every bucket"
+    );
 }
 
 #[tokio::test(start_paused = true)]
