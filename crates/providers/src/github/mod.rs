@@ -220,3 +220,39 @@ fn rejected(response: &client::ApiResponse) -> ProviderError {
         message: response.message(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_join_a_github_enterprise_base_and_are_percent_encoded() {
+        let github = GitHubProvider::new(GitHubConfig {
+            api_url: "https://ghe.example.com/api/v3/".to_owned(),
+            ..GitHubConfig::default()
+        })
+        .unwrap();
+        assert_eq!(
+            github
+                .api(&["repos", "o", "r", "contents", "docs", "a b#?.yml"])
+                .as_str(),
+            "https://ghe.example.com/api/v3/repos/o/r/contents/docs/a%20b%23%3F.yml"
+        );
+        let dotcom = GitHubProvider::new(GitHubConfig::default()).unwrap();
+        assert_eq!(
+            dotcom.api(&["users", "octocat"]).as_str(),
+            "https://api.github.com/users/octocat"
+        );
+    }
+
+    #[test]
+    fn a_bad_base_url_is_a_configuration_error() {
+        let error = GitHubProvider::new(GitHubConfig {
+            api_url: "not a url".to_owned(),
+            ..GitHubConfig::default()
+        })
+        .unwrap_err();
+        assert!(matches!(error, ProviderError::Config { .. }), "{error:?}");
+        assert!(default_user_agent().starts_with("wump/0."));
+    }
+}
