@@ -379,7 +379,7 @@ async fn a_request_that_times_out_is_retried_then_a_network_error() {
         .and(path("/repos/octocat/Hello-World"))
         .respond_with(
             ok_json(repository("octocat", "User", "Hello-World", 80))
-                .set_delay(Duration::from_secs(3)),
+                .set_delay(Duration::from_secs(60)),
         )
         .expect(3)
         .mount(&server)
