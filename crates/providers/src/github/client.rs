@@ -22,6 +22,8 @@ use crate::{HttpCache, ProviderError, backoff::Backoff};
 pub(crate) const JSON: &str = "application/vnd.github+json";
 /// File contents as raw bytes (files up to 100 MB).
 pub(crate) const RAW: &str = "application/vnd.github.raw+json";
+/// Only a commit's SHA, as text.
+pub(crate) const SHA: &str = "application/vnd.github.sha";
 const API_VERSION: &str = "2022-11-28";
 /// Rate-limit answers one call goes through (rotating or waiting) before giving up.
 const MAX_LIMIT_ROUNDS: u32 = 4;

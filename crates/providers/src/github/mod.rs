@@ -12,6 +12,7 @@ mod owners;
 mod payload;
 mod repos;
 mod search;
+mod sizes;
 
 use std::{sync::Arc, time::Duration};
 
@@ -92,6 +93,7 @@ struct Inner {
     client: Client,
     api: Url,
     graphql: Url,
+    large_files: sizes::LargeFiles,
 }
 
 impl GitHubProvider {
@@ -113,6 +115,7 @@ impl GitHubProvider {
                 client: Client::new(&config, cache)?,
                 api,
                 graphql,
+                large_files: sizes::LargeFiles::default(),
             }),
         })
     }

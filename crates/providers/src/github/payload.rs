@@ -58,7 +58,6 @@ pub(crate) struct User {
 /// `GET /repos/{owner}/{repo}/git/trees/{tree_sha}?recursive=1`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Tree {
-    pub(crate) sha: String,
     pub(crate) tree: Vec<TreeItem>,
     #[serde(default)]
     pub(crate) truncated: bool,

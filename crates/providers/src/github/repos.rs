@@ -7,12 +7,13 @@ use wump_core::{OrganizationKind, RepoFullName};
 
 use super::{
     GitHubProvider, PROVIDER,
-    client::{ApiRequest, RAW},
+    client::{ApiRequest, RAW, SHA},
     limits::Resource,
     not_found,
     payload::{self, Repository, SearchResult, Tree},
     rejected,
     search::{self, PER_PAGE, RESULT_CAP, SearchCursor},
+    sizes,
 };
 use crate::{
     DiscoveredRepository, FileContent, FileTree, OwnerRef, PageToken, ProviderError, RepoRef,
@@ -237,8 +238,11 @@ impl GitHubProvider {
             .collect()
     }
 
-    /// `GET /repos/{o}/{r}` for the default branch (when no revision is given), then the
-    /// recursive git tree: files only (no directories, submodules or symlinks).
+    /// The files of `repo` at a commit: the default branch (`GET /repos/{o}/{r}`) when no
+    /// revision is given, resolved to its commit SHA (`GET /repos/{o}/{r}/commits/{ref}`
+    /// with the `sha` media type, revalidated by ETag), then the recursive git tree: files
+    /// only (no directories, submodules or symlinks). The tree's revision is the commit SHA,
+    /// so `fetch_file` at that revision reads the same files.
     pub(super) async fn tree(
         &self,
         repo: &RepoRef,
@@ -254,7 +258,15 @@ impl GitHubProvider {
                 }
             })?,
         };
-        let mut url = self.api(&["repos", owner, name, "git", "trees", &revision]);
+        let empty = || FileTree {
+            revision: revision.clone(),
+            entries: Vec::new(),
+            truncated: false,
+        };
+        let Some(commit) = self.commit(repo, &revision).await? else {
+            return Ok(empty());
+        };
+        let mut url = self.api(&["repos", owner, name, "git", "trees", &commit]);
         url.query_pairs_mut().append_pair("recursive", "1");
         let what = format!("{}@{revision}", repo.full_name);
         let response = self
@@ -263,14 +275,7 @@ impl GitHubProvider {
             .await?;
         match response.status {
             status if gone(status) => return Err(not_found(what)),
-            // "Git Repository is empty."
-            StatusCode::CONFLICT => {
-                return Ok(FileTree {
-                    revision,
-                    entries: Vec::new(),
-                    truncated: false,
-                });
-            }
+            StatusCode::CONFLICT => return Ok(empty()),
             status if !status.is_success() => return Err(rejected(&response)),
             _ => {}
         }
@@ -278,7 +283,7 @@ impl GitHubProvider {
         if tree.truncated {
             tracing::warn!(repo = %repo.full_name, "GitHub truncated the tree listing");
         }
-        let entries = tree
+        let entries: Vec<TreeEntry> = tree
             .tree
             .into_iter()
             .filter(|item| item.kind == "blob" && item.mode.as_deref() != Some("120000"))
@@ -287,11 +292,51 @@ impl GitHubProvider {
                 size: item.size.unwrap_or(0),
             })
             .collect();
+        self.inner
+            .large_files
+            .remember(&repo.full_name, &commit, &entries);
         Ok(FileTree {
-            revision: tree.sha,
+            revision: commit,
             entries,
             truncated: tree.truncated,
         })
+    }
+
+    /// The commit SHA `revision` (a branch, tag or SHA) names; `None` for an empty
+    /// repository (409 "Git Repository is empty.").
+    async fn commit(
+        &self,
+        repo: &RepoRef,
+        revision: &str,
+    ) -> Result<Option<String>, ProviderError> {
+        if sizes::is_commit_sha(revision) {
+            return Ok(Some(revision.to_owned()));
+        }
+        let (owner, name) = (repo.full_name.owner(), repo.full_name.name());
+        let url = self.api(&["repos", owner, name, "commits", revision]);
+        let what = format!("{}@{revision}", repo.full_name);
+        let mut request = ApiRequest::get(url, Resource::Core, what.clone());
+        request.accept = SHA;
+        let response = self.client().execute(request).await?;
+        match response.status {
+            // 422: "No commit found for SHA: …", a ref that does not exist.
+            status if gone(status) || status == StatusCode::UNPROCESSABLE_ENTITY => {
+                Err(not_found(what))
+            }
+            StatusCode::CONFLICT => Ok(None),
+            status if status.is_success() => {
+                let sha = String::from_utf8_lossy(&response.body).trim().to_owned();
+                if sizes::is_commit_sha(&sha) {
+                    Ok(Some(sha))
+                } else {
+                    Err(ProviderError::Malformed {
+                        provider: PROVIDER.to_owned(),
+                        message: format!("{what}: not a commit SHA"),
+                    })
+                }
+            }
+            _ => Err(rejected(&response)),
+        }
     }
 
     /// `GET /repos/{o}/{r}`.
@@ -314,7 +359,8 @@ impl GitHubProvider {
     }
 
     /// `GET /repos/{o}/{r}/contents/{path}` as raw bytes, refusing files over `max_bytes`
-    /// from `Content-Length` before reading them (or as soon as the body passes it).
+    /// without a request when a tree listed at that commit gave the size, else from
+    /// `Content-Length` before reading them (or as soon as the body passes it).
     pub(super) async fn contents(
         &self,
         repo: &RepoRef,
@@ -322,6 +368,16 @@ impl GitHubProvider {
         revision: Option<&str>,
         max_bytes: u64,
     ) -> Result<FileContent, ProviderError> {
+        if let Some(size) = revision
+            .and_then(|commit| self.inner.large_files.size(&repo.full_name, commit, path))
+            .filter(|&size| size > max_bytes)
+        {
+            return Err(ProviderError::TooLarge {
+                path: path.to_owned(),
+                size,
+                limit: max_bytes,
+            });
+        }
         self.raw_file(
             repo.full_name.owner(),
             repo.full_name.name(),

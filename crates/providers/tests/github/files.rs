@@ -16,6 +16,7 @@ use crate::support::{
 };
 
 const TREE_SHA: &str = "9fb037999f264ba9a7fc6274d15fa3ae2ab98312";
+const COMMIT: &str = "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d";
 
 async fn mount_repository(server: &MockServer) {
     Mock::given(method("GET"))
@@ -23,6 +24,25 @@ async fn mount_repository(server: &MockServer) {
         .respond_with(ok_json(repository("octocat", "User", "Hello-World", 80)))
         .mount(server)
         .await;
+    mount_commit(server).await;
+}
+
+/// `GET /repos/{o}/{r}/commits/main` with the `sha` media type: the SHA as text.
+async fn mount_commit(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/repos/octocat/Hello-World/commits/main"))
+        .and(header("accept", "application/vnd.github.sha"))
+        .respond_with(
+            limited(ResponseTemplate::new(200), "core", 5000, 4990, 3600)
+                .insert_header("etag", format!("W/{COMMIT:?}").as_str())
+                .set_body_raw(COMMIT, "application/vnd.github.sha"),
+        )
+        .mount(server)
+        .await;
+}
+
+fn tree_path() -> String {
+    format!("/repos/octocat/Hello-World/git/trees/{COMMIT}")
 }
 
 #[tokio::test(start_paused = true)]
@@ -31,7 +51,7 @@ async fn list_files_reads_the_default_branch_then_the_recursive_tree() {
     let server = MockServer::start().await;
     mount_repository(&server).await;
     Mock::given(method("GET"))
-        .and(path("/repos/octocat/Hello-World/git/trees/main"))
+        .and(path(tree_path().as_str()))
         .and(query_param("recursive", "1"))
         .respond_with(ok_json(json!({
             "sha": TREE_SHA,
@@ -64,7 +84,10 @@ async fn list_files_reads_the_default_branch_then_the_recursive_tree() {
         .await
         .unwrap();
 
-    assert_eq!(tree.revision, TREE_SHA);
+    assert_eq!(
+        tree.revision, COMMIT,
+        "a commit, usable as fetch_file's ref"
+    );
     assert!(tree.truncated);
     assert_eq!(
         tree.entries,
@@ -87,7 +110,7 @@ async fn an_empty_repository_lists_no_files() {
     let _hold = ClockHold::new();
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path("/repos/octocat/Hello-World/git/trees/main"))
+        .and(path("/repos/octocat/Hello-World/commits/main"))
         .respond_with(error_json(
             409,
             "Git Repository is empty.",
@@ -303,8 +326,9 @@ async fn server_errors_are_retried_then_succeed() {
         .named("then a 200")
         .mount(&server)
         .await;
+    mount_commit(&server).await;
     Mock::given(method("GET"))
-        .and(path("/repos/octocat/Hello-World/git/trees/main"))
+        .and(path(tree_path().as_str()))
         .respond_with(ok_json(
             json!({"sha": TREE_SHA, "tree": [], "truncated": false}),
         ))
@@ -317,7 +341,7 @@ async fn server_errors_are_retried_then_succeed() {
         .list_files(&repo("octocat/Hello-World"), None)
         .await
         .unwrap();
-    assert_eq!(tree.revision, TREE_SHA);
+    assert_eq!(tree.revision, COMMIT);
 }
 
 #[tokio::test(start_paused = true)]
@@ -331,8 +355,8 @@ async fn server_errors_past_the_retries_are_upstream_and_4xx_are_not_retried() {
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .and(path("/repos/octocat/bad/git/trees/main"))
-        .respond_with(error_json(422, "Validation Failed", "git/trees"))
+        .and(path("/repos/octocat/bad/commits/main"))
+        .respond_with(error_json(400, "Bad Request", "commits/commits"))
         .expect(1)
         .mount(&server)
         .await;
@@ -358,7 +382,7 @@ async fn server_errors_past_the_retries_are_upstream_and_4xx_are_not_retried() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, ProviderError::Rejected { status: 422, .. }),
+        matches!(error, ProviderError::Rejected { status: 400, .. }),
         "{error:?}"
     );
     let error = github
@@ -427,6 +451,68 @@ async fn a_repository_blocked_for_legal_reasons_is_not_found() {
 
     let error = github
         .list_files(&repo("octocat/blocked"), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ProviderError::NotFound { .. }), "{error:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_file_the_tree_listed_as_too_large_is_refused_without_a_request() {
+    let _hold = ClockHold::new();
+    let server = MockServer::start().await;
+    mount_commit(&server).await;
+    Mock::given(method("GET"))
+        .and(path(tree_path().as_str()))
+        .respond_with(ok_json(json!({
+            "sha": TREE_SHA,
+            "tree": [{"path": "yarn.lock", "mode": "100644", "type": "blob", "size": 2_097_152,
+                      "sha": "3e5e0cbbd2a1f4a2b1c0d9e8f7a6b5c4d3e2f1a0"}],
+            "truncated": false
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octocat/Hello-World/contents/yarn.lock"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let github = provider(&server, &["ghp_one"]);
+    let repo = repo("octocat/Hello-World");
+
+    let tree = github.list_files(&repo, Some("main")).await.unwrap();
+    let error = github
+        .fetch_file(&repo, "yarn.lock", Some(&tree.revision), 1_048_576)
+        .await
+        .unwrap_err();
+
+    assert_eq!(
+        error,
+        ProviderError::TooLarge {
+            path: "yarn.lock".to_owned(),
+            size: 2_097_152,
+            limit: 1_048_576
+        }
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_ref_that_does_not_exist_is_not_found() {
+    let _hold = ClockHold::new();
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octocat/Hello-World/commits/no-such-branch"))
+        .respond_with(error_json(
+            422,
+            "No commit found for SHA: no-such-branch",
+            "commits/commits#get-a-commit",
+        ))
+        .mount(&server)
+        .await;
+    let github = provider(&server, &["ghp_one"]);
+
+    let error = github
+        .list_files(&repo("octocat/Hello-World"), Some("no-such-branch"))
         .await
         .unwrap_err();
     assert!(matches!(error, ProviderError::NotFound { .. }), "{error:?}");
