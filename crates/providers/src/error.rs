@@ -56,6 +56,14 @@ pub enum ProviderError {
     /// The provider answered something we cannot read.
     #[error("{provider}: malformed response: {message}")]
     Malformed { provider: String, message: String },
+    /// The provider refused the request itself (a 4xx other than authentication or not
+    /// found, e.g. an invalid search query): sending it again cannot help.
+    #[error("{provider}: request rejected ({status}): {message}")]
+    Rejected {
+        provider: String,
+        status: u16,
+        message: String,
+    },
     /// Credentials are missing, wrong or lack permission.
     #[error("{provider}: credentials rejected ({status})")]
     Unauthorized { provider: String, status: u16 },
@@ -75,6 +83,7 @@ impl ProviderError {
             self,
             ProviderError::Unsupported { .. }
                 | ProviderError::NotFound { .. }
+                | ProviderError::Rejected { .. }
                 | ProviderError::TooLarge { .. }
                 | ProviderError::Config { .. }
         )

@@ -9,7 +9,9 @@ pub mod aggregators;
 pub mod backoff;
 pub mod config;
 mod error;
+pub mod github;
 pub mod http;
+mod http_cache;
 pub mod local;
 mod model;
 mod provider;
@@ -18,6 +20,8 @@ mod registry;
 
 pub use config::ProvidersConfig;
 pub use error::{Capability, ProviderError};
+pub use github::{GitHubConfig, GitHubProvider};
+pub use http_cache::{CachedResponse, HttpCache, MemoryHttpCache};
 pub use local::LocalProvider;
 pub use model::{
     DiscoveredRepository, DiscoveryQuery, FileContent, FileTree, OwnerProfile, OwnerRef,

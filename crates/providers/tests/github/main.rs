@@ -1,0 +1,9 @@
+//! The GitHub provider against a mock server answering GitHub's documented payloads and
+//! headers. One test binary; see `support` for the clock.
+
+mod discovery;
+mod enforcement;
+mod files;
+mod limits;
+mod owners;
+mod support;
