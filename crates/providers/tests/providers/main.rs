@@ -6,6 +6,7 @@
 
 mod aggregators;
 mod config;
+mod github;
 mod helpers;
 mod http;
 mod local;

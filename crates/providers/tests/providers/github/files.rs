@@ -10,7 +10,7 @@ use wiremock::{
 };
 use wump_providers::{DataProvider, ProviderError, TreeEntry};
 
-use crate::support::{
+use super::support::{
     ClockHold, config, error_json, limited, not_found, ok_json, provider, received, repo,
     repository, until,
 };

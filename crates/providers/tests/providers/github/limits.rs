@@ -9,7 +9,7 @@ use wiremock::{
 };
 use wump_providers::{DataProvider, GitHubConfig, GitHubProvider, ProviderError};
 
-use crate::support::{
+use super::support::{
     ClockHold, config, error_json, limited, ok_json, provider, received, repo, repository, settle,
     until,
 };
@@ -94,7 +94,7 @@ async fn a_spent_token_rotates_to_the_next_one_until_its_reset() {
     assert_eq!(spent.remaining, 0);
     assert_eq!(
         spent.reset_at.map(|t| t.timestamp()),
-        Some(crate::support::DATE_EPOCH + 120)
+        Some(super::support::DATE_EPOCH + 120)
     );
 }
 

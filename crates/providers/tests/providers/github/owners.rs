@@ -9,7 +9,7 @@ use wiremock::{
 use wump_core::{FundingLink, OrganizationKind};
 use wump_providers::{DataProvider, ProviderError};
 
-use crate::support::{ClockHold, limited, not_found, ok_json, provider, repository};
+use super::support::{ClockHold, limited, not_found, ok_json, provider, repository};
 
 fn user(login: &str, kind: &str, name: &str, blog: &str, bio: Value) -> Value {
     json!({

@@ -17,7 +17,7 @@ use wiremock::{
 };
 use wump_providers::{DataProvider, DiscoveryQuery, GitHubConfig, GitHubProvider};
 
-use crate::support::{DATE_EPOCH, config, error_json, repository, settle, until};
+use super::support::{DATE_EPOCH, config, error_json, repository, settle, until};
 
 const LIMIT: u32 = 30;
 const WINDOW: u64 = 60;
@@ -99,7 +99,7 @@ impl Respond for Enforcer {
 
 #[tokio::test(start_paused = true)]
 async fn a_burst_of_searches_never_exceeds_the_search_limit_or_the_concurrency() {
-    let _hold = crate::support::ClockHold::new();
+    let _hold = super::support::ClockHold::new();
     let server = MockServer::start().await;
     let now = Arc::new(AtomicU64::new(0));
     let seen = Arc::new(Mutex::new(Seen::default()));

@@ -1,5 +1,5 @@
 //! The GitHub provider against a mock server answering GitHub's documented payloads and
-//! headers. One test binary; see `support` for the clock.
+//! headers; see `support` for the clock.
 
 mod discovery;
 mod enforcement;

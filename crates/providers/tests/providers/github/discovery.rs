@@ -16,7 +16,7 @@ use wiremock::{
 use wump_core::{OrganizationKind, PackageRef};
 use wump_providers::{Capability, DataProvider, DiscoveryQuery, PageToken, ProviderError};
 
-use crate::support::{ClockHold, limited, not_found, ok_json, provider, repository};
+use super::support::{ClockHold, limited, not_found, ok_json, provider, repository};
 
 #[tokio::test(start_paused = true)]
 async fn search_maps_githubs_repository_items() {
