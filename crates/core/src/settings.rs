@@ -24,6 +24,31 @@ pub struct Settings {
     /// Which files of a repository are read as manifests.
     pub manifests: matcher::Limits,
     pub telemetry: TelemetrySettings,
+    /// Data providers' section, read by the worker into `wump_providers::ProvidersConfig`
+    /// (which owns its shape and rejects unknown keys there).
+    pub providers: ProvidersSection,
+}
+
+/// The `providers` section, kept unread here: its shape belongs to the providers crate,
+/// which core does not depend on. `Debug` prints nothing of it (it holds API keys).
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct ProvidersSection(Option<config::Value>);
+
+impl ProvidersSection {
+    /// Deserializes the section into the providers crate's configuration type.
+    pub fn read<T: serde::de::DeserializeOwned + Default>(&self) -> Result<T, ConfigError> {
+        match &self.0 {
+            Some(value) => value.clone().try_deserialize(),
+            None => Ok(T::default()),
+        }
+    }
+}
+
+impl std::fmt::Debug for ProvidersSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProvidersSection(..)")
+    }
 }
 
 /// PostgreSQL connection pool.

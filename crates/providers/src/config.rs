@@ -13,7 +13,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::{
-    DataProvider, ProviderError,
+    DataProvider, GitHubConfig, GitHubProvider, ProviderError,
     aggregators::{Ecosystems, LibrariesIo},
     backoff::Backoff,
     http::{HttpClient, parse_base_url},
@@ -35,7 +35,89 @@ pub struct ProvidersConfig {
     pub libraries_io: LibrariesIoSettings,
     /// ecosyste.ms packages and repos services.
     pub ecosystems: EcosystemsSettings,
-    // GitHub: the GitHub provider adds its `github: GithubSettings` section here.
+    /// GitHub REST and GraphQL (or GitHub Enterprise).
+    pub github: GithubSettings,
+}
+
+/// GitHub (see `docs/providers.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GithubSettings {
+    /// Whether to build the provider (it works without tokens, at 60 requests an hour).
+    pub enabled: bool,
+    /// REST base URL (GitHub Enterprise: `https://HOST/api/v3`).
+    pub api_url: String,
+    /// GraphQL endpoint (GitHub Enterprise: `https://HOST/api/graphql`).
+    pub graphql_url: String,
+    /// Tokens, comma-separated in `WUMP__PROVIDERS__GITHUB__TOKENS`; when empty,
+    /// `GITHUB_TOKEN` is used if set. Secrets: set them in the environment only.
+    #[serde(deserialize_with = "tokens")]
+    pub tokens: Vec<SecretString>,
+    /// Requests in flight at once (GitHub allows at most 100).
+    pub max_concurrency: usize,
+    /// Rate-limit waits up to this long are waited out; longer ones reschedule the job.
+    pub max_wait_secs: u64,
+}
+
+impl Default for GithubSettings {
+    fn default() -> Self {
+        let defaults = GitHubConfig::default();
+        Self {
+            enabled: true,
+            api_url: defaults.api_url,
+            graphql_url: defaults.graphql_url,
+            tokens: Vec::new(),
+            max_concurrency: defaults.max_concurrency,
+            max_wait_secs: defaults.max_wait.as_secs(),
+        }
+    }
+}
+
+impl GithubSettings {
+    /// The client configuration, with `GITHUB_TOKEN` standing in for missing tokens.
+    pub fn client_config(&self, http: &HttpSettings) -> GitHubConfig {
+        let tokens = if self.tokens.is_empty() {
+            std::env::var("GITHUB_TOKEN")
+                .ok()
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| vec![SecretString::from(t.trim().to_owned())])
+                .unwrap_or_default()
+        } else {
+            self.tokens.clone()
+        };
+        GitHubConfig {
+            api_url: self.api_url.clone(),
+            graphql_url: self.graphql_url.clone(),
+            tokens,
+            timeout: http.timeout(),
+            max_concurrency: self.max_concurrency,
+            backoff: http.backoff(),
+            max_wait: Duration::from_secs(self.max_wait_secs),
+            ..GitHubConfig::default()
+        }
+    }
+}
+
+/// Tokens as a comma-separated string (how environment variables carry lists) or a list.
+fn tokens<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<SecretString>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Tokens {
+        Joined(String),
+        List(Vec<String>),
+    }
+    let list = match Tokens::deserialize(deserializer)? {
+        Tokens::Joined(joined) => joined.split(',').map(str::to_owned).collect(),
+        Tokens::List(list) => list,
+    };
+    Ok(list
+        .into_iter()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .map(SecretString::from)
+        .collect())
 }
 
 /// Shared by every HTTP provider.
@@ -209,8 +291,10 @@ impl crate::ProviderRegistry {
     pub fn from_config(config: &ProvidersConfig) -> Result<Self, ProviderError> {
         let mut registry = Self::new();
 
-        // GitHub: the GitHub provider is registered here, before the local directory, when
-        // `config.github` has tokens.
+        if config.github.enabled {
+            let github = GitHubProvider::new(config.github.client_config(&config.http))?;
+            registry.register(Arc::new(github));
+        }
 
         if let Some(root) = &config.local.root {
             registry.register(Arc::new(LocalProvider::new(

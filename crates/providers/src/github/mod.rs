@@ -2,7 +2,7 @@
 //! git trees, file contents, owner profiles with FUNDING.yml and GitHub Sponsors.
 //!
 //! Base URLs are configurable, so GitHub Enterprise Server and test servers work. Limits
-//! are obeyed as GitHub documents them (see `limits.rs` and `docs/github-provider.md`);
+//! are obeyed as GitHub documents them (see `limits.rs` and the GitHub section of `docs/providers.md`);
 //! answers GitHub marked with an ETag are kept in an [`HttpCache`] and revalidated with
 //! `If-None-Match`, so unchanged data costs no quota.
 

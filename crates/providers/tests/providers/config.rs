@@ -18,11 +18,12 @@ use wump_providers::{
 use crate::helpers::http_settings;
 
 #[test]
-fn defaults_build_the_public_registries_and_ecosystems_only() {
+fn defaults_build_github_the_public_registries_and_ecosystems() {
     let registry = ProviderRegistry::from_config(&ProvidersConfig::default()).unwrap();
     assert_eq!(
         registry.names(),
         [
+            "github",
             "npm",
             "pypi",
             "crates.io",
@@ -33,7 +34,7 @@ fn defaults_build_the_public_registries_and_ecosystems_only() {
         ]
     );
     assert_eq!(registry.by_kind(ProviderKind::Registry).len(), 6);
-    assert!(registry.by_kind(ProviderKind::RepositoryHost).is_empty());
+    assert_eq!(registry.by_kind(ProviderKind::RepositoryHost).len(), 1);
 }
 
 #[test]
@@ -48,6 +49,7 @@ fn a_root_and_a_key_add_the_local_directory_and_libraries_io() {
     config.libraries_io.api_key = Some(SecretString::from("k"));
     config.registries.maven_central.enabled = false;
     config.ecosystems.enabled = false;
+    config.github.enabled = false;
     let registry = ProviderRegistry::from_config(&config).unwrap();
     assert_eq!(
         registry.names(),
@@ -112,10 +114,52 @@ fn the_section_embeds_in_settings_and_rejects_unknown_keys() {
     );
     assert!(providers.libraries_io.api_key.is_some());
 
+    assert!(providers.github.tokens.is_empty());
+
+    // Environment variables carry lists comma-separated.
+    let tokens: Settings = serde_json::from_value(json!({
+        "providers": {"github": {"tokens": "ghp_one, ghp_two,", "api_url": "https://ghe.example.com/api/v3"}}
+    }))
+    .unwrap();
+    let github = tokens
+        .providers
+        .github
+        .client_config(&tokens.providers.http);
+    assert_eq!(github.tokens.len(), 2);
+    assert_eq!(github.api_url, "https://ghe.example.com/api/v3");
+    assert!(!format!("{:?}", tokens.providers).contains("ghp_one"));
+
     let unknown =
         serde_json::from_value::<Settings>(json!({"providers": {"local": {"rooot": "/x"}}}));
     assert!(unknown.unwrap_err().to_string().contains("rooot"));
     assert!(serde_json::from_value::<Settings>(json!({})).is_ok());
+}
+
+#[test]
+fn wump_settings_carry_the_section_from_environment_variables() {
+    let vars: std::collections::HashMap<String, String> = [
+        ("WUMP__PROVIDERS__GITHUB__TOKENS", "ghp_a,ghp_b"),
+        ("WUMP__PROVIDERS__LOCAL__ROOT", "/srv/repos"),
+        ("WUMP__PROVIDERS__HTTP__TIMEOUT_MS", "5000"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let environment = config::Environment::with_prefix("WUMP").source(Some(vars));
+    let settings =
+        wump_core::Settings::load_from(std::path::Path::new("/nonexistent"), None, environment)
+            .unwrap();
+    let providers: ProvidersConfig = settings.providers.read().unwrap();
+    assert_eq!(providers.github.tokens.len(), 2);
+    assert_eq!(providers.local.root, Some(PathBuf::from("/srv/repos")));
+    assert_eq!(providers.http.timeout_ms, 5000);
+    assert!(!format!("{settings:?}").contains("ghp_a"));
+
+    let unset = wump_core::Settings::default()
+        .providers
+        .read::<ProvidersConfig>()
+        .unwrap();
+    assert!(unset.local.root.is_none());
 }
 
 #[tokio::test]
