@@ -80,3 +80,11 @@ compose-down:
 # Stop everything and delete .data/ (databases, Valkey data, logs).
 clean-data: down
     rm -rf .data
+
+# Fuzz every parser target for SECONDS each, one after another (docs/fuzzing.md; installs cargo-fuzz if missing).
+fuzz SECONDS="60":
+    fuzz/run.sh {{ SECONDS }}
+
+# Fuzz one target, e.g. `just fuzz-one parse_npm 300` (`cargo fuzz list` in fuzz/ names them).
+fuzz-one TARGET SECONDS="60":
+    fuzz/run.sh {{ SECONDS }} {{ TARGET }}
