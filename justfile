@@ -90,6 +90,10 @@ fuzz SECONDS="60":
 fuzz-one TARGET SECONDS="60":
     fuzz/run.sh {{ SECONDS }} {{ TARGET }}
 
+# Replay the fuzz corpora under AddressSanitizer and print the edges reached per parser file.
+fuzz-coverage *TARGETS:
+    python3 fuzz/coverage.py {{ TARGETS }}
+
 # Benchmark the lockfile parsers (criterion, a few minutes) and record MB/s in docs/benchmarks.md.
 bench-parsers:
     mkdir -p {{ target_dir }}/criterion
