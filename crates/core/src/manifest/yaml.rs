@@ -129,9 +129,12 @@ fn quoted_end(text: &[u8], from: usize) -> usize {
     let quote = text[from];
     let mut i = from + 1;
     while let Some(&c) = text.get(i) {
-        if quote == b'"' && c == b'\\' {
-            i += 2;
-        } else if c == quote && quote == b'\'' && text.get(i + 1) == Some(&b'\'') {
+        let escaped = if quote == b'"' {
+            c == b'\\'
+        } else {
+            c == quote && text.get(i + 1) == Some(&quote)
+        };
+        if escaped {
             i += 2;
         } else if c == quote {
             return i + 1;
