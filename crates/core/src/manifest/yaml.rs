@@ -9,7 +9,8 @@
 //!
 //! The count follows YAML's lexical rules closely enough for that (quoted scalars, comments,
 //! plain and block scalars are not brackets), and every stretch it skips as text is also
-//! counted bracket by bracket, so text it misreads cannot hide a deep nesting from it.
+//! counted bracket by bracket, so a quote it misreads does not simply hide a deep nesting.
+//! It is a lexer, not a parser: the thorough fix is a scanner without the quadratic step.
 
 use super::{Format, MAX_DEPTH, ManifestError};
 
