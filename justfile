@@ -8,8 +8,9 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 export WUMP__DATABASE__URL := env("WUMP__DATABASE__URL", "postgres://wump:wump@127.0.0.1:54329/wump")
 export WUMP__VALKEY__URL := env("WUMP__VALKEY__URL", "redis://127.0.0.1:63799")
 
-# Where `cargo build` puts the debug binaries.
-bin_dir := env("CARGO_TARGET_DIR", "target") / "debug"
+# Where cargo builds; the debug binaries are in its debug/.
+target_dir := env("CARGO_TARGET_DIR", "target")
+bin_dir := target_dir / "debug"
 
 # The release build; deploy/docker/Dockerfile runs the same command.
 release_build := "cargo build --release --locked --bin wump-api --bin wump-worker"
@@ -80,3 +81,21 @@ compose-down:
 # Stop everything and delete .data/ (databases, Valkey data, logs).
 clean-data: down
     rm -rf .data
+
+# Fuzz every parser target for SECONDS each, one after another (docs/fuzzing.md; installs cargo-fuzz if missing).
+fuzz SECONDS="60":
+    fuzz/run.sh {{ SECONDS }}
+
+# Fuzz one target, e.g. `just fuzz-one parse_npm 300` (`cargo fuzz list` in fuzz/ names them).
+fuzz-one TARGET SECONDS="60":
+    fuzz/run.sh {{ SECONDS }} {{ TARGET }}
+
+# Replay the fuzz corpora under AddressSanitizer and print the edges reached per parser file.
+fuzz-coverage *TARGETS:
+    python3 fuzz/coverage.py {{ TARGETS }}
+
+# Benchmark the lockfile parsers (criterion, a few minutes) and record MB/s in docs/benchmarks.md.
+bench-parsers:
+    mkdir -p {{ target_dir }}/criterion
+    cargo bench --locked -p wump-core --bench parsers | tee {{ target_dir }}/criterion/parsers.log
+    python3 scripts/bench-report.py {{ target_dir }}/criterion

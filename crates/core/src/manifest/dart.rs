@@ -259,16 +259,20 @@ dependencies:
     }
 
     #[test]
-    fn deeply_nested_flow_collections_are_refused_quickly() {
-        let started = std::time::Instant::now();
-        let err = pubspec(&"[".repeat(1_000_000)).unwrap_err();
+    fn deeply_nested_flow_collections_are_refused_as_too_deep() {
+        // Through the public entry point, which guards every YAML format.
+        let err = crate::manifest::parse(
+            Format::Pubspec,
+            "pubspec.yaml",
+            "[".repeat(1_000_000).as_bytes(),
+        )
+        .unwrap_err();
         assert_eq!(
             err,
             ManifestError::TooDeep {
                 limit: crate::manifest::MAX_DEPTH
             }
         );
-        assert!(started.elapsed().as_secs() < 2);
         assert!(pubspec("name: x\ndescription: '[[[[' # {{{{\ndependencies: {a: ^1.0}\n").is_ok());
     }
 

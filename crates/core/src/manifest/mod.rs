@@ -134,6 +134,9 @@ pub fn parse_with_limit(
     }
     let text = std::str::from_utf8(content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content))
         .map_err(|e| ManifestError::Encoding(e.to_string()))?;
+    if yaml::FORMATS.contains(&format) {
+        yaml::check_flow_depth(text)?;
+    }
     let Some(ecosystem) = format.ecosystem() else {
         return funding::parse(format, path, text);
     };
