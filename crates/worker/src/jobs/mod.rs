@@ -27,7 +27,11 @@ use wump_core::{
     cache::{organization_version_key, package_version_key},
     jobs::{CleanupJob, DiscoverJob, EnrichJob, JobType, ParseJob, Priority, ScrapeJob},
 };
-use wump_db::{DbError, ValkeyError, enrichment, pool::checkout};
+use wump_db::{
+    DbError, ValkeyError, enrichment,
+    jobs::{self as executions, FinishExecution, JobStatus, StartExecution},
+    pool::checkout,
+};
 use wump_providers::ProviderError;
 
 pub use cleanup::cleanup;
@@ -58,6 +62,18 @@ impl Job {
         }
     }
 
+    /// Its payload as JSON (the inverse of [`Job::from_json`]).
+    pub fn payload_json(&self) -> Value {
+        let value = match self {
+            Job::Scrape(job) => serde_json::to_value(job),
+            Job::Parse(job) => serde_json::to_value(job),
+            Job::Enrich(job) => serde_json::to_value(job),
+            Job::Discover(job) => serde_json::to_value(job),
+            Job::Cleanup(job) => serde_json::to_value(job),
+        };
+        value.unwrap_or(Value::Null)
+    }
+
     /// Reads a payload of `job_type` from JSON; a payload that does not fit is a permanent
     /// [`JobError::Payload`].
     pub fn from_json(job_type: JobType, payload: &Value) -> Result<Self, JobError> {
@@ -83,6 +99,61 @@ pub async fn run(ctx: &JobContext, job: &Job) -> Result<JobOutcome, JobError> {
         Job::Discover(job) => discover(ctx, job).await,
         Job::Cleanup(job) => cleanup(ctx, job).await,
     }
+}
+
+/// Where a run came from, for its `job_executions` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery<'a> {
+    /// The queue's id for the job, shared by its attempts.
+    pub job_id: &'a str,
+    pub queue: &'a str,
+    /// 1 for the first attempt.
+    pub attempt: i32,
+}
+
+/// Runs any job and records the run in `job_executions`: `running` before it starts, then
+/// `completed` with its records and metadata or `failed` with the error (and whether it
+/// was permanent). Failing to record is an error of its own (the database is away).
+pub async fn run_recorded(
+    ctx: &JobContext,
+    job: &Job,
+    delivery: &Delivery<'_>,
+) -> Result<JobOutcome, JobError> {
+    let id = {
+        let mut conn = checkout(&ctx.db).await?;
+        let start = StartExecution {
+            job_id: delivery.job_id,
+            job_type: job.job_type(),
+            queue: delivery.queue,
+            attempt: delivery.attempt,
+            metadata: serde_json::json!({ "payload": job.payload_json() }),
+        };
+        executions::start(&mut conn, &start).await?
+    };
+    let result = run(ctx, job).await;
+    let (status, records, error, metadata) = match &result {
+        Ok(outcome) => (
+            JobStatus::Completed,
+            outcome.records_processed,
+            None,
+            Value::Object(outcome.metadata.clone()),
+        ),
+        Err(e) => (
+            JobStatus::Failed,
+            0,
+            Some(e.to_string()),
+            serde_json::json!({ "permanent": e.is_permanent() }),
+        ),
+    };
+    let mut conn = checkout(&ctx.db).await?;
+    let end = FinishExecution {
+        status,
+        records_processed: i32::try_from(records).unwrap_or(i32::MAX),
+        error: error.as_deref(),
+        metadata,
+    };
+    executions::finish(&mut conn, id, &end).await?;
+    result
 }
 
 /// A job a run asks to be enqueued once it has finished.

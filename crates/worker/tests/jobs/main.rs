@@ -2,6 +2,7 @@
 //! `wump_db::test_support`), reading repositories from a fixture tree through the local
 //! provider: one test binary.
 
+mod cleanup;
 mod enrich;
 mod pipeline;
 
