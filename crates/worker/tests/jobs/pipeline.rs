@@ -371,3 +371,46 @@ async fn a_deleted_repository_loses_its_edges() {
     // Parsing the vanished repository again is a no-op.
     assert!(h.parse("globex/site").await.touched_packages.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scrape_of_one_owner_stores_only_its_repositories() {
+    let h = Harness::new().await;
+    let runs = h
+        .drain(Job::Scrape(wump_core::jobs::ScrapeJob {
+            provider: "local".into(),
+            query: Some("owner:globex".into()),
+        }))
+        .await;
+    assert_eq!(runs[0].1.records_processed, 3);
+    let mut conn = h.conn().await;
+    assert!(
+        listings::organization_by_login(&mut conn, "local", "acme")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        dependents(&mut conn, Ecosystem::Npm, "lodash").await,
+        vec![s("globex/site", 30)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn manifests_over_the_size_limit_are_skipped_with_their_reason() {
+    let mut h = Harness::new().await;
+    h.scrape_all().await;
+    // package.json of acme/web is well over 100 bytes; nothing else there is.
+    h.ctx.limits.max_file_bytes = 100;
+    let outcome = h.parse("acme/web").await;
+    let skipped = outcome.metadata["skipped"].to_string();
+    assert!(
+        skipped.contains("package.json") && skipped.contains("limit"),
+        "{skipped}"
+    );
+    assert_eq!(outcome.metadata["edges"]["deleted"], 3);
+    let mut conn = h.conn().await;
+    assert_eq!(
+        dependents(&mut conn, Ecosystem::Npm, "react").await,
+        vec![s("globex/site", 30)]
+    );
+}
