@@ -278,8 +278,13 @@ async fn invalidate(
             keys.push(organization_version_key(&host, &login));
         }
     }
-    for key in keys {
-        let _: i64 = ctx.valkey.incr(format!("{}{key}", ctx.key_prefix)).await?;
+    // One round trip per chunk: an organization's profile change can touch thousands.
+    for chunk in keys.chunks(1_000) {
+        let pipeline = ctx.valkey.next().pipeline();
+        for key in chunk {
+            let () = pipeline.incr(format!("{}{key}", ctx.key_prefix)).await?;
+        }
+        let _: Vec<i64> = pipeline.all().await?;
     }
     extend_sorted(&mut outcome.touched_packages, packages);
     extend_sorted(&mut outcome.touched_organizations, organizations);
