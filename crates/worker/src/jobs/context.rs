@@ -6,7 +6,7 @@ use wump_core::manifest::matcher;
 use wump_db::{DbPool, ValkeyPool};
 use wump_providers::{DataProvider, ProviderKind, ProviderRegistry};
 
-use super::JobError;
+use super::{FollowUp, JobError};
 
 /// Shared by every job run; cheap to clone.
 #[derive(Clone)]
@@ -32,6 +32,17 @@ pub struct JobContext {
     pub discover_max_pages: usize,
     /// `job_executions` rows older than this are pruned by cleanup.
     pub job_retention: chrono::Duration,
+    /// Where scrape and discover hand their follow-ups as each batch is stored, so a
+    /// scrape of many thousands of repositories never holds them all; `None` returns them
+    /// in the outcome.
+    pub follow_up_sink: Option<Arc<dyn FollowUpSink>>,
+}
+
+/// Takes follow-ups while a run is still going (the queue enqueues them); called after the
+/// rows they are about have been written.
+#[async_trait::async_trait]
+pub trait FollowUpSink: Send + Sync + std::fmt::Debug {
+    async fn enqueue(&self, follow_ups: Vec<FollowUp>) -> Result<(), JobError>;
 }
 
 impl std::fmt::Debug for JobContext {
@@ -64,6 +75,7 @@ impl JobContext {
             funding_repositories: 5,
             discover_max_pages: 10,
             job_retention: chrono::Duration::days(90),
+            follow_up_sink: None,
         }
     }
 

@@ -35,7 +35,7 @@ use wump_db::{
 use wump_providers::ProviderError;
 
 pub use cleanup::cleanup;
-pub use context::JobContext;
+pub use context::{FollowUpSink, JobContext};
 pub use enrich::{enrich, refresh_package_metadata};
 pub use parse::{Declaration, MergedDependency, merge_dependencies, parse};
 pub use scrape::{discover, scrape};

@@ -161,6 +161,8 @@ struct Stored {
     follow_ups: Vec<FollowUp>,
     new_repositories: u64,
     moved_repositories: u64,
+    /// Follow-ups already given to the context's sink.
+    handed_over: u64,
 }
 
 impl Stored {
@@ -173,6 +175,7 @@ impl Stored {
             follow_ups: Vec::new(),
             new_repositories: 0,
             moved_repositories: 0,
+            handed_over: 0,
         }
     }
 
@@ -243,6 +246,13 @@ impl Stored {
                 }
             }
             self.repositories += batch.len() as u64;
+            drop(conn);
+            if let Some(sink) = &ctx.follow_up_sink
+                && !self.follow_ups.is_empty()
+            {
+                self.handed_over += self.follow_ups.len() as u64;
+                sink.enqueue(std::mem::take(&mut self.follow_ups)).await?;
+            }
         }
         Ok(())
     }
@@ -260,6 +270,9 @@ impl Stored {
             "changed_repositories".into(),
             json!(self.moved_repositories),
         );
+        outcome
+            .metadata
+            .insert("follow_ups_enqueued".into(), json!(self.handed_over));
         outcome
     }
 }

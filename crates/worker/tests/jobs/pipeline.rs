@@ -414,3 +414,42 @@ async fn manifests_over_the_size_limit_are_skipped_with_their_reason() {
         vec![s("globex/site", 30)]
     );
 }
+
+/// Collects what a run hands over, call by call.
+#[derive(Debug, Default)]
+struct Collect(std::sync::Mutex<Vec<Vec<wump_worker::jobs::FollowUp>>>);
+
+#[async_trait::async_trait]
+impl wump_worker::jobs::FollowUpSink for Collect {
+    async fn enqueue(
+        &self,
+        follow_ups: Vec<wump_worker::jobs::FollowUp>,
+    ) -> Result<(), wump_worker::jobs::JobError> {
+        self.0.lock().unwrap().push(follow_ups);
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sink_takes_follow_ups_batch_by_batch_instead_of_the_outcome() {
+    let mut h = Harness::new().await;
+    let sink = std::sync::Arc::new(Collect::default());
+    h.ctx.follow_up_sink = Some(sink.clone());
+    h.ctx.upsert_batch = 1;
+    let outcome = wump_worker::jobs::run(
+        &h.ctx,
+        &Job::Scrape(wump_core::jobs::ScrapeJob {
+            provider: "local".into(),
+            query: None,
+        }),
+    )
+    .await
+    .unwrap();
+    assert!(outcome.follow_ups.is_empty());
+    assert_eq!(outcome.metadata["follow_ups_enqueued"], 10);
+    let calls = sink.0.lock().unwrap();
+    // One repository a batch: every call carries its parse, and the owner's enrichment
+    // the first time the owner is seen.
+    assert_eq!(calls.len(), 7);
+    assert_eq!(calls.iter().map(Vec::len).sum::<usize>(), 10);
+}
