@@ -7,11 +7,14 @@
 //! (they say so). Every listing is keyset-paginated; nothing here uses OFFSET.
 
 pub mod edges;
+pub mod enrichment;
 mod error;
+pub mod jobs;
 pub mod listings;
 pub mod migrations;
 pub mod models;
 pub mod pool;
+pub mod repositories;
 pub mod schema;
 #[cfg(feature = "test-support")]
 pub mod test_support;

@@ -109,3 +109,22 @@ pub fn funding_json(links: &[FundingLink]) -> serde_json::Value {
             .collect(),
     )
 }
+
+/// One run of a background job.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = crate::schema::job_executions, check_for_backend(diesel::pg::Pg))]
+pub struct JobExecution {
+    pub id: Uuid,
+    pub job_id: String,
+    pub job_type: String,
+    pub queue: String,
+    pub attempt: i32,
+    /// `running`, `completed` or `failed`.
+    pub status: String,
+    pub records_processed: i32,
+    pub error: Option<String>,
+    pub metadata: serde_json::Value,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}

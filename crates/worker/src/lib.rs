@@ -1,6 +1,6 @@
-//! wump's background worker. The job runners arrive with the worker issue; for now the
-//! process serves its health endpoint and waits for work, and [`inspect`] backs the local
-//! `wump-worker parse` command.
+//! wump's background worker: the job runners ([`jobs`]), the health endpoint, and
+//! [`inspect`] behind the local `wump-worker parse` command.
 
 pub mod health;
 pub mod inspect;
+pub mod jobs;

@@ -2,6 +2,7 @@
 //! `wump_db::test_support`): one test binary, one fresh database per test.
 
 mod edges;
+mod jobs;
 mod listings;
 mod migrations;
 mod unavailable;

@@ -1,0 +1,102 @@
+//! What every job runner needs: the database, Valkey, the providers and the bounds.
+
+use std::sync::Arc;
+
+use wump_core::manifest::matcher;
+use wump_db::{DbPool, ValkeyPool};
+use wump_providers::{DataProvider, ProviderKind, ProviderRegistry};
+
+use super::{FollowUp, JobError};
+
+/// Shared by every job run; cheap to clone.
+#[derive(Clone)]
+pub struct JobContext {
+    pub db: DbPool,
+    pub valkey: ValkeyPool,
+    pub providers: ProviderRegistry,
+    /// Which manifests are read from one repository, and how large they may be.
+    pub limits: matcher::Limits,
+    /// Prepended to every cache-version key (`wump_core::cache`): empty in production, a
+    /// per-test prefix in tests.
+    pub key_prefix: String,
+    /// Repositories and organizations upserted per statement (scrape, discover).
+    pub upsert_batch: usize,
+    /// Repositories whose attributes are copied onto their edges per transaction (enrich).
+    pub sync_batch: usize,
+    /// Most packages whose registry metadata one enrich run fetches.
+    pub metadata_per_run: usize,
+    /// How many of an organization's most-starred repositories are searched for a
+    /// `.github/FUNDING.yml` during enrichment.
+    pub funding_repositories: usize,
+    /// Most pages of dependents one discover run reads from an aggregator.
+    pub discover_max_pages: usize,
+    /// `job_executions` rows older than this are pruned by cleanup.
+    pub job_retention: chrono::Duration,
+    /// Where scrape and discover hand their follow-ups as each batch is stored, so a
+    /// scrape of many thousands of repositories never holds them all; `None` returns them
+    /// in the outcome.
+    pub follow_up_sink: Option<Arc<dyn FollowUpSink>>,
+}
+
+/// Takes follow-ups while a run is still going (the queue enqueues them); called after the
+/// rows they are about have been written.
+#[async_trait::async_trait]
+pub trait FollowUpSink: Send + Sync + std::fmt::Debug {
+    async fn enqueue(&self, follow_ups: Vec<FollowUp>) -> Result<(), JobError>;
+}
+
+impl std::fmt::Debug for JobContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobContext")
+            .field("providers", &self.providers.names())
+            .field("limits", &self.limits)
+            .field("key_prefix", &self.key_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JobContext {
+    /// A context with the default bounds.
+    pub fn new(
+        db: DbPool,
+        valkey: ValkeyPool,
+        providers: ProviderRegistry,
+        limits: matcher::Limits,
+    ) -> Self {
+        Self {
+            db,
+            valkey,
+            providers,
+            limits,
+            key_prefix: String::new(),
+            upsert_batch: 500,
+            sync_batch: 500,
+            metadata_per_run: 50,
+            funding_repositories: 5,
+            discover_max_pages: 10,
+            job_retention: chrono::Duration::days(90),
+            follow_up_sink: None,
+        }
+    }
+
+    /// Sets the prefix of every cache-version key this context increments.
+    pub fn with_key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.key_prefix = prefix.into();
+        self
+    }
+
+    /// The provider serving repositories on `host`: the one configured under the host's
+    /// name (`local`), or GitHub's for `github.com`.
+    pub fn repository_host(&self, host: &str) -> Result<Arc<dyn DataProvider>, JobError> {
+        let name = match host {
+            "github.com" => "github",
+            other => other,
+        };
+        self.providers
+            .get(name)
+            .filter(|p| p.kind() == ProviderKind::RepositoryHost)
+            .ok_or_else(|| {
+                JobError::Unsupported(format!("no configured provider serves host `{host}`"))
+            })
+    }
+}

@@ -1,0 +1,254 @@
+//! The job runners end to end against real PostgreSQL and Valkey (see
+//! `wump_db::test_support`), reading repositories from a fixture tree through the local
+//! provider: one test binary.
+
+mod cleanup;
+mod enrich;
+mod pipeline;
+
+use std::{
+    collections::{BTreeMap, VecDeque},
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use diesel::{QueryableByName, sql_types::Text};
+use diesel_async::RunQueryDsl;
+use fred::interfaces::LuaInterface;
+use wump_core::{
+    jobs::{ParseJob, ScrapeJob},
+    manifest::matcher,
+};
+use wump_db::{
+    AsyncPgConnection,
+    test_support::{TestDatabase, TestValkey},
+};
+use wump_providers::{LocalProvider, ProviderRegistry};
+use wump_worker::jobs::{Job, JobContext, JobOutcome, run};
+
+/// A database, a Valkey prefix, a fixture tree and a context over all three.
+#[derive(Debug)]
+pub struct Harness {
+    pub db: TestDatabase,
+    pub valkey: TestValkey,
+    pub root: tempfile::TempDir,
+    pub ctx: JobContext,
+}
+
+impl Harness {
+    /// The fixture tree written, nothing stored yet.
+    pub async fn new() -> Self {
+        Self::with_providers(|_| {}).await
+    }
+
+    /// Like [`Harness::new`], registering more providers beside the local one.
+    pub async fn with_providers(more: impl FnOnce(&mut ProviderRegistry)) -> Self {
+        let db = TestDatabase::new().await;
+        let valkey = TestValkey::new().await;
+        let root = tempfile::tempdir().unwrap();
+        write_fixture(root.path());
+        let mut providers = ProviderRegistry::new();
+        // Two repositories a page, so every scrape walks several pages.
+        providers.register(Arc::new(LocalProvider::new(root.path(), 2)));
+        more(&mut providers);
+        let ctx = JobContext::new(
+            db.pool().clone(),
+            valkey.pool().clone(),
+            providers,
+            matcher::Limits::default(),
+        )
+        .with_key_prefix(valkey.prefix());
+        Self {
+            db,
+            valkey,
+            root,
+            ctx,
+        }
+    }
+
+    /// A path inside the fixture tree.
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.root.path().join(relative)
+    }
+
+    /// Runs `job`, then every follow-up it and they ask for, as the queues would; returns
+    /// every run's job and outcome in order.
+    pub async fn drain(&self, job: Job) -> Vec<(Job, JobOutcome)> {
+        let mut pending = VecDeque::from([job]);
+        let mut done = Vec::new();
+        while let Some(job) = pending.pop_front() {
+            let outcome = run(&self.ctx, &job)
+                .await
+                .unwrap_or_else(|e| panic!("{job:?} failed: {e}"));
+            pending.extend(outcome.follow_ups.iter().map(|f| f.to_job()));
+            done.push((job, outcome));
+        }
+        done
+    }
+
+    /// scrape of the whole local tree and everything it leads to.
+    pub async fn scrape_all(&self) -> Vec<(Job, JobOutcome)> {
+        self.drain(Job::Scrape(ScrapeJob {
+            provider: "local".into(),
+            query: None,
+        }))
+        .await
+    }
+
+    /// Parses one local repository.
+    pub async fn parse(&self, full_name: &str) -> JobOutcome {
+        let job = Job::Parse(ParseJob {
+            host: "local".into(),
+            repository: full_name.parse().unwrap(),
+        });
+        run(&self.ctx, &job).await.unwrap()
+    }
+
+    pub async fn conn(&self) -> AsyncPgConnection {
+        self.db.connection().await
+    }
+
+    /// Every cache-version key under this test's prefix (prefix removed) and its value.
+    pub async fn cache_versions(&self) -> BTreeMap<String, i64> {
+        let flat: Vec<String> = self
+            .valkey
+            .pool()
+            .eval(
+                r#"local out = {}
+                   for _, key in ipairs(redis.call("KEYS", ARGV[1])) do
+                     table.insert(out, key)
+                     table.insert(out, redis.call("GET", key))
+                   end
+                   return out"#,
+                Vec::<String>::new(),
+                vec![format!("{}*", self.valkey.prefix())],
+            )
+            .await
+            .unwrap();
+        flat.chunks(2)
+            .map(|pair| {
+                (
+                    pair[0][self.valkey.prefix().len()..].to_owned(),
+                    pair[1].parse().unwrap(),
+                )
+            })
+            .collect()
+    }
+}
+
+#[derive(QueryableByName)]
+struct Rows {
+    #[diesel(sql_type = Text)]
+    rows: String,
+}
+
+/// Every row of every table the jobs write, as JSON in a stable order, leaving out the
+/// given columns.
+pub async fn dump(conn: &mut AsyncPgConnection, without: &[&str]) -> String {
+    let mut out = String::new();
+    let drop: String = without.iter().map(|c| format!(" - '{c}'")).collect();
+    for table in [
+        "organizations",
+        "repositories",
+        "packages",
+        "dependencies",
+        "package_organizations",
+    ] {
+        let rows = diesel::sql_query(format!(
+            "SELECT coalesce(jsonb_agg(to_jsonb(t){drop} ORDER BY (to_jsonb(t){drop})::text), '[]')::text AS rows FROM {table} t"
+        ))
+        .get_result::<Rows>(conn)
+        .await
+        .unwrap();
+        out.push_str(&rows.rows);
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes `contents` at `relative` under `root`, creating directories.
+pub fn write(root: &Path, relative: &str, contents: &str) {
+    let path = root.join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, contents).unwrap();
+}
+
+/// Three owners, seven repositories, npm + Cargo + PyPI manifests with overlapping
+/// dependencies, stars, an owner profile, an owner FUNDING.yml and a repository one, and
+/// one malformed manifest.
+fn write_fixture(root: &Path) {
+    write(
+        root,
+        "acme/.wump-owner.json",
+        r#"{"name": "Acme Corp", "website_url": "https://acme.example"}"#,
+    );
+    write(
+        root,
+        "acme/.github/FUNDING.yml",
+        "github: acme\nopen_collective: acme\n",
+    );
+
+    write(root, "acme/web/.wump-repo.json", r#"{"stars": 100}"#);
+    write(
+        root,
+        "acme/web/package.json",
+        r#"{"name": "web", "dependencies": {"react": "^18.2.0", "lodash": "^4.17.21"},
+            "devDependencies": {"jest": "^29.0.0"}}"#,
+    );
+    write(
+        root,
+        "acme/web/.github/FUNDING.yml",
+        "custom: https://acme.example/donate\n",
+    );
+    // Someone else's manifest, installed: never read.
+    write(
+        root,
+        "acme/web/node_modules/left-pad/package.json",
+        r#"{"dependencies": {"evil": "1"}}"#,
+    );
+
+    write(root, "acme/api/.wump-repo.json", r#"{"stars": 50}"#);
+    write(
+        root,
+        "acme/api/Cargo.toml",
+        "[package]\nname = \"api\"\nversion = \"0.1.0\"\n\n[dependencies]\nserde = \"1\"\ntokio = { version = \"1\", features = [\"full\"] }\n",
+    );
+
+    write(root, "acme/tools/.wump-repo.json", r#"{"stars": 5}"#);
+    write(
+        root,
+        "acme/tools/requirements.txt",
+        "requests>=2.0\nDjango==4.2\n",
+    );
+    write(
+        root,
+        "acme/tools/scripts/package.json",
+        r#"{"dependencies": {"lodash": "^4.0.0"}}"#,
+    );
+
+    write(root, "globex/site/.wump-repo.json", r#"{"stars": 30}"#);
+    write(
+        root,
+        "globex/site/package.json",
+        r#"{"dependencies": {"react": "^17.0.0", "lodash": "4.17.21"}}"#,
+    );
+
+    write(root, "globex/ml/.wump-repo.json", r#"{"stars": 200}"#);
+    write(
+        root,
+        "globex/ml/requirements.txt",
+        "requests==2.31.0\nnumpy\n",
+    );
+
+    write(root, "globex/broken/.wump-repo.json", r#"{"stars": 1}"#);
+    write(root, "globex/broken/package.json", r#"{"dependencies": {"#);
+    write(root, "globex/broken/requirements.txt", "flask>=3\n");
+
+    write(root, "initech/.wump-owner.json", r#"{"kind": "user"}"#);
+    write(root, "initech/lib/.wump-repo.json", r#"{"stars": 10}"#);
+    write(
+        root,
+        "initech/lib/Cargo.toml",
+        "[package]\nname = \"lib\"\nversion = \"0.1.0\"\n\n[dependencies]\nserde = \"1.0.200\"\nmine = { path = \"../mine\" }\n",
+    );
+}
