@@ -4,3 +4,4 @@
 
 pub mod health;
 pub mod inspect;
+pub mod queue;
