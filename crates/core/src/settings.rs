@@ -240,7 +240,9 @@ impl QueueSettings {
             return Err("queues.max_attempts must be at least 1".into());
         }
         if self.backoff_base_ms == 0 || self.backoff_max_ms < self.backoff_base_ms {
-            return Err("queues.backoff_base_ms must be positive and at most backoff_max_ms".into());
+            return Err(
+                "queues.backoff_base_ms must be positive and at most backoff_max_ms".into(),
+            );
         }
         // Worker liveness is stored in whole seconds: a live worker can look up to a second
         // older than it is, so the timeout needs a margin over one interval.

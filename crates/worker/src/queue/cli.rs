@@ -102,9 +102,15 @@ impl EnqueueJob {
 }
 
 /// Enqueues the job; prints its id and queue.
-pub async fn enqueue(queues: &Queues, args: &EnqueueArgs, out: &mut impl Write) -> Result<(), QueueError> {
+pub async fn enqueue(
+    queues: &Queues,
+    args: &EnqueueArgs,
+    out: &mut impl Write,
+) -> Result<(), QueueError> {
     let (job_type, payload) = args.job.payload()?;
-    let id = queues.enqueue_payload(job_type, payload, args.priority).await?;
+    let id = queues
+        .enqueue_payload(job_type, payload, args.priority)
+        .await?;
     let _ = writeln!(out, "{id} {}", queues.name(job_type, args.priority));
     Ok(())
 }
@@ -152,7 +158,11 @@ impl Which {
 }
 
 /// Runs a dead-letter command; `Ok(false)` when the job asked for does not exist.
-pub async fn dlq(queues: &Queues, args: &DlqArgs, out: &mut impl Write) -> Result<bool, QueueError> {
+pub async fn dlq(
+    queues: &Queues,
+    args: &DlqArgs,
+    out: &mut impl Write,
+) -> Result<bool, QueueError> {
     let dead = queues.dead_letters();
     match &args.command {
         DlqCommand::List { json } => {

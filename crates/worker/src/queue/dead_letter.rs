@@ -133,7 +133,9 @@ impl DeadLetters {
             let mut envelope = Envelope::new(job.job_type, job.priority, job.payload);
             envelope.id = job.id;
             // Enqueue first: a crash in between leaves a duplicate, never a lost job.
-            self.queues.push(envelope, std::time::Duration::ZERO).await?;
+            self.queues
+                .push(envelope, std::time::Duration::ZERO)
+                .await?;
             let mut conn = self.queues.connection();
             let _: u64 = conn.hdel(&self.key, job.id.to_string()).await?;
             tracing::info!(job.id = %job.id, job.type = %job.job_type, "dead job replayed");

@@ -32,7 +32,9 @@ mod tests {
             let first = retry_delay(&settings, 1);
             let second = retry_delay(&settings, 2);
             assert!(first >= Duration::from_millis(1_000) && first < Duration::from_millis(1_250));
-            assert!(second >= Duration::from_millis(2_000) && second < Duration::from_millis(2_500));
+            assert!(
+                second >= Duration::from_millis(2_000) && second < Duration::from_millis(2_500)
+            );
             let late = retry_delay(&settings, 40);
             assert!(late >= Duration::from_millis(5_000) && late < Duration::from_millis(6_250));
         }

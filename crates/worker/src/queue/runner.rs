@@ -10,7 +10,9 @@ use std::{
 use apalis::prelude::{BackendExt, Monitor, WorkerBuilder, WorkerBuilderExt};
 use wump_core::jobs::{JobType, Priority};
 
-use super::{BackgroundJob, DeadJob, Envelope, FailedAttempt, JobError, QueueError, Queues, retry_delay};
+use super::{
+    BackgroundJob, DeadJob, Envelope, FailedAttempt, JobError, QueueError, Queues, retry_delay,
+};
 
 /// Puts a stopped worker's jobs back at the head of its queue and unregisters it.
 const HAND_BACK: &str = r#"
@@ -83,7 +85,10 @@ impl Runner {
             ctx,
         });
         for priority in Priority::ALL {
-            let concurrency = self.queues.settings().concurrency_for(J::JOB_TYPE, priority);
+            let concurrency = self
+                .queues
+                .settings()
+                .concurrency_for(J::JOB_TYPE, priority);
             let poll = self.queues.settings().poll_interval();
             let storage = self.queues.storage(J::JOB_TYPE, priority);
             let name = format!("{}-{}-{}", self.base_name, J::JOB_TYPE, priority.as_str());
@@ -121,7 +126,10 @@ impl Runner {
 
     /// Runs until `signal` resolves; then stops fetching, waits up to the grace period for
     /// running jobs, and hands back whatever is unfinished.
-    pub async fn run_until(self, signal: impl Future<Output = ()> + Send) -> Result<(), QueueError> {
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send,
+    ) -> Result<(), QueueError> {
         let Runner {
             queues,
             monitor,
@@ -150,7 +158,10 @@ impl Runner {
             handed_back += hand_back(&queues, job_type, priority, &name).await?;
         }
         if handed_back > 0 {
-            tracing::warn!(jobs = handed_back, "unfinished jobs handed back to their queues");
+            tracing::warn!(
+                jobs = handed_back,
+                "unfinished jobs handed back to their queues"
+            );
         }
         if let Err(error) = result {
             tracing::warn!(%error, "queue workers stopped with errors");
@@ -223,7 +234,9 @@ impl<J: BackgroundJob> Handler<J> {
             job.attempt = attempt,
         );
         let outcome = match serde_json::from_value::<J>(envelope.payload.clone()) {
-            Err(error) => Err(JobError::permanent(anyhow::anyhow!("malformed payload: {error}"))),
+            Err(error) => Err(JobError::permanent(anyhow::anyhow!(
+                "malformed payload: {error}"
+            ))),
             Ok(job) => {
                 let run = tokio::spawn(job.run(self.ctx.clone(), attempt));
                 let mut guard = AbortOnDrop(run);
@@ -232,7 +245,9 @@ impl<J: BackgroundJob> Handler<J> {
                     Err(error) if error.is_panic() => {
                         Err(JobError::retryable(anyhow::anyhow!("the job panicked")))
                     }
-                    Err(error) => Err(JobError::retryable(anyhow::anyhow!("the job was cancelled: {error}"))),
+                    Err(error) => Err(JobError::retryable(anyhow::anyhow!(
+                        "the job was cancelled: {error}"
+                    ))),
                 }
             }
         };

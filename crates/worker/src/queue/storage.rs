@@ -66,7 +66,10 @@ return #ids
 
 impl Queues {
     /// Connects to Valkey; fails when settings are inconsistent or the server is unreachable.
-    pub async fn connect(valkey: &ValkeySettings, settings: QueueSettings) -> Result<Self, QueueError> {
+    pub async fn connect(
+        valkey: &ValkeySettings,
+        settings: QueueSettings,
+    ) -> Result<Self, QueueError> {
         settings.validate().map_err(QueueError::Settings)?;
         let conn = apalis_redis::connect(valkey.url.expose_secret()).await?;
         Ok(Self {
@@ -157,7 +160,10 @@ impl Queues {
         let mut task = TaskBuilder::new(envelope);
         if !delay.is_zero() {
             let due = SystemTime::now() + delay;
-            let millis = due.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+            let millis = due
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis();
             task = task.run_at_timestamp(millis.div_ceil(1000) as u64);
         }
         storage
@@ -167,7 +173,11 @@ impl Queues {
     }
 
     /// How many jobs one queue holds.
-    pub async fn depth(&self, job_type: JobType, priority: Priority) -> Result<QueueDepth, QueueError> {
+    pub async fn depth(
+        &self,
+        job_type: JobType,
+        priority: Priority,
+    ) -> Result<QueueDepth, QueueError> {
         let config = self.config(job_type, priority);
         let mut conn = self.conn.clone();
         let (pending, scheduled, workers): (u64, u64, Vec<String>) = redis::pipe()
@@ -197,7 +207,10 @@ impl Queues {
         let mut depths = Vec::new();
         for job_type in JobType::ALL {
             for priority in Priority::ALL {
-                depths.push((self.name(job_type, priority), self.depth(job_type, priority).await?));
+                depths.push((
+                    self.name(job_type, priority),
+                    self.depth(job_type, priority).await?,
+                ));
             }
         }
         Ok(depths)

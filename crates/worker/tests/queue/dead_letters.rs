@@ -1,6 +1,5 @@
 //! The dead-letter list spans every queue; replay --all and purge --all.
 
-
 use wump_core::jobs::{JobType, Priority};
 use wump_worker::queue::{DeadJob, Envelope, FailedAttempt, Selection};
 
@@ -32,8 +31,16 @@ fn dead(job_type: JobType, priority: Priority, queue: String) -> DeadJob {
 async fn replay_all_requeues_every_dead_job_on_its_own_queue_and_purge_all_empties_the_list() {
     let (_valkey, queues) = test_queues(fast_settings()).await;
     let list = queues.dead_letters();
-    let a = dead(JobType::Scrape, Priority::High, queues.name(JobType::Scrape, Priority::High));
-    let b = dead(JobType::Cleanup, Priority::Low, queues.name(JobType::Cleanup, Priority::Low));
+    let a = dead(
+        JobType::Scrape,
+        Priority::High,
+        queues.name(JobType::Scrape, Priority::High),
+    );
+    let b = dead(
+        JobType::Cleanup,
+        Priority::Low,
+        queues.name(JobType::Cleanup, Priority::Low),
+    );
     list.add(&a).await.unwrap();
     list.add(&b).await.unwrap();
     assert_eq!(list.len().await.unwrap(), 2);
@@ -45,9 +52,30 @@ async fn replay_all_requeues_every_dead_job_on_its_own_queue_and_purge_all_empti
     expected.sort();
     assert_eq!(replayed, expected);
     assert!(list.is_empty().await.unwrap());
-    assert_eq!(queues.depth(JobType::Scrape, Priority::High).await.unwrap().total(), 1);
-    assert_eq!(queues.depth(JobType::Cleanup, Priority::Low).await.unwrap().total(), 1);
-    assert_eq!(queues.depth(JobType::Cleanup, Priority::High).await.unwrap().total(), 0);
+    assert_eq!(
+        queues
+            .depth(JobType::Scrape, Priority::High)
+            .await
+            .unwrap()
+            .total(),
+        1
+    );
+    assert_eq!(
+        queues
+            .depth(JobType::Cleanup, Priority::Low)
+            .await
+            .unwrap()
+            .total(),
+        1
+    );
+    assert_eq!(
+        queues
+            .depth(JobType::Cleanup, Priority::High)
+            .await
+            .unwrap()
+            .total(),
+        0
+    );
 
     list.add(&a).await.unwrap();
     list.add(&b).await.unwrap();

@@ -39,38 +39,65 @@ async fn a_dead_workers_job_is_rerun_by_another_after_the_orphan_timeout() {
     let timeout = settings.orphan_timeout();
     let (_valkey, queues) = test_queues(settings).await;
     let log = Log::default();
-    let doomed = Running::start(Runner::new(queues.clone(), Duration::from_secs(1)).register::<Blocks>(Ctx {
-        log: log.clone(),
-        name: "doomed",
-        hangs: true,
-    }));
+    let doomed = Running::start(
+        Runner::new(queues.clone(), Duration::from_secs(1)).register::<Blocks>(Ctx {
+            log: log.clone(),
+            name: "doomed",
+            hangs: true,
+        }),
+    );
     queues.enqueue(&Blocks {}, Priority::Normal).await.unwrap();
-    eventually("the first worker holds the job", Duration::from_secs(5), || async {
-        (log.len() == 1).then_some(())
-    })
+    eventually(
+        "the first worker holds the job",
+        Duration::from_secs(5),
+        || async { (log.len() == 1).then_some(()) },
+    )
     .await;
     doomed.kill().await;
     let killed = Instant::now();
-    assert_eq!(queues.depth(JobType::Discover, Priority::Normal).await.unwrap().running, 1);
+    assert_eq!(
+        queues
+            .depth(JobType::Discover, Priority::Normal)
+            .await
+            .unwrap()
+            .running,
+        1
+    );
 
-    let rescuer = Running::start(Runner::new(queues.clone(), Duration::from_secs(1)).register::<Blocks>(Ctx {
-        log: log.clone(),
-        name: "rescuer",
-        hangs: false,
-    }));
-    eventually("another worker re-runs the job", timeout + Duration::from_secs(5), || async {
-        (log.len() == 2).then_some(())
-    })
+    let rescuer = Running::start(
+        Runner::new(queues.clone(), Duration::from_secs(1)).register::<Blocks>(Ctx {
+            log: log.clone(),
+            name: "rescuer",
+            hangs: false,
+        }),
+    );
+    eventually(
+        "another worker re-runs the job",
+        timeout + Duration::from_secs(5),
+        || async { (log.len() == 2).then_some(()) },
+    )
     .await;
     let recovered = killed.elapsed();
     eprintln!("orphan recovered after {recovered:?} (timeout {timeout:?})");
     let entries = log.entries();
     assert_eq!(entries[1].0, "rescuer");
     // Liveness is kept in whole seconds: up to a second early, plus a heartbeat late.
-    assert!(recovered >= timeout - Duration::from_secs(1), "{recovered:?}");
-    assert!(recovered < timeout + Duration::from_secs(3), "{recovered:?}");
+    assert!(
+        recovered >= timeout - Duration::from_secs(1),
+        "{recovered:?}"
+    );
+    assert!(
+        recovered < timeout + Duration::from_secs(3),
+        "{recovered:?}"
+    );
     eventually("the queue empty", Duration::from_secs(5), || async {
-        (queues.depth(JobType::Discover, Priority::Normal).await.unwrap().total() == 0).then_some(())
+        (queues
+            .depth(JobType::Discover, Priority::Normal)
+            .await
+            .unwrap()
+            .total()
+            == 0)
+            .then_some(())
     })
     .await;
     rescuer.stop().await;

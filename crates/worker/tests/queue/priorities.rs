@@ -40,14 +40,21 @@ async fn high_drains_first_and_low_still_progresses() {
     for priority in Priority::ALL {
         for _ in 0..EACH {
             queues
-                .enqueue(&Work { priority: priority.as_str().into() }, priority)
+                .enqueue(
+                    &Work {
+                        priority: priority.as_str().into(),
+                    },
+                    priority,
+                )
                 .await
                 .unwrap();
         }
     }
     let log = Log::default();
     let started = Instant::now();
-    let running = Running::start(Runner::new(queues.clone(), Duration::from_secs(2)).register::<Work>(log.clone()));
+    let running = Running::start(
+        Runner::new(queues.clone(), Duration::from_secs(2)).register::<Work>(log.clone()),
+    );
     eventually("every job done", Duration::from_secs(20), || async {
         (log.len() == 3 * EACH).then_some(())
     })
@@ -65,12 +72,18 @@ async fn high_drains_first_and_low_still_progresses() {
     };
     let (high, normal, low) = (last("high"), last("normal"), last("low"));
     eprintln!("drained: high {high:?}, normal {normal:?}, low {low:?}");
-    assert!(high < normal && normal < low, "high {high:?}, normal {normal:?}, low {low:?}");
+    assert!(
+        high < normal && normal < low,
+        "high {high:?}, normal {normal:?}, low {low:?}"
+    );
     let low_while_high_ran = entries
         .iter()
         .filter(|(label, _, at)| label == "low" && *at - started <= high)
         .count();
-    assert!(low_while_high_ran >= 1, "low made no progress while high drained");
+    assert!(
+        low_while_high_ran >= 1,
+        "low made no progress while high drained"
+    );
     assert!(
         low_while_high_ran < EACH / 2,
         "low was not held back: {low_while_high_ran} done while high drained"

@@ -36,14 +36,22 @@ async fn started(log: &Log) {
 async fn a_job_running_at_shutdown_finishes_within_the_grace_period() {
     let (_valkey, queues) = test_queues(fast_settings()).await;
     let log = Log::default();
-    let running = Running::start(Runner::new(queues.clone(), Duration::from_secs(5)).register::<Slow>(log.clone()));
-    queues.enqueue(&Slow { millis: 700 }, Priority::Normal).await.unwrap();
+    let running = Running::start(
+        Runner::new(queues.clone(), Duration::from_secs(5)).register::<Slow>(log.clone()),
+    );
+    queues
+        .enqueue(&Slow { millis: 700 }, Priority::Normal)
+        .await
+        .unwrap();
     started(&log).await;
     let took = running.stop().await;
     eprintln!("graceful stop took {took:?}");
     assert_eq!(log.len(), 2, "the job finished before the runner returned");
     assert!(took < Duration::from_secs(5), "{took:?}");
-    let depth = queues.depth(JobType::Cleanup, Priority::Normal).await.unwrap();
+    let depth = queues
+        .depth(JobType::Cleanup, Priority::Normal)
+        .await
+        .unwrap();
     assert_eq!(depth.total(), 0, "{depth:?}");
 }
 
@@ -51,19 +59,36 @@ async fn a_job_running_at_shutdown_finishes_within_the_grace_period() {
 async fn a_job_outlasting_the_grace_period_goes_back_to_its_queue() {
     let (_valkey, queues) = test_queues(fast_settings()).await;
     let log = Log::default();
-    let running = Running::start(Runner::new(queues.clone(), Duration::from_secs(1)).register::<Slow>(log.clone()));
-    queues.enqueue(&Slow { millis: 60_000 }, Priority::High).await.unwrap();
+    let running = Running::start(
+        Runner::new(queues.clone(), Duration::from_secs(1)).register::<Slow>(log.clone()),
+    );
+    queues
+        .enqueue(&Slow { millis: 60_000 }, Priority::High)
+        .await
+        .unwrap();
     started(&log).await;
     let took = running.stop().await;
     eprintln!("stop after the grace period took {took:?}");
-    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(4), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
     assert_eq!(log.len(), 1, "the job did not finish");
-    let depth = queues.depth(JobType::Cleanup, Priority::High).await.unwrap();
-    assert_eq!((depth.pending, depth.running), (1, 0), "handed back at once: {depth:?}");
+    let depth = queues
+        .depth(JobType::Cleanup, Priority::High)
+        .await
+        .unwrap();
+    assert_eq!(
+        (depth.pending, depth.running),
+        (1, 0),
+        "handed back at once: {depth:?}"
+    );
 
     // The next worker runs it straight away (no orphan timeout to wait for).
     let log = Log::default();
-    let next = Running::start(Runner::new(queues.clone(), Duration::from_secs(1)).register::<Slow>(log.clone()));
+    let next = Running::start(
+        Runner::new(queues.clone(), Duration::from_secs(1)).register::<Slow>(log.clone()),
+    );
     started(&log).await;
     next.kill().await;
 }

@@ -13,7 +13,7 @@ use wump_worker::queue::{Queues, Runner};
 
 /// Settings that keep timing tests short: 1 s heartbeats, a 3 s orphan timeout, retries
 /// after about 1 s and 2 s.
-pub fn fast_settings() -> QueueSettings {
+pub(crate) fn fast_settings() -> QueueSettings {
     QueueSettings {
         max_attempts: 3,
         backoff_base_ms: 1_000,
@@ -26,7 +26,7 @@ pub fn fast_settings() -> QueueSettings {
 }
 
 /// Queues of their own for one test; the keys go when the `TestValkey` is dropped.
-pub async fn test_queues(settings: QueueSettings) -> (TestValkey, Queues) {
+pub(crate) async fn test_queues(settings: QueueSettings) -> (TestValkey, Queues) {
     let valkey = TestValkey::new().await;
     let queues = Queues::connect(valkey.settings(), settings)
         .await
@@ -37,13 +37,13 @@ pub async fn test_queues(settings: QueueSettings) -> (TestValkey, Queues) {
 
 /// A runner on a background task, stopped by [`Running::stop`] (the SIGTERM path) or
 /// killed by [`Running::kill`] (a worker that dies without a word).
-pub struct Running {
+pub(crate) struct Running {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
 
 impl Running {
-    pub fn start(runner: Runner) -> Self {
+    pub(crate) fn start(runner: Runner) -> Self {
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(async move {
             runner
@@ -60,7 +60,7 @@ impl Running {
     }
 
     /// Signals shutdown and waits for the runner to return; returns how long that took.
-    pub async fn stop(mut self) -> Duration {
+    pub(crate) async fn stop(mut self) -> Duration {
         let started = Instant::now();
         let _ = self.stop.take().expect("not stopped yet").send(());
         tokio::time::timeout(Duration::from_secs(30), &mut self.task)
@@ -71,14 +71,14 @@ impl Running {
     }
 
     /// Drops everything mid-flight: no hand-back, no unregistering, no more heartbeats.
-    pub async fn kill(self) {
+    pub(crate) async fn kill(self) {
         self.task.abort();
         let _ = self.task.await;
     }
 }
 
 /// Polls `check` every 20 ms until it returns `Some`, or panics after `deadline`.
-pub async fn eventually<T, F, Fut>(what: &str, deadline: Duration, mut check: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(what: &str, deadline: Duration, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
@@ -88,28 +88,31 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(start.elapsed() < deadline, "timed out after {deadline:?} waiting for {what}");
+        assert!(
+            start.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
 /// What test jobs record: (label, attempt, when).
 #[derive(Debug, Clone, Default)]
-pub struct Log(Arc<Mutex<Vec<(String, u32, Instant)>>>);
+pub(crate) struct Log(Arc<Mutex<Vec<(String, u32, Instant)>>>);
 
 impl Log {
-    pub fn push(&self, label: impl Into<String>, attempt: u32) {
+    pub(crate) fn push(&self, label: impl Into<String>, attempt: u32) {
         self.0
             .lock()
             .unwrap()
             .push((label.into(), attempt, Instant::now()));
     }
 
-    pub fn entries(&self) -> Vec<(String, u32, Instant)> {
+    pub(crate) fn entries(&self) -> Vec<(String, u32, Instant)> {
         self.0.lock().unwrap().clone()
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.0.lock().unwrap().len()
     }
 }
