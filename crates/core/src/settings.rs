@@ -161,6 +161,9 @@ pub struct QueueSettings {
     /// Overrides of [`Self::concurrency`] per job type (`scrape`, `parse`, `enrich`,
     /// `discover`, `cleanup`).
     pub job_concurrency: HashMap<JobType, PriorityConcurrency>,
+    /// Prepended to every queue key (queue names, the dead-letter list), e.g. to share
+    /// one Valkey between deployments; empty in production. Tests use one per test.
+    pub key_prefix: String,
 }
 
 impl Default for QueueSettings {
@@ -174,6 +177,7 @@ impl Default for QueueSettings {
             missed_heartbeats: 6,
             concurrency: PriorityConcurrency::default(),
             job_concurrency: HashMap::new(),
+            key_prefix: String::new(),
         }
     }
 }

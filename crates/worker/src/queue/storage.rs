@@ -74,13 +74,13 @@ impl Queues {
         let conn = apalis_redis::connect(valkey.url.expose_secret()).await?;
         Ok(Self {
             conn,
-            prefix: String::new(),
+            prefix: settings.key_prefix.clone(),
             settings,
         })
     }
 
-    /// Puts every key of these queues under `prefix` (tests use one per test; production
-    /// uses none, so queue names are exactly [`queue_name`]).
+    /// Puts every key of these queues under `prefix` instead of `queues.key_prefix` (tests
+    /// use one per test; production uses none, so queue names are exactly [`queue_name`]).
     #[must_use]
     pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
