@@ -42,7 +42,7 @@ use wump_core::jobs::JobType;
 pub use dead_letter::{DeadJob, DeadLetters, Selection};
 pub use envelope::{Envelope, FailedAttempt};
 pub use retry::retry_delay;
-pub use runner::{Runner, worker_base_name};
+pub use runner::{Runner, shutdown_signal, worker_base_name};
 pub use storage::{QueueDepth, Queues};
 
 /// A background job: a serializable payload and the code that runs it.

@@ -124,8 +124,16 @@ impl Runner {
         self
     }
 
-    /// Runs until `signal` resolves; then stops fetching, waits up to the grace period for
-    /// running jobs, and hands back whatever is unfinished.
+    /// Runs until `signal` resolves ([`shutdown_signal`] in the binary); then stops
+    /// fetching, waits up to the grace period for running jobs, and hands back whatever is
+    /// unfinished. Returns at once when no job type is registered.
+    ///
+    /// ```ignore
+    /// let runner = Runner::new(queues, Duration::from_secs(settings.worker.shutdown_grace_secs))
+    ///     .register::<ScrapeJob>(ctx.clone())
+    ///     .register::<ParseJob>(ctx);
+    /// runner.run_until(shutdown_signal()).await?;
+    /// ```
     pub async fn run_until(
         self,
         signal: impl Future<Output = ()> + Send,
@@ -137,7 +145,7 @@ impl Runner {
             started,
             ..
         } = self;
-        let housekeeping = tokio::spawn(forget_done_periodically(queues.clone()));
+        let _housekeeping = AbortOnDrop(tokio::spawn(forget_done_periodically(queues.clone())));
         let monitor = monitor
             .should_restart(|worker, error| {
                 tracing::warn!(worker = worker.name(), %error, "queue worker failed; restarting");
@@ -151,7 +159,6 @@ impl Runner {
                 Ok(())
             })
             .await;
-        housekeeping.abort();
         let names = std::mem::take(&mut *started.lock().expect("worker names"));
         let mut handed_back = 0;
         for (job_type, priority, name) in names {
@@ -168,6 +175,31 @@ impl Runner {
         }
         tracing::info!("queue workers stopped");
         Ok(())
+    }
+}
+
+/// Resolves on SIGTERM (what ECS and `docker stop` send) or Ctrl-C: the signal for
+/// [`Runner::run_until`].
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!("SIGTERM received"),
+                    _ = tokio::signal::ctrl_c() => tracing::info!("interrupted"),
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -5,6 +5,7 @@
 mod dead_letters;
 mod orphans;
 mod priorities;
+mod processes;
 mod retries;
 mod shutdown;
 mod support;
