@@ -14,7 +14,8 @@ use super::{
     BackgroundJob, DeadJob, Envelope, FailedAttempt, JobError, QueueError, Queues, retry_delay,
 };
 
-/// Puts a stopped worker's jobs back at the head of its queue and unregisters it.
+/// Puts a stopped worker's jobs back at the head of its queue and unregisters it (apalis'
+/// own close removes the wrong member from the workers set and keeps the metadata).
 const HAND_BACK: &str = r#"
 local ids = redis.call('SMEMBERS', KEYS[1])
 for i = #ids, 1, -1 do
@@ -25,6 +26,7 @@ for i = #ids, 1, -1 do
 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('DEL', KEYS[5])
 return #ids
 "#;
 
@@ -217,6 +219,7 @@ pub(crate) async fn hand_back(
         .key(config.active_jobs_list())
         .key(config.workers_set())
         .key(config.job_meta_hash())
+        .key(format!("{}:workers:metadata:{name}", config.queue.as_ref()))
         .arg(name)
         .invoke_async(&mut conn)
         .await?)

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use fred::prelude::SortedSetsInterface;
 use serde::{Deserialize, Serialize};
 use wump_core::jobs::{JobType, Priority};
 use wump_worker::queue::{BackgroundJob, JobError, Runner};
@@ -34,7 +35,7 @@ async fn started(log: &Log) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_running_at_shutdown_finishes_within_the_grace_period() {
-    let (_valkey, queues) = test_queues(fast_settings()).await;
+    let (valkey, queues) = test_queues(fast_settings()).await;
     let log = Log::default();
     let running = Running::start(
         Runner::new(queues.clone(), Duration::from_secs(5)).register::<Slow>(log.clone()),
