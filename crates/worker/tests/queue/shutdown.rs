@@ -54,6 +54,12 @@ async fn a_job_running_at_shutdown_finishes_within_the_grace_period() {
         .await
         .unwrap();
     assert_eq!(depth.total(), 0, "{depth:?}");
+    // Unregistered (apalis' own close leaves the name in the workers set).
+    for priority in Priority::ALL {
+        let workers = format!("{}:workers", queues.name(JobType::Cleanup, priority));
+        let count: u64 = valkey.pool().zcard(&workers).await.unwrap();
+        assert_eq!(count, 0, "{workers}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
