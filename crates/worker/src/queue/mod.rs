@@ -46,7 +46,7 @@ pub use dead_letter::{DeadJob, DeadLetters, Selection};
 pub use envelope::{Envelope, FailedAttempt};
 pub use retry::retry_delay;
 pub use runner::{Runner, shutdown_signal, worker_base_name};
-pub use storage::{QueueDepth, Queues};
+pub use storage::{QueueDepth, Queues, QueuesSnapshot};
 
 /// A background job: a serializable payload and the code that runs it.
 ///

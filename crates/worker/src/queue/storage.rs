@@ -54,6 +54,15 @@ impl QueueDepth {
     }
 }
 
+/// Queue depths and the dead-letter size in one value (for `/health/jobs` and metrics).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueuesSnapshot {
+    /// Every queue by name, high before normal before low within each job type.
+    pub queues: Vec<(String, QueueDepth)>,
+    /// Jobs in the dead-letter list.
+    pub dead_letters: u64,
+}
+
 /// Deletes finished tasks' payloads and metadata (apalis' `vacuum` never does).
 const FORGET_DONE: &str = r#"
 local ids = redis.call('SPOP', KEYS[1], tonumber(ARGV[1]))
@@ -214,6 +223,14 @@ impl Queues {
             }
         }
         Ok(depths)
+    }
+
+    /// Every queue's depth and the dead-letter size.
+    pub async fn snapshot(&self) -> Result<QueuesSnapshot, QueueError> {
+        Ok(QueuesSnapshot {
+            queues: self.depths().await?,
+            dead_letters: self.dead_letters().len().await?,
+        })
     }
 
     /// Forgets up to `limit` finished jobs of one queue (their payloads and metadata);

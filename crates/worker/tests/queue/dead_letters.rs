@@ -46,6 +46,11 @@ async fn replay_all_requeues_every_dead_job_on_its_own_queue_and_purge_all_empti
     assert_eq!(list.len().await.unwrap(), 2);
     assert_eq!(list.show(a.id).await.unwrap().unwrap(), a);
 
+    let snapshot = queues.snapshot().await.unwrap();
+    assert_eq!(snapshot.dead_letters, 2);
+    assert_eq!(snapshot.queues.len(), 15, "5 job types × 3 priorities");
+    assert!(snapshot.queues.iter().all(|(_, depth)| depth.total() == 0));
+
     let mut replayed = list.replay(Selection::All).await.unwrap();
     replayed.sort();
     let mut expected = vec![a.id, b.id];
@@ -75,6 +80,16 @@ async fn replay_all_requeues_every_dead_job_on_its_own_queue_and_purge_all_empti
             .unwrap()
             .total(),
         0
+    );
+
+    let snapshot = queues.snapshot().await.unwrap();
+    assert_eq!(snapshot.dead_letters, 0);
+    let scrape_high = queues.name(JobType::Scrape, Priority::High);
+    assert!(
+        snapshot
+            .queues
+            .iter()
+            .any(|(name, depth)| *name == scrape_high && depth.total() == 1)
     );
 
     list.add(&a).await.unwrap();
