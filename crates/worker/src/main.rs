@@ -76,7 +76,11 @@ enum Service {
 #[tokio::main]
 async fn service(service: Service) -> anyhow::Result<ExitCode> {
     let settings = Settings::load().context("loading configuration")?;
-    let _telemetry = telemetry::init("wump-worker", &settings.telemetry)?;
+    // Operator commands print their results on stdout, where the logs would go: no logs.
+    let _telemetry = match service {
+        Service::Enqueue(_) | Service::Dlq(_) => None,
+        _ => Some(telemetry::init("wump-worker", &settings.telemetry)?),
+    };
     match service {
         Service::Migrate => migrate(&settings).await?,
         Service::Run => run(settings).await?,

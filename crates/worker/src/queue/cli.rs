@@ -143,7 +143,9 @@ pub enum DlqCommand {
 #[derive(Debug, Args)]
 #[group(required = true, multiple = false)]
 pub struct Which {
+    /// The dead job's id (see `dlq list`).
     pub id: Option<Uuid>,
+    /// Every dead job.
     #[arg(long)]
     pub all: bool,
 }

@@ -15,7 +15,8 @@ fn wump_worker(valkey: &TestValkey, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wump-worker"))
         .current_dir(dir.path())
         .env("WUMP__QUEUES__KEY_PREFIX", valkey.prefix())
-        .env("RUST_LOG", "off")
+        // Logs would go to stdout too: the operator commands must not write any.
+        .env("RUST_LOG", "info")
         .args(args)
         .output()
         .unwrap()
