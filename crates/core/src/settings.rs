@@ -5,13 +5,16 @@
 //! `WUMP__DATABASE__URL`). Files are optional. Secrets (the database URL, tokens) are
 //! [`SecretString`]s so they never reach a log through `Debug`.
 
-use std::{net::SocketAddr, path::Path, time::Duration};
+use std::{collections::HashMap, net::SocketAddr, path::Path, time::Duration};
 
 use config::{Config, ConfigError, Environment, File};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::manifest::matcher;
+use crate::{
+    jobs::{JobType, Priority},
+    manifest::matcher,
+};
 
 /// Everything wump can be configured with.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -21,6 +24,8 @@ pub struct Settings {
     pub valkey: ValkeySettings,
     pub api: ApiSettings,
     pub worker: WorkerSettings,
+    /// Job queues: retries, polling, heartbeats and concurrency.
+    pub queues: QueueSettings,
     /// Which files of a repository are read as manifests.
     pub manifests: matcher::Limits,
     pub telemetry: TelemetrySettings,
@@ -158,6 +163,129 @@ impl Default for WorkerSettings {
     }
 }
 
+/// The job queues (apalis over Valkey): retries, polling, orphan recovery, concurrency.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueSettings {
+    /// Attempts a job gets before it goes to the dead-letter list (1 = no retries).
+    pub max_attempts: u32,
+    /// Delay before the first retry; it doubles per attempt, plus up to 25% jitter.
+    pub backoff_base_ms: u64,
+    /// Longest delay between two attempts.
+    pub backoff_max_ms: u64,
+    /// How often an idle worker looks for new jobs.
+    pub poll_interval_ms: u64,
+    /// How often a worker tells Valkey it is alive.
+    pub heartbeat_interval_secs: u64,
+    /// Heartbeats a worker may miss before its in-flight jobs go back to their queue: the
+    /// orphan timeout is `heartbeat_interval_secs × missed_heartbeats`. Valkey's queue clock
+    /// ticks in whole seconds, so the timeout must exceed the interval by at least 2 s.
+    pub missed_heartbeats: u32,
+    /// Jobs one worker process runs at once from each priority's queue of one job type.
+    pub concurrency: PriorityConcurrency,
+    /// Overrides of [`Self::concurrency`] per job type (`scrape`, `parse`, `enrich`,
+    /// `discover`, `cleanup`).
+    pub job_concurrency: HashMap<JobType, PriorityConcurrency>,
+    /// Prepended to every queue key (queue names, the dead-letter list), e.g. to share
+    /// one Valkey between deployments; empty in production. Tests use one per test.
+    pub key_prefix: String,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            backoff_base_ms: 10_000,
+            backoff_max_ms: 600_000,
+            poll_interval_ms: 200,
+            heartbeat_interval_secs: 5,
+            missed_heartbeats: 6,
+            concurrency: PriorityConcurrency::default(),
+            job_concurrency: HashMap::new(),
+            key_prefix: String::new(),
+        }
+    }
+}
+
+/// Concurrent jobs per priority: high gets the most so it drains first, low keeps at least
+/// one so it never starves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PriorityConcurrency {
+    pub high: usize,
+    pub normal: usize,
+    pub low: usize,
+}
+
+impl Default for PriorityConcurrency {
+    fn default() -> Self {
+        Self {
+            high: 4,
+            normal: 2,
+            low: 1,
+        }
+    }
+}
+
+impl PriorityConcurrency {
+    /// The concurrency for `priority` (at least 1).
+    pub fn get(&self, priority: Priority) -> usize {
+        match priority {
+            Priority::High => self.high,
+            Priority::Normal => self.normal,
+            Priority::Low => self.low,
+        }
+        .max(1)
+    }
+}
+
+impl QueueSettings {
+    /// The concurrency for one job type's queue at `priority`.
+    pub fn concurrency_for(&self, job_type: JobType, priority: Priority) -> usize {
+        self.job_concurrency
+            .get(&job_type)
+            .unwrap_or(&self.concurrency)
+            .get(priority)
+    }
+
+    /// [`Self::poll_interval_ms`] as a duration (at least 10 ms).
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms.max(10))
+    }
+
+    /// [`Self::heartbeat_interval_secs`] as a duration (at least 1 s).
+    pub fn heartbeat_interval(&self) -> Duration {
+        Duration::from_secs(self.heartbeat_interval_secs.max(1))
+    }
+
+    /// How long a silent worker keeps its jobs before another worker takes them back.
+    pub fn orphan_timeout(&self) -> Duration {
+        self.heartbeat_interval() * self.missed_heartbeats.max(1)
+    }
+
+    /// Checks the values that would make the queues misbehave.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_attempts == 0 {
+            return Err("queues.max_attempts must be at least 1".into());
+        }
+        if self.backoff_base_ms == 0 || self.backoff_max_ms < self.backoff_base_ms {
+            return Err(
+                "queues.backoff_base_ms must be positive and at most backoff_max_ms".into(),
+            );
+        }
+        // Worker liveness is stored in whole seconds: a live worker can look up to a second
+        // older than it is, so the timeout needs a margin over one interval.
+        if self.orphan_timeout() < self.heartbeat_interval() + Duration::from_secs(2) {
+            return Err(
+                "queues: heartbeat_interval_secs × missed_heartbeats must exceed \
+                 heartbeat_interval_secs by at least 2 s, or live workers lose their jobs"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Logs, traces and metrics.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -284,6 +412,33 @@ mod tests {
             "postgres://u:p@db:5432/w"
         );
         assert_eq!(settings.valkey.url.expose_secret(), "redis://cache:6379");
+    }
+
+    #[test]
+    fn queue_settings_default_to_three_attempts_and_read_per_job_overrides() {
+        let settings = Settings::load_from(
+            Path::new("/nonexistent"),
+            None,
+            env(&[
+                ("WUMP__QUEUES__JOB_CONCURRENCY__PARSE__HIGH", "9"),
+                ("WUMP__QUEUES__MISSED_HEARTBEATS", "4"),
+            ]),
+        )
+        .unwrap();
+        let queues = &settings.queues;
+        assert_eq!(queues.max_attempts, 3);
+        assert_eq!(queues.missed_heartbeats, 4);
+        assert_eq!(queues.concurrency_for(JobType::Parse, Priority::High), 9);
+        assert_eq!(queues.concurrency_for(JobType::Parse, Priority::Low), 1);
+        assert_eq!(queues.concurrency_for(JobType::Scrape, Priority::High), 4);
+        assert_eq!(queues.orphan_timeout(), Duration::from_secs(20));
+        queues.validate().unwrap();
+        let tight = QueueSettings {
+            heartbeat_interval_secs: 5,
+            missed_heartbeats: 1,
+            ..QueueSettings::default()
+        };
+        assert!(tight.validate().is_err());
     }
 
     #[test]

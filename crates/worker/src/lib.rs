@@ -1,6 +1,7 @@
-//! wump's background worker: the job runners ([`jobs`]), the health endpoint, and
-//! [`inspect`] behind the local `wump-worker parse` command.
+//! wump's background worker: the job runners ([`jobs`]), the queues they run on ([`queue`]),
+//! the health endpoint, and [`inspect`] behind the local `wump-worker parse` command.
 
 pub mod health;
 pub mod inspect;
 pub mod jobs;
+pub mod queue;

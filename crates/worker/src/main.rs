@@ -9,7 +9,13 @@ use std::{
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use wump_core::{Settings, telemetry};
-use wump_worker::inspect::{self, ParseArgs};
+use wump_worker::{
+    inspect::{self, ParseArgs},
+    queue::{
+        Queues,
+        cli::{self as queue_cli, DlqArgs, EnqueueArgs},
+    },
+};
 
 /// wump's background worker. Configuration: config/default.toml, config/$WUMP_ENV.toml and
 /// WUMP__SECTION__KEY environment variables (see the README).
@@ -29,6 +35,10 @@ enum Command {
     /// Print the dependencies and funding links wump reads from manifest files; needs no
     /// configuration. Exit status 1 when any file could not be parsed.
     Parse(ParseArgs),
+    /// Enqueue a job by hand, e.g. `enqueue scrape --provider local`.
+    Enqueue(EnqueueArgs),
+    /// Dead jobs: list, show ID, replay ID|--all, purge ID|--all.
+    Dlq(DlqArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -37,6 +47,8 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Parse(args) => parse(&args),
         Command::Run => service(Service::Run),
         Command::Migrate => service(Service::Migrate),
+        Command::Enqueue(args) => service(Service::Enqueue(args)),
+        Command::Dlq(args) => service(Service::Dlq(args)),
     }
 }
 
@@ -57,17 +69,40 @@ fn parse(args: &ParseArgs) -> anyhow::Result<ExitCode> {
 enum Service {
     Run,
     Migrate,
+    Enqueue(EnqueueArgs),
+    Dlq(DlqArgs),
 }
 
 #[tokio::main]
 async fn service(service: Service) -> anyhow::Result<ExitCode> {
     let settings = Settings::load().context("loading configuration")?;
-    let _telemetry = telemetry::init("wump-worker", &settings.telemetry)?;
+    // Operator commands print their results on stdout, where the logs would go: no logs.
+    let _telemetry = match service {
+        Service::Enqueue(_) | Service::Dlq(_) => None,
+        _ => Some(telemetry::init("wump-worker", &settings.telemetry)?),
+    };
     match service {
         Service::Migrate => migrate(&settings).await?,
         Service::Run => run(settings).await?,
+        Service::Enqueue(args) => {
+            let queues = queues(&settings).await?;
+            queue_cli::enqueue(&queues, &args, &mut io::stdout().lock()).await?;
+        }
+        Service::Dlq(args) => {
+            let queues = queues(&settings).await?;
+            if !queue_cli::dlq(&queues, &args, &mut io::stdout().lock()).await? {
+                eprintln!("no such dead job");
+                return Ok(ExitCode::from(1));
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn queues(settings: &Settings) -> anyhow::Result<Queues> {
+    Queues::connect(&settings.valkey, settings.queues.clone())
+        .await
+        .context("connecting to the queues")
 }
 
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {

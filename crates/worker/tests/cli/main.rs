@@ -2,3 +2,4 @@
 //! modules here rather than files next to this one.
 
 mod parse;
+mod queue;

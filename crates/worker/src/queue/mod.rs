@@ -1,0 +1,117 @@
+//! The job queues: apalis 1.0 over Valkey (apalis-redis), behind a small trait of ours so
+//! its sharp edges are handled here and nowhere else.
+//!
+//! - **One queue per (job type, priority)**, named explicitly
+//!   ([`wump_core::jobs::queue_name`], braced), because apalis-redis has no priorities.
+//!   Each queue has its own worker with its own concurrency (high > normal > low), so high
+//!   drains first and low still moves.
+//! - **Retries are ours.** apalis-redis ignores `max_attempts` and reschedules a failed task
+//!   until attempt 25. Our handler never hands apalis a job error: it counts attempts in the
+//!   [`Envelope`], pushes the next attempt with exponential backoff and jitter
+//!   ([`retry_delay`]), and sends an exhausted or permanently failed job to our
+//!   [dead-letter list](DeadLetters), which spans every queue.
+//! - **Idle pickup**: each worker polls every `queues.poll_interval_ms`; apalis-redis alone
+//!   polls only on heartbeats.
+//! - **Orphans**: a worker that stops heartbeating for `heartbeat_interval_secs ×
+//!   missed_heartbeats` has its in-flight jobs pushed back by another worker's heartbeat.
+//!   Both values are set explicitly (apalis' `Config::default()` and its serde defaults
+//!   disagree). Liveness is stored in whole seconds, hence [`QueueSettings::validate`].
+//! - **Worker names are unique per process** (host, pid, random), since apalis refuses a
+//!   name seen within the orphan timeout.
+//! - **Shutdown**: [`Runner::run_until`] stops fetching, waits for running jobs up to the
+//!   grace period, then hands back whatever is still held (apalis' own close leaves the
+//!   worker registered and, after a timeout, the jobs in flight).
+//! - **The queue's clock ticks in whole seconds**: delayed jobs run within a second after
+//!   their time.
+//! - Measured against a local Valkey (tests/queue): an idle worker picks a new job up in
+//!   2–50 ms with a 50 ms poll interval; a killed worker's job runs again elsewhere 3.0 s
+//!   after the kill with 1 s heartbeats × 3 missed.
+//! - Queues need a single Valkey primary: apalis-redis' scripts do not work on a cluster.
+//!
+//! [`QueueSettings::validate`]: wump_core::settings::QueueSettings::validate
+
+pub mod cli;
+mod dead_letter;
+mod envelope;
+mod retry;
+mod runner;
+mod storage;
+
+use std::future::Future;
+
+use serde::{Serialize, de::DeserializeOwned};
+use wump_core::jobs::JobType;
+
+pub use dead_letter::{DeadJob, DeadLetters, Selection};
+pub use envelope::{Envelope, FailedAttempt};
+pub use retry::retry_delay;
+pub use runner::{Runner, shutdown_signal, worker_base_name};
+pub use storage::{QueueDepth, Queues, QueuesSnapshot};
+
+/// A background job: a serializable payload and the code that runs it.
+///
+/// Jobs are delivered at least once: running one twice must leave the same rows.
+pub trait BackgroundJob: Serialize + DeserializeOwned + Send + 'static {
+    /// The job type; decides the queues the job goes to.
+    const JOB_TYPE: JobType;
+    /// What a run needs (pools, clients, settings); cloned for every run.
+    type Context: Clone + Send + Sync + 'static;
+
+    /// Runs the job. `attempt` starts at 1.
+    fn run(
+        self,
+        ctx: Self::Context,
+        attempt: u32,
+    ) -> impl Future<Output = Result<(), JobError>> + Send;
+}
+
+/// Why a job failed, and whether trying again can help.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// It cannot succeed (malformed payload, the repository is gone): dead-letter it now.
+    #[error("{0:#}")]
+    Permanent(anyhow::Error),
+    /// It may succeed later (timeouts, rate limits, the database is away): retry with
+    /// backoff until the attempts are spent.
+    #[error("{0:#}")]
+    Retryable(anyhow::Error),
+}
+
+impl JobError {
+    /// A failure that retries cannot fix.
+    pub fn permanent(error: impl Into<anyhow::Error>) -> Self {
+        JobError::Permanent(error.into())
+    }
+
+    /// A failure worth retrying.
+    pub fn retryable(error: impl Into<anyhow::Error>) -> Self {
+        JobError::Retryable(error.into())
+    }
+
+    /// Whether retries are skipped.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, JobError::Permanent(_))
+    }
+}
+
+/// `?` on any error makes it retryable; say [`JobError::permanent`] when it is not.
+impl From<anyhow::Error> for JobError {
+    fn from(error: anyhow::Error) -> Self {
+        JobError::Retryable(error)
+    }
+}
+
+/// A queue operation failed (Valkey unreachable, a stored value unreadable).
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("valkey: {0}")]
+    Valkey(#[from] redis::RedisError),
+    #[error("pushing a job: {0}")]
+    Push(String),
+    #[error("invalid queue settings: {0}")]
+    Settings(String),
+    #[error("a stored job cannot be read: {0}")]
+    Corrupt(#[from] serde_json::Error),
+    #[error("no dead job with id {0}")]
+    NotFound(String),
+}

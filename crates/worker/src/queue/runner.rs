@@ -1,0 +1,337 @@
+//! Running jobs: one apalis worker per queue under a `Monitor`, our retry policy around
+//! every run, graceful shutdown that hands unfinished jobs back.
+
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use apalis::prelude::{BackendExt, Monitor, WorkerBuilder, WorkerBuilderExt};
+use wump_core::jobs::{JobType, Priority};
+
+use super::{
+    BackgroundJob, DeadJob, Envelope, FailedAttempt, JobError, QueueError, Queues, retry_delay,
+};
+
+/// Puts a stopped worker's jobs back at the head of its queue and unregisters it (apalis'
+/// own close removes the wrong member from the workers set and keeps the metadata).
+const HAND_BACK: &str = r#"
+local ids = redis.call('SMEMBERS', KEYS[1])
+for i = #ids, 1, -1 do
+  redis.call('LPUSH', KEYS[2], ids[i])
+  local meta = KEYS[4] .. ':' .. ids[i]
+  redis.call('HSET', meta, 'status', 'Pending')
+  redis.call('HDEL', meta, 'locked_at', 'locked_by')
+end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('DEL', KEYS[5])
+return #ids
+"#;
+
+/// `wump-<host>-<pid>-<random>`: unique per process, as apalis-redis requires.
+pub fn worker_base_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().replace([':', '{', '}', ' '], "-"))
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    let random: u32 = rand::random();
+    format!("wump-{host}-{}-{random:08x}", std::process::id())
+}
+
+/// Runs the registered jobs' queues until a shutdown signal.
+pub struct Runner {
+    queues: Queues,
+    monitor: Monitor,
+    base_name: String,
+    grace: Duration,
+    /// Every worker name started, so shutdown can hand back what each still holds.
+    started: Arc<Mutex<Vec<(JobType, Priority, String)>>>,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("base_name", &self.base_name)
+            .field("grace", &self.grace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    /// A runner over `queues`; after a shutdown signal, running jobs get `grace` to finish.
+    pub fn new(queues: Queues, grace: Duration) -> Self {
+        Self {
+            queues,
+            monitor: Monitor::new(),
+            base_name: worker_base_name(),
+            grace,
+            started: Arc::default(),
+        }
+    }
+
+    /// The prefix of this runner's worker names.
+    pub fn base_name(&self) -> &str {
+        &self.base_name
+    }
+
+    /// Runs `J` from its three queues (high, normal, low), each with its configured
+    /// concurrency.
+    #[must_use]
+    pub fn register<J: BackgroundJob>(mut self, ctx: J::Context) -> Self {
+        let handler = Arc::new(Handler::<J> {
+            queues: self.queues.clone(),
+            ctx,
+        });
+        for priority in Priority::ALL {
+            let concurrency = self
+                .queues
+                .settings()
+                .concurrency_for(J::JOB_TYPE, priority);
+            let poll = self.queues.settings().poll_interval();
+            let storage = self.queues.storage(J::JOB_TYPE, priority);
+            let name = format!("{}-{}-{}", self.base_name, J::JOB_TYPE, priority.as_str());
+            let started = self.started.clone();
+            let handler = handler.clone();
+            self.monitor = self.monitor.register(move |restarts| {
+                // A restarted worker needs a new name: apalis refuses a recent one.
+                let name = format!("{name}-{restarts}");
+                started
+                    .lock()
+                    .expect("worker names")
+                    .push((J::JOB_TYPE, priority, name.clone()));
+                let handler = handler.clone();
+                let pause = Duration::from_secs((restarts as u64).min(10));
+                WorkerBuilder::new(name)
+                    .backend(
+                        storage
+                            .clone()
+                            .poll_with_interval(poll)
+                            // Do not spin while Valkey is away.
+                            .before_start(move |_| async move {
+                                tokio::time::sleep(pause).await;
+                                Ok(())
+                            }),
+                    )
+                    .concurrency(concurrency)
+                    .build(move |envelope: Envelope| {
+                        let handler = handler.clone();
+                        async move { handler.handle(envelope).await }
+                    })
+            });
+        }
+        self
+    }
+
+    /// Runs until `signal` resolves ([`shutdown_signal`] in the binary); then stops
+    /// fetching, waits up to the grace period for running jobs, and hands back whatever is
+    /// unfinished. Returns at once when no job type is registered.
+    ///
+    /// ```ignore
+    /// let runner = Runner::new(queues, Duration::from_secs(settings.worker.shutdown_grace_secs))
+    ///     .register::<ScrapeJob>(ctx.clone())
+    ///     .register::<ParseJob>(ctx);
+    /// runner.run_until(shutdown_signal()).await?;
+    /// ```
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send,
+    ) -> Result<(), QueueError> {
+        let Runner {
+            queues,
+            monitor,
+            grace,
+            started,
+            ..
+        } = self;
+        let _housekeeping = AbortOnDrop(tokio::spawn(forget_done_periodically(queues.clone())));
+        let monitor = monitor
+            .should_restart(|worker, error| {
+                tracing::warn!(worker = worker.name(), %error, "queue worker failed; restarting");
+                true
+            })
+            .shutdown_timeout(grace);
+        let result = monitor
+            .run_with_signal(async move {
+                signal.await;
+                tracing::info!(grace_secs = grace.as_secs(), "stopping queue workers");
+                Ok(())
+            })
+            .await;
+        let names = std::mem::take(&mut *started.lock().expect("worker names"));
+        let mut handed_back = 0;
+        for (job_type, priority, name) in names {
+            handed_back += hand_back(&queues, job_type, priority, &name).await?;
+        }
+        if handed_back > 0 {
+            tracing::warn!(
+                jobs = handed_back,
+                "unfinished jobs handed back to their queues"
+            );
+        }
+        if let Err(error) = result {
+            tracing::warn!(%error, "queue workers stopped with errors");
+        }
+        tracing::info!("queue workers stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM (what ECS and `docker stop` send) or Ctrl-C: the signal for
+/// [`Runner::run_until`].
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!("SIGTERM received"),
+                    _ = tokio::signal::ctrl_c() => tracing::info!("interrupted"),
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Returns `name`'s jobs to the queue and unregisters it; returns how many.
+pub(crate) async fn hand_back(
+    queues: &Queues,
+    job_type: JobType,
+    priority: Priority,
+    name: &str,
+) -> Result<u64, QueueError> {
+    let config = queues.config(job_type, priority);
+    let mut conn = queues.connection();
+    Ok(redis::Script::new(HAND_BACK)
+        .key(format!("{}:{name}", config.inflight_jobs_set()))
+        .key(config.active_jobs_list())
+        .key(config.workers_set())
+        .key(config.job_meta_hash())
+        .key(format!("{}:workers:metadata:{name}", config.queue.as_ref()))
+        .arg(name)
+        .invoke_async(&mut conn)
+        .await?)
+}
+
+async fn forget_done_periodically(queues: Queues) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        for job_type in JobType::ALL {
+            for priority in Priority::ALL {
+                if let Err(error) = queues.forget_done(job_type, priority, 1_000).await {
+                    tracing::debug!(%error, "forgetting finished jobs");
+                }
+            }
+        }
+    }
+}
+
+/// Aborts a spawned task when dropped (the monitor drops running jobs after the grace).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs one job type's envelopes with our retry policy.
+struct Handler<J: BackgroundJob> {
+    queues: Queues,
+    ctx: J::Context,
+}
+
+impl<J: BackgroundJob> Handler<J> {
+    /// Runs one attempt. Job failures are handled here (retry or dead-letter) and never
+    /// reach apalis, whose own retries ignore our limit; an `Err` means our bookkeeping
+    /// failed (Valkey away), and apalis' retry of the attempt is then what we want.
+    async fn handle(&self, envelope: Envelope) -> Result<(), QueueError> {
+        let started = Instant::now();
+        let attempt = envelope.attempt;
+        let span = tracing::info_span!(
+            "job",
+            job.id = %envelope.id,
+            job.type = %J::JOB_TYPE,
+            job.priority = envelope.priority.as_str(),
+            job.attempt = attempt,
+        );
+        let outcome = match serde_json::from_value::<J>(envelope.payload.clone()) {
+            Err(error) => Err(JobError::permanent(anyhow::anyhow!(
+                "malformed payload: {error}"
+            ))),
+            Ok(job) => {
+                let run = tokio::spawn(job.run(self.ctx.clone(), attempt));
+                let mut guard = AbortOnDrop(run);
+                match (&mut guard.0).await {
+                    Ok(outcome) => outcome,
+                    Err(error) if error.is_panic() => {
+                        Err(JobError::retryable(anyhow::anyhow!("the job panicked")))
+                    }
+                    Err(error) => Err(JobError::retryable(anyhow::anyhow!(
+                        "the job was cancelled: {error}"
+                    ))),
+                }
+            }
+        };
+        let duration_ms = started.elapsed().as_millis() as u64;
+        match outcome {
+            Ok(()) => {
+                span.in_scope(|| tracing::info!(duration_ms, "job completed"));
+                Ok(())
+            }
+            Err(error) => self.failed(envelope, error, duration_ms, &span).await,
+        }
+    }
+
+    async fn failed(
+        &self,
+        mut envelope: Envelope,
+        error: JobError,
+        duration_ms: u64,
+        span: &tracing::Span,
+    ) -> Result<(), QueueError> {
+        let permanent = error.is_permanent();
+        envelope.errors.push(FailedAttempt {
+            attempt: envelope.attempt,
+            at: chrono::Utc::now(),
+            error: error.to_string(),
+            permanent,
+        });
+        let max_attempts = self.queues.settings().max_attempts.max(1);
+        if !permanent && envelope.attempt < max_attempts {
+            let delay = retry_delay(self.queues.settings(), envelope.attempt);
+            span.in_scope(|| {
+                tracing::warn!(
+                    duration_ms,
+                    retry_in_ms = delay.as_millis() as u64,
+                    error = %error,
+                    "job failed; will retry"
+                )
+            });
+            envelope.attempt += 1;
+            self.queues.push(envelope, delay).await
+        } else {
+            span.in_scope(|| {
+                tracing::error!(duration_ms, permanent, error = %error, "job failed; dead-lettered")
+            });
+            let queue = self.queues.name(envelope.job_type, envelope.priority);
+            self.queues
+                .dead_letters()
+                .add(&DeadJob::from_envelope(envelope, queue))
+                .await
+        }
+    }
+}

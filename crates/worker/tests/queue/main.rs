@@ -1,0 +1,11 @@
+//! The job queues against a real Valkey (`WUMP__VALKEY__URL`, `just services-up`): retries
+//! and the dead-letter list, priorities, orphan recovery, graceful shutdown. Each test has
+//! its own key prefix, so its queues are its own. One test binary: add modules here.
+
+mod dead_letters;
+mod orphans;
+mod priorities;
+mod processes;
+mod retries;
+mod shutdown;
+mod support;

@@ -1,0 +1,221 @@
+//! Attempts are capped by our count with growing delays; permanent errors skip retries.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use wump_core::jobs::{JobType, Priority};
+use wump_worker::queue::{BackgroundJob, JobError, Runner, Selection};
+
+use crate::support::{Log, Running, eventually, fast_settings, test_queues};
+
+/// Fails every time, retryably.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct AlwaysFails {
+    label: String,
+}
+
+impl BackgroundJob for AlwaysFails {
+    const JOB_TYPE: JobType = JobType::Enrich;
+    type Context = Log;
+
+    async fn run(self, log: Log, attempt: u32) -> Result<(), JobError> {
+        log.push(&self.label, attempt);
+        Err(anyhow::anyhow!("upstream said 503 on attempt {attempt}").into())
+    }
+}
+
+/// Fails in a way retries cannot fix.
+#[derive(Debug, Serialize, Deserialize)]
+struct FailsForGood {
+    label: String,
+}
+
+impl BackgroundJob for FailsForGood {
+    const JOB_TYPE: JobType = JobType::Parse;
+    type Context = Log;
+
+    async fn run(self, log: Log, attempt: u32) -> Result<(), JobError> {
+        log.push(&self.label, attempt);
+        Err(JobError::permanent(anyhow::anyhow!(
+            "repository is gone (404)"
+        )))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_job_gets_three_attempts_with_growing_delays_then_is_dead_lettered_and_can_be_replayed()
+ {
+    let (_valkey, queues) = test_queues(fast_settings()).await;
+    let log = Log::default();
+    let running = Running::start(
+        Runner::new(queues.clone(), Duration::from_secs(2)).register::<AlwaysFails>(log.clone()),
+    );
+    let dead = queues.dead_letters();
+    let id = queues
+        .enqueue(
+            &AlwaysFails {
+                label: "flaky".into(),
+            },
+            Priority::Normal,
+        )
+        .await
+        .unwrap();
+
+    let job = eventually(
+        "the job in the dead-letter list",
+        Duration::from_secs(15),
+        || async { dead.show(id).await.unwrap() },
+    )
+    .await;
+    let attempts = log.entries();
+    assert_eq!(
+        attempts.iter().map(|(_, a, _)| *a).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    let first_gap = attempts[1].2 - attempts[0].2;
+    let second_gap = attempts[2].2 - attempts[1].2;
+    eprintln!("retry delays: {first_gap:?}, {second_gap:?}");
+    // base 1 s and 2 s, +≤25% jitter, rounded up to the queue's whole-second clock.
+    assert!(first_gap >= Duration::from_millis(1_000), "{first_gap:?}");
+    assert!(second_gap >= Duration::from_millis(2_000), "{second_gap:?}");
+    assert!(first_gap < Duration::from_millis(2_600), "{first_gap:?}");
+    assert!(second_gap < Duration::from_millis(3_800), "{second_gap:?}");
+
+    assert_eq!(job.attempts, 3);
+    assert_eq!(job.job_type, JobType::Enrich);
+    assert_eq!(job.queue, queues.name(JobType::Enrich, Priority::Normal));
+    assert_eq!(job.payload, serde_json::json!({ "label": "flaky" }));
+    assert_eq!(job.errors.len(), 3);
+    assert!(job.first_error().unwrap().error.contains("attempt 1"));
+    assert!(job.last_error().unwrap().error.contains("attempt 3"));
+    assert!(!job.permanent());
+    assert!(job.errors[0].at < job.errors[2].at);
+    assert_eq!(dead.len().await.unwrap(), 1);
+    // Nothing is left in the queue once apalis acks the last attempt: its own retries (up
+    // to attempt 25) never start.
+    eventually("the queue empty", Duration::from_secs(5), || async {
+        let depth = queues
+            .depth(JobType::Enrich, Priority::Normal)
+            .await
+            .unwrap();
+        (depth.total() == 0).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(log.len(), 3, "no attempt after the dead-lettering");
+
+    // Replay: fresh attempts 1, 2, 3 again, then back in the list.
+    assert_eq!(dead.replay(Selection::One(id)).await.unwrap(), [id]);
+    assert!(dead.show(id).await.unwrap().is_none());
+    let job = eventually(
+        "the replayed job dead again",
+        Duration::from_secs(15),
+        || async { dead.show(id).await.unwrap() },
+    )
+    .await;
+    assert_eq!(
+        log.entries().iter().map(|(_, a, _)| *a).collect::<Vec<_>>(),
+        [1, 2, 3, 1, 2, 3]
+    );
+    assert_eq!(job.attempts, 3);
+
+    // Purge.
+    assert_eq!(dead.purge(Selection::One(id)).await.unwrap(), 1);
+    assert!(dead.is_empty().await.unwrap());
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_errors_and_malformed_payloads_skip_retries() {
+    let (_valkey, queues) = test_queues(fast_settings()).await;
+    let log = Log::default();
+    let running = Running::start(
+        Runner::new(queues.clone(), Duration::from_secs(2)).register::<FailsForGood>(log.clone()),
+    );
+    let dead = queues.dead_letters();
+    let gone = queues
+        .enqueue(
+            &FailsForGood {
+                label: "gone".into(),
+            },
+            Priority::High,
+        )
+        .await
+        .unwrap();
+    let malformed = queues
+        .enqueue_payload(
+            JobType::Parse,
+            serde_json::json!({ "nope": 1 }),
+            Priority::Low,
+        )
+        .await
+        .unwrap();
+
+    let jobs = eventually("both jobs dead", Duration::from_secs(10), || async {
+        let jobs = dead.list().await.unwrap();
+        (jobs.len() == 2).then_some(jobs)
+    })
+    .await;
+    let gone_job = jobs.iter().find(|j| j.id == gone).unwrap();
+    assert_eq!(gone_job.attempts, 1);
+    assert!(gone_job.permanent());
+    assert!(gone_job.last_error().unwrap().error.contains("404"));
+    let malformed_job = jobs.iter().find(|j| j.id == malformed).unwrap();
+    assert_eq!(malformed_job.attempts, 1);
+    assert!(
+        malformed_job
+            .last_error()
+            .unwrap()
+            .error
+            .contains("malformed payload")
+    );
+    assert_eq!(
+        malformed_job.queue,
+        queues.name(JobType::Parse, Priority::Low)
+    );
+    // The malformed one never reached the job's code.
+    assert_eq!(log.entries().len(), 1);
+    running.stop().await;
+}
+
+/// Succeeds, noting when it started.
+#[derive(Debug, Serialize, Deserialize)]
+struct Quick {}
+
+impl BackgroundJob for Quick {
+    const JOB_TYPE: JobType = JobType::Cleanup;
+    type Context = Log;
+
+    async fn run(self, log: Log, attempt: u32) -> Result<(), JobError> {
+        log.push("ran", attempt);
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_worker_picks_up_a_new_job_within_a_poll_interval_or_so() {
+    let (_valkey, queues) = test_queues(fast_settings()).await;
+    let log = Log::default();
+    let running = Running::start(
+        Runner::new(queues.clone(), Duration::from_secs(2)).register::<Quick>(log.clone()),
+    );
+    // Let the workers register and go idle.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut latencies = Vec::new();
+    for n in 1..=5 {
+        let enqueued = std::time::Instant::now();
+        queues.enqueue(&Quick {}, Priority::Normal).await.unwrap();
+        let started = eventually("the job ran", Duration::from_secs(5), || async {
+            log.entries().get(n - 1).map(|(_, _, at)| *at)
+        })
+        .await;
+        latencies.push(started - enqueued);
+    }
+    eprintln!("idle pickup latencies (poll 50 ms): {latencies:?}");
+    // Every push goes through apalis' schedule, promoted on the next poll.
+    assert!(
+        latencies.iter().all(|l| *l < Duration::from_millis(1_000)),
+        "{latencies:?}"
+    );
+    running.stop().await;
+}
