@@ -1,0 +1,3 @@
+//! The API server in-process against a real PostgreSQL database: one test binary.
+
+mod health;
