@@ -33,10 +33,8 @@ pub fn job_context(settings: &Settings) -> anyhow::Result<JobContext> {
         .context("reading the providers settings")?;
     let providers = ProviderRegistry::from_config(&providers).context("building the providers")?;
     tracing::info!(providers = ?providers.names(), "providers configured");
-    Ok(
-        JobContext::new(db, valkey, providers, settings.manifests.clone())
-            .with_key_prefix(settings.queues.key_prefix.clone()),
-    )
+    Ok(JobContext::new(db, valkey, providers, settings.manifests)
+        .with_key_prefix(settings.queues.key_prefix.clone()))
 }
 
 /// Runs every job type from the queues next to the health server until SIGTERM/Ctrl-C
