@@ -173,3 +173,43 @@ async fn run_until_idle_drains_a_local_scrape_and_everything_it_enqueues() {
     assert_eq!(executions(&h).await.len(), 12);
     assert_eq!(counts(&mut conn, Ecosystem::Npm, "lodash").await, (3, 2));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_permanent_failure_is_recorded_dead_lettered_at_once_and_still_exits_0() {
+    let h = Harness::new().await;
+    succeeded(&wump_worker(
+        &h,
+        &[
+            "enqueue",
+            "enrich",
+            "--host",
+            "local",
+            "--organization",
+            "nobody",
+        ],
+    ));
+    succeeded(&wump_worker(&h, &["run", "--until-idle"]));
+
+    let runs = executions(&h).await;
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(
+        (
+            runs[0].job_type.as_str(),
+            runs[0].attempt,
+            runs[0].status.as_str()
+        ),
+        ("enrich", 1, "failed")
+    );
+    let queues = Queues::connect(
+        h.valkey.settings(),
+        QueueSettings {
+            key_prefix: h.valkey.prefix().into(),
+            ..QueueSettings::default()
+        },
+    )
+    .await
+    .unwrap();
+    let dead = queues.dead_letters().list().await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].errors[0].permanent, "{dead:?}");
+}
