@@ -26,9 +26,14 @@ use crate::{
 /// with every provider that would reach the internet turned off.
 fn wump_worker(h: &Harness, args: &[&str]) -> Output {
     let dir = tempfile::tempdir().unwrap();
+    command(h, dir.path()).args(args).output().unwrap()
+}
+
+/// The command [`wump_worker`] runs, without its arguments.
+fn command(h: &Harness, dir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_wump-worker"));
     command
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env_remove("WUMP_ENV")
         .env("WUMP__DATABASE__URL", h.db.settings().url.expose_secret())
         .env("WUMP__DATABASE__MIGRATE_ON_START", "false")
@@ -57,7 +62,7 @@ fn wump_worker(h: &Harness, args: &[&str]) -> Output {
             "false",
         );
     }
-    command.args(args).output().unwrap()
+    command
 }
 
 fn succeeded(output: &Output) {
@@ -212,4 +217,35 @@ async fn a_permanent_failure_is_recorded_dead_lettered_at_once_and_still_exits_0
     let dead = queues.dead_letters().list().await.unwrap();
     assert_eq!(dead.len(), 1);
     assert!(dead[0].errors[0].permanent, "{dead:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_without_until_idle_serves_until_sigterm_and_exits_0() {
+    let h = Harness::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = command(&h, dir.path())
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(child.try_wait().unwrap().is_none(), "run exited on its own");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "no exit within 15 s of SIGTERM"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
 }
