@@ -15,6 +15,7 @@ use wump_worker::{
         Queues,
         cli::{self as queue_cli, DlqArgs, EnqueueArgs},
     },
+    service::{self, RunOptions},
 };
 
 /// wump's background worker. Configuration: config/default.toml, config/$WUMP_ENV.toml and
@@ -29,7 +30,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the workers until SIGTERM (the default).
-    Run,
+    Run(RunArgs),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print the dependencies and funding links wump reads from manifest files; needs no
@@ -41,11 +42,23 @@ enum Command {
     Dlq(DlqArgs),
 }
 
+#[derive(Debug, Default, clap::Args)]
+struct RunArgs {
+    /// Drain every queue, including the jobs the drained jobs enqueue, then exit 0.
+    #[arg(long)]
+    until_idle: bool,
+}
+
 fn main() -> anyhow::Result<ExitCode> {
-    match Cli::parse().command.unwrap_or(Command::Run) {
+    match Cli::parse()
+        .command
+        .unwrap_or(Command::Run(RunArgs::default()))
+    {
         // A local command: no configuration, database or telemetry that could fail.
         Command::Parse(args) => parse(&args),
-        Command::Run => service(Service::Run),
+        Command::Run(args) => service(Service::Run(RunOptions {
+            until_idle: args.until_idle,
+        })),
         Command::Migrate => service(Service::Migrate),
         Command::Enqueue(args) => service(Service::Enqueue(args)),
         Command::Dlq(args) => service(Service::Dlq(args)),
@@ -67,7 +80,7 @@ fn parse(args: &ParseArgs) -> anyhow::Result<ExitCode> {
 /// The commands that need configuration, the database and telemetry.
 #[derive(Debug)]
 enum Service {
-    Run,
+    Run(RunOptions),
     Migrate,
     Enqueue(EnqueueArgs),
     Dlq(DlqArgs),
@@ -83,7 +96,7 @@ async fn service(service: Service) -> anyhow::Result<ExitCode> {
     };
     match service {
         Service::Migrate => migrate(&settings).await?,
-        Service::Run => run(settings).await?,
+        Service::Run(options) => run(settings, options).await?,
         Service::Enqueue(args) => {
             let queues = queues(&settings).await?;
             queue_cli::enqueue(&queues, &args, &mut io::stdout().lock()).await?;
@@ -111,19 +124,11 @@ async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run(settings: Settings) -> anyhow::Result<()> {
+async fn run(settings: Settings, options: RunOptions) -> anyhow::Result<()> {
     if settings.database.migrate_on_start {
         migrate(&settings)
             .await
             .context("database.migrate_on_start")?;
     }
-    let health = wump_worker::health::server(
-        settings.worker.health_bind,
-        settings.worker.shutdown_grace_secs,
-    )
-    .with_context(|| format!("binding {}", settings.worker.health_bind))?;
-    tracing::info!(health = %settings.worker.health_bind, "wump-worker running");
-    health.await?;
-    tracing::info!("wump-worker stopped");
-    Ok(())
+    service::run(&settings, options).await
 }

@@ -15,6 +15,7 @@ mod cleanup;
 mod context;
 mod enrich;
 mod parse;
+mod queued;
 mod scrape;
 
 use std::{collections::BTreeSet, time::Duration};
@@ -38,6 +39,7 @@ pub use cleanup::cleanup;
 pub use context::{FollowUpSink, JobContext};
 pub use enrich::{enrich, refresh_package_metadata};
 pub use parse::{Declaration, MergedDependency, merge_dependencies, parse};
+pub use queued::{QueuedContext, register_all};
 pub use scrape::{discover, scrape};
 
 /// Any job with its payload.

@@ -37,15 +37,19 @@ mod retry;
 mod runner;
 mod storage;
 
+mod idle;
+
 use std::future::Future;
 
 use serde::{Serialize, de::DeserializeOwned};
-use wump_core::jobs::JobType;
+use uuid::Uuid;
+use wump_core::jobs::{JobType, Priority};
 
 pub use dead_letter::{DeadJob, DeadLetters, Selection};
 pub use envelope::{Envelope, FailedAttempt};
+pub use idle::wait_until_idle;
 pub use retry::retry_delay;
-pub use runner::{Runner, shutdown_signal, worker_base_name};
+pub use runner::{InFlight, Runner, shutdown_signal, worker_base_name};
 pub use storage::{QueueDepth, Queues, QueuesSnapshot};
 
 /// A background job: a serializable payload and the code that runs it.
@@ -63,6 +67,28 @@ pub trait BackgroundJob: Serialize + DeserializeOwned + Send + 'static {
         ctx: Self::Context,
         attempt: u32,
     ) -> impl Future<Output = Result<(), JobError>> + Send;
+
+    /// Runs the job knowing where it came from (the runner calls this). The default runs
+    /// [`BackgroundJob::run`]; jobs that record their runs (queue name, job id) override it.
+    fn run_delivered(
+        self,
+        ctx: Self::Context,
+        delivery: Delivery,
+    ) -> impl Future<Output = Result<(), JobError>> + Send {
+        self.run(ctx, delivery.attempt)
+    }
+}
+
+/// Where one run of a job came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The job's id, the same across its attempts.
+    pub id: Uuid,
+    /// The queue's full name (with the key prefix).
+    pub queue: String,
+    pub priority: Priority,
+    /// From 1.
+    pub attempt: u32,
 }
 
 /// Why a job failed, and whether trying again can help.

@@ -3,7 +3,10 @@
 
 use std::{
     future::Future,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -11,7 +14,8 @@ use apalis::prelude::{BackendExt, Monitor, WorkerBuilder, WorkerBuilderExt};
 use wump_core::jobs::{JobType, Priority};
 
 use super::{
-    BackgroundJob, DeadJob, Envelope, FailedAttempt, JobError, QueueError, Queues, retry_delay,
+    BackgroundJob, DeadJob, Delivery, Envelope, FailedAttempt, JobError, QueueError, Queues,
+    retry_delay,
 };
 
 /// Puts a stopped worker's jobs back at the head of its queue and unregisters it (apalis'
@@ -50,6 +54,31 @@ pub struct Runner {
     grace: Duration,
     /// Every worker name started, so shutdown can hand back what each still holds.
     started: Arc<Mutex<Vec<(JobType, Priority, String)>>>,
+    in_flight: InFlight,
+}
+
+/// How many jobs this process is running right now (see [`Runner::in_flight`]).
+#[derive(Debug, Clone, Default)]
+pub struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    /// Jobs being handled (run, retried or dead-lettered) at this moment.
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn enter(&self) -> InFlightGuard {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        InFlightGuard(self.0.clone())
+    }
+}
+
+struct InFlightGuard(Arc<AtomicUsize>);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl std::fmt::Debug for Runner {
@@ -70,7 +99,13 @@ impl Runner {
             base_name: worker_base_name(),
             grace,
             started: Arc::default(),
+            in_flight: InFlight::default(),
         }
+    }
+
+    /// A live count of the jobs this runner is handling (for `run --until-idle`).
+    pub fn in_flight(&self) -> InFlight {
+        self.in_flight.clone()
     }
 
     /// The prefix of this runner's worker names.
@@ -85,6 +120,7 @@ impl Runner {
         let handler = Arc::new(Handler::<J> {
             queues: self.queues.clone(),
             ctx,
+            in_flight: self.in_flight.clone(),
         });
         for priority in Priority::ALL {
             let concurrency = self
@@ -252,6 +288,7 @@ impl<T> Drop for AbortOnDrop<T> {
 struct Handler<J: BackgroundJob> {
     queues: Queues,
     ctx: J::Context,
+    in_flight: InFlight,
 }
 
 impl<J: BackgroundJob> Handler<J> {
@@ -259,6 +296,7 @@ impl<J: BackgroundJob> Handler<J> {
     /// reach apalis, whose own retries ignore our limit; an `Err` means our bookkeeping
     /// failed (Valkey away), and apalis' retry of the attempt is then what we want.
     async fn handle(&self, envelope: Envelope) -> Result<(), QueueError> {
+        let _in_flight = self.in_flight.enter();
         let started = Instant::now();
         let attempt = envelope.attempt;
         let span = tracing::info_span!(
@@ -273,7 +311,13 @@ impl<J: BackgroundJob> Handler<J> {
                 "malformed payload: {error}"
             ))),
             Ok(job) => {
-                let run = tokio::spawn(job.run(self.ctx.clone(), attempt));
+                let delivery = Delivery {
+                    id: envelope.id,
+                    queue: self.queues.name(J::JOB_TYPE, envelope.priority),
+                    priority: envelope.priority,
+                    attempt,
+                };
+                let run = tokio::spawn(job.run_delivered(self.ctx.clone(), delivery));
                 let mut guard = AbortOnDrop(run);
                 match (&mut guard.0).await {
                     Ok(outcome) => outcome,

@@ -13,7 +13,7 @@ use wump_worker::jobs::{FollowUpJob, Job};
 use crate::{Harness, dump, write};
 
 /// `(full name, stars)` of the dependents of a package, most-starred first.
-async fn dependents(
+pub(crate) async fn dependents(
     conn: &mut AsyncPgConnection,
     ecosystem: Ecosystem,
     name: &str,
@@ -55,7 +55,11 @@ async fn users(
 }
 
 /// `(dependents_count, organizations_count)` stored on a package.
-async fn counts(conn: &mut AsyncPgConnection, ecosystem: Ecosystem, name: &str) -> (i32, i32) {
+pub(crate) async fn counts(
+    conn: &mut AsyncPgConnection,
+    ecosystem: Ecosystem,
+    name: &str,
+) -> (i32, i32) {
     let p = listings::package_by_name(conn, ecosystem, name)
         .await
         .unwrap()
@@ -63,7 +67,7 @@ async fn counts(conn: &mut AsyncPgConnection, ecosystem: Ecosystem, name: &str) 
     (p.dependents_count, p.organizations_count)
 }
 
-fn s(name: &str, stars: i32) -> (String, i32) {
+pub(crate) fn s(name: &str, stars: i32) -> (String, i32) {
     (name.to_owned(), stars)
 }
 

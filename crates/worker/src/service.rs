@@ -1,0 +1,103 @@
+//! `wump-worker run`: the job context from settings, every job type on the queues, and the
+//! health endpoint beside them, until SIGTERM/Ctrl-C or (with `--until-idle`) until every
+//! queue has run dry.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use wump_core::Settings;
+use wump_providers::{ProviderRegistry, ProvidersConfig};
+
+use crate::{
+    jobs::{JobContext, QueuedContext, register_all},
+    queue::{Queues, Runner, shutdown_signal, wait_until_idle},
+};
+
+/// How `run` ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Stop once every queue is empty and nothing runs (batch use, tests, the demo)
+    /// instead of waiting for SIGTERM.
+    pub until_idle: bool,
+}
+
+/// The runners' context from `settings`: database and Valkey pools, the configured
+/// providers and the manifest limits. Cache-version keys go under `queues.key_prefix` (empty
+/// in production), so deployments sharing one Valkey keep their caches apart too.
+pub fn job_context(settings: &Settings) -> anyhow::Result<JobContext> {
+    let db = wump_db::connect(&settings.database).context("database settings")?;
+    let valkey = wump_db::connect_valkey(&settings.valkey).context("valkey settings")?;
+    let providers: ProvidersConfig = settings
+        .providers
+        .read()
+        .context("reading the providers settings")?;
+    let providers = ProviderRegistry::from_config(&providers).context("building the providers")?;
+    tracing::info!(providers = ?providers.names(), "providers configured");
+    Ok(JobContext::new(db, valkey, providers, settings.manifests)
+        .with_key_prefix(settings.queues.key_prefix.clone()))
+}
+
+/// Runs every job type from the queues next to the health server until SIGTERM/Ctrl-C
+/// (or until idle), then lets running jobs finish within `worker.shutdown_grace_secs` and
+/// hands back the rest.
+pub async fn run(settings: &Settings, options: RunOptions) -> anyhow::Result<()> {
+    let ctx = job_context(settings)?;
+    let queues = Queues::connect(&settings.valkey, settings.queues.clone())
+        .await
+        .context("connecting to the queues")?;
+    let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
+    let runner = register_all(
+        Runner::new(queues.clone(), grace),
+        &QueuedContext::new(ctx, queues.clone()),
+    );
+    let in_flight = runner.in_flight();
+
+    let health = crate::health::server(
+        settings.worker.health_bind,
+        settings.worker.shutdown_grace_secs,
+    )
+    .with_context(|| format!("binding {}", settings.worker.health_bind))?;
+    let health_handle = health.handle();
+    tracing::info!(
+        health = %settings.worker.health_bind,
+        until_idle = options.until_idle,
+        "wump-worker running"
+    );
+
+    let poll = settings.queues.poll_interval();
+    // Long enough for an idle worker to have polled a few times: a job enqueued by the last
+    // one to finish is seen before we call the queues dry.
+    let settle = (poll * 5).max(Duration::from_secs(1));
+    let idle_queues = queues.clone();
+    let until_idle = options.until_idle;
+    let work = async {
+        let result = runner
+            .run_until(async move {
+                if until_idle {
+                    tokio::select! {
+                        () = shutdown_signal() => {}
+                        () = wait_until_idle(&idle_queues, &in_flight, settle, poll) => {}
+                    }
+                } else {
+                    shutdown_signal().await;
+                }
+            })
+            .await;
+        // The health server stops on SIGTERM by itself; not when the queues run dry.
+        health_handle.stop(true).await;
+        result
+    };
+    let (result, served) = tokio::join!(work, health);
+    result.context("running the queues")?;
+    served.context("serving /health")?;
+    match queues.dead_letters().len().await {
+        Ok(0) => {}
+        Ok(dead) => tracing::warn!(
+            dead,
+            "jobs in the dead-letter list (`wump-worker dlq list`)"
+        ),
+        Err(error) => tracing::warn!(%error, "reading the dead-letter list"),
+    }
+    tracing::info!("wump-worker stopped");
+    Ok(())
+}
