@@ -43,3 +43,13 @@ output "migrate_network_configuration" {
     }
   })
 }
+
+output "api_container_definitions" {
+  description = "The api task's container definitions as registered (JSON), for tests and review."
+  value       = aws_ecs_task_definition.api.container_definitions
+}
+
+output "worker_container_definitions" {
+  description = "The worker task's container definitions as registered (JSON)."
+  value       = aws_ecs_task_definition.worker.container_definitions
+}
