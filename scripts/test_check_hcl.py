@@ -88,15 +88,15 @@ class References(BrokenCopy):
         self.assertTrue(all("module.valkey is not a module block" in e for e in self.reference_errors()))
 
     def test_argument_the_module_does_not_declare(self):
-        self.edit_envs("main.tf", "  replicas          = var.cache.replicas\n",
-                       "  replicas          = var.cache.replicas\n  shards            = 2\n")
+        self.edit_envs("main.tf", "  replicas           = var.cache.replicas\n",
+                       "  replicas           = var.cache.replicas\n  shards             = 2\n")
         errors = self.reference_errors()
         self.assertEqual(len(errors), 3, errors)
         self.assertIn("passes 'shards', which deploy/tofu/modules/cache does not declare",
                       errors[0].replace(self.tmp + "/", ""))
 
     def test_required_variable_not_passed(self):
-        self.edit_envs("main.tf", "  security_group_id = module.networking.cache_security_group_id\n", "")
+        self.edit_envs("main.tf", "  security_group_id  = module.networking.cache_security_group_id\n", "")
         errors = self.reference_errors()
         self.assertEqual(len(errors), 3, errors)
         self.assertIn("does not pass required variable 'security_group_id'", errors[0])

@@ -73,6 +73,7 @@ variable "cache" {
   type = object({
     node_type = optional(string, "cache.t4g.small")
     replicas  = optional(number, 1)
+    tls       = optional(bool, true)
   })
   default = {}
 }

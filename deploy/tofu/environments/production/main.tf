@@ -36,12 +36,13 @@ module "database" {
 }
 
 module "cache" {
-  source            = "../../modules/cache"
-  name              = local.name
-  subnet_ids        = module.networking.database_subnet_ids
-  security_group_id = module.networking.cache_security_group_id
-  node_type         = var.cache.node_type
-  replicas          = var.cache.replicas
+  source             = "../../modules/cache"
+  name               = local.name
+  subnet_ids         = module.networking.database_subnet_ids
+  security_group_id  = module.networking.cache_security_group_id
+  node_type          = var.cache.node_type
+  replicas           = var.cache.replicas
+  transit_encryption = var.cache.tls
 }
 
 module "secrets" {
@@ -59,6 +60,7 @@ module "secrets" {
     primary_endpoint = module.cache.primary_endpoint
     port             = module.cache.port
     auth_token       = module.cache.auth_token
+    tls              = module.cache.tls
   }
   read_replica         = var.database.read_replica
   recovery_window_days = var.protect_data ? 7 : 0

@@ -1,5 +1,6 @@
 # ElastiCache Valkey 8: one primary and replicas in other zones, automatic failover, TLS
-# in transit, encryption at rest and an AUTH token. Cluster mode stays off: the job queue
+# in transit, encryption at rest and an AUTH token (TLS and token can be switched off
+# together with transit_encryption, see its description). Cluster mode stays off: the job queue
 # (apalis-redis) runs multi-key Lua scripts that a sharded cluster would reject.
 #
 # ElastiCache has no append-only file; durability of queued jobs comes from the replica
@@ -44,11 +45,11 @@ resource "aws_elasticache_replication_group" "this" {
   security_group_ids = [var.security_group_id]
 
   at_rest_encryption_enabled = true
-  transit_encryption_enabled = true
-  auth_token                 = random_password.auth_token.result
+  transit_encryption_enabled = var.transit_encryption
+  auth_token                 = var.transit_encryption ? random_password.auth_token.result : null
   # ROTATE keeps the old token valid next to the new one until a second apply with SET
   # (docs/deploy.md, "Rotating secrets").
-  auth_token_update_strategy = "ROTATE"
+  auth_token_update_strategy = var.transit_encryption ? var.auth_token_update_strategy : null
 
   snapshot_retention_limit   = var.snapshot_retention_days
   snapshot_window            = "02:00-03:00"

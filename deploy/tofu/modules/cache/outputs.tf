@@ -9,9 +9,14 @@ output "port" {
 }
 
 output "auth_token" {
-  description = "The AUTH token (goes into the Valkey URL secret only)."
-  value       = random_password.auth_token.result
+  description = "The AUTH token (goes into the Valkey URL secret only), or null without TLS."
+  value       = var.transit_encryption ? random_password.auth_token.result : null
   sensitive   = true
+}
+
+output "tls" {
+  description = "Whether clients must connect with TLS (rediss://)."
+  value       = var.transit_encryption
 }
 
 output "replication_group_id" {

@@ -41,3 +41,20 @@ variable "snapshot_retention_days" {
   type        = number
   default     = 7
 }
+
+variable "transit_encryption" {
+  description = "TLS between wump and Valkey, with an AUTH token (ElastiCache allows a token only with TLS). false only while the wump build in use cannot speak rediss:// (docs/deploy.md)."
+  type        = bool
+  default     = true
+}
+
+variable "auth_token_update_strategy" {
+  description = "How a new AUTH token is applied: ROTATE (old and new both valid) while clients move over, then SET (only the new one). docs/deploy.md, Rotating secrets."
+  type        = string
+  default     = "ROTATE"
+
+  validation {
+    condition     = contains(["ROTATE", "SET"], var.auth_token_update_strategy)
+    error_message = "auth_token_update_strategy must be ROTATE or SET."
+  }
+}

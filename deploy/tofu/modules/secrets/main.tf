@@ -3,7 +3,7 @@
 # definition). Values:
 #   database-url       built here from the RDS endpoint and generated password
 #   database-read-url  same, for the read replica (only with one)
-#   valkey-url         rediss:// (TLS) with the ElastiCache AUTH token
+#   valkey-url         rediss:// (TLS) with the ElastiCache AUTH token (redis:// without TLS)
 #   admin-key          generated here: the bootstrap admin API key
 #   github-tokens      NOT set here: put your comma-separated tokens in it yourself
 #                      (`aws secretsmanager put-secret-value`, docs/deploy.md), so they never
@@ -15,7 +15,9 @@ locals {
   local.db.username, local.db.password, local.db.address, local.db.port, local.db.database_name)
   read_database_url = var.read_replica ? format("postgres://%s:%s@%s:%d/%s",
   local.db.username, local.db.password, local.db.replica_address, local.db.port, local.db.database_name) : null
-  valkey_url = format("rediss://:%s@%s:%d", var.cache.auth_token, var.cache.primary_endpoint, var.cache.port)
+  valkey_url = (var.cache.tls
+    ? format("rediss://:%s@%s:%d", var.cache.auth_token, var.cache.primary_endpoint, var.cache.port)
+  : format("redis://%s:%d", var.cache.primary_endpoint, var.cache.port))
 }
 
 resource "aws_secretsmanager_secret" "database_url" {

@@ -21,7 +21,8 @@ variable "cache" {
   type = object({
     primary_endpoint = string
     port             = number
-    auth_token       = string
+    auth_token       = optional(string)
+    tls              = bool
   })
   sensitive = true
 }

@@ -103,7 +103,7 @@ run "dev_shape" {
     az_count           = 2
     single_nat_gateway = true
     database           = { read_replica = false, multi_az = false }
-    cache              = { replicas = 1 }
+    cache              = { replicas = 1, tls = false }
     worker             = {}
   }
 
