@@ -36,6 +36,8 @@ TOOLS = os.path.join(ROOT, ".tools", "py")
 META_ARGS = {"source", "version", "count", "for_each", "providers", "depends_on"}
 SHARED_ENV_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
 RESOURCE_PREFIXES = ("aws_", "random_")
+# python-hcl2 and what it imports (installed with --no-deps, so listed here).
+HCL2_PACKAGES = ("python-hcl2==8.1.4", "lark==1.3.1", "regex")
 
 
 # ---- a small HCL scanner: enough structure for the reference checks -------------------------
@@ -399,7 +401,7 @@ def load_hcl2():
     # --upgrade: pip --target will not add to an existing .tools/py/bin otherwise.
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--upgrade", "--no-deps",
-         "--target", TOOLS, "python-hcl2", "lark", "regex"],
+         "--target", TOOLS, *HCL2_PACKAGES],
         check=True, env=env, stdout=sys.stderr,
     )
     import importlib
