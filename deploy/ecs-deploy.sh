@@ -11,10 +11,10 @@
 #                   already be there (a redeploy or a rollback)
 #   --skip-migrate  do not run the migrate task (a rollback: see docs/deploy.md)
 #
-# Steps: push images -> register new revisions of the api, worker and migrate task
-# definitions (the latest revision, which OpenTofu owns, with only the image changed) ->
-# run the migrate task and require exit code 0 -> point both services at the new
-# revisions -> wait until they are stable and check that the new revision is the one
+# Steps: push images -> run a new revision of the migrate task definition and require exit
+# code 0 -> register new revisions of the api and worker task definitions (each the latest
+# revision, which OpenTofu owns, with only the image changed) -> point both services at
+# them -> wait until they are stable and check that the new revision is the one
 # running (ECS's circuit breaker rolls a failing deploy back on its own).
 # Needs: aws (v2), jq; skopeo with --images.
 set -euo pipefail
@@ -82,9 +82,6 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 api_image="$registry/$name/api:$tag"
 worker_image="$registry/$name/worker:$tag"
-api_td="$(register "$name-api" api "$api_image")"
-worker_td="$(register "$name-worker" worker "$worker_image")"
-say "registered $api_td and $worker_td"
 
 # ---- migrations ---------------------------------------------------------------------------
 
@@ -113,6 +110,10 @@ fi
 
 # ---- roll out -----------------------------------------------------------------------------
 
+api_td="$(register "$name-api" api "$api_image")"
+worker_td="$(register "$name-worker" worker "$worker_image")"
+say "registered $api_td and $worker_td"
+
 aws ecs update-service --cluster "$cluster" --service "$name-api" --task-definition "$api_td" \
     --query service.serviceName --output text >/dev/null
 aws ecs update-service --cluster "$cluster" --service "$name-worker" --task-definition "$worker_td" \
@@ -122,6 +123,7 @@ aws ecs wait services-stable --cluster "$cluster" --services "$name-api" "$name-
 
 for pair in "$name-api=$api_td" "$name-worker=$worker_td"; do
     service="${pair%%=*}" want="${pair#*=}"
+    # shellcheck disable=SC2016 # the backticks are JMESPath literals, not shell
     running="$(aws ecs describe-services --cluster "$cluster" --services "$service" \
         --query 'services[0].deployments[?status==`PRIMARY`].taskDefinition | [0]' --output text)"
     [ "$running" = "$want" ] ||
