@@ -42,6 +42,10 @@ HCL2_PACKAGES = ("python-hcl2==8.1.4", "lark==1.3.1", "regex")
 
 # ---- a small HCL scanner: enough structure for the reference checks -------------------------
 
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+ASSIGN = re.compile(r"[ \t]*=(?!=)")
+HEREDOC = re.compile(r"<<-?([A-Za-z_][A-Za-z0-9_]*)\n")
+
 
 class Scanner:
     """Splits HCL into code (outside string literals, plus the inside of `${...}` template
@@ -52,6 +56,7 @@ class Scanner:
         self.text = text
         self.code = []  # (offset, text) pieces that may hold references
         self.blocks = []  # {"type", "labels", "attrs": {name: value_text}, "line"}
+        self.top_attrs = set()  # attributes outside any block (tfvars files)
 
     def scan(self):
         t, i, n = self.text, 0, len(self.text)
@@ -61,6 +66,9 @@ class Scanner:
         pending_words = []  # identifiers and quoted labels since the last newline at depth 0
         while i < n:
             c = t[i]
+            if c == " " or c == "\t":
+                i += 1
+                continue
             if c == "#" or t.startswith("//", i):
                 i = t.find("\n", i)
                 i = n if i < 0 else i
@@ -70,10 +78,10 @@ class Scanner:
                 i = n if j < 0 else j + 2
                 continue
             if t.startswith("<<", i):
-                m = re.match(r"<<-?([A-Za-z_][A-Za-z0-9_]*)\n", t[i:])
+                m = HEREDOC.match(t, i)
                 if m:
                     end = re.compile(r"^\s*" + m.group(1) + r"\s*$", re.MULTILINE)
-                    body_start = i + m.end()
+                    body_start = m.end()
                     e = end.search(t, body_start)
                     body_end = n if e is None else e.start()
                     self._template(t[body_start:body_end], body_start)
@@ -111,19 +119,20 @@ class Scanner:
                 self.code.append((i, c))
                 i += 1
                 continue
-            m = re.match(r"[A-Za-z_][A-Za-z0-9_-]*", t[i:])
+            m = IDENT.match(t, i)
             if m:
                 word = m.group(0)
                 if depth == 0:
                     pending_words.append(word)
+                    if line_start and ASSIGN.match(t, m.end()):
+                        self.top_attrs.add(word)
                 elif depth == 1 and block is not None and line_start:
-                    after = t[i + m.end():]
-                    eq = re.match(r"[ \t]*=(?!=)", after)
+                    eq = ASSIGN.match(t, m.end())
                     if eq:
-                        block["attrs"][word] = self._value_text(i + m.end() + eq.end())
+                        block["attrs"][word] = self._value_text(eq.end())
                 self.code.append((i, word))
                 line_start = False
-                i += m.end()
+                i = m.end()
                 continue
             if not c.isspace():
                 line_start = False
@@ -181,9 +190,6 @@ class Scanner:
         `source = "..."` and `default = ...` presence)."""
         end = self.text.find("\n", j)
         return self.text[j:] if end < 0 else self.text[j:end]
-
-    def code_text(self):
-        return "".join(piece for _, piece in sorted(self.code))
 
     def line_of(self, offset):
         return self.text.count("\n", 0, offset) + 1
@@ -315,10 +321,7 @@ def check_tfvars_examples(base, modules, errors):
             continue
         with open(example, encoding="utf-8") as f:
             text = f.read()
-        s = Scanner(text).scan()
-        keys = set()
-        for m in re.finditer(r"^([A-Za-z_][\w-]*)[ \t]*=(?!=)", s.code_text(), re.MULTILINE):
-            keys.add(m.group(1))
+        keys = Scanner(text).scan().top_attrs
         for key in sorted(keys - set(mod.variables)):
             errors.append(f"{rel(example)}: {key!r} is not a variable of {rel(path)}")
         for var, has_default in sorted(mod.variables.items()):
@@ -353,38 +356,46 @@ def tofu_binary():
 
 def check_fmt(binary, base, errors):
     env = dict(os.environ, TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
+    tool = os.path.basename(binary)
     with tempfile.TemporaryDirectory() as tmp:
         # A CLI config of our own: no warning about a missing ~/.terraformrc, no plugins.
         rc = os.path.join(tmp, "cli.tfrc")
         open(rc, "w").close()
         env["TF_CLI_CONFIG_FILE"] = rc
         env["TOFU_CLI_CONFIG_FILE"] = rc
-        targets = [base]
         # fmt only takes .tf/.tfvars names: check the examples under a .tfvars name.
+        examples_dir = os.path.join(tmp, "examples")
+        os.mkdir(examples_dir)
         examples = {}
         for dirpath, _, files in os.walk(base):
-            for f in files:
+            for f in sorted(files):
                 if f.endswith(".tfvars.example"):
-                    src = os.path.join(dirpath, f)
-                    dst = os.path.join(tmp, f"{len(examples)}.tfvars")
-                    shutil.copyfile(src, dst)
-                    examples[dst] = src
-                    targets.append(dst)
-        for target in targets:
-            args = [binary, "fmt", "-check", "-list=true", "-no-color"]
-            if os.path.isdir(target):
-                args.append("-recursive")
-            r = subprocess.run(args + [target], capture_output=True, text=True, env=env)
-            if r.returncode != 0:
-                listed = [ln for ln in r.stdout.splitlines() if ln.strip()]
-                for ln in listed:
-                    errors.append(f"{rel(examples.get(ln, ln))}: not formatted as `{os.path.basename(binary)} fmt` would "
-                                  f"(run: {os.path.basename(binary)} fmt -recursive deploy/tofu)")
-                if not listed or r.stderr.strip():
-                    detail = r.stderr.strip() or "fmt failed"
-                    for src_tmp, src in examples.items():
-                        detail = detail.replace(src_tmp, rel(src))
-                    errors.append(f"{rel(examples.get(target, target))}: {detail}")
+                    dst = os.path.join(examples_dir, f"{len(examples)}.tfvars")
+                    shutil.copyfile(os.path.join(dirpath, f), dst)
+                    examples[dst] = os.path.join(dirpath, f)
+
+        def fmt(targets):
+            r = subprocess.run([binary, "fmt", "-check", "-list=true", "-no-color", "-recursive", *targets],
+                               capture_output=True, text=True, env=env, cwd=tmp)
+            listed = [os.path.normpath(os.path.join(tmp, ln.strip())) for ln in r.stdout.splitlines() if ln.strip()]
+            return r, listed
+
+        # One run for everything (fmt takes several targets); on a failure that lists no
+        # file (a syntax error, or an fmt that takes one target), one run per target says
+        # which file it is.
+        r, listed = fmt([base, examples_dir])
+        runs = [(base, r, listed)]
+        if r.returncode != 0 and not listed:
+            runs = [(t, *fmt([t])) for t in [base, *examples]]
+        for target, r, listed in runs:
+            for path in listed:
+                errors.append(f"{rel(examples.get(path, path))}: not formatted as `{tool} fmt` would "
+                              f"(run: just tofu-fmt)")
+            if r.returncode != 0 and not listed:
+                detail = r.stderr.strip() or f"{tool} fmt failed"
+                for tmp_path, src in examples.items():
+                    detail = detail.replace(tmp_path, rel(src))
+                errors.append(f"{rel(examples.get(target, target))}: {detail}")
 
 
 def load_hcl2():
