@@ -376,8 +376,8 @@ def check_fmt(binary, base, errors):
 
         def fmt(targets):
             r = subprocess.run([binary, "fmt", "-check", "-list=true", "-no-color", "-recursive", *targets],
-                               capture_output=True, text=True, env=env, cwd=tmp)
-            listed = [os.path.normpath(os.path.join(tmp, ln.strip())) for ln in r.stdout.splitlines() if ln.strip()]
+                               capture_output=True, text=True, env=env, cwd=ROOT)
+            listed = [os.path.normpath(os.path.join(ROOT, ln.strip())) for ln in r.stdout.splitlines() if ln.strip()]
             return r, listed
 
         # One run for everything (fmt takes several targets); on a failure that lists no
