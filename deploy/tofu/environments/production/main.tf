@@ -31,6 +31,7 @@ module "database" {
   max_connections       = var.database.max_connections
   read_replica          = var.database.read_replica
   require_tls           = var.database.require_tls
+  performance_insights  = var.database.performance_insights
   deletion_protection   = var.protect_data
   skip_final_snapshot   = !var.protect_data
 }

@@ -64,6 +64,7 @@ variable "database" {
     max_connections       = optional(number, 400)
     read_replica          = optional(bool, false)
     require_tls           = optional(bool, false)
+    performance_insights  = optional(bool, false)
   })
   default = {}
 }

@@ -92,7 +92,7 @@ variable "skip_final_snapshot" {
 }
 
 variable "performance_insights" {
-  description = "Enable Performance Insights (free tier: 7 days)."
+  description = "Enable Performance Insights (not offered on every instance class, e.g. the smallest burstable ones)."
   type        = bool
-  default     = true
+  default     = false
 }
