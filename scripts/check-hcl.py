@@ -15,8 +15,9 @@ References, in every directory of .tf files (a module or an environment):
   of that module, and every variable of that module without a default is passed;
 - every `module.M.OUT` names a module block M whose source declares output OUT;
 - every `file("${path.module}/...")` names a file that exists;
-- every key of a `terraform.tfvars.example` is a variable of its environment, and every
-  variable without a default is set there;
+- every key of a `terraform.tfvars.example` is a variable of its environment (and every
+  attribute of an object value an attribute of that variable's object type: tofu would
+  silently drop a misspelt one), and every variable without a default is set there;
 - the environments run the same code: their main.tf, variables.tf, outputs.tf and
   versions.tf are identical (what differs belongs in terraform.tfvars).
 
@@ -98,7 +99,7 @@ class Scanner:
                     words = [w for w in pending_words if w]
                     if words:
                         block = {"type": words[0], "labels": words[1:], "attrs": {},
-                                 "line": t.count("\n", 0, i) + 1}
+                                 "line": t.count("\n", 0, i) + 1, "start": i, "end": n}
                         self.blocks.append(block)
                     pending_words = []
                 depth += 1
@@ -107,7 +108,8 @@ class Scanner:
                 continue
             if c == "}":
                 depth -= 1
-                if depth == 0:
+                if depth == 0 and block is not None:
+                    block["end"] = i + 1
                     block = None
                 self.code.append((i, c))
                 i += 1
@@ -206,6 +208,7 @@ class Module:
         self.modules = {}  # name -> {"source", "args", "file", "line"}
         self.resources = set()  # "type.name"
         self.data = set()  # "type.name"
+        self.object_attrs = {}  # variable of an object type -> its attribute names
         self.refs = []  # (file, line, kind, parts)
         self.files = sorted(f for f in os.listdir(path) if f.endswith(".tf"))
         for name in self.files:
@@ -219,6 +222,9 @@ class Module:
             kind, labels = b["type"], b["labels"]
             if kind == "variable" and labels:
                 self.variables[labels[0]] = "default" in b["attrs"]
+                attrs = object_attributes(text[b["start"]:b["end"]])
+                if attrs is not None:
+                    self.object_attrs[labels[0]] = attrs
             elif kind == "output" and labels:
                 self.outputs.add(labels[0])
             elif kind == "locals":
@@ -259,6 +265,20 @@ class Module:
         for m in re.finditer(r'(?<![\w.])(?:file|templatefile|filebase64)\(\s*"\$\{path\.module\}/([^"$]+)"',
                              text):
             self.refs.append((file, text.count("\n", 0, m.start()) + 1, "file", (m.group(1),)))
+
+
+def object_attributes(variable_text):
+    """Attribute names of a variable's `type = object({...})`, or None for other types.
+    Nested object types add their names too (a superset is enough to catch typos)."""
+    m = re.search(r"\btype\s*=\s*object\(\{", variable_text)
+    if not m:
+        return None
+    level, i = 1, m.end()
+    while i < len(variable_text) and level:
+        level += {"{": 1, "}": -1}.get(variable_text[i], 0)
+        i += 1
+    body = variable_text[m.end():i - 1]
+    return set(re.findall(r"^\s*([A-Za-z_][\w-]*)\s*=", body, re.MULTILINE))
 
 
 def module_dirs(base):
@@ -321,9 +341,17 @@ def check_tfvars_examples(base, modules, errors):
             continue
         with open(example, encoding="utf-8") as f:
             text = f.read()
-        keys = Scanner(text).scan().top_attrs
+        scanner = Scanner(text).scan()
+        keys = scanner.top_attrs
         for key in sorted(keys - set(mod.variables)):
             errors.append(f"{rel(example)}: {key!r} is not a variable of {rel(path)}")
+        # Object values: tofu drops attributes the type does not have, silently.
+        for b in scanner.blocks:
+            allowed = mod.object_attrs.get(b["type"])
+            if allowed is not None and not b["labels"]:
+                for attr in sorted(set(b["attrs"]) - allowed):
+                    errors.append(f"{rel(example)}:{b['line']}: {b['type']}.{attr} is not an attribute "
+                                  f"of variable {b['type']!r} (tofu would ignore it)")
         for var, has_default in sorted(mod.variables.items()):
             if not has_default and var not in keys:
                 errors.append(f"{rel(example)}: required variable {var!r} is not set")

@@ -123,6 +123,11 @@ class References(BrokenCopy):
         self.edit("environments/staging/terraform.tfvars.example", "az_count ", "zones ")
         self.assertOneError(r"staging/terraform\.tfvars\.example: 'zones' is not a variable")
 
+    def test_tfvars_example_with_unknown_object_attribute(self):
+        self.edit("environments/production/terraform.tfvars.example", "  replicas  = 2\n", "  replica   = 2\n")
+        self.assertOneError(r"production/terraform\.tfvars\.example:\d+: cache\.replica is not an attribute "
+                            r"of variable 'cache'")
+
     def test_tfvars_example_missing_required_variable(self):
         self.edit("environments/dev/terraform.tfvars.example", 'image_tag   = "CHANGE-ME-git-sha"', "")
         self.assertOneError(r"dev/terraform\.tfvars\.example: required variable 'image_tag' is not set")

@@ -1,4 +1,4 @@
-# `tofu test` (OpenTofu >= 1.8 / Terraform >= 1.7) of the whole stack against a mocked AWS
+# `tofu test` of the whole stack against a mocked AWS
 # provider: no credentials, no resources; it evaluates every module with real provider
 # schemas. CI runs it (.github/workflows/ci.yml, job `tofu`); locally:
 #   tofu -chdir=deploy/tofu/environments/production init -backend=false
