@@ -171,6 +171,28 @@ resource "aws_lb_listener" "https" {
   }
 }
 
+# /metrics is for scrapers inside the network (compose's Prometheus); on ECS the collector
+# sidecar exports metrics, and the internet has no business reading them.
+resource "aws_lb_listener_rule" "hide_metrics" {
+  listener_arn = var.certificate_arn == null ? aws_lb_listener.http.arn : aws_lb_listener.https[0].arn
+  priority     = 10
+
+  condition {
+    path_pattern {
+      values = ["/metrics", "/metrics/*"]
+    }
+  }
+
+  action {
+    type = "fixed-response"
+    fixed_response {
+      content_type = "text/plain"
+      message_body = "not found"
+      status_code  = "404"
+    }
+  }
+}
+
 # ---- task definitions ---------------------------------------------------------------------
 
 resource "aws_ecs_task_definition" "api" {
