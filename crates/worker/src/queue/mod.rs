@@ -23,7 +23,7 @@
 //!   worker registered and, after a timeout, the jobs in flight).
 //! - **The queue's clock ticks in whole seconds**: delayed jobs run within a second after
 //!   their time.
-//! - Measured against a local Valkey (tests/queue): an idle worker picks a new job up in
+//! - Measured against a local Valkey (tests/worker/queue): an idle worker picks a new job up in
 //!   2–50 ms with a 50 ms poll interval; a killed worker's job runs again elsewhere 3.0 s
 //!   after the kill with 1 s heartbeats × 3 missed.
 //! - Queues need a single Valkey primary: apalis-redis' scripts do not work on a cluster.

@@ -17,7 +17,7 @@ use wump_core::{
 use wump_db::{ValkeyPool, connect_valkey, test_support::TestValkey};
 use wump_worker::queue::{BackgroundJob, JobError, Queues, Runner, shutdown_signal};
 
-use crate::support::{eventually, fast_settings, test_queues};
+use super::support::{eventually, fast_settings, test_queues};
 
 const PREFIX: &str = "WUMP_TEST_CHILD_PREFIX";
 const JOB_MS: &str = "WUMP_TEST_CHILD_JOB_MS";
@@ -90,7 +90,7 @@ fn spawn_child(valkey: &TestValkey, job_ms: u64) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "processes::child_worker",
+            "queue::processes::child_worker",
             "--ignored",
             "--test-threads=1",
         ])

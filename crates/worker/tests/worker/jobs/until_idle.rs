@@ -17,7 +17,7 @@ use wump_core::{
 };
 use wump_worker::queue::Queues;
 
-use crate::{
+use super::{
     Harness,
     pipeline::{counts, dependents, s},
 };

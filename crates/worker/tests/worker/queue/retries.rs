@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use wump_core::jobs::{JobType, Priority};
 use wump_worker::queue::{BackgroundJob, JobError, Runner, Selection};
 
-use crate::support::{Log, Running, eventually, fast_settings, test_queues};
+use super::support::{Log, Running, eventually, fast_settings, test_queues};
 
 /// Fails every time, retryably.
 #[derive(Debug, Serialize, Deserialize)]
