@@ -5,6 +5,7 @@
 mod cleanup;
 mod enrich;
 mod pipeline;
+mod scheduler;
 mod until_idle;
 
 use std::{

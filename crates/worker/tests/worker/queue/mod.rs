@@ -7,5 +7,6 @@ mod orphans;
 mod priorities;
 mod processes;
 mod retries;
+pub(crate) mod scheduler;
 mod shutdown;
 mod support;

@@ -104,7 +104,7 @@ fn spawn_child(valkey: &TestValkey, job_ms: u64) -> Child {
         .unwrap()
 }
 
-fn signal(child: &Child, name: &str) {
+pub(super) fn signal(child: &Child, name: &str) {
     let status = Command::new("kill")
         .args([format!("-{name}"), child.id().to_string()])
         .status()
@@ -112,7 +112,7 @@ fn signal(child: &Child, name: &str) {
     assert!(status.success(), "kill -{name}");
 }
 
-async fn exit_of(child: &mut Child, within: Duration) -> ExitStatus {
+pub(super) async fn exit_of(child: &mut Child, within: Duration) -> ExitStatus {
     eventually("the worker process to exit", within, || {
         let status = child.try_wait().unwrap();
         async move { status }
