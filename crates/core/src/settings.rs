@@ -310,6 +310,9 @@ pub struct QueueSettings {
     pub backoff_base_ms: u64,
     /// Longest delay between two attempts.
     pub backoff_max_ms: u64,
+    /// Provider rate-limit waits a job may take at one attempt without spending it; the
+    /// job runs again after each wait. Beyond this a wait spends the attempt.
+    pub max_rate_limit_waits: u32,
     /// How often an idle worker looks for new jobs.
     pub poll_interval_ms: u64,
     /// How often a worker tells Valkey it is alive.
@@ -334,6 +337,7 @@ impl Default for QueueSettings {
             max_attempts: 3,
             backoff_base_ms: 10_000,
             backoff_max_ms: 600_000,
+            max_rate_limit_waits: 5,
             poll_interval_ms: 200,
             heartbeat_interval_secs: 5,
             missed_heartbeats: 6,

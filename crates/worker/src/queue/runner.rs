@@ -347,16 +347,41 @@ impl<J: BackgroundJob> Handler<J> {
         duration_ms: u64,
         span: &tracing::Span,
     ) -> Result<(), QueueError> {
+        let settings = self.queues.settings();
         let permanent = error.is_permanent();
+        // Waits already taken at this attempt: a failed attempt moves to the next number,
+        // so only waits carry the current one.
+        let waits = envelope
+            .errors
+            .iter()
+            .filter(|e| e.attempt == envelope.attempt)
+            .count();
         envelope.errors.push(FailedAttempt {
             attempt: envelope.attempt,
             at: chrono::Utc::now(),
             error: error.to_string(),
             permanent,
         });
-        let max_attempts = self.queues.settings().max_attempts.max(1);
+        if let Some(wait) = error.retry_after()
+            && waits < settings.max_rate_limit_waits as usize
+        {
+            // The queue's clock ticks in whole seconds; a zero wait would spin.
+            let wait = wait.max(Duration::from_secs(1));
+            span.in_scope(|| {
+                tracing::warn!(
+                    duration_ms,
+                    retry_in_ms = wait.as_millis() as u64,
+                    rate_limit_waits = waits + 1,
+                    error = %error,
+                    "job rate limited; will run again after the wait"
+                )
+            });
+            return self.queues.push(envelope, wait).await;
+        }
+        let max_attempts = settings.max_attempts.max(1);
         if !permanent && envelope.attempt < max_attempts {
-            let delay = retry_delay(self.queues.settings(), envelope.attempt);
+            let delay = retry_delay(settings, envelope.attempt)
+                .max(error.retry_after().unwrap_or_default());
             span.in_scope(|| {
                 tracing::warn!(
                     duration_ms,
