@@ -10,6 +10,7 @@ use wump_providers::{ProviderRegistry, ProvidersConfig};
 
 use crate::{
     jobs::{JobContext, QueuedContext, register_all},
+    metrics::{self, QueueGauges},
     queue::{Queues, Runner, shutdown_signal, wait_until_idle},
     scheduler::Scheduler,
 };
@@ -56,6 +57,10 @@ pub async fn run(settings: &Settings, options: RunOptions) -> anyhow::Result<()>
         &QueuedContext::new(ctx, queues.clone()),
     );
     let in_flight = runner.in_flight();
+    let gauges = tokio::spawn(
+        QueueGauges::new(&metrics::meter())
+            .sample_every(queues.clone(), settings.worker.metrics_interval()),
+    );
     let scheduler = if options.until_idle || options.no_scheduler {
         None
     } else {
@@ -120,6 +125,7 @@ pub async fn run(settings: &Settings, options: RunOptions) -> anyhow::Result<()>
         result
     };
     let (result, served) = tokio::join!(work, health);
+    gauges.abort();
     result.context("running the queues")?;
     served.context("serving /health")?;
     match queues.dead_letters().len().await {

@@ -17,6 +17,7 @@ use super::{
     BackgroundJob, DeadJob, Delivery, Envelope, FailedAttempt, JobError, QueueError, Queues,
     retry_delay,
 };
+use crate::metrics::{self, JobMetrics, Outcome};
 
 /// Puts a stopped worker's jobs back at the head of its queue and unregisters it (apalis'
 /// own close removes the wrong member from the workers set and keeps the metadata).
@@ -55,6 +56,7 @@ pub struct Runner {
     /// Every worker name started, so shutdown can hand back what each still holds.
     started: Arc<Mutex<Vec<(JobType, Priority, String)>>>,
     in_flight: InFlight,
+    metrics: JobMetrics,
 }
 
 /// How many jobs this process is running right now (see [`Runner::in_flight`]).
@@ -100,7 +102,16 @@ impl Runner {
             grace,
             started: Arc::default(),
             in_flight: InFlight::default(),
+            metrics: JobMetrics::new(&metrics::meter()),
         }
+    }
+
+    /// Records job metrics on `meter` instead of the global `wump-worker` meter (tests).
+    /// Call before [`Runner::register`].
+    #[must_use]
+    pub fn with_meter(mut self, meter: &opentelemetry::metrics::Meter) -> Self {
+        self.metrics = JobMetrics::new(meter);
+        self
     }
 
     /// A live count of the jobs this runner is handling (for `run --until-idle`).
@@ -121,6 +132,7 @@ impl Runner {
             queues: self.queues.clone(),
             ctx,
             in_flight: self.in_flight.clone(),
+            metrics: self.metrics.clone(),
         });
         for priority in Priority::ALL {
             let concurrency = self
@@ -289,6 +301,7 @@ struct Handler<J: BackgroundJob> {
     queues: Queues,
     ctx: J::Context,
     in_flight: InFlight,
+    metrics: JobMetrics,
 }
 
 impl<J: BackgroundJob> Handler<J> {
@@ -331,13 +344,15 @@ impl<J: BackgroundJob> Handler<J> {
             }
         };
         let duration_ms = started.elapsed().as_millis() as u64;
-        match outcome {
+        let outcome = match outcome {
             Ok(()) => {
                 span.in_scope(|| tracing::info!(duration_ms, "job completed"));
-                Ok(())
+                Outcome::Completed
             }
-            Err(error) => self.failed(envelope, error, duration_ms, &span).await,
-        }
+            Err(error) => self.failed(envelope, error, duration_ms, &span).await?,
+        };
+        self.metrics.record(J::JOB_TYPE, outcome, started.elapsed());
+        Ok(())
     }
 
     async fn failed(
@@ -346,7 +361,7 @@ impl<J: BackgroundJob> Handler<J> {
         error: JobError,
         duration_ms: u64,
         span: &tracing::Span,
-    ) -> Result<(), QueueError> {
+    ) -> Result<Outcome, QueueError> {
         let settings = self.queues.settings();
         let permanent = error.is_permanent();
         // Waits already taken at this attempt: a failed attempt moves to the next number,
@@ -376,7 +391,8 @@ impl<J: BackgroundJob> Handler<J> {
                     "job rate limited; will run again after the wait"
                 )
             });
-            return self.queues.push(envelope, wait).await;
+            self.queues.push(envelope, wait).await?;
+            return Ok(Outcome::Retried);
         }
         let max_attempts = settings.max_attempts.max(1);
         if !permanent && envelope.attempt < max_attempts {
@@ -391,7 +407,8 @@ impl<J: BackgroundJob> Handler<J> {
                 )
             });
             envelope.attempt += 1;
-            self.queues.push(envelope, delay).await
+            self.queues.push(envelope, delay).await?;
+            Ok(Outcome::Retried)
         } else {
             span.in_scope(|| {
                 tracing::error!(duration_ms, permanent, error = %error, "job failed; dead-lettered")
@@ -400,7 +417,12 @@ impl<J: BackgroundJob> Handler<J> {
             self.queues
                 .dead_letters()
                 .add(&DeadJob::from_envelope(envelope, queue))
-                .await
+                .await?;
+            Ok(if permanent {
+                Outcome::Permanent
+            } else {
+                Outcome::Dead
+            })
         }
     }
 }

@@ -3,6 +3,7 @@
 //! its own key prefix, so its queues are its own.
 
 mod dead_letters;
+mod metrics;
 mod orphans;
 mod priorities;
 mod processes;
