@@ -5,7 +5,12 @@
 //! `WUMP__DATABASE__URL`). Files are optional. Secrets (the database URL, tokens) are
 //! [`SecretString`]s so they never reach a log through `Debug`.
 
-use std::{collections::HashMap, net::SocketAddr, path::Path, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    net::SocketAddr,
+    path::Path,
+    time::Duration,
+};
 
 use config::{Config, ConfigError, Environment, File};
 use secrecy::SecretString;
@@ -26,6 +31,8 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// Job queues: retries, polling, heartbeats and concurrency.
     pub queues: QueueSettings,
+    /// Recurring jobs the worker enqueues (`wump-worker run`, unless `--no-scheduler`).
+    pub schedule: ScheduleSettings,
     /// Which files of a repository are read as manifests.
     pub manifests: matcher::Limits,
     pub telemetry: TelemetrySettings,
@@ -152,6 +159,8 @@ pub struct WorkerSettings {
     pub health_bind: SocketAddr,
     /// Seconds to finish or hand back in-flight jobs after SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// How often the queue-depth and dead-letter gauges are sampled from Valkey.
+    pub metrics_interval_secs: u64,
 }
 
 impl Default for WorkerSettings {
@@ -159,8 +168,136 @@ impl Default for WorkerSettings {
         Self {
             health_bind: SocketAddr::from(([127, 0, 0, 1], 8081)),
             shutdown_grace_secs: 25,
+            metrics_interval_secs: 15,
         }
     }
+}
+
+impl WorkerSettings {
+    /// [`Self::metrics_interval_secs`] as a duration (at least 1 s).
+    pub fn metrics_interval(&self) -> Duration {
+        Duration::from_secs(self.metrics_interval_secs.max(1))
+    }
+}
+
+/// Recurring jobs. Every replica runs the scheduler; a Valkey lock per tick lets exactly
+/// one of them enqueue it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScheduleSettings {
+    /// How long a tick's lock is kept (s). It must outlast the spread between replicas'
+    /// clocks and firing delays; it only keeps Valkey tidy beyond that.
+    pub lock_ttl_secs: u64,
+    /// The entries by name (the name is part of the lock key). Configured entries are laid
+    /// over the built-in `scrape`, `enrich` and `cleanup` ones key by key, so
+    /// `WUMP__SCHEDULE__JOBS__SCRAPE__ENABLED=false` turns one off.
+    #[serde(deserialize_with = "scheduled_jobs")]
+    pub jobs: BTreeMap<String, ScheduledJob>,
+}
+
+impl Default for ScheduleSettings {
+    fn default() -> Self {
+        let entry = |cron: &str, job, payload| ScheduledJob {
+            cron: cron.into(),
+            job,
+            payload,
+            enabled: true,
+        };
+        Self {
+            lock_ttl_secs: 3_600,
+            jobs: BTreeMap::from([
+                (
+                    "scrape".into(),
+                    entry(
+                        "0 0 2 * * *",
+                        JobType::Scrape,
+                        serde_json::json!({ "provider": "github" }),
+                    ),
+                ),
+                (
+                    "enrich".into(),
+                    entry("0 0 3 * * Sun", JobType::Enrich, serde_json::json!({})),
+                ),
+                (
+                    "cleanup".into(),
+                    entry("0 0 4 1 * *", JobType::Cleanup, serde_json::json!({})),
+                ),
+            ]),
+        }
+    }
+}
+
+impl ScheduleSettings {
+    /// [`Self::lock_ttl_secs`] as a duration (at least 1 s).
+    pub fn lock_ttl(&self) -> Duration {
+        Duration::from_secs(self.lock_ttl_secs.max(1))
+    }
+}
+
+/// One recurring job.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledJob {
+    /// When, in UTC, as six fields with seconds: `sec min hour day-of-month month
+    /// day-of-week` (`0 0 2 * * *` is 02:00:00 every day).
+    pub cron: String,
+    /// The job type enqueued (at normal priority).
+    pub job: JobType,
+    /// The job's payload, e.g. `{ provider = "github", query = "stars:>1000" }` for a
+    /// scrape. An enrich without an organization enriches every stored organization.
+    #[serde(default = "empty_object")]
+    pub payload: serde_json::Value,
+    /// `false` keeps the entry without running it.
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
+}
+
+fn enabled() -> bool {
+    true
+}
+
+/// A configured entry: any field left out keeps the built-in entry's value.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScheduledJobOverride {
+    cron: Option<String>,
+    job: Option<JobType>,
+    payload: Option<serde_json::Value>,
+    enabled: Option<bool>,
+}
+
+fn scheduled_jobs<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, ScheduledJob>, D::Error> {
+    use serde::de::Error;
+    let overrides = BTreeMap::<String, ScheduledJobOverride>::deserialize(deserializer)?;
+    let mut jobs = ScheduleSettings::default().jobs;
+    for (name, over) in overrides {
+        let entry = match jobs.remove(&name) {
+            Some(base) => ScheduledJob {
+                cron: over.cron.unwrap_or(base.cron),
+                job: over.job.unwrap_or(base.job),
+                payload: over.payload.unwrap_or(base.payload),
+                enabled: over.enabled.unwrap_or(base.enabled),
+            },
+            None => ScheduledJob {
+                cron: over.cron.ok_or_else(|| {
+                    D::Error::custom(format!("schedule.jobs.{name}: missing cron"))
+                })?,
+                job: over.job.ok_or_else(|| {
+                    D::Error::custom(format!("schedule.jobs.{name}: missing job"))
+                })?,
+                payload: over.payload.unwrap_or_else(empty_object),
+                enabled: over.enabled.unwrap_or(true),
+            },
+        };
+        jobs.insert(name, entry);
+    }
+    Ok(jobs)
 }
 
 /// The job queues (apalis over Valkey): retries, polling, orphan recovery, concurrency.
@@ -173,6 +310,9 @@ pub struct QueueSettings {
     pub backoff_base_ms: u64,
     /// Longest delay between two attempts.
     pub backoff_max_ms: u64,
+    /// Provider rate-limit waits a job may take at one attempt without spending it; the
+    /// job runs again after each wait. Beyond this a wait spends the attempt.
+    pub max_rate_limit_waits: u32,
     /// How often an idle worker looks for new jobs.
     pub poll_interval_ms: u64,
     /// How often a worker tells Valkey it is alive.
@@ -197,6 +337,7 @@ impl Default for QueueSettings {
             max_attempts: 3,
             backoff_base_ms: 10_000,
             backoff_max_ms: 600_000,
+            max_rate_limit_waits: 5,
             poll_interval_ms: 200,
             heartbeat_interval_secs: 5,
             missed_heartbeats: 6,
@@ -439,6 +580,40 @@ mod tests {
             ..QueueSettings::default()
         };
         assert!(tight.validate().is_err());
+    }
+
+    #[test]
+    fn schedule_entries_override_the_built_in_ones_key_by_key() {
+        let settings = Settings::load_from(
+            Path::new("/nonexistent"),
+            None,
+            env(&[
+                ("WUMP__SCHEDULE__JOBS__SCRAPE__PAYLOAD__PROVIDER", "local"),
+                ("WUMP__SCHEDULE__JOBS__ENRICH__ENABLED", "false"),
+                ("WUMP__SCHEDULE__JOBS__NIGHTLY__CRON", "0 30 1 * * *"),
+                ("WUMP__SCHEDULE__JOBS__NIGHTLY__JOB", "cleanup"),
+            ]),
+        )
+        .unwrap();
+        let jobs = &settings.schedule.jobs;
+        assert_eq!(jobs["scrape"].cron, "0 0 2 * * *");
+        assert_eq!(
+            jobs["scrape"].payload,
+            serde_json::json!({ "provider": "local" })
+        );
+        assert!(!jobs["enrich"].enabled);
+        assert_eq!(jobs["enrich"].cron, "0 0 3 * * Sun");
+        assert!(jobs["cleanup"].enabled);
+        assert_eq!(jobs["nightly"].job, JobType::Cleanup);
+        assert_eq!(jobs["nightly"].payload, serde_json::json!({}));
+
+        let err = Settings::load_from(
+            Path::new("/nonexistent"),
+            None,
+            env(&[("WUMP__SCHEDULE__JOBS__NIGHTLY__JOB", "cleanup")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("missing cron"), "{err}");
     }
 
     #[test]

@@ -86,6 +86,24 @@ pub async fn unenriched_organizations(
         .await
 }
 
+/// Up to `limit` organizations with an id above `after`, as `(id, host, login)` in id order:
+/// page through every organization by passing the last id back.
+pub async fn organizations_after(
+    conn: &mut AsyncPgConnection,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<(Uuid, String, String)>> {
+    let mut query = organizations::table
+        .select((organizations::id, organizations::host, organizations::login))
+        .order(organizations::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(organizations::id.gt(after));
+    }
+    query.load(conn).await
+}
+
 /// What a registry says about a package, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PackageMetadataInput {

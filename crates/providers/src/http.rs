@@ -18,7 +18,12 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::{ProviderError, backoff::Backoff, config::HttpSettings};
+use crate::{
+    ProviderError,
+    backoff::Backoff,
+    config::HttpSettings,
+    metrics::{ProviderMetrics, RequestOutcome},
+};
 
 /// How wump introduces itself (crates.io's crawler policy asks for a way to reach us).
 pub const USER_AGENT: &str = concat!(
@@ -105,6 +110,7 @@ pub struct HttpClient {
     backoff: Backoff,
     max_response_bytes: u64,
     politeness: Arc<Politeness>,
+    metrics: ProviderMetrics,
 }
 
 /// How one attempt ended when it did not succeed.
@@ -138,7 +144,15 @@ impl HttpClient {
             backoff: settings.backoff(),
             max_response_bytes: settings.max_response_bytes,
             politeness: Arc::new(Politeness::new(min_interval)),
+            metrics: ProviderMetrics::default(),
         })
+    }
+
+    /// Records requests and waits on `metrics` instead of the global meter's (tests).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: ProviderMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The provider this client speaks for.
@@ -200,8 +214,10 @@ impl HttpClient {
             .get(url.clone())
             .send()
             .await
-            .map_err(|e| self.network(e))?;
+            .map_err(|e| self.unanswered(e))?;
         let status = response.status();
+        self.metrics
+            .request(&self.provider, RequestOutcome::of_status(status.as_u16()));
         if status.is_server_error() {
             return Err(ProviderError::Upstream {
                 provider: self.provider.to_string(),
@@ -230,8 +246,10 @@ impl HttpClient {
             .header(header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| Failure::Retry(self.network(e)))?;
+            .map_err(|e| Failure::Retry(self.unanswered(e)))?;
         let status = response.status();
+        self.metrics
+            .request(&self.provider, RequestOutcome::of_status(status.as_u16()));
         let provider = self.provider.to_string();
         match status.as_u16() {
             200..=299 => {}
@@ -245,6 +263,7 @@ impl HttpClient {
                 let retry_after =
                     retry_after(response.headers()).unwrap_or(DEFAULT_RATE_LIMIT_WAIT);
                 self.politeness.block_for(retry_after);
+                self.metrics.rate_limit_wait(&self.provider, retry_after);
                 return Err(Failure::Stop(ProviderError::RateLimited {
                     provider,
                     retry_after,
@@ -311,6 +330,13 @@ impl HttpClient {
             }
         }
         Ok(body)
+    }
+
+    /// A request that got no response: counted, then [`Self::network`].
+    fn unanswered(&self, err: reqwest::Error) -> ProviderError {
+        self.metrics
+            .request(&self.provider, RequestOutcome::NetworkError);
+        self.network(err)
     }
 
     fn network(&self, err: reqwest::Error) -> ProviderError {
@@ -470,5 +496,100 @@ mod tests {
         assert_eq!(err.retry_after(), Some(Duration::from_secs(30)));
         tokio::time::advance(Duration::from_secs(30)).await;
         politeness.acquire("crates.io").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn requests_are_counted_by_outcome_and_rate_limit_waits_recorded() {
+        use opentelemetry::metrics::MeterProvider as _;
+        use opentelemetry_sdk::metrics::{
+            InMemoryMetricExporter, PeriodicReader, SdkMeterProvider,
+            data::{AggregatedMetrics, MetricData},
+        };
+        use wiremock::{
+            Mock, MockServer, ResponseTemplate,
+            matchers::{method, path},
+        };
+
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/ok"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({})))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/limited"))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "7"))
+            .mount(&server)
+            .await;
+        let exporter = InMemoryMetricExporter::default();
+        let meters = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter.clone()).build())
+            .build();
+        let client = HttpClient::new("registry", &HttpSettings::default(), Duration::ZERO)
+            .unwrap()
+            .with_metrics(ProviderMetrics::new(&meters.meter("wump-providers")));
+        let base = Url::parse(&server.uri()).unwrap();
+        for _ in 0..2 {
+            let _: serde_json::Value = client
+                .get_json(&base.join("ok").unwrap(), "ok")
+                .await
+                .unwrap();
+        }
+        let _ = client
+            .get_json::<serde_json::Value>(&base.join("missing").unwrap(), "x")
+            .await;
+        let err = client
+            .get_json::<serde_json::Value>(&base.join("limited").unwrap(), "x")
+            .await
+            .unwrap_err();
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+        meters.force_flush().unwrap();
+
+        let exports = exporter.get_finished_metrics().unwrap();
+        let metrics: Vec<_> = exports
+            .last()
+            .unwrap()
+            .scope_metrics()
+            .flat_map(|scope| scope.metrics())
+            .collect();
+        let requests = metrics
+            .iter()
+            .find(|m| m.name() == "wump.provider.requests")
+            .unwrap();
+        let AggregatedMetrics::U64(MetricData::Sum(sum)) = requests.data() else {
+            panic!("{requests:?}")
+        };
+        let mut counted: Vec<(String, u64)> = sum
+            .data_points()
+            .map(|p| {
+                let mut attributes: Vec<String> = p
+                    .attributes()
+                    .map(|kv| format!("{}={}", kv.key, kv.value))
+                    .collect();
+                attributes.sort();
+                (attributes.join(","), p.value())
+            })
+            .collect();
+        counted.sort();
+        assert_eq!(
+            counted,
+            [
+                ("outcome=not_found,provider=registry".to_owned(), 1),
+                ("outcome=ok,provider=registry".to_owned(), 2),
+                ("outcome=rate_limited,provider=registry".to_owned(), 1),
+            ]
+        );
+        let waits = metrics
+            .iter()
+            .find(|m| m.name() == "wump.provider.rate_limit_wait")
+            .unwrap();
+        let AggregatedMetrics::F64(MetricData::Histogram(histogram)) = waits.data() else {
+            panic!("{waits:?}")
+        };
+        let points: Vec<(u64, f64)> = histogram
+            .data_points()
+            .map(|p| (p.count(), p.sum()))
+            .collect();
+        assert_eq!(points, [(1, 7.0)]);
     }
 }

@@ -13,6 +13,7 @@ pub mod github;
 pub mod http;
 mod http_cache;
 pub mod local;
+pub mod metrics;
 mod model;
 mod provider;
 pub mod registries;

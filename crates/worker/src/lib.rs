@@ -1,8 +1,12 @@
 //! wump's background worker: the job runners ([`jobs`]), the queues they run on ([`queue`]),
-//! the health endpoint, the `run` service wiring them together ([`service`]), and [`inspect`] behind the local `wump-worker parse` command.
+//! the [`scheduler`] of recurring jobs, [`metrics`], the health endpoint, the `run` service
+//! wiring them together ([`service`]), and [`inspect`] behind the local `wump-worker parse`
+//! command.
 
 pub mod health;
 pub mod inspect;
 pub mod jobs;
+pub mod metrics;
 pub mod queue;
+pub mod scheduler;
 pub mod service;

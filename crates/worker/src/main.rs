@@ -29,7 +29,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the workers until SIGTERM (the default).
+    /// Run the workers and the scheduler of recurring jobs until SIGTERM (the default).
     Run(RunArgs),
     /// Apply pending database migrations and exit.
     Migrate,
@@ -44,9 +44,13 @@ enum Command {
 
 #[derive(Debug, Default, clap::Args)]
 struct RunArgs {
-    /// Drain every queue, including the jobs the drained jobs enqueue, then exit 0.
+    /// Drain every queue, including the jobs the drained jobs enqueue, then exit 0 (the
+    /// scheduler does not run).
     #[arg(long)]
     until_idle: bool,
+    /// Do not enqueue the recurring jobs of `[schedule]` (other replicas still do).
+    #[arg(long)]
+    no_scheduler: bool,
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -58,6 +62,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Parse(args) => parse(&args),
         Command::Run(args) => service(Service::Run(RunOptions {
             until_idle: args.until_idle,
+            no_scheduler: args.no_scheduler,
         })),
         Command::Migrate => service(Service::Migrate),
         Command::Enqueue(args) => service(Service::Enqueue(args)),

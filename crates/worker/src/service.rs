@@ -1,6 +1,6 @@
-//! `wump-worker run`: the job context from settings, every job type on the queues, and the
-//! health endpoint beside them, until SIGTERM/Ctrl-C or (with `--until-idle`) until every
-//! queue has run dry.
+//! `wump-worker run`: the job context from settings, every job type on the queues, the
+//! scheduler of recurring jobs and the health endpoint beside them, until SIGTERM/Ctrl-C or
+//! (with `--until-idle`) until every queue has run dry.
 
 use std::time::Duration;
 
@@ -10,7 +10,9 @@ use wump_providers::{ProviderRegistry, ProvidersConfig};
 
 use crate::{
     jobs::{JobContext, QueuedContext, register_all},
+    metrics::{self, QueueGauges},
     queue::{Queues, Runner, shutdown_signal, wait_until_idle},
+    scheduler::Scheduler,
 };
 
 /// How `run` ends.
@@ -19,6 +21,9 @@ pub struct RunOptions {
     /// Stop once every queue is empty and nothing runs (batch use, tests, the demo)
     /// instead of waiting for SIGTERM.
     pub until_idle: bool,
+    /// Leave the `[schedule]` entries to other replicas (or to nobody). `until_idle` never
+    /// runs the scheduler: a batch run ends when the queues are dry, not on a schedule.
+    pub no_scheduler: bool,
 }
 
 /// The runners' context from `settings`: database and Valkey pools, the configured
@@ -42,6 +47,7 @@ pub fn job_context(settings: &Settings) -> anyhow::Result<JobContext> {
 /// hands back the rest.
 pub async fn run(settings: &Settings, options: RunOptions) -> anyhow::Result<()> {
     let ctx = job_context(settings)?;
+    let db = ctx.db.clone();
     let queues = Queues::connect(&settings.valkey, settings.queues.clone())
         .await
         .context("connecting to the queues")?;
@@ -51,6 +57,23 @@ pub async fn run(settings: &Settings, options: RunOptions) -> anyhow::Result<()>
         &QueuedContext::new(ctx, queues.clone()),
     );
     let in_flight = runner.in_flight();
+    let gauges = tokio::spawn(
+        QueueGauges::new(&metrics::meter())
+            .sample_every(queues.clone(), settings.worker.metrics_interval()),
+    );
+    let scheduler = if options.until_idle || options.no_scheduler {
+        None
+    } else {
+        Some(
+            Scheduler::new(
+                queues.clone(),
+                &settings.schedule,
+                runner.base_name(),
+                Some(db),
+            )
+            .context("schedule settings")?,
+        )
+    };
 
     let health = crate::health::server(
         settings.worker.health_bind,
@@ -70,6 +93,14 @@ pub async fn run(settings: &Settings, options: RunOptions) -> anyhow::Result<()>
     let settle = (poll * 5).max(Duration::from_secs(1));
     let idle_queues = queues.clone();
     let until_idle = options.until_idle;
+    // One signal for both: the scheduler stops enqueueing when the workers stop fetching.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let scheduled = scheduler.map(|scheduler| {
+        let mut stopped = stopped.clone();
+        tokio::spawn(scheduler.run_until(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }))
+    });
     let work = async {
         let result = runner
             .run_until(async move {
@@ -81,13 +112,20 @@ pub async fn run(settings: &Settings, options: RunOptions) -> anyhow::Result<()>
                 } else {
                     shutdown_signal().await;
                 }
+                let _ = stop.send(true);
             })
             .await;
+        if let Some(scheduled) = scheduled
+            && let Err(error) = scheduled.await
+        {
+            tracing::warn!(%error, "the scheduler failed");
+        }
         // The health server stops on SIGTERM by itself; not when the queues run dry.
         health_handle.stop(true).await;
         result
     };
     let (result, served) = tokio::join!(work, health);
+    gauges.abort();
     result.context("running the queues")?;
     served.context("serving /health")?;
     match queues.dead_letters().len().await {

@@ -144,7 +144,13 @@ pub async fn run_recorded(
             JobStatus::Failed,
             0,
             Some(e.to_string()),
-            serde_json::json!({ "permanent": e.is_permanent() }),
+            match e.retry_after() {
+                Some(wait) => serde_json::json!({
+                    "permanent": e.is_permanent(),
+                    "rate_limit_wait_secs": wait.as_secs_f64(),
+                }),
+                None => serde_json::json!({ "permanent": e.is_permanent() }),
+            },
         ),
     };
     let mut conn = checkout(&ctx.db).await?;

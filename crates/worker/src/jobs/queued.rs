@@ -74,6 +74,8 @@ async fn run_queued(
     result.map_err(|error| {
         if error.is_permanent() {
             queue::JobError::permanent(error)
+        } else if let Some(wait) = error.retry_after() {
+            queue::JobError::rate_limited(error, wait)
         } else {
             queue::JobError::retryable(error)
         }

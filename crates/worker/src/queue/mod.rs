@@ -10,6 +10,12 @@
 //!   [`Envelope`], pushes the next attempt with exponential backoff and jitter
 //!   ([`retry_delay`]), and sends an exhausted or permanently failed job to our
 //!   [dead-letter list](DeadLetters), which spans every queue.
+//! - **Rate limits wait, they do not fail.** A job that fails with a provider's wait
+//!   ([`JobError::RateLimited`]) goes back to its queue to run after that wait, at the same
+//!   attempt: a quota running out says nothing about the job. Each wait is noted in the
+//!   envelope's errors; after `queues.max_rate_limit_waits` waits at one attempt, the next
+//!   one spends the attempt (delayed by the wait or the backoff, whichever is longer), so a
+//!   provider that never recovers still ends in the dead-letter list.
 //! - **Idle pickup**: each worker polls every `queues.poll_interval_ms`; apalis-redis alone
 //!   polls only on heartbeats.
 //! - **Orphans**: a worker that stops heartbeating for `heartbeat_interval_secs ×
@@ -23,7 +29,7 @@
 //!   worker registered and, after a timeout, the jobs in flight).
 //! - **The queue's clock ticks in whole seconds**: delayed jobs run within a second after
 //!   their time.
-//! - Measured against a local Valkey (tests/queue): an idle worker picks a new job up in
+//! - Measured against a local Valkey (tests/worker/queue): an idle worker picks a new job up in
 //!   2–50 ms with a 50 ms poll interval; a killed worker's job runs again elsewhere 3.0 s
 //!   after the kill with 1 s heartbeats × 3 missed.
 //! - Queues need a single Valkey primary: apalis-redis' scripts do not work on a cluster.
@@ -35,7 +41,7 @@ mod idle;
 mod retry;
 mod runner;
 
-use std::future::Future;
+use std::{future::Future, time::Duration};
 
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -93,10 +99,17 @@ pub enum JobError {
     /// It cannot succeed (malformed payload, the repository is gone): dead-letter it now.
     #[error("{0:#}")]
     Permanent(anyhow::Error),
-    /// It may succeed later (timeouts, rate limits, the database is away): retry with
-    /// backoff until the attempts are spent.
+    /// It may succeed later (timeouts, the database is away): retry with backoff until
+    /// the attempts are spent.
     #[error("{0:#}")]
     Retryable(anyhow::Error),
+    /// A provider asked us to come back after `wait`: run again then, without spending an
+    /// attempt (up to `queues.max_rate_limit_waits` waits per attempt).
+    #[error("{error:#}")]
+    RateLimited {
+        error: anyhow::Error,
+        wait: Duration,
+    },
 }
 
 impl JobError {
@@ -110,9 +123,25 @@ impl JobError {
         JobError::Retryable(error.into())
     }
 
+    /// A provider's rate limit: try again after `wait`.
+    pub fn rate_limited(error: impl Into<anyhow::Error>, wait: Duration) -> Self {
+        JobError::RateLimited {
+            error: error.into(),
+            wait,
+        }
+    }
+
     /// Whether retries are skipped.
     pub fn is_permanent(&self) -> bool {
         matches!(self, JobError::Permanent(_))
+    }
+
+    /// How long a provider asked us to wait, when that is why the job failed.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            JobError::RateLimited { wait, .. } => Some(*wait),
+            _ => None,
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use super::{
     BackgroundJob, DeadJob, Delivery, Envelope, FailedAttempt, JobError, QueueError, Queues,
     retry_delay,
 };
+use crate::metrics::{self, JobMetrics, Outcome};
 
 /// Puts a stopped worker's jobs back at the head of its queue and unregisters it (apalis'
 /// own close removes the wrong member from the workers set and keeps the metadata).
@@ -55,6 +56,7 @@ pub struct Runner {
     /// Every worker name started, so shutdown can hand back what each still holds.
     started: Arc<Mutex<Vec<(JobType, Priority, String)>>>,
     in_flight: InFlight,
+    metrics: JobMetrics,
 }
 
 /// How many jobs this process is running right now (see [`Runner::in_flight`]).
@@ -100,7 +102,16 @@ impl Runner {
             grace,
             started: Arc::default(),
             in_flight: InFlight::default(),
+            metrics: JobMetrics::new(&metrics::meter()),
         }
+    }
+
+    /// Records job metrics on `meter` instead of the global `wump-worker` meter (tests).
+    /// Call before [`Runner::register`].
+    #[must_use]
+    pub fn with_meter(mut self, meter: &opentelemetry::metrics::Meter) -> Self {
+        self.metrics = JobMetrics::new(meter);
+        self
     }
 
     /// A live count of the jobs this runner is handling (for `run --until-idle`).
@@ -121,6 +132,7 @@ impl Runner {
             queues: self.queues.clone(),
             ctx,
             in_flight: self.in_flight.clone(),
+            metrics: self.metrics.clone(),
         });
         for priority in Priority::ALL {
             let concurrency = self
@@ -289,6 +301,7 @@ struct Handler<J: BackgroundJob> {
     queues: Queues,
     ctx: J::Context,
     in_flight: InFlight,
+    metrics: JobMetrics,
 }
 
 impl<J: BackgroundJob> Handler<J> {
@@ -331,13 +344,15 @@ impl<J: BackgroundJob> Handler<J> {
             }
         };
         let duration_ms = started.elapsed().as_millis() as u64;
-        match outcome {
+        let outcome = match outcome {
             Ok(()) => {
                 span.in_scope(|| tracing::info!(duration_ms, "job completed"));
-                Ok(())
+                Outcome::Completed
             }
-            Err(error) => self.failed(envelope, error, duration_ms, &span).await,
-        }
+            Err(error) => self.failed(envelope, error, duration_ms, &span).await?,
+        };
+        self.metrics.record(J::JOB_TYPE, outcome, started.elapsed());
+        Ok(())
     }
 
     async fn failed(
@@ -346,17 +361,43 @@ impl<J: BackgroundJob> Handler<J> {
         error: JobError,
         duration_ms: u64,
         span: &tracing::Span,
-    ) -> Result<(), QueueError> {
+    ) -> Result<Outcome, QueueError> {
+        let settings = self.queues.settings();
         let permanent = error.is_permanent();
+        // Waits already taken at this attempt: a failed attempt moves to the next number,
+        // so only waits carry the current one.
+        let waits = envelope
+            .errors
+            .iter()
+            .filter(|e| e.attempt == envelope.attempt)
+            .count();
         envelope.errors.push(FailedAttempt {
             attempt: envelope.attempt,
             at: chrono::Utc::now(),
             error: error.to_string(),
             permanent,
         });
-        let max_attempts = self.queues.settings().max_attempts.max(1);
+        if let Some(wait) = error.retry_after()
+            && waits < settings.max_rate_limit_waits as usize
+        {
+            // The queue's clock ticks in whole seconds; a zero wait would spin.
+            let wait = wait.max(Duration::from_secs(1));
+            span.in_scope(|| {
+                tracing::warn!(
+                    duration_ms,
+                    retry_in_ms = wait.as_millis() as u64,
+                    rate_limit_waits = waits + 1,
+                    error = %error,
+                    "job rate limited; will run again after the wait"
+                )
+            });
+            self.queues.push(envelope, wait).await?;
+            return Ok(Outcome::Retried);
+        }
+        let max_attempts = settings.max_attempts.max(1);
         if !permanent && envelope.attempt < max_attempts {
-            let delay = retry_delay(self.queues.settings(), envelope.attempt);
+            let delay = retry_delay(settings, envelope.attempt)
+                .max(error.retry_after().unwrap_or_default());
             span.in_scope(|| {
                 tracing::warn!(
                     duration_ms,
@@ -366,7 +407,8 @@ impl<J: BackgroundJob> Handler<J> {
                 )
             });
             envelope.attempt += 1;
-            self.queues.push(envelope, delay).await
+            self.queues.push(envelope, delay).await?;
+            Ok(Outcome::Retried)
         } else {
             span.in_scope(|| {
                 tracing::error!(duration_ms, permanent, error = %error, "job failed; dead-lettered")
@@ -375,7 +417,12 @@ impl<J: BackgroundJob> Handler<J> {
             self.queues
                 .dead_letters()
                 .add(&DeadJob::from_envelope(envelope, queue))
-                .await
+                .await?;
+            Ok(if permanent {
+                Outcome::Permanent
+            } else {
+                Outcome::Dead
+            })
         }
     }
 }

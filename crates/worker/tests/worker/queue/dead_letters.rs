@@ -3,7 +3,7 @@
 use wump_core::jobs::{JobType, Priority};
 use wump_worker::queue::{DeadJob, Envelope, FailedAttempt, Selection};
 
-use crate::support::{fast_settings, test_queues};
+use super::support::{fast_settings, test_queues};
 
 fn dead(job_type: JobType, priority: Priority, queue: String) -> DeadJob {
     let mut envelope = Envelope::new(job_type, priority, serde_json::json!({ "n": 1 }));

@@ -1,10 +1,11 @@
 //! The job runners end to end against real PostgreSQL and Valkey (see
 //! `wump_db::test_support`), reading repositories from a fixture tree through the local
-//! provider: one test binary.
+//! provider.
 
 mod cleanup;
 mod enrich;
 mod pipeline;
+mod scheduler;
 mod until_idle;
 
 use std::{
@@ -29,21 +30,21 @@ use wump_worker::jobs::{Job, JobContext, JobOutcome, run};
 
 /// A database, a Valkey prefix, a fixture tree and a context over all three.
 #[derive(Debug)]
-pub struct Harness {
-    pub db: TestDatabase,
-    pub valkey: TestValkey,
-    pub root: tempfile::TempDir,
-    pub ctx: JobContext,
+pub(crate) struct Harness {
+    pub(crate) db: TestDatabase,
+    pub(crate) valkey: TestValkey,
+    pub(crate) root: tempfile::TempDir,
+    pub(crate) ctx: JobContext,
 }
 
 impl Harness {
     /// The fixture tree written, nothing stored yet.
-    pub async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         Self::with_providers(|_| {}).await
     }
 
     /// Like [`Harness::new`], registering more providers beside the local one.
-    pub async fn with_providers(more: impl FnOnce(&mut ProviderRegistry)) -> Self {
+    pub(crate) async fn with_providers(more: impl FnOnce(&mut ProviderRegistry)) -> Self {
         let db = TestDatabase::new().await;
         let valkey = TestValkey::new().await;
         let root = tempfile::tempdir().unwrap();
@@ -68,13 +69,13 @@ impl Harness {
     }
 
     /// A path inside the fixture tree.
-    pub fn path(&self, relative: &str) -> PathBuf {
+    pub(crate) fn path(&self, relative: &str) -> PathBuf {
         self.root.path().join(relative)
     }
 
     /// Runs `job`, then every follow-up it and they ask for, as the queues would; returns
     /// every run's job and outcome in order.
-    pub async fn drain(&self, job: Job) -> Vec<(Job, JobOutcome)> {
+    pub(crate) async fn drain(&self, job: Job) -> Vec<(Job, JobOutcome)> {
         let mut pending = VecDeque::from([job]);
         let mut done = Vec::new();
         while let Some(job) = pending.pop_front() {
@@ -88,7 +89,7 @@ impl Harness {
     }
 
     /// scrape of the whole local tree and everything it leads to.
-    pub async fn scrape_all(&self) -> Vec<(Job, JobOutcome)> {
+    pub(crate) async fn scrape_all(&self) -> Vec<(Job, JobOutcome)> {
         self.drain(Job::Scrape(ScrapeJob {
             provider: "local".into(),
             query: None,
@@ -97,7 +98,7 @@ impl Harness {
     }
 
     /// Parses one local repository.
-    pub async fn parse(&self, full_name: &str) -> JobOutcome {
+    pub(crate) async fn parse(&self, full_name: &str) -> JobOutcome {
         let job = Job::Parse(ParseJob {
             host: "local".into(),
             repository: full_name.parse().unwrap(),
@@ -105,12 +106,12 @@ impl Harness {
         run(&self.ctx, &job).await.unwrap()
     }
 
-    pub async fn conn(&self) -> AsyncPgConnection {
+    pub(crate) async fn conn(&self) -> AsyncPgConnection {
         self.db.connection().await
     }
 
     /// Every cache-version key under this test's prefix (prefix removed) and its value.
-    pub async fn cache_versions(&self) -> BTreeMap<String, i64> {
+    pub(crate) async fn cache_versions(&self) -> BTreeMap<String, i64> {
         let flat: Vec<String> = self
             .valkey
             .pool()
@@ -145,7 +146,7 @@ struct Rows {
 
 /// Every row of every table the jobs write, as JSON in a stable order, leaving out the
 /// given columns.
-pub async fn dump(conn: &mut AsyncPgConnection, without: &[&str]) -> String {
+pub(crate) async fn dump(conn: &mut AsyncPgConnection, without: &[&str]) -> String {
     let mut out = String::new();
     let drop: String = without.iter().map(|c| format!(" - '{c}'")).collect();
     for table in [
@@ -168,7 +169,7 @@ pub async fn dump(conn: &mut AsyncPgConnection, without: &[&str]) -> String {
 }
 
 /// Writes `contents` at `relative` under `root`, creating directories.
-pub fn write(root: &Path, relative: &str, contents: &str) {
+pub(crate) fn write(root: &Path, relative: &str, contents: &str) {
     let path = root.join(relative);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, contents).unwrap();

@@ -9,7 +9,7 @@ use wump_core::{
 };
 use wump_worker::queue::{BackgroundJob, JobError, Runner};
 
-use crate::support::{Log, Running, eventually, fast_settings, test_queues};
+use super::support::{Log, Running, eventually, fast_settings, test_queues};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Work {

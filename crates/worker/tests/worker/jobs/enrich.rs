@@ -15,7 +15,7 @@ use wump_providers::{
 };
 use wump_worker::jobs::{FollowUpJob, Job, JobError, run};
 
-use crate::Harness;
+use super::Harness;
 
 /// An npm registry that knows `react` only.
 #[derive(Debug)]

@@ -17,7 +17,7 @@ use wump_core::{
 };
 use wump_worker::queue::Queues;
 
-use crate::{
+use super::{
     Harness,
     pipeline::{counts, dependents, s},
 };
@@ -30,7 +30,7 @@ fn wump_worker(h: &Harness, args: &[&str]) -> Output {
 }
 
 /// The command [`wump_worker`] runs, without its arguments.
-fn command(h: &Harness, dir: &std::path::Path) -> Command {
+pub(super) fn command(h: &Harness, dir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_wump-worker"));
     command
         .current_dir(dir)

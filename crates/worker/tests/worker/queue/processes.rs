@@ -17,7 +17,7 @@ use wump_core::{
 use wump_db::{ValkeyPool, connect_valkey, test_support::TestValkey};
 use wump_worker::queue::{BackgroundJob, JobError, Queues, Runner, shutdown_signal};
 
-use crate::support::{eventually, fast_settings, test_queues};
+use super::support::{eventually, fast_settings, test_queues};
 
 const PREFIX: &str = "WUMP_TEST_CHILD_PREFIX";
 const JOB_MS: &str = "WUMP_TEST_CHILD_JOB_MS";
@@ -93,7 +93,7 @@ fn spawn_child(valkey: &TestValkey, job_ms: u64) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "processes::child_worker",
+            "queue::processes::child_worker",
             "--ignored",
             "--test-threads=1",
         ])
@@ -104,7 +104,7 @@ fn spawn_child(valkey: &TestValkey, job_ms: u64) -> Child {
         .unwrap()
 }
 
-fn signal(child: &Child, name: &str) {
+pub(super) fn signal(child: &Child, name: &str) {
     let status = Command::new("kill")
         .args([format!("-{name}"), child.id().to_string()])
         .status()
@@ -112,7 +112,7 @@ fn signal(child: &Child, name: &str) {
     assert!(status.success(), "kill -{name}");
 }
 
-async fn exit_of(child: &mut Child, within: Duration) -> ExitStatus {
+pub(super) async fn exit_of(child: &mut Child, within: Duration) -> ExitStatus {
     eventually("the worker process to exit", within, || {
         let status = child.try_wait().unwrap();
         async move { status }

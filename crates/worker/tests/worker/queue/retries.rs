@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use wump_core::jobs::{JobPayload, JobType, Priority};
 use wump_worker::queue::{BackgroundJob, JobError, Runner, Selection};
 
-use crate::support::{Log, Running, eventually, fast_settings, test_queues};
+use super::support::{Log, Running, eventually, fast_settings, test_queues};
 
 /// Fails every time, retryably.
 #[derive(Debug, Serialize, Deserialize)]
@@ -227,4 +227,105 @@ async fn an_idle_worker_picks_up_a_new_job_within_a_poll_interval_or_so() {
         "{latencies:?}"
     );
     running.stop().await;
+}
+
+/// Rate limited on its first `limited` runs (the provider asks for `wait_secs`), then done.
+#[derive(Debug, Serialize, Deserialize)]
+struct RateLimited {
+    limited: usize,
+    wait_secs: u64,
+}
+
+impl JobPayload for RateLimited {
+    const JOB_TYPE: JobType = JobType::Scrape;
+}
+
+impl BackgroundJob for RateLimited {
+    type Context = Log;
+
+    async fn run(self, log: Log, attempt: u32) -> Result<(), JobError> {
+        log.push("rate limited", attempt);
+        if log.len() <= self.limited {
+            return Err(JobError::rate_limited(
+                anyhow::anyhow!("github: rate limited"),
+                Duration::from_secs(self.wait_secs),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_job_runs_again_after_the_providers_wait_at_the_same_attempt() {
+    let (_valkey, queues) = test_queues(fast_settings()).await;
+    let log = Log::default();
+    let running = Running::start(
+        Runner::new(queues.clone(), Duration::from_secs(2)).register::<RateLimited>(log.clone()),
+    );
+    queues
+        .enqueue(
+            &RateLimited {
+                limited: 1,
+                wait_secs: 3,
+            },
+            Priority::Normal,
+        )
+        .await
+        .unwrap();
+    eventually("the second run", Duration::from_secs(15), || async {
+        (log.len() == 2).then_some(())
+    })
+    .await;
+    running.stop().await;
+
+    let runs = log.entries();
+    let gap = runs[1].2 - runs[0].2;
+    eprintln!("rate-limit wait of 3 s: ran again after {gap:?}");
+    // The backoff would have been 1–1.25 s (fast_settings): this is the provider's wait.
+    assert!(gap >= Duration::from_secs(3), "{gap:?}");
+    assert_eq!(
+        runs.iter().map(|(_, a, _)| *a).collect::<Vec<_>>(),
+        [1, 1],
+        "a rate-limit wait spends no attempt"
+    );
+    assert_eq!(queues.dead_letters().len().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_waits_beyond_the_cap_spend_attempts_until_the_dead_letter_list() {
+    let settings = wump_core::settings::QueueSettings {
+        max_attempts: 2,
+        max_rate_limit_waits: 1,
+        ..fast_settings()
+    };
+    let (_valkey, queues) = test_queues(settings).await;
+    let log = Log::default();
+    let running = Running::start(
+        Runner::new(queues.clone(), Duration::from_secs(2)).register::<RateLimited>(log.clone()),
+    );
+    let dead = queues.dead_letters();
+    let id = queues
+        .enqueue(
+            &RateLimited {
+                limited: usize::MAX,
+                wait_secs: 1,
+            },
+            Priority::Normal,
+        )
+        .await
+        .unwrap();
+    let job = eventually("the dead job", Duration::from_secs(20), || async {
+        dead.show(id).await.unwrap()
+    })
+    .await;
+    running.stop().await;
+
+    // Per attempt: one free wait, then a wait that spends the attempt.
+    assert_eq!(
+        log.entries().iter().map(|(_, a, _)| *a).collect::<Vec<_>>(),
+        [1, 1, 2, 2]
+    );
+    assert_eq!(job.attempts, 2);
+    assert_eq!(job.errors.len(), 4);
+    assert!(job.last_error().unwrap().error.contains("rate limited"));
 }

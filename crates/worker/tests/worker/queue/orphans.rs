@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use wump_core::jobs::{JobPayload, JobType, Priority};
 use wump_worker::queue::{BackgroundJob, JobError, Runner};
 
-use crate::support::{Log, Running, eventually, fast_settings, test_queues};
+use super::support::{Log, Running, eventually, fast_settings, test_queues};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Blocks {}

@@ -4,7 +4,7 @@ use wump_core::jobs::{CleanupJob, JobType, ParseJob};
 use wump_db::jobs;
 use wump_worker::jobs::{Delivery, Job, run, run_recorded};
 
-use crate::Harness;
+use super::Harness;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn recorded_runs_say_how_they_ended_and_cleanup_prunes_old_ones() {

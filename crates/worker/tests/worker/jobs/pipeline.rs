@@ -10,7 +10,7 @@ use wump_db::{
 };
 use wump_worker::jobs::{FollowUpJob, Job};
 
-use crate::{Harness, dump, write};
+use super::{Harness, dump, write};
 
 /// `(full name, stars)` of the dependents of a package, most-starred first.
 pub(crate) async fn dependents(

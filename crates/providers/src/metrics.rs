@@ -1,0 +1,106 @@
+//! Provider calls and rate-limit waits as OpenTelemetry metrics, on the meter
+//! `wump-providers` (exported when the binary installed a meter provider; otherwise no-ops):
+//!
+//! - `wump.provider.requests` (counter) by `provider` and `outcome` (`ok`, `not_found`,
+//!   `rate_limited`, `unauthorized`, `server_error`, `network_error`, `other`): every HTTP
+//!   request sent, retries included;
+//! - `wump.provider.rate_limit_wait` (histogram, seconds) by `provider`: each wait a
+//!   provider asked for (a 429's `Retry-After`, an exhausted quota).
+
+use std::time::Duration;
+
+use opentelemetry::{
+    KeyValue,
+    metrics::{Counter, Histogram, Meter},
+};
+
+/// How one request to a provider ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestOutcome {
+    /// A 2xx (or a 304 for conditional requests).
+    Ok,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    ServerError,
+    /// No response: connection refused, timeout, TLS.
+    NetworkError,
+    Other,
+}
+
+impl RequestOutcome {
+    /// The outcome of a response with `status`.
+    pub fn of_status(status: u16) -> Self {
+        match status {
+            200..=299 | 304 => RequestOutcome::Ok,
+            404 | 410 => RequestOutcome::NotFound,
+            429 => RequestOutcome::RateLimited,
+            401 | 403 => RequestOutcome::Unauthorized,
+            500..=599 => RequestOutcome::ServerError,
+            _ => RequestOutcome::Other,
+        }
+    }
+
+    /// The `outcome` attribute.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RequestOutcome::Ok => "ok",
+            RequestOutcome::NotFound => "not_found",
+            RequestOutcome::RateLimited => "rate_limited",
+            RequestOutcome::Unauthorized => "unauthorized",
+            RequestOutcome::ServerError => "server_error",
+            RequestOutcome::NetworkError => "network_error",
+            RequestOutcome::Other => "other",
+        }
+    }
+}
+
+/// The providers' instruments; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ProviderMetrics {
+    requests: Counter<u64>,
+    rate_limit_wait: Histogram<f64>,
+}
+
+impl Default for ProviderMetrics {
+    /// On the global meter provider (create after telemetry is set up).
+    fn default() -> Self {
+        Self::new(&opentelemetry::global::meter("wump-providers"))
+    }
+}
+
+impl ProviderMetrics {
+    /// The instruments on `meter`.
+    pub fn new(meter: &Meter) -> Self {
+        Self {
+            requests: meter
+                .u64_counter("wump.provider.requests")
+                .with_description("Requests sent to providers, by provider and outcome")
+                .build(),
+            rate_limit_wait: meter
+                .f64_histogram("wump.provider.rate_limit_wait")
+                .with_unit("s")
+                .with_description("Waits providers asked for, by provider")
+                .build(),
+        }
+    }
+
+    /// Counts one request to `provider`.
+    pub fn request(&self, provider: &str, outcome: RequestOutcome) {
+        self.requests.add(
+            1,
+            &[
+                KeyValue::new("provider", provider.to_owned()),
+                KeyValue::new("outcome", outcome.as_str()),
+            ],
+        );
+    }
+
+    /// Records a wait `provider` asked for.
+    pub fn rate_limit_wait(&self, provider: &str, wait: Duration) {
+        self.rate_limit_wait.record(
+            wait.as_secs_f64(),
+            &[KeyValue::new("provider", provider.to_owned())],
+        );
+    }
+}

@@ -1,0 +1,4 @@
+//! The `wump-worker` binary, run as a user runs it.
+
+mod parse;
+mod queue;

@@ -1,0 +1,10 @@
+//! wump-worker's integration tests, in one test binary so the crate links one instead of
+//! three: add modules under these rather than new files next to `tests/worker`.
+//!
+//! - [`cli`]: the `wump-worker` binary run as a user runs it;
+//! - [`jobs`]: the job runners end to end against real PostgreSQL and Valkey;
+//! - [`queue`]: the queues against a real Valkey, including worker processes.
+
+mod cli;
+mod jobs;
+mod queue;
