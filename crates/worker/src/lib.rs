@@ -2,6 +2,7 @@
 //! the health endpoint, the `run` service wiring them together ([`service`]), and [`inspect`] behind the local `wump-worker parse` command.
 
 pub mod health;
+pub mod http_cache;
 pub mod inspect;
 pub mod jobs;
 pub mod queue;
