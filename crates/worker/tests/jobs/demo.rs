@@ -148,6 +148,17 @@ async fn the_demo_loads_through_the_queues_and_answers_what_its_readme_promises(
     use Ecosystem::{Actions, Cargo, Go, Maven, Npm, Packagist, Pypi, Rubygems};
     use OrganizationsSort::{Repositories, Stars};
 
+    // Every job succeeded at its first attempt: parses of different organizations sharing
+    // packages run side by side without deadlocking.
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM job_executions WHERE status <> 'completed' OR attempt > 1"
+        )
+        .await,
+        0
+    );
+
     // The shape: 12 owners, 36 repositories, every one parsed and every owner enriched.
     assert_eq!(
         count(&mut conn, "SELECT count(*) AS n FROM organizations").await,
