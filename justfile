@@ -50,8 +50,8 @@ lint:
     cargo clippy --workspace --all-targets --locked -- -D warnings
     scripts/check-deps.sh
 
-# Repository checks that need no compiling: compose.yaml and crate dependency directions.
-checks: check-compose
+# Repository checks that need no compiling: compose.yaml, the images against the justfile, OpenTofu code, crate dependency directions.
+checks: check-compose check-docker-drift check-hcl test-checkers
     scripts/check-deps.sh
 
 # Start PostgreSQL and Valkey from .data/ (idempotent; installs server binaries if missing).
@@ -71,6 +71,22 @@ services-status:
 check-compose:
     python3 scripts/check-compose.py
 
+# Check that deploy/docker/Dockerfile builds with release_build and its images fit the settings and CI.
+check-docker-drift:
+    python3 scripts/check-docker-drift.py
+
+# Check deploy/tofu: fmt (tofu/terraform when installed, else python-hcl2 syntax) and that every reference resolves.
+check-hcl:
+    python3 scripts/check-hcl.py
+
+# Show that the checkers above fail on broken copies (scripts/test_check_*.py).
+test-checkers:
+    python3 -m unittest discover -s scripts -p 'test_check_*.py'
+
+# Format the OpenTofu code (needs tofu or terraform).
+tofu-fmt:
+    tf="$(command -v tofu || command -v terraform)" || { echo "error: neither tofu nor terraform is installed" >&2; exit 1; }; "$tf" fmt -recursive deploy/tofu
+
 # Build the release binaries (as the Docker image does).
 build-release:
     {{ release_build }}
@@ -85,6 +101,17 @@ compose-up:
 compose-down:
     @scripts/docker-check.sh
     docker compose -f compose.yaml down
+
+# The compose stack plus an OpenTelemetry collector, Jaeger (:16686) and Prometheus (:9090).
+compose-observability:
+    @scripts/docker-check.sh
+    WUMP_OTLP_ENDPOINT=http://otel-collector:4317 docker compose -f compose.yaml --profile observability up -d --build
+    docker compose -f compose.yaml --profile observability ps
+
+# Stop the compose stack including the observability profile (volumes are kept).
+compose-observability-down:
+    @scripts/docker-check.sh
+    docker compose -f compose.yaml --profile observability down
 
 # Stop everything and delete .data/ (databases, Valkey data, logs).
 clean-data: down

@@ -7,7 +7,20 @@
   `service_healthy` points at a service with a healthcheck;
 - every named volume a service mounts is declared under `volumes`;
 - every `build` names a Dockerfile that exists and, with `target`, a stage it defines;
-- deploy/docker/Dockerfile builds with the justfile's `release_build` command.
+- every `image` names a pinned tag (no `latest`, no bare name), so the stack does not
+  change under you;
+- a service outside any profile depends only on services outside profiles (compose
+  refuses to start otherwise when the profile is off);
+- every bind-mounted host path exists (collector and Prometheus configs);
+- every URL in a service's environment (database, Valkey, OTLP endpoint, defaults of
+  ${VAR:-default} included) points at a service of this file;
+- a service with several replicas publishes no fixed host port (they would clash);
+- api and worker get a stop_grace_period longer than their own shutdown grace
+  (api.shutdown_timeout_secs, worker.shutdown_grace_secs in config/default.toml, or the
+  service's WUMP__ override), so SIGKILL never cuts in-flight work short.
+
+The Dockerfile's build command is checked against the justfile by
+scripts/check-docker-drift.py.
 
 PyYAML comes from the interpreter, else from .tools/py (installed there when missing).
 """
@@ -115,16 +128,103 @@ def check(doc, errors):
                 errors.append(f"{where}: {os.path.relpath(dockerfile, ROOT)} has no stage {build['target']!r}")
 
 
-def check_release_command(errors):
-    """The Dockerfile builds with the justfile's `release_build` command, word for word."""
-    with open(os.path.join(ROOT, "justfile"), encoding="utf-8") as f:
-        m = re.search(r'^release_build := "([^"]+)"', f.read(), re.MULTILINE)
+URL_RE = re.compile(r"\b[a-z][a-z0-9+.-]*://(?:[^@/\s]*@)?([A-Za-z0-9_.-]+)(?::\d+)?")
+INTERP_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}")
+GRACE = {"api": ("api", "shutdown_timeout_secs"), "worker": ("worker", "shutdown_grace_secs")}
+
+
+def default_setting(section, key):
+    """The default of `section.key` as config/default.toml documents it (commented out)."""
+    current = None
+    with open(os.path.join(ROOT, "config", "default.toml"), encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            m = re.match(r"#?\s*\[([a-z_.]+)\]$", line)
+            if m:
+                current = m.group(1)
+                continue
+            m = re.match(r"#\s*" + key + r"\s*=\s*(\S+)", line)
+            if m and current == section:
+                return m.group(1).strip('"')
+    return None
+
+
+def seconds(value):
+    m = re.fullmatch(r"(\d+)(s|m)?", str(value).strip())
     if not m:
-        errors.append("justfile: no release_build variable")
-        return
-    with open(os.path.join(ROOT, "deploy", "docker", "Dockerfile"), encoding="utf-8") as f:
-        if f"RUN {m.group(1)}" not in f.read():
-            errors.append(f"deploy/docker/Dockerfile does not build with `{m.group(1)}` (justfile release_build)")
+        return None
+    return int(m.group(1)) * (60 if m.group(2) == "m" else 1)
+
+
+def env_items(svc):
+    env = svc.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return env
+
+
+def check_more(doc, errors):
+    services = doc.get("services") or {}
+    for name, svc in services.items():
+        if not isinstance(svc, dict):
+            continue
+        where = f"service {name!r}"
+
+        image = svc.get("image")
+        if image is not None and "build" not in svc:
+            ref = str(image).rsplit("/", 1)[-1]
+            if "@sha256:" not in ref and (":" not in ref or ref.endswith(":latest")):
+                errors.append(f"{where}: image {image!r} is not pinned to a tag")
+
+        if not svc.get("profiles"):
+            deps = svc.get("depends_on") or {}
+            for dep in deps:
+                if dep in services and (services[dep] or {}).get("profiles"):
+                    errors.append(f"{where} (no profile) depends on {dep!r}, which only runs with "
+                                  f"profile(s) {services[dep]['profiles']}")
+
+        for vol in svc.get("volumes") or []:
+            source = vol.get("source") if isinstance(vol, dict) else str(vol).split(":")[0]
+            if source and source.startswith((".", "/")):
+                if not os.path.exists(os.path.join(ROOT, source)):
+                    errors.append(f"{where} mounts {source!r}, which does not exist")
+
+        for key, value in env_items(svc).items():
+            value = INTERP_RE.sub(lambda m: m.group(2) or "", str(value))
+            for m in URL_RE.finditer(value):
+                host = m.group(1)
+                if host not in services and host not in ("localhost", "127.0.0.1"):
+                    errors.append(f"{where}: {key} points at {host!r}, which is not a service")
+
+        replicas = str(((svc.get("deploy") or {}).get("replicas", 1)))
+        if replicas != "1":
+            for port in svc.get("ports") or []:
+                published = port.get("published") if isinstance(port, dict) else str(port).rsplit(":", 1)[0]
+                if published:
+                    errors.append(f"{where} runs {replicas} replicas but publishes host port {port!r}")
+
+        binary = grace_binary(svc)
+        if binary:
+            section, key = GRACE[binary]
+            override = env_items(svc).get(f"WUMP__{section.upper()}__{key.upper()}")
+            grace = seconds(override or default_setting(section, key) or "")
+            stop = seconds(svc.get("stop_grace_period", "10s"))
+            if grace is not None and stop is not None and stop <= grace:
+                errors.append(f"{where}: stop_grace_period {stop}s must exceed {section}.{key} "
+                              f"({grace}s) or SIGKILL cuts in-flight work short")
+
+
+def grace_binary(svc):
+    """"api" or "worker" for a long-running wump service, else None."""
+    build = svc.get("build")
+    target = build.get("target") if isinstance(build, dict) else None
+    command = svc.get("command") or []
+    command = command.split() if isinstance(command, str) else command
+    if target == "api" and command[:1] in ([], ["serve"]):
+        return "api"
+    if target == "worker" and command[:1] in ([], ["run"]):
+        return "worker"
+    return None
 
 
 def main():
@@ -138,7 +238,8 @@ def main():
         return 1
     errors = []
     check(doc, errors)
-    check_release_command(errors)
+    if not errors:
+        check_more(doc, errors)
     for e in errors:
         print(f"{os.path.relpath(path, ROOT)}: {e}", file=sys.stderr)
     if not errors:

@@ -3,6 +3,7 @@
 # project-local data folder on non-default loopback ports.
 #
 #   scripts/services.sh up|down|status
+#   WUMP_SERVICES=external scripts/services.sh up   # only wait for servers run elsewhere
 #
 # PostgreSQL  127.0.0.1:54329, role wump/wump (scram, CREATEDB), database wump,
 #             data .data/postgres, log .data/logs/postgres.log, unix socket in .data/run.
@@ -385,9 +386,26 @@ vk_status() {
     fi
 }
 
+# WUMP_SERVICES=external: PostgreSQL and Valkey are someone else's (CI service containers,
+# compose): `up` only waits for WUMP__DATABASE__URL and WUMP__VALKEY__URL to accept
+# connections, `down` leaves them alone.
+external_wait() {
+    local url hostport host port i
+    for url in "${WUMP__DATABASE__URL:?}" "${WUMP__VALKEY__URL:?}"; do
+        hostport="${url#*://}"; hostport="${hostport##*@}"; hostport="${hostport%%/*}"
+        host="${hostport%:*}"; port="${hostport##*:}"
+        for ((i = 0; i < 60; i++)); do
+            (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && break
+            sleep 0.5
+        done
+        [ "$i" -lt 60 ] || die "nothing answers on $host:$port (WUMP_SERVICES=external)"
+        say "external service on $host:$port answers"
+    done
+}
+
 case "${1:-}" in
-    up) pg_up && vk_up ;;
-    down) vk_down; pg_down ;;
+    up) if [ "${WUMP_SERVICES:-}" = external ]; then external_wait; else pg_up && vk_up; fi ;;
+    down) [ "${WUMP_SERVICES:-}" = external ] || { vk_down; pg_down; } ;;
     status) rc=0; pg_status || rc=1; vk_status || rc=1; exit $rc ;;
     *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
 esac

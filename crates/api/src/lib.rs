@@ -1,6 +1,12 @@
-//! wump's HTTP API: who uses a package, served from PostgreSQL.
+//! wump's HTTP API: who uses a package, served from PostgreSQL through a Valkey cache.
 //!
-//! `main.rs` parses the command line; [`server`] builds and runs the actix-web app.
+//! `main.rs` parses the command line; [`server`] builds and runs the actix-web app over an
+//! [`AppState`]; every error leaves through [`problem::ApiError`].
 
+pub mod cache;
+pub mod problem;
 mod routes;
 pub mod server;
+pub mod state;
+
+pub use state::AppState;

@@ -44,9 +44,13 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             .await
             .context("database.migrate_on_start")?;
     }
-    let pool = wump_db::connect(&settings.database)?;
-    let (server, address) = wump_api::server::build(&settings, pool)
-        .with_context(|| format!("binding {}", settings.api.bind))?;
+    let db = wump_db::connect(&settings.database)?;
+    // Connects in the background: the API serves from PostgreSQL while Valkey is away.
+    let valkey = wump_db::connect_valkey(&settings.valkey)?;
+    let bind = settings.api.bind;
+    let state = wump_api::AppState::new(settings, db, valkey);
+    let (server, address) =
+        wump_api::server::build(state).with_context(|| format!("binding {bind}"))?;
     tracing::info!(%address, "wump-api listening");
     server.await?;
     tracing::info!("wump-api stopped");

@@ -77,6 +77,12 @@ pub fn queue_name(job_type: JobType, priority: Priority) -> String {
     format!("{{wump:{}:{}}}", job_type.as_str(), priority.as_str())
 }
 
+/// A job payload: what goes on a queue, and which queues it goes to.
+pub trait JobPayload: Serialize {
+    /// The job type; decides the queues the payload goes to.
+    const JOB_TYPE: JobType;
+}
+
 /// Discover repositories through a provider and upsert them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,6 +122,26 @@ pub struct DiscoverJob {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CleanupJob {}
+
+impl JobPayload for ScrapeJob {
+    const JOB_TYPE: JobType = JobType::Scrape;
+}
+
+impl JobPayload for ParseJob {
+    const JOB_TYPE: JobType = JobType::Parse;
+}
+
+impl JobPayload for EnrichJob {
+    const JOB_TYPE: JobType = JobType::Enrich;
+}
+
+impl JobPayload for DiscoverJob {
+    const JOB_TYPE: JobType = JobType::Discover;
+}
+
+impl JobPayload for CleanupJob {
+    const JOB_TYPE: JobType = JobType::Cleanup;
+}
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,7 @@ pub mod listings;
 pub mod migrations;
 pub mod models;
 pub mod pool;
+pub mod queue;
 pub mod repositories;
 pub mod schema;
 #[cfg(feature = "test-support")]

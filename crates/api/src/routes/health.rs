@@ -2,7 +2,8 @@
 
 use actix_web::{HttpResponse, get, web};
 use serde_json::json;
-use wump_db::DbPool;
+
+use crate::state::AppState;
 
 /// Liveness: the process serves requests. Touches no dependency, so a database outage
 /// never gets healthy tasks restarted.
@@ -13,8 +14,8 @@ pub(crate) async fn live() -> HttpResponse {
 
 /// Readiness: the database answers. 503 while it does not.
 #[get("/health/ready")]
-pub(crate) async fn ready(pool: web::Data<DbPool>) -> HttpResponse {
-    match wump_db::pool::ping(&pool).await {
+pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    match wump_db::pool::ping(&state.db).await {
         Ok(()) => HttpResponse::Ok().json(json!({ "status": "ok", "database": "ok" })),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");

@@ -3,19 +3,17 @@
 use std::net::SocketAddr;
 
 use secrecy::SecretString;
-use wump_core::Settings;
-use wump_db::test_support::TestDatabase;
+use wump_db::test_support::{TestDatabase, TestValkey};
+
+use crate::{start, test_settings};
 
 /// Starts the API on a free port with `database`; returns its address.
-fn spawn(database: wump_core::settings::DatabaseSettings) -> SocketAddr {
-    let mut settings = Settings::default();
-    settings.api.bind = SocketAddr::from(([127, 0, 0, 1], 0));
-    settings.api.workers = 1;
+async fn spawn(database: wump_core::settings::DatabaseSettings) -> SocketAddr {
+    let db = TestDatabase::new().await;
+    let valkey = TestValkey::new().await;
+    let mut settings = test_settings(&db, &valkey);
     settings.database = database;
-    let pool = wump_db::connect(&settings.database).unwrap();
-    let (server, address) = wump_api::server::build(&settings, pool).unwrap();
-    tokio::spawn(server);
-    address
+    start(settings, &valkey)
 }
 
 async fn get(address: SocketAddr, path: &str) -> (u16, serde_json::Value) {
@@ -29,7 +27,7 @@ async fn get(address: SocketAddr, path: &str) -> (u16, serde_json::Value) {
 #[tokio::test(flavor = "multi_thread")]
 async fn health_and_readiness_answer_when_the_database_is_up() {
     let db = TestDatabase::new().await;
-    let address = spawn(db.settings().clone());
+    let address = spawn(db.settings().clone()).await;
     assert_eq!(
         get(address, "/health").await,
         (200, serde_json::json!({"status": "ok"}))
@@ -46,7 +44,7 @@ async fn readiness_answers_503_while_liveness_stays_up_when_the_database_is_down
     };
     database.connect_timeout_ms = 500;
     database.pool_wait_timeout_ms = 500;
-    let address = spawn(database);
+    let address = spawn(database).await;
 
     assert_eq!(get(address, "/health").await.0, 200);
     let response = reqwest::get(format!("http://{address}/health/ready"))

@@ -1,3 +1,70 @@
-//! The API server in-process against a real PostgreSQL database: one test binary.
+//! The API server in-process against real PostgreSQL and Valkey: one test binary.
 
 mod health;
+
+use std::net::SocketAddr;
+
+use wump_api::AppState;
+use wump_core::Settings;
+use wump_db::test_support::{TestDatabase, TestValkey};
+
+/// A running API over its own database and Valkey key prefix.
+#[derive(Debug)]
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub db: TestDatabase,
+    pub valkey: TestValkey,
+    pub client: reqwest::Client,
+}
+
+impl TestApp {
+    /// Starts the API on a free port with default settings.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts the API after `configure` has adjusted the settings.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
+        let db = TestDatabase::new().await;
+        let valkey = TestValkey::new().await;
+        let mut settings = test_settings(&db, &valkey);
+        configure(&mut settings);
+        let address = start(settings, &valkey);
+        Self {
+            address,
+            db,
+            valkey,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// The absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+}
+
+/// Settings pointing at the test database and Valkey, on a free port, one worker thread.
+pub fn test_settings(db: &TestDatabase, valkey: &TestValkey) -> Settings {
+    let mut settings = Settings::default();
+    settings.api.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+    settings.api.workers = 1;
+    settings.database = db.settings().clone();
+    settings.valkey = valkey.settings().clone();
+    settings
+}
+
+/// Starts the API with `settings`, its Valkey keys under `valkey`'s prefix.
+pub fn start(settings: Settings, valkey: &TestValkey) -> SocketAddr {
+    let pool = wump_db::connect(&settings.database).unwrap();
+    let cache = wump_db::connect_valkey(&settings.valkey).unwrap();
+    let state = AppState::with_prefix(settings, pool, cache, valkey.prefix().to_owned());
+    let (server, address) = wump_api::server::build(state).unwrap();
+    tokio::spawn(server);
+    address
+}

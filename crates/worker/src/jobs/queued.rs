@@ -83,7 +83,6 @@ async fn run_queued(
 macro_rules! queued {
     ($payload:ty, $variant:ident) => {
         impl BackgroundJob for $payload {
-            const JOB_TYPE: JobType = JobType::$variant;
             type Context = QueuedContext;
 
             /// Outside a queue (the runner calls `run_delivered`): recorded as a job of

@@ -31,33 +31,29 @@
 //! [`QueueSettings::validate`]: wump_core::settings::QueueSettings::validate
 
 pub mod cli;
-mod dead_letter;
-mod envelope;
+mod idle;
 mod retry;
 mod runner;
-mod storage;
-
-mod idle;
 
 use std::future::Future;
 
-use serde::{Serialize, de::DeserializeOwned};
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
-use wump_core::jobs::{JobType, Priority};
+use wump_core::jobs::{JobPayload, Priority};
 
-pub use dead_letter::{DeadJob, DeadLetters, Selection};
-pub use envelope::{Envelope, FailedAttempt};
 pub use idle::wait_until_idle;
 pub use retry::retry_delay;
 pub use runner::{InFlight, Runner, shutdown_signal, worker_base_name};
-pub use storage::{QueueDepth, Queues, QueuesSnapshot};
+pub use wump_db::queue::{
+    DeadJob, DeadLetters, Envelope, FailedAttempt, QueueDepth, QueueError, Queues, QueuesSnapshot,
+    Selection,
+};
 
-/// A background job: a serializable payload and the code that runs it.
+/// A background job: a payload (whose [`JobPayload::JOB_TYPE`] decides its queues) and the
+/// code that runs it.
 ///
 /// Jobs are delivered at least once: running one twice must leave the same rows.
-pub trait BackgroundJob: Serialize + DeserializeOwned + Send + 'static {
-    /// The job type; decides the queues the job goes to.
-    const JOB_TYPE: JobType;
+pub trait BackgroundJob: JobPayload + DeserializeOwned + Send + 'static {
     /// What a run needs (pools, clients, settings); cloned for every run.
     type Context: Clone + Send + Sync + 'static;
 
@@ -125,19 +121,4 @@ impl From<anyhow::Error> for JobError {
     fn from(error: anyhow::Error) -> Self {
         JobError::Retryable(error)
     }
-}
-
-/// A queue operation failed (Valkey unreachable, a stored value unreadable).
-#[derive(Debug, thiserror::Error)]
-pub enum QueueError {
-    #[error("valkey: {0}")]
-    Valkey(#[from] redis::RedisError),
-    #[error("pushing a job: {0}")]
-    Push(String),
-    #[error("invalid queue settings: {0}")]
-    Settings(String),
-    #[error("a stored job cannot be read: {0}")]
-    Corrupt(#[from] serde_json::Error),
-    #[error("no dead job with id {0}")]
-    NotFound(String),
 }

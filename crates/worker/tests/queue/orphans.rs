@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use wump_core::jobs::{JobType, Priority};
+use wump_core::jobs::{JobPayload, JobType, Priority};
 use wump_worker::queue::{BackgroundJob, JobError, Runner};
 
 use crate::support::{Log, Running, eventually, fast_settings, test_queues};
@@ -20,8 +20,11 @@ struct Ctx {
     hangs: bool,
 }
 
-impl BackgroundJob for Blocks {
+impl JobPayload for Blocks {
     const JOB_TYPE: JobType = JobType::Discover;
+}
+
+impl BackgroundJob for Blocks {
     type Context = Ctx;
 
     async fn run(self, ctx: Ctx, attempt: u32) -> Result<(), JobError> {

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use wump_core::{
-    jobs::{JobType, Priority},
+    jobs::{JobPayload, JobType, Priority},
     settings::PriorityConcurrency,
 };
 use wump_worker::queue::{BackgroundJob, JobError, Runner};
@@ -16,8 +16,11 @@ struct Work {
     priority: String,
 }
 
-impl BackgroundJob for Work {
+impl JobPayload for Work {
     const JOB_TYPE: JobType = JobType::Scrape;
+}
+
+impl BackgroundJob for Work {
     type Context = Log;
 
     async fn run(self, log: Log, attempt: u32) -> Result<(), JobError> {

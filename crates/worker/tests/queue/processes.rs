@@ -11,7 +11,7 @@ use std::{
 use fred::prelude::{ClientLike, ListInterface};
 use serde::{Deserialize, Serialize};
 use wump_core::{
-    jobs::{JobType, Priority},
+    jobs::{JobPayload, JobType, Priority},
     settings::ValkeySettings,
 };
 use wump_db::{ValkeyPool, connect_valkey, test_support::TestValkey};
@@ -33,8 +33,11 @@ struct ChildCtx {
     millis: u64,
 }
 
-impl BackgroundJob for Marked {
+impl JobPayload for Marked {
     const JOB_TYPE: JobType = JobType::Scrape;
+}
+
+impl BackgroundJob for Marked {
     type Context = ChildCtx;
 
     async fn run(self, ctx: ChildCtx, attempt: u32) -> Result<(), JobError> {

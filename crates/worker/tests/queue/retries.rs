@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use wump_core::jobs::{JobType, Priority};
+use wump_core::jobs::{JobPayload, JobType, Priority};
 use wump_worker::queue::{BackgroundJob, JobError, Runner, Selection};
 
 use crate::support::{Log, Running, eventually, fast_settings, test_queues};
@@ -14,8 +14,11 @@ pub(crate) struct AlwaysFails {
     label: String,
 }
 
-impl BackgroundJob for AlwaysFails {
+impl JobPayload for AlwaysFails {
     const JOB_TYPE: JobType = JobType::Enrich;
+}
+
+impl BackgroundJob for AlwaysFails {
     type Context = Log;
 
     async fn run(self, log: Log, attempt: u32) -> Result<(), JobError> {
@@ -30,8 +33,11 @@ struct FailsForGood {
     label: String,
 }
 
-impl BackgroundJob for FailsForGood {
+impl JobPayload for FailsForGood {
     const JOB_TYPE: JobType = JobType::Parse;
+}
+
+impl BackgroundJob for FailsForGood {
     type Context = Log;
 
     async fn run(self, log: Log, attempt: u32) -> Result<(), JobError> {
@@ -182,8 +188,11 @@ async fn permanent_errors_and_malformed_payloads_skip_retries() {
 #[derive(Debug, Serialize, Deserialize)]
 struct Quick {}
 
-impl BackgroundJob for Quick {
+impl JobPayload for Quick {
     const JOB_TYPE: JobType = JobType::Cleanup;
+}
+
+impl BackgroundJob for Quick {
     type Context = Log;
 
     async fn run(self, log: Log, attempt: u32) -> Result<(), JobError> {

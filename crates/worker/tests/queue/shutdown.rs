@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use fred::prelude::SortedSetsInterface;
 use serde::{Deserialize, Serialize};
-use wump_core::jobs::{JobType, Priority};
+use wump_core::jobs::{JobPayload, JobType, Priority};
 use wump_worker::queue::{BackgroundJob, JobError, Runner};
 
 use crate::support::{Log, Running, eventually, fast_settings, test_queues};
@@ -14,8 +14,11 @@ struct Slow {
     millis: u64,
 }
 
-impl BackgroundJob for Slow {
+impl JobPayload for Slow {
     const JOB_TYPE: JobType = JobType::Cleanup;
+}
+
+impl BackgroundJob for Slow {
     type Context = Log;
 
     async fn run(self, log: Log, attempt: u32) -> Result<(), JobError> {

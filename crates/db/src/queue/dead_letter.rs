@@ -45,7 +45,7 @@ impl DeadJob {
         self.last_error().is_some_and(|e| e.permanent)
     }
 
-    pub(crate) fn from_envelope(envelope: Envelope, queue: String) -> Self {
+    pub fn from_envelope(envelope: Envelope, queue: String) -> Self {
         Self {
             id: envelope.id,
             job_type: envelope.job_type,
@@ -75,7 +75,7 @@ pub struct DeadLetters {
 }
 
 impl DeadLetters {
-    pub(crate) fn new(queues: Queues) -> Self {
+    pub(super) fn new(queues: Queues) -> Self {
         let key = format!("{}{{wump:dead}}", queues.prefix());
         Self { queues, key }
     }

@@ -20,7 +20,7 @@ pub struct Envelope {
     /// Failures of the earlier attempts, oldest first.
     #[serde(default)]
     pub errors: Vec<FailedAttempt>,
-    /// The job itself, as its [`super::BackgroundJob`] type serializes it.
+    /// The job itself, as its payload type serializes it.
     pub payload: serde_json::Value,
 }
 

@@ -12,11 +12,11 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use uuid::Uuid;
 use wump_core::{
-    jobs::{JobType, Priority, queue_name},
+    jobs::{JobPayload, JobType, Priority, queue_name},
     settings::{QueueSettings, ValkeySettings},
 };
 
-use super::{BackgroundJob, DeadLetters, Envelope, QueueError};
+use super::{DeadLetters, Envelope, QueueError};
 
 /// Every queue of every job type, over one Valkey connection (redis-rs' `ConnectionManager`
 /// reconnects by itself and is cheap to clone).
@@ -107,7 +107,7 @@ impl Queues {
     }
 
     /// A connection to the queue server.
-    pub(crate) fn connection(&self) -> ConnectionManager {
+    pub fn connection(&self) -> ConnectionManager {
         self.conn.clone()
     }
 
@@ -117,7 +117,7 @@ impl Queues {
     }
 
     /// apalis' configuration for one queue, every value explicit.
-    pub(crate) fn config(&self, job_type: JobType, priority: Priority) -> Config {
+    pub fn config(&self, job_type: JobType, priority: Priority) -> Config {
         Config::default()
             .queue(self.name(job_type, priority))
             .heartbeat_interval(self.settings.heartbeat_interval())
@@ -129,7 +129,7 @@ impl Queues {
     }
 
     /// The apalis storage of one queue.
-    pub(crate) fn storage(&self, job_type: JobType, priority: Priority) -> RedisStorage<Envelope> {
+    pub fn storage(&self, job_type: JobType, priority: Priority) -> RedisStorage<Envelope> {
         RedisStorage::new(self.conn.clone()).with_config(self.config(job_type, priority))
     }
 
@@ -139,7 +139,7 @@ impl Queues {
     }
 
     /// Enqueues `job` at `priority`; returns its id.
-    pub async fn enqueue<J: BackgroundJob>(
+    pub async fn enqueue<J: JobPayload>(
         &self,
         job: &J,
         priority: Priority,
@@ -164,7 +164,7 @@ impl Queues {
 
     /// Pushes an envelope onto its queue to run after `delay` (rounded up to whole seconds,
     /// the resolution of apalis-redis' schedule).
-    pub(crate) async fn push(&self, envelope: Envelope, delay: Duration) -> Result<(), QueueError> {
+    pub async fn push(&self, envelope: Envelope, delay: Duration) -> Result<(), QueueError> {
         let mut storage = self.storage(envelope.job_type, envelope.priority);
         let mut task = TaskBuilder::new(envelope);
         if !delay.is_zero() {
