@@ -7,6 +7,8 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 export WUMP__DATABASE__URL := env("WUMP__DATABASE__URL", "postgres://wump:wump@127.0.0.1:54329/wump")
 export WUMP__VALKEY__URL := env("WUMP__VALKEY__URL", "redis://127.0.0.1:63799")
+# The local provider reads the bundled demo (demo/README.md) unless you point it elsewhere.
+export WUMP__PROVIDERS__LOCAL__ROOT := env("WUMP__PROVIDERS__LOCAL__ROOT", justfile_directory() / "demo" / "repos")
 
 # Where cargo builds; the debug binaries are in its debug/.
 target_dir := env("CARGO_TARGET_DIR", "target")
@@ -19,13 +21,19 @@ release_build := "cargo build --release --locked --bin wump-api --bin wump-worke
 default:
     @{{ just_executable() }} --list
 
-# Start PostgreSQL + Valkey, migrate, run wump-api (:8080) and wump-worker (:8081) in the background.
+# Start PostgreSQL + Valkey, migrate, run wump-api (:8080) and wump-worker (:8081) in the background, and load the demo through the queues (not when GITHUB_TOKEN is set).
 up: services-up
     cargo build --bins
     {{ bin_dir }}/wump-api migrate
     WUMP_BIN_DIR={{ bin_dir }} scripts/app.sh start
+    WUMP_BIN_DIR={{ bin_dir }} scripts/demo.sh --if-demo
     @scripts/services.sh status
     @echo "Logs are in .data/logs/. Stop everything with: just down"
+
+# Load the demo tree (or WUMP__PROVIDERS__LOCAL__ROOT) through the queues and wait until they are drained; works with or without a running worker.
+demo: services-up
+    cargo build --bin wump-worker
+    WUMP_BIN_DIR={{ bin_dir }} scripts/demo.sh
 
 # Stop wump-api and wump-worker (SIGTERM, graceful), then PostgreSQL and Valkey.
 down:

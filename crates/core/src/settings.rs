@@ -33,6 +33,10 @@ pub struct Settings {
     pub queues: QueueSettings,
     /// Recurring jobs the worker enqueues (`wump-worker run`, unless `--no-scheduler`).
     pub schedule: ScheduleSettings,
+    /// What the cleanup job removes, and after how long.
+    pub cleanup: CleanupSettings,
+    /// The worker's shared (Valkey) store of conditional-request answers from GitHub.
+    pub http_cache: HttpCacheSettings,
     /// Which files of a repository are read as manifests.
     pub manifests: matcher::Limits,
     pub telemetry: TelemetrySettings,
@@ -227,6 +231,26 @@ impl Default for ScheduleSettings {
     }
 }
 
+/// Retention of what the cleanup job removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CleanupSettings {
+    /// Finished `job_executions` rows older than this many days are deleted.
+    pub job_retention_days: u32,
+    /// Repositories their host no longer has are deleted (with their edges) this many days
+    /// after a parse first found them gone; until then they come back if the host does.
+    pub gone_retention_days: u32,
+}
+
+impl Default for CleanupSettings {
+    fn default() -> Self {
+        Self {
+            job_retention_days: 90,
+            gone_retention_days: 30,
+        }
+    }
+}
+
 impl ScheduleSettings {
     /// [`Self::lock_ttl_secs`] as a duration (at least 1 s).
     pub fn lock_ttl(&self) -> Duration {
@@ -298,6 +322,28 @@ fn scheduled_jobs<'de, D: serde::Deserializer<'de>>(
         jobs.insert(name, entry);
     }
     Ok(jobs)
+}
+
+/// The worker's Valkey-backed store of ETags and bodies for GitHub's conditional requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpCacheSettings {
+    /// Use Valkey (shared by every worker) instead of each process's own memory.
+    pub enabled: bool,
+    /// Seconds an entry is kept after it was last stored.
+    pub ttl_secs: u64,
+    /// Larger bodies are not stored (each one is a single Valkey value).
+    pub max_entry_bytes: usize,
+}
+
+impl Default for HttpCacheSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ttl_secs: 7 * 24 * 3600,
+            max_entry_bytes: 1024 * 1024,
+        }
+    }
 }
 
 /// The job queues (apalis over Valkey): retries, polling, orphan recovery, concurrency.

@@ -522,12 +522,15 @@ async fn apply_count_deltas(
         return Ok(());
     }
     // Lock the package rows in id order first: concurrent writers touching overlapping
-    // packages then queue up instead of deadlocking.
+    // packages then queue up instead of deadlocking. NO KEY UPDATE, not UPDATE: every
+    // writer already holds KEY SHARE locks on these rows (the foreign-key checks of the
+    // edges it inserted), and FOR UPDATE would wait on the other writer's, which waits on
+    // ours — a deadlock between parses of two organizations sharing packages.
     crate::schema::packages::table
         .filter(crate::schema::packages::id.eq_any(&packages))
         .order(crate::schema::packages::id)
         .select(crate::schema::packages::id)
-        .for_update()
+        .for_no_key_update()
         .load::<Uuid>(conn)
         .await?;
     let dependents_delta: Vec<i32> = packages

@@ -69,6 +69,8 @@ pub struct Repository {
     pub parsed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When a parse last found it gone from its host; `None` while it exists.
+    pub gone_at: Option<DateTime<Utc>>,
 }
 
 /// An edge: a repository depends on a package.

@@ -120,6 +120,7 @@ diesel::table! {
         parsed_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        gone_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -209,6 +209,8 @@ pub async fn upsert_repositories(
             r::fork.eq(excluded(r::fork)),
             r::pushed_at.eq(excluded(r::pushed_at)),
             r::change_token.eq(excluded(r::change_token)),
+            // Discovery just listed it: it exists again.
+            r::gone_at.eq(None::<chrono::DateTime<chrono::Utc>>),
             r::updated_at.eq(now),
         ));
     // `ON CONFLICT … DO UPDATE … WHERE`: rewrite a row only when a value changed.
@@ -225,7 +227,8 @@ pub async fn upsert_repositories(
             .or(r::archived.is_distinct_from(excluded(r::archived)))
             .or(r::fork.is_distinct_from(excluded(r::fork)))
             .or(r::pushed_at.is_distinct_from(excluded(r::pushed_at)))
-            .or(r::change_token.is_distinct_from(excluded(r::change_token))),
+            .or(r::change_token.is_distinct_from(excluded(r::change_token)))
+            .or(r::gone_at.is_not_null()),
     )
     .execute(conn)
     .await?;

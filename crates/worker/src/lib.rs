@@ -4,6 +4,7 @@
 //! command.
 
 pub mod health;
+pub mod http_cache;
 pub mod inspect;
 pub mod jobs;
 pub mod metrics;

@@ -2,13 +2,14 @@
 //! scheduler of recurring jobs and the health endpoint beside them, until SIGTERM/Ctrl-C or
 //! (with `--until-idle`) until every queue has run dry.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use wump_core::Settings;
-use wump_providers::{ProviderRegistry, ProvidersConfig};
+use wump_providers::{GitHubProvider, ProviderRegistry, ProvidersConfig};
 
 use crate::{
+    http_cache::ValkeyHttpCache,
     jobs::{JobContext, QueuedContext, register_all},
     metrics::{self, QueueGauges},
     queue::{Queues, Runner, shutdown_signal, wait_until_idle},
@@ -36,10 +37,30 @@ pub fn job_context(settings: &Settings) -> anyhow::Result<JobContext> {
         .providers
         .read()
         .context("reading the providers settings")?;
-    let providers = ProviderRegistry::from_config(&providers).context("building the providers")?;
+    let mut registry =
+        ProviderRegistry::from_config(&providers).context("building the providers")?;
+    if providers.github.enabled && settings.http_cache.enabled {
+        // The same GitHub provider, its conditional-request cache shared through Valkey.
+        let cache = ValkeyHttpCache::new(
+            valkey.clone(),
+            format!("{}wump:http:", settings.queues.key_prefix),
+            Duration::from_secs(settings.http_cache.ttl_secs),
+            settings.http_cache.max_entry_bytes,
+        );
+        let github = GitHubProvider::with_cache(
+            providers.github.client_config(&providers.http),
+            Arc::new(cache),
+        )
+        .context("building the github provider")?;
+        registry.register(Arc::new(github));
+    }
+    let providers = registry;
     tracing::info!(providers = ?providers.names(), "providers configured");
-    Ok(JobContext::new(db, valkey, providers, settings.manifests)
-        .with_key_prefix(settings.queues.key_prefix.clone()))
+    let mut ctx = JobContext::new(db, valkey, providers, settings.manifests)
+        .with_key_prefix(settings.queues.key_prefix.clone());
+    ctx.job_retention = chrono::Duration::days(settings.cleanup.job_retention_days.into());
+    ctx.gone_retention = chrono::Duration::days(settings.cleanup.gone_retention_days.into());
+    Ok(ctx)
 }
 
 /// Runs every job type from the queues next to the health server until SIGTERM/Ctrl-C

@@ -1,26 +1,91 @@
 //! cleanup: remove what has gone stale.
 
+use std::collections::BTreeSet;
+
 use chrono::Utc;
+use fred::interfaces::KeysInterface;
 use serde_json::json;
-use wump_core::jobs::CleanupJob;
-use wump_db::{jobs, pool::checkout};
+use wump_core::{
+    cache::organization_version_key,
+    jobs::{CleanupJob, EnrichJob, Priority},
+};
+use wump_db::{edges, enrichment, jobs, pool::checkout, repositories};
 
-use super::{JobContext, JobError, JobOutcome};
+use super::{FollowUp, FollowUpJob, JobContext, JobError, JobOutcome, invalidate};
 
-/// Prunes finished `job_executions` older than `ctx.job_retention`; returns how many rows
-/// went. (Edges of repositories that vanished are removed by the parse that finds them
-/// gone.)
+/// Deletes what has gone stale, each through the writers that keep counts exact:
+///
+/// - repositories found gone (by parse) before `ctx.gone_retention`, at most
+///   `ctx.cleanup_batch` a run: their edges are removed with
+///   `edges::replace_repository_edges` (roll-ups and package counts follow), then the row;
+///   each organization that lost one is enriched again (its totals);
+/// - organizations older than `ctx.gone_retention` with no repositories left;
+/// - finished `job_executions` older than `ctx.job_retention`.
+///
+/// Archived repositories and forks are kept with their edges: the writers already leave
+/// them out of every count.
 pub async fn cleanup(ctx: &JobContext, _job: &CleanupJob) -> Result<JobOutcome, JobError> {
-    let cutoff = Utc::now() - ctx.job_retention;
+    let mut outcome = JobOutcome::default();
+    let gone_cutoff = Utc::now() - ctx.gone_retention;
+    let batch = i64::try_from(ctx.cleanup_batch.max(1)).unwrap_or(i64::MAX);
+
     let mut conn = checkout(&ctx.db).await?;
-    let pruned = jobs::prune(&mut conn, cutoff).await?;
-    let mut outcome = JobOutcome {
-        records_processed: pruned as u64,
-        ..JobOutcome::default()
-    };
+    let gone = repositories::gone_before(&mut conn, gone_cutoff, batch).await?;
+    let mut touched_packages = Vec::new();
+    let mut touched_organizations = BTreeSet::new();
+    let mut deleted = 0usize;
+    for (repository_id, organization_id) in gone {
+        let changes = edges::replace_repository_edges(&mut conn, repository_id, &[]).await?;
+        touched_packages.extend(changes.touched_packages);
+        touched_organizations.extend(changes.touched_organizations);
+        // A repository that came back between the two statements keeps its row.
+        if repositories::delete_gone(&mut conn, repository_id).await? {
+            deleted += 1;
+            touched_organizations.insert(organization_id);
+        }
+    }
+    let shrunk: Vec<_> = touched_organizations.iter().copied().collect();
+    let to_enrich = enrichment::organization_keys(&mut conn, &shrunk).await?;
+    drop(conn);
+    invalidate(ctx, &mut outcome, touched_packages, touched_organizations).await?;
+
+    let mut conn = checkout(&ctx.db).await?;
+    let emptied = repositories::delete_empty_organizations(&mut conn, gone_cutoff).await?;
+    let pruned = jobs::prune(&mut conn, Utc::now() - ctx.job_retention).await?;
+    drop(conn);
+    // The rows are gone, so `invalidate` cannot look their keys up: bump them directly.
+    if !emptied.is_empty() {
+        let pipeline = ctx.valkey.next().pipeline();
+        for (host, login) in &emptied {
+            let key = organization_version_key(host, login);
+            let () = pipeline.incr(format!("{}{key}", ctx.key_prefix)).await?;
+        }
+        let _: Vec<i64> = pipeline.all().await?;
+    }
+    outcome.follow_ups = to_enrich
+        .into_iter()
+        .filter(|key| !emptied.contains(key))
+        .map(|(host, organization)| FollowUp {
+            job: FollowUpJob::Enrich(EnrichJob { host, organization }),
+            priority: Priority::Low,
+        })
+        .collect();
+
+    outcome.records_processed = (deleted + emptied.len() + pruned) as u64;
+    outcome
+        .metadata
+        .insert("repositories_deleted".into(), json!(deleted));
+    outcome
+        .metadata
+        .insert("organizations_deleted".into(), json!(emptied.len()));
     outcome
         .metadata
         .insert("job_executions_pruned".into(), json!(pruned));
-    tracing::info!(job_executions.pruned = pruned, "cleanup finished");
+    tracing::info!(
+        repositories.deleted = deleted,
+        organizations.deleted = emptied.len(),
+        job_executions.pruned = pruned,
+        "cleanup finished"
+    );
     Ok(outcome)
 }

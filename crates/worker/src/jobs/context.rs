@@ -32,6 +32,11 @@ pub struct JobContext {
     pub discover_max_pages: usize,
     /// `job_executions` rows older than this are pruned by cleanup.
     pub job_retention: chrono::Duration,
+    /// Repositories found gone longer ago than this are deleted by cleanup, with their
+    /// edges; organizations older than this with no repositories left go too.
+    pub gone_retention: chrono::Duration,
+    /// Most gone repositories one cleanup run deletes (each in its own transaction).
+    pub cleanup_batch: usize,
     /// Where scrape and discover hand their follow-ups as each batch is stored, so a
     /// scrape of many thousands of repositories never holds them all; `None` returns them
     /// in the outcome.
@@ -75,6 +80,8 @@ impl JobContext {
             funding_repositories: 5,
             discover_max_pages: 10,
             job_retention: chrono::Duration::days(90),
+            gone_retention: chrono::Duration::days(30),
+            cleanup_batch: 1000,
             follow_up_sink: None,
         }
     }

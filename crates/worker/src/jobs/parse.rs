@@ -20,8 +20,8 @@ use super::{JobContext, JobError, JobOutcome, invalidate};
 /// Lists the repository's files, reads the manifests the matcher picks (a file that is
 /// too large, vanished or malformed is logged and skipped; the others still count), merges
 /// the declarations into one edge per package and replaces the repository's edges with
-/// them. A repository the provider no longer has loses its edges. Funding files are left
-/// to enrichment.
+/// them. A repository the provider no longer has loses its edges and is marked gone
+/// (cleanup deletes it after `gone_retention`). Funding files are left to enrichment.
 pub async fn parse(ctx: &JobContext, job: &ParseJob) -> Result<JobOutcome, JobError> {
     let full_name = job.repository.to_string();
     let repository = {
@@ -47,7 +47,7 @@ pub async fn parse(ctx: &JobContext, job: &ParseJob) -> Result<JobOutcome, JobEr
         let changes = {
             let mut conn = checkout(&ctx.db).await?;
             let changes = edges::replace_repository_edges(&mut conn, repository.id, &[]).await?;
-            repositories::mark_parsed(&mut conn, repository.id).await?;
+            repositories::mark_gone(&mut conn, repository.id).await?;
             changes
         };
         outcome

@@ -1,9 +1,11 @@
 //! The job runners end to end against real PostgreSQL and Valkey (see
-//! `wump_db::test_support`), reading repositories from a fixture tree through the local
-//! provider.
+//! `wump_db::test_support`), reading repositories from a fixture tree (or the bundled demo)
+//! through the local provider, and the Valkey HTTP cache.
 
 mod cleanup;
+mod demo;
 mod enrich;
+mod http_cache;
 mod pipeline;
 mod scheduler;
 mod until_idle;

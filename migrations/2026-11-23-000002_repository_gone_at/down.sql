@@ -1,0 +1,2 @@
+DROP INDEX repositories_gone_at;
+ALTER TABLE repositories DROP COLUMN gone_at;
