@@ -107,7 +107,7 @@ resource "aws_cloudwatch_metric_alarm" "api_latency_p95" {
 
 resource "aws_cloudwatch_metric_alarm" "job_failure_rate" {
   alarm_name          = "${var.name}-job-failure-rate"
-  alarm_description   = "More than ${local.t.job_failure_percent} % of jobs failed over 15 minutes (wump.job.duration, outcome=failed)."
+  alarm_description   = "More than ${local.t.job_failure_percent} % of jobs failed for good over 15 minutes (wump.job.duration: outcome dead or permanent, against those plus completed; retried attempts are not failures yet)."
   comparison_operator = "GreaterThanThreshold"
   threshold           = local.t.job_failure_percent
   evaluation_periods  = 1
@@ -117,30 +117,23 @@ resource "aws_cloudwatch_metric_alarm" "job_failure_rate" {
 
   metric_query {
     id          = "rate"
-    expression  = "IF(total > 0, 100 * FILL(failed, 0) / total, 0)"
+    # FILL: an outcome that did not occur in the window has no datapoint, not a zero.
+    expression  = "IF(FILL(completed, 0) + FILL(dead, 0) + FILL(permanent, 0) > 0, 100 * (FILL(dead, 0) + FILL(permanent, 0)) / (FILL(completed, 0) + FILL(dead, 0) + FILL(permanent, 0)), 0)"
     label       = "failed jobs %"
     return_data = true
   }
 
-  metric_query {
-    id = "total"
-    metric {
-      namespace   = var.metrics_namespace
-      metric_name = "wump.job.duration"
-      dimensions  = local.env_dim
-      period      = 900
-      stat        = "SampleCount"
-    }
-  }
-
-  metric_query {
-    id = "failed"
-    metric {
-      namespace   = var.metrics_namespace
-      metric_name = "wump.job.duration"
-      dimensions  = merge(local.env_dim, { outcome = "failed" })
-      period      = 900
-      stat        = "SampleCount"
+  dynamic "metric_query" {
+    for_each = toset(["completed", "dead", "permanent"])
+    content {
+      id = metric_query.value
+      metric {
+        namespace   = var.metrics_namespace
+        metric_name = "wump.job.duration"
+        dimensions  = merge(local.env_dim, { outcome = metric_query.value })
+        period      = 900
+        stat        = "SampleCount"
+      }
     }
   }
 }
