@@ -116,7 +116,7 @@ resource "aws_cloudwatch_metric_alarm" "job_failure_rate" {
   ok_actions          = local.actions
 
   metric_query {
-    id          = "rate"
+    id = "rate"
     # FILL: an outcome that did not occur in the window has no datapoint, not a zero.
     expression  = "IF(FILL(completed, 0) + FILL(dead, 0) + FILL(permanent, 0) > 0, 100 * (FILL(dead, 0) + FILL(permanent, 0)) / (FILL(completed, 0) + FILL(dead, 0) + FILL(permanent, 0)), 0)"
     label       = "failed jobs %"
