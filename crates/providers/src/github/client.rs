@@ -317,10 +317,13 @@ impl Client {
     /// A concurrency permit and a token with quota, waiting as GitHub asked when the wait
     /// is at most `max_wait`, else `RateLimited`. The permit is taken first and the quota
     /// checked while holding it, so no request leaves before its "not before" instant.
+    /// A wait is recorded once, when it ends: other responses wake the loop early and
+    /// would otherwise count the rest of the same wait again.
     async fn acquire(
         &self,
         resource: Resource,
     ) -> Result<(tokio::sync::OwnedSemaphorePermit, Reservation), ProviderError> {
+        let mut waiting_since: Option<Instant> = None;
         loop {
             let mut changed = self.limits.subscribe();
             let permit = Arc::clone(&self.permits)
@@ -328,17 +331,27 @@ impl Client {
                 .await
                 .map_err(|_| config_error("the request semaphore was closed".to_owned()))?;
             let now = Instant::now();
+            let waited = waiting_since.map(|since| now.saturating_duration_since(since));
             let wait = match self.limits.reserve(resource, now) {
-                Ok(reservation) => return Ok((permit, reservation)),
+                Ok(reservation) => {
+                    if let Some(waited) = waited {
+                        self.metrics.rate_limit_wait(PROVIDER, waited);
+                    }
+                    return Ok((permit, reservation));
+                }
                 Err(wait) => wait,
             };
             drop(permit);
             match wait {
                 Wait::Until(at) => {
                     let wait = at.saturating_duration_since(now);
-                    self.metrics.rate_limit_wait(PROVIDER, wait);
                     if wait > self.max_wait {
+                        let asked = waited.unwrap_or_default() + wait;
+                        self.metrics.rate_limit_wait(PROVIDER, asked);
                         return Err(rate_limited(wait));
+                    }
+                    if !wait.is_zero() {
+                        waiting_since.get_or_insert(now);
                     }
                     tracing::debug!(
                         wait_ms = wait.as_millis() as u64,

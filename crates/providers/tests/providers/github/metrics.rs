@@ -14,10 +14,11 @@ use wiremock::{
     matchers::{method, path},
 };
 use wump_providers::{
-    DataProvider, GitHubConfig, GitHubProvider, ProviderError, metrics::ProviderMetrics,
+    DataProvider, DiscoveryQuery, GitHubConfig, GitHubProvider, ProviderError,
+    metrics::ProviderMetrics,
 };
 
-use super::support::{ClockHold, config, error_json, limited, repo};
+use super::support::{ClockHold, config, error_json, limited, repo, repository, settle, until};
 
 /// The instruments' names.
 const REQUESTS: &str = "wump.provider.requests";
@@ -239,5 +240,98 @@ async fn every_attempt_without_an_answer_counts_as_a_network_error() {
     assert_eq!(
         requests(&metrics),
         map(&[("outcome=network_error,provider=github", 3)])
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_slept_in_the_call_is_recorded_once_for_its_length() {
+    let _hold = ClockHold::new();
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octocat/Hello-World"))
+        .respond_with(limited(
+            error_json(
+                403,
+                "API rate limit exceeded for user ID 1.",
+                "overview/rate-limits-for-the-rest-api",
+            ),
+            "core",
+            5000,
+            0,
+            120,
+        ))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octocat/Hello-World"))
+        .respond_with(limited(
+            ResponseTemplate::new(200).set_body_json(repository(
+                "octocat",
+                "User",
+                "Hello-World",
+                80,
+            )),
+            "core",
+            5000,
+            4999,
+            3600,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/search/repositories"))
+        .respond_with(limited(
+            ResponseTemplate::new(200).set_body_json(json!({
+                "total_count": 1,
+                "incomplete_results": false,
+                "items": [repository("rust-lang", "Organization", "rust", 99_000)],
+            })),
+            "search",
+            30,
+            29,
+            60,
+        ))
+        .mount(&server)
+        .await;
+    let (github, meters, exporter) = measured_with(GitHubConfig {
+        max_wait: Duration::from_secs(300),
+        ..config(&server, &["ghp_one"])
+    });
+
+    let waiting = tokio::spawn({
+        let github = github.clone();
+        async move { github.list_files(&repo("octocat/Hello-World"), None).await }
+    });
+    until(async || {
+        github
+            .rate_limit_status()
+            .iter()
+            .any(|s| s.bucket == "core (token 1)" && s.remaining == 0)
+    })
+    .await;
+    // A search answered meanwhile wakes the waiting call, which must not count its wait twice.
+    let query = DiscoveryQuery::Search {
+        query: "language:rust".to_owned(),
+    };
+    github.discover_repositories(&query, None).await.unwrap();
+    settle(Duration::from_millis(50)).await;
+    assert!(!waiting.is_finished(), "still before the reset");
+    tokio::time::advance(Duration::from_secs(120)).await;
+    // The tree is not mounted: `NotFound` comes after the repository call got through.
+    let result = waiting.await.unwrap();
+    assert!(
+        matches!(result, Err(ProviderError::NotFound { .. })),
+        "{result:?}"
+    );
+
+    let metrics = flushed(&meters, &exporter);
+    assert_eq!(waits(&metrics), [(1, 120.0)]);
+    assert_eq!(
+        remaining(&metrics),
+        map(&[
+            ("provider=github,resource=core", 0.9998),
+            ("provider=github,resource=search", 29.0 / 30.0),
+        ])
     );
 }
