@@ -5,13 +5,26 @@
 //!   `rate_limited`, `unauthorized`, `server_error`, `network_error`, `other`): every HTTP
 //!   request sent, retries included;
 //! - `wump.provider.rate_limit_wait` (histogram, seconds) by `provider`: each wait a
-//!   provider asked for (a 429's `Retry-After`, an exhausted quota).
+//!   provider asked for (a 429's `Retry-After`, an exhausted quota);
+//! - `wump.provider.rate_limit.remaining_ratio` (gauge, 0..1) by `provider` and `resource`
+//!   (GitHub: `core`, `search`, `graphql`): remaining ÷ limit of the quota that answered
+//!   the last response carrying rate-limit headers.
+//!
+//! The ratio is a synchronous gauge, not a histogram, because the alarm reads its Minimum
+//! over 5 minutes: the SDK exports cumulative temporality, and a cumulative histogram's
+//! min is the lowest value since the process started, so one bad hour would hold the alarm
+//! forever. A gauge exports the last value of each interval; within a rate-limit window
+//! the remaining quota only falls, so that last value is the interval's lowest (it rises
+//! only when the window resets, which is the recovery the alarm should see). With several
+//! tokens it is the token that answered last, which is the one with the most quota left
+//! (the client picks that one): a low ratio means the whole pool runs dry. The gauge keeps
+//! its last value while no requests are sent.
 
 use std::time::Duration;
 
 use opentelemetry::{
     KeyValue,
-    metrics::{Counter, Histogram, Meter},
+    metrics::{Counter, Gauge, Histogram, Meter},
 };
 
 /// How one request to a provider ended.
@@ -60,6 +73,7 @@ impl RequestOutcome {
 pub struct ProviderMetrics {
     requests: Counter<u64>,
     rate_limit_wait: Histogram<f64>,
+    remaining_ratio: Gauge<f64>,
 }
 
 impl Default for ProviderMetrics {
@@ -82,6 +96,14 @@ impl ProviderMetrics {
                 .with_unit("s")
                 .with_description("Waits providers asked for, by provider")
                 .build(),
+            remaining_ratio: meter
+                .f64_gauge("wump.provider.rate_limit.remaining_ratio")
+                .with_unit("1")
+                .with_description(
+                    "Remaining ÷ limit of the rate-limit quota that last answered, by provider \
+                     and resource",
+                )
+                .build(),
         }
     }
 
@@ -101,6 +123,21 @@ impl ProviderMetrics {
         self.rate_limit_wait.record(
             wait.as_secs_f64(),
             &[KeyValue::new("provider", provider.to_owned())],
+        );
+    }
+
+    /// Records how much of `provider`'s `resource` quota is left; a zero `limit` says
+    /// nothing and is skipped.
+    pub fn rate_limit_remaining(&self, provider: &str, resource: &str, remaining: u32, limit: u32) {
+        if limit == 0 {
+            return;
+        }
+        self.remaining_ratio.record(
+            (f64::from(remaining) / f64::from(limit)).min(1.0),
+            &[
+                KeyValue::new("provider", provider.to_owned()),
+                KeyValue::new("resource", resource.to_owned()),
+            ],
         );
     }
 }

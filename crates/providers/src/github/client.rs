@@ -16,7 +16,11 @@ use super::{
     GitHubConfig, PROVIDER,
     limits::{Limits, RateHeaders, Reservation, Resource, Wait},
 };
-use crate::{HttpCache, ProviderError, backoff::Backoff};
+use crate::{
+    HttpCache, ProviderError,
+    backoff::Backoff,
+    metrics::{ProviderMetrics, RequestOutcome},
+};
 
 /// GitHub's JSON media type.
 pub(crate) const JSON: &str = "application/vnd.github+json";
@@ -80,8 +84,8 @@ impl ApiResponse {
     }
 }
 
-/// The shared HTTP machinery.
-#[derive(Debug)]
+/// The shared HTTP machinery; a clone shares the tokens' limits, the permits and the cache.
+#[derive(Debug, Clone)]
 pub(crate) struct Client {
     http: reqwest::Client,
     tokens: Arc<[SecretString]>,
@@ -90,6 +94,7 @@ pub(crate) struct Client {
     pub(crate) cache: Arc<dyn HttpCache>,
     backoff: Backoff,
     max_wait: Duration,
+    pub(crate) metrics: ProviderMetrics,
 }
 
 enum Body {
@@ -143,6 +148,7 @@ impl Client {
             cache,
             backoff: config.backoff,
             max_wait: config.max_wait,
+            metrics: ProviderMetrics::default(),
         })
     }
 
@@ -198,6 +204,7 @@ impl Client {
                 Next::Limited(wait) => {
                     limit_rounds += 1;
                     if limit_rounds >= MAX_LIMIT_ROUNDS {
+                        self.metrics.rate_limit_wait(PROVIDER, wait);
                         return Err(rate_limited(wait));
                     }
                 }
@@ -218,9 +225,16 @@ impl Client {
         let now = Instant::now();
         let rate = RateHeaders::parse(&raw.headers);
         let status = raw.status;
+        if let (Some(remaining), Some(limit)) = (rate.remaining, rate.limit) {
+            let bucket = rate.bucket(request.resource);
+            self.metrics
+                .rate_limit_remaining(PROVIDER, bucket.name(), remaining, limit);
+        }
         let body = match raw.body {
             Body::Complete(body) => body,
             Body::TooLarge { size } => {
+                self.metrics
+                    .request(PROVIDER, RequestOutcome::of_status(status.as_u16()));
                 self.limits.observe(reservation, &rate, false, now);
                 return Next::Fail(ProviderError::TooLarge {
                     path: request.what.clone(),
@@ -229,6 +243,13 @@ impl Client {
                 });
             }
         };
+        let hit = limit_hit(status, &rate, &body, request.resource);
+        // A 403 that is a rate limit is counted as one, not as a refused token.
+        let outcome = match hit {
+            Some(_) => RequestOutcome::RateLimited,
+            None => RequestOutcome::of_status(status.as_u16()),
+        };
+        self.metrics.request(PROVIDER, outcome);
         if status == StatusCode::NOT_MODIFIED
             && let Some(cached) = cached
         {
@@ -240,7 +261,7 @@ impl Client {
                 body: cached.body.clone(),
             });
         }
-        if let Some(hit) = limit_hit(status, &rate, &body, request.resource) {
+        if let Some(hit) = hit {
             let wait = match hit {
                 LimitHit::Primary => self
                     .limits
@@ -296,10 +317,13 @@ impl Client {
     /// A concurrency permit and a token with quota, waiting as GitHub asked when the wait
     /// is at most `max_wait`, else `RateLimited`. The permit is taken first and the quota
     /// checked while holding it, so no request leaves before its "not before" instant.
+    /// A wait is recorded once, when it ends: other responses wake the loop early and
+    /// would otherwise count the rest of the same wait again.
     async fn acquire(
         &self,
         resource: Resource,
     ) -> Result<(tokio::sync::OwnedSemaphorePermit, Reservation), ProviderError> {
+        let mut waiting_since: Option<Instant> = None;
         loop {
             let mut changed = self.limits.subscribe();
             let permit = Arc::clone(&self.permits)
@@ -307,8 +331,14 @@ impl Client {
                 .await
                 .map_err(|_| config_error("the request semaphore was closed".to_owned()))?;
             let now = Instant::now();
+            let waited = waiting_since.map(|since| now.saturating_duration_since(since));
             let wait = match self.limits.reserve(resource, now) {
-                Ok(reservation) => return Ok((permit, reservation)),
+                Ok(reservation) => {
+                    if let Some(waited) = waited {
+                        self.metrics.rate_limit_wait(PROVIDER, waited);
+                    }
+                    return Ok((permit, reservation));
+                }
                 Err(wait) => wait,
             };
             drop(permit);
@@ -316,7 +346,12 @@ impl Client {
                 Wait::Until(at) => {
                     let wait = at.saturating_duration_since(now);
                     if wait > self.max_wait {
+                        let asked = waited.unwrap_or_default() + wait;
+                        self.metrics.rate_limit_wait(PROVIDER, asked);
                         return Err(rate_limited(wait));
+                    }
+                    if !wait.is_zero() {
+                        waiting_since.get_or_insert(now);
                     }
                     tracing::debug!(
                         wait_ms = wait.as_millis() as u64,
@@ -377,7 +412,10 @@ impl Client {
         if let Some(json) = &request.json {
             builder = builder.json(json);
         }
-        let mut response = builder.send().await?;
+        let mut response = builder
+            .send()
+            .await
+            .inspect_err(|_| self.metrics.request(PROVIDER, RequestOutcome::NetworkError))?;
         let status = response.status();
         let headers = response.headers().clone();
         if let (Some(limit), Some(size)) = (request.max_body, response.content_length())
@@ -391,7 +429,11 @@ impl Client {
             });
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await? {
+        // A body cut off is still a request answered with `status` (`judge` counts the rest).
+        while let Some(chunk) = response.chunk().await.inspect_err(|_| {
+            self.metrics
+                .request(PROVIDER, RequestOutcome::of_status(status.as_u16()));
+        })? {
             body.extend_from_slice(&chunk);
             if let Some(limit) = request.max_body
                 && status.is_success()

@@ -84,6 +84,15 @@ pub(crate) struct RateHeaders {
 }
 
 impl RateHeaders {
+    /// The quota these headers describe: the one `x-ratelimit-resource` names, or `asked`
+    /// when it names none we track (`code_search`, …) or is missing.
+    pub(crate) fn bucket(&self, asked: Resource) -> Resource {
+        self.resource
+            .as_deref()
+            .and_then(resource_named)
+            .unwrap_or(asked)
+    }
+
     pub(crate) fn parse(headers: &HeaderMap) -> Self {
         let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let number = |name: &str| text(name).and_then(|v| v.trim().parse::<i64>().ok());
@@ -364,11 +373,7 @@ impl Limits {
         if !free {
             token.secondary_strikes = 0;
         }
-        let resource = headers
-            .resource
-            .as_deref()
-            .and_then(resource_named)
-            .unwrap_or(reservation.resource);
+        let resource = headers.bucket(reservation.resource);
         let bucket = token.bucket(resource);
         if free {
             bucket.remaining = bucket.remaining.saturating_add(1).min(bucket.limit);

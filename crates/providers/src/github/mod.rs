@@ -23,7 +23,7 @@ use secrecy::SecretString;
 use crate::{
     DataProvider, DiscoveryQuery, FileContent, FileTree, HttpCache, MemoryHttpCache, OwnerProfile,
     PageToken, ProviderError, ProviderKind, RateLimitStatus, RepoRef, RepositoryPage,
-    backoff::Backoff,
+    backoff::Backoff, metrics::ProviderMetrics,
 };
 use client::{ApiRequest, Client, config_error};
 use limits::Resource;
@@ -88,12 +88,12 @@ pub struct GitHubProvider {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Inner {
     client: Client,
     api: Url,
     graphql: Url,
-    large_files: sizes::LargeFiles,
+    large_files: Arc<sizes::LargeFiles>,
 }
 
 impl GitHubProvider {
@@ -115,9 +115,17 @@ impl GitHubProvider {
                 client: Client::new(&config, cache)?,
                 api,
                 graphql,
-                large_files: sizes::LargeFiles::default(),
+                large_files: Arc::default(),
             }),
         })
+    }
+
+    /// Records requests, waits and remaining quota on `metrics` instead of the global
+    /// meter's (tests). Clones made before keep theirs; limits and cache stay shared.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: ProviderMetrics) -> Self {
+        Arc::make_mut(&mut self.inner).client.metrics = metrics;
+        self
     }
 
     /// `api_url` joined with path segments, each percent-encoded.

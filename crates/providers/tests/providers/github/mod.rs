@@ -5,5 +5,6 @@ mod discovery;
 mod enforcement;
 mod files;
 mod limits;
+mod metrics;
 mod owners;
 mod support;
