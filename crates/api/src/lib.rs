@@ -3,6 +3,7 @@
 //! `main.rs` parses the command line; [`server`] builds and runs the actix-web app over an
 //! [`AppState`]; every error leaves through [`problem::ApiError`].
 
+pub mod breaker;
 pub mod cache;
 pub mod problem;
 mod routes;

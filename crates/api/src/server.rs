@@ -9,6 +9,14 @@ use crate::{routes, state::AppState};
 /// Binds the API to `settings.api.bind` (port 0 picks a free port) and returns the
 /// server and the address it listens on; the server stops gracefully on SIGTERM/SIGINT.
 pub fn build(state: AppState) -> std::io::Result<(Server, std::net::SocketAddr)> {
+    build_with(state, |_| {})
+}
+
+/// [`build`] with `extra` routes registered after ours (tests add slow or cached routes).
+pub fn build_with(
+    state: AppState,
+    extra: fn(&mut web::ServiceConfig),
+) -> std::io::Result<(Server, std::net::SocketAddr)> {
     let api = state.settings.api.clone();
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
@@ -17,6 +25,7 @@ pub fn build(state: AppState) -> std::io::Result<(Server, std::net::SocketAddr)>
             // One span per request: every log line of a request carries its trace id.
             .wrap(tracing_actix_web::TracingLogger::default())
             .configure(routes::configure)
+            .configure(extra)
     })
     .shutdown_timeout(api.shutdown_timeout_secs)
     .client_request_timeout(Duration::from_secs(10));

@@ -6,13 +6,18 @@ use std::sync::Arc;
 use wump_core::Settings;
 use wump_db::{DbPool, ValkeyPool};
 
-use crate::cache::ResponseCache;
+use crate::{breaker::CircuitBreaker, cache::ResponseCache};
 
 /// The API's shared state, cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
+    /// The primary: writes, and reads that must see them.
     pub db: DbPool,
+    /// A read replica's pool when `database.read_url` is set; see [`AppState::read_db`].
+    pub read_db: Option<DbPool>,
+    /// Opens when the database keeps failing, so requests fail fast instead of queueing.
+    pub breaker: CircuitBreaker,
     /// Cache, rate limits and the cache versions the worker bumps.
     pub valkey: ValkeyPool,
     pub cache: ResponseCache,
@@ -43,13 +48,32 @@ impl AppState {
         key_prefix: String,
     ) -> Self {
         let settings = Arc::new(settings);
-        let cache = ResponseCache::new(valkey.clone(), key_prefix.clone());
+        let breaker = CircuitBreaker::new(&settings.api.breaker);
+        let cache = ResponseCache::new(
+            valkey.clone(),
+            key_prefix.clone(),
+            settings.api.cache.clone(),
+            breaker.clone(),
+        );
         Self {
             settings,
             db,
+            read_db: None,
+            breaker,
             valkey,
             cache,
             key_prefix,
         }
+    }
+
+    /// The same state with a read replica's pool for the read endpoints.
+    pub fn with_read_db(mut self, read_db: DbPool) -> Self {
+        self.read_db = Some(read_db);
+        self
+    }
+
+    /// The pool read endpoints use: the replica when configured, else the primary.
+    pub fn read_db(&self) -> &DbPool {
+        self.read_db.as_ref().unwrap_or(&self.db)
     }
 }

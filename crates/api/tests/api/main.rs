@@ -1,5 +1,6 @@
 //! The API server in-process against real PostgreSQL and Valkey: one test binary.
 
+mod cache;
 mod health;
 
 use std::net::SocketAddr;
