@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use actix_web::{App, HttpServer, dev::Server, web};
+use actix_web::{App, HttpServer, dev::Server, middleware, web};
 
-use crate::{routes, state::AppState};
+use crate::{metrics, routes, state::AppState};
 
 /// Binds the API to `settings.api.bind` (port 0 picks a free port) and returns the
 /// server and the address it listens on; the server stops gracefully on SIGTERM/SIGINT.
@@ -24,6 +24,9 @@ pub fn build_with(
             .app_data(data.clone())
             // One span per request: every log line of a request carries its trace id.
             .wrap(tracing_actix_web::TracingLogger::default())
+            // Inside the request span, around everything else: durations include the
+            // middleware's own work.
+            .wrap(middleware::from_fn(metrics::record))
             .configure(routes::configure)
             .configure(extra)
     })

@@ -3,10 +3,15 @@
 
 use std::sync::Arc;
 
+use tokio::sync::OnceCell;
 use wump_core::Settings;
-use wump_db::{DbPool, ValkeyPool};
+use wump_db::{DbPool, ValkeyPool, queue::Queues};
 
-use crate::{breaker::CircuitBreaker, cache::ResponseCache};
+use crate::{
+    breaker::CircuitBreaker,
+    cache::ResponseCache,
+    metrics::{self, Metrics},
+};
 
 /// The API's shared state, cheap to clone.
 #[derive(Clone)]
@@ -24,6 +29,13 @@ pub struct AppState {
     /// Prepended to every Valkey key this API reads or writes: empty in production, one
     /// per test so tests sharing a server stay apart (the worker takes the same prefix).
     pub key_prefix: String,
+    /// Request and cache instruments.
+    pub metrics: Metrics,
+    /// Where `/metrics` reads from; `None` (404) when the process exports none.
+    pub metrics_registry: Option<prometheus::Registry>,
+    /// The job queues for `/health/jobs`, connected on first use (Valkey may be away at
+    /// start).
+    pub job_queues: Arc<OnceCell<Queues>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -55,6 +67,7 @@ impl AppState {
             settings.api.cache.clone(),
             breaker.clone(),
         );
+        metrics::observe_pool(db.clone(), "primary");
         Self {
             settings,
             db,
@@ -63,11 +76,21 @@ impl AppState {
             valkey,
             cache,
             key_prefix,
+            metrics: Metrics::new(),
+            metrics_registry: None,
+            job_queues: Arc::new(OnceCell::new()),
         }
+    }
+
+    /// The same state with `/metrics` reading `registry`.
+    pub fn with_metrics_registry(mut self, registry: prometheus::Registry) -> Self {
+        self.metrics_registry = Some(registry);
+        self
     }
 
     /// The same state with a read replica's pool for the read endpoints.
     pub fn with_read_db(mut self, read_db: DbPool) -> Self {
+        metrics::observe_pool(read_db.clone(), "read");
         self.read_db = Some(read_db);
         self
     }

@@ -140,6 +140,8 @@ pub struct ApiSettings {
     pub cache: CacheSettings,
     /// When to stop sending requests to an unavailable database (`[api.breaker]`).
     pub breaker: BreakerSettings,
+    /// What the health endpoints call unhealthy (`[api.health]`).
+    pub health: HealthSettings,
 }
 
 impl Default for ApiSettings {
@@ -150,6 +152,24 @@ impl Default for ApiSettings {
             shutdown_timeout_secs: 30,
             cache: CacheSettings::default(),
             breaker: BreakerSettings::default(),
+            health: HealthSettings::default(),
+        }
+    }
+}
+
+/// Thresholds of the API's health endpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthSettings {
+    /// `/health/jobs` answers 503 when more jobs than this wait in the dead-letter list
+    /// (0: never, whatever its size).
+    pub dead_letter_threshold: u64,
+}
+
+impl Default for HealthSettings {
+    fn default() -> Self {
+        Self {
+            dead_letter_threshold: 100,
         }
     }
 }

@@ -36,7 +36,7 @@ use wump_core::{Ecosystem, settings::CacheSettings};
 use wump_db::ValkeyPool;
 
 use self::{entry::Entry, flight::Flights, store::Store};
-use crate::{breaker::CircuitBreaker, problem::ApiError};
+use crate::{breaker::CircuitBreaker, metrics::Metrics, problem::ApiError};
 
 /// Whose data a response shows: decides which version counter namespaces its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +124,7 @@ struct Inner {
     settings: CacheSettings,
     flights: Flights<Outcome>,
     breaker: CircuitBreaker,
+    metrics: Metrics,
 }
 
 /// What one lookup came to, shared by every request that waited on it.
@@ -151,6 +152,7 @@ impl ResponseCache {
                 settings,
                 flights: Flights::default(),
                 breaker,
+                metrics: Metrics::new(),
             }),
         }
     }
@@ -241,6 +243,7 @@ impl ResponseCache {
     }
 
     fn answer(&self, entry: &Entry, status: CacheStatus) -> Cached {
+        self.inner.metrics.cache_lookup(status);
         let max_age = match status {
             CacheStatus::Hit | CacheStatus::Miss => {
                 Duration::from_millis(entry.fresh_until_ms.saturating_sub(now_ms()))

@@ -27,9 +27,7 @@ fn state(valkey: &TestValkey, configure: impl FnOnce(&mut Settings)) -> AppState
     let mut settings = Settings::default();
     settings.valkey = valkey.settings().clone();
     configure(&mut settings);
-    let db = wump_db::connect(&settings.database).unwrap();
-    let pool = wump_db::connect_valkey(&settings.valkey).unwrap();
-    AppState::with_prefix(settings, db, pool, valkey.prefix().to_owned())
+    crate::state(settings, valkey)
 }
 
 fn serde_scope() -> Scope {

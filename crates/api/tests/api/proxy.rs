@@ -17,7 +17,7 @@ use tokio::{
 /// Forwards connections to `upstream` while up; while cut, refuses new connections (closes
 /// them at once) and has dropped every open one.
 #[derive(Debug)]
-pub struct TcpProxy {
+pub(crate) struct TcpProxy {
     address: SocketAddr,
     shared: Arc<Shared>,
     accept: AbortHandle,
@@ -31,7 +31,7 @@ struct Shared {
 
 impl TcpProxy {
     /// Listens on a free local port and forwards to `upstream`.
-    pub async fn start(upstream: SocketAddr) -> Self {
+    pub(crate) async fn start(upstream: SocketAddr) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let shared = Arc::new(Shared::default());
@@ -59,12 +59,12 @@ impl TcpProxy {
     }
 
     /// Where clients connect.
-    pub fn address(&self) -> SocketAddr {
+    pub(crate) fn address(&self) -> SocketAddr {
         self.address
     }
 
     /// Drops every open connection and refuses new ones until [`Self::restore`].
-    pub fn cut(&self) {
+    pub(crate) fn cut(&self) {
         self.shared.cut.store(true, Ordering::SeqCst);
         for connection in self.shared.connections.lock().unwrap().drain(..) {
             connection.abort();
@@ -72,7 +72,7 @@ impl TcpProxy {
     }
 
     /// Forwards new connections again.
-    pub fn restore(&self) {
+    pub(crate) fn restore(&self) {
         self.shared.cut.store(false, Ordering::SeqCst);
     }
 }
