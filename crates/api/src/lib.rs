@@ -5,6 +5,7 @@
 
 pub mod breaker;
 pub mod cache;
+pub mod http;
 pub mod metrics;
 pub mod problem;
 mod routes;

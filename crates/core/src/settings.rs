@@ -142,6 +142,8 @@ pub struct ApiSettings {
     pub breaker: BreakerSettings,
     /// What the health endpoints call unhealthy (`[api.health]`).
     pub health: HealthSettings,
+    /// CORS, size limits and the request timeout (`[api.http]`).
+    pub http: HttpSettings,
 }
 
 impl Default for ApiSettings {
@@ -153,6 +155,33 @@ impl Default for ApiSettings {
             cache: CacheSettings::default(),
             breaker: BreakerSettings::default(),
             health: HealthSettings::default(),
+            http: HttpSettings::default(),
+        }
+    }
+}
+
+/// HTTP limits and browser access.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Origins browsers may call the API from (`https://example.org`), or `["*"]` for any;
+    /// empty: no CORS headers at all.
+    pub cors_allowed_origins: Vec<String>,
+    /// Largest JSON request body (bytes); larger ones get 413.
+    pub json_body_limit_bytes: usize,
+    /// Largest request line plus headers (bytes); larger requests get 431.
+    pub max_header_bytes: usize,
+    /// A request still unanswered after this long gets a 503 problem (ms).
+    pub request_timeout_ms: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            cors_allowed_origins: Vec::new(),
+            json_body_limit_bytes: 64 * 1024,
+            max_header_bytes: 16 * 1024,
+            request_timeout_ms: 15_000,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The API server in-process against real PostgreSQL and Valkey: one test binary.
 
 mod cache;
+mod headers;
 mod health;
 mod metrics;
 mod outages;

@@ -10,11 +10,12 @@ use wump_api::{
     problem::ApiError,
 };
 
-/// Registers `/test/cached/{name}` and `/test/slow?ms=`.
+/// Registers `/test/cached/{name}`, `/test/slow?ms=` and `POST /test/echo`.
 pub(crate) fn configure(config: &mut web::ServiceConfig) {
     config
         .route("/test/cached/{name}", web::get().to(cached))
-        .route("/test/slow", web::get().to(slow));
+        .route("/test/slow", web::get().to(slow))
+        .route("/test/echo", web::post().to(echo));
 }
 
 /// A search-class answer per name, loaded with a database round trip.
@@ -43,4 +44,15 @@ struct Slow {
 async fn slow(query: web::Query<Slow>) -> HttpResponse {
     tokio::time::sleep(Duration::from_millis(query.ms)).await;
     HttpResponse::Ok().json(serde_json::json!({ "slept_ms": query.ms }))
+}
+
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct Echo {
+    name: String,
+}
+
+/// Answers the JSON body it was given.
+async fn echo(body: web::Json<Echo>) -> HttpResponse {
+    HttpResponse::Ok().json(body.into_inner())
 }
