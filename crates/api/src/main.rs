@@ -19,6 +19,13 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Create and fill the benchmark database (`just bench-api`).
+    #[cfg(feature = "bench")]
+    BenchSeed {
+        /// Repositories depending on the benchmark package.
+        #[arg(long, default_value_t = 10_000)]
+        dependents: usize,
+    },
 }
 
 #[tokio::main]
@@ -33,6 +40,8 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => migrate(&settings).await,
         Command::Serve => serve(settings, registry).await,
+        #[cfg(feature = "bench")]
+        Command::BenchSeed { dependents } => wump_api::bench::seed(&settings, dependents).await,
     }
 }
 
@@ -66,10 +75,20 @@ async fn serve(settings: Settings, registry: prometheus::Registry) -> anyhow::Re
     if let Some(read_db) = read_db {
         state = state.with_read_db(read_db);
     }
-    let (server, address) =
-        wump_api::server::build(state).with_context(|| format!("binding {bind}"))?;
+    let (server, address) = build(state).with_context(|| format!("binding {bind}"))?;
     tracing::info!(%address, "wump-api listening");
     server.await?;
     tracing::info!("wump-api stopped");
     Ok(())
+}
+
+#[cfg(not(feature = "bench"))]
+use wump_api::server::build;
+
+/// The server with the benchmark's routes.
+#[cfg(feature = "bench")]
+fn build(
+    state: wump_api::AppState,
+) -> std::io::Result<(actix_web::dev::Server, std::net::SocketAddr)> {
+    wump_api::server::build_with(state, wump_api::bench::configure)
 }
