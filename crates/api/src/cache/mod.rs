@@ -232,7 +232,7 @@ impl ResponseCache {
                     }
                     Err(ApiError::Unavailable { what, retry_after }) => match cached {
                         Some(entry) => {
-                            tracing::info!(what, "serving a stale cached answer");
+                            tracing::debug!(what, "serving a stale cached answer");
                             Ok((Arc::new(entry), CacheStatus::Stale))
                         }
                         None => Err(SharedError::Unavailable { what, retry_after }),
