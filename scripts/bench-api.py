@@ -9,9 +9,7 @@ WUMP__DATABASE__URL names, serves it with Valkey database 3 of WUMP__VALKEY__URL
 three endpoints with wrk, one after the other, in the same run:
 
 - /health: the baseline (no database, no cache: what the HTTP stack itself costs);
-- /bench/dependents: the first page of dependents through the response cache (hot: HITs
-  from the in-process L1, after the version GET);
-- /bench/dependents/valkey-only: the same through a cache without the L1 (HITs read Valkey);
+- /bench/dependents: the first page of dependents through the response cache (hot: HITs);
 - /bench/dependents/uncached: the same page and JSON from PostgreSQL every time.
 
 It records requests/s, p50 and p99 latency (and their ratios to the baseline), and the
@@ -40,8 +38,7 @@ BIND = "127.0.0.1:18089"
 
 ENDPOINTS = [
     ("baseline", "/health", "`GET /health` (no database, no cache)"),
-    ("cached", "/bench/dependents", "dependents page 1, HIT from the in-process L1 (+1 Valkey GET)"),
-    ("valkey", "/bench/dependents/valkey-only", "dependents page 1, HIT from Valkey (2 GETs), no L1"),
+    ("cached", "/bench/dependents", "dependents page 1, cache HIT (Valkey)"),
     ("uncached", "/bench/dependents/uncached", "dependents page 1 from PostgreSQL"),
 ]
 
@@ -197,14 +194,11 @@ def write_report(results, args, idle_rss, peak_rss, body_bytes, hits):
             f"{r['rps'] / base['rps']:.2f}× | {r['p50'] / base['p50']:.2f}× | "
             f"{r['p99'] / base['p99']:.2f}× | {r['non2xx']} |"
         )
-    cached, valkey, uncached = results["cached"], results["valkey"], results["uncached"]
+    cached, uncached = results["cached"], results["uncached"]
     lines += [
         "",
-        f"Cache HIT vs PostgreSQL: {cached['rps'] / uncached['rps']:.1f}× the requests/s "
-        f"(Valkey-only HIT: {valkey['rps'] / uncached['rps']:.1f}×), "
-        f"p50 {uncached['p50'] / cached['p50']:.1f}× lower. "
-        f"L1 vs Valkey-only HIT: {cached['rps'] / valkey['rps']:.2f}× the requests/s, "
-        f"p50 {cached['p50']:.2f} vs {valkey['p50']:.2f} ms."
+        f"Cache HIT vs PostgreSQL: {cached['rps'] / uncached['rps']:.1f}× the requests/s, "
+        f"p50 {uncached['p50'] / cached['p50']:.1f}× lower."
         + (f" Cache HITs counted by /metrics: {hits:,}." if hits is not None else ""),
         f"Resident memory of wump-api: {idle_rss / 1024:.0f} MiB idle after warm-up, "
         f"{peak_rss / 1024:.0f} MiB at peak under load. SIGTERM: graceful stop, exit 0.",

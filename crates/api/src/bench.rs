@@ -4,7 +4,7 @@
 //! PostgreSQL, so the cache's worth can be measured against the same query and the same
 //! JSON.
 
-use std::{collections::BTreeSet, sync::OnceLock};
+use std::collections::BTreeSet;
 
 use diesel::{OptionalExtension, QueryableByName, sql_types::Text};
 use diesel_async::RunQueryDsl;
@@ -22,7 +22,7 @@ use wump_db::{
 };
 
 use crate::{
-    cache::{CacheClass, Fresh, ResponseCache, Scope},
+    cache::{CacheClass, Fresh, Scope},
     problem::ApiError,
     state::AppState,
 };
@@ -30,20 +30,9 @@ use crate::{
 /// The benchmark's package.
 pub const PACKAGE: &str = "bench-serde";
 
-/// Registers `/bench/dependents` (cached), `/bench/dependents/valkey-only` (cached without
-/// the in-process L1) and `/bench/dependents/uncached`.
+/// Registers `/bench/dependents` (cached) and `/bench/dependents/uncached`.
 pub fn configure(config: &mut web::ServiceConfig) {
-    config
-        .service(cached)
-        .service(cached_without_l1)
-        .service(uncached);
-}
-
-fn scope() -> Scope {
-    Scope::Package {
-        ecosystem: Ecosystem::Cargo,
-        normalized_name: Ecosystem::Cargo.normalize_name(PACKAGE),
-    }
+    config.service(cached).service(uncached);
 }
 
 #[derive(Debug, Serialize)]
@@ -83,34 +72,13 @@ async fn cached(
     request: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let scope = Scope::Package {
+        ecosystem: Ecosystem::Cargo,
+        normalized_name: Ecosystem::Cargo.normalize_name(PACKAGE),
+    };
     let answer = state
         .cache
-        .get_or_load(&scope(), CacheClass::Dependents, "per_page=30", || async {
-            Ok(Fresh::from(first_page(&state).await?))
-        })
-        .await?;
-    Ok(answer.respond(&request))
-}
-
-/// The same through a cache that has no in-process L1: every HIT reads Valkey.
-#[get("/bench/dependents/valkey-only")]
-async fn cached_without_l1(
-    request: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    static CACHE: OnceLock<ResponseCache> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| {
-        let mut settings = state.settings.api.cache.clone();
-        settings.l1_max_bytes = 0;
-        ResponseCache::new(
-            state.valkey.clone(),
-            state.key_prefix.clone(),
-            settings,
-            state.breaker.clone(),
-        )
-    });
-    let answer = cache
-        .get_or_load(&scope(), CacheClass::Dependents, "per_page=30", || async {
+        .get_or_load(&scope, CacheClass::Dependents, "per_page=30", || async {
             Ok(Fresh::from(first_page(&state).await?))
         })
         .await?;

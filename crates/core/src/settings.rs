@@ -255,9 +255,6 @@ pub struct CacheSettings {
     /// After a Valkey command fails, how long requests skip the cache and go straight to
     /// PostgreSQL, instead of each waiting for the command timeout (ms).
     pub valkey_cooldown_ms: u64,
-    /// Bytes of answers each process also keeps in memory (L1), so a hot answer costs one
-    /// Valkey round trip (its version) instead of two; 0 turns the L1 off.
-    pub l1_max_bytes: u64,
 }
 
 impl Default for CacheSettings {
@@ -273,7 +270,6 @@ impl Default for CacheSettings {
             stats_ttl_secs: 900,
             stale_secs: 86_400,
             valkey_cooldown_ms: 2_000,
-            l1_max_bytes: 64 * 1024 * 1024,
         }
     }
 }

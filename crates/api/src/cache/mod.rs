@@ -120,8 +120,6 @@ pub struct ResponseCache {
 
 struct Inner {
     store: Store,
-    /// Answers this process served lately, by versioned key (see [`l1`]).
-    l1: Option<moka::sync::Cache<String, Arc<Entry>>>,
     key_prefix: String,
     settings: CacheSettings,
     flights: Flights<Outcome>,
@@ -150,7 +148,6 @@ impl ResponseCache {
         Self {
             inner: Arc::new(Inner {
                 store: Store::new(valkey, cooldown),
-                l1: l1(&settings),
                 key_prefix,
                 settings,
                 flights: Flights::default(),
@@ -192,15 +189,6 @@ impl ResponseCache {
             None => Ok(0),
         };
         let key = self.key(scope, version.ok(), class, variant);
-        // The key holds the version just read: an L1 entry under it is as current as
-        // Valkey's. Without the version (Valkey away) the L1 cannot be trusted.
-        let l1 = self.inner.l1.as_ref().filter(|_| version.is_ok());
-        if let Some(entry) = l1
-            .and_then(|l1| l1.get(&key))
-            .filter(|e| e.is_fresh(now_ms()))
-        {
-            return Ok(self.answer(&entry, CacheStatus::Hit));
-        }
         let outcome = self
             .inner
             .flights
@@ -211,11 +199,7 @@ impl ResponseCache {
                 };
                 let now = now_ms();
                 if let Some(entry) = cached.as_ref().filter(|e| e.is_fresh(now)) {
-                    let entry = Arc::new(entry.clone());
-                    if let Some(l1) = l1 {
-                        l1.insert(key.clone(), entry.clone());
-                    }
-                    return Ok((entry, CacheStatus::Hit));
+                    return Ok((Arc::new(entry.clone()), CacheStatus::Hit));
                 }
                 match self.inner.breaker.call(load()).await {
                     Ok(fresh) => {
@@ -224,11 +208,7 @@ impl ResponseCache {
                             let keep = ttl + Duration::from_secs(settings.stale_secs);
                             store.put(&key, &entry, keep).await;
                         }
-                        let entry = Arc::new(entry);
-                        if let Some(l1) = l1 {
-                            l1.insert(key.clone(), entry.clone());
-                        }
-                        Ok((entry, CacheStatus::Miss))
+                        Ok((Arc::new(entry), CacheStatus::Miss))
                     }
                     Err(ApiError::Unavailable { what, retry_after }) => match cached {
                         Some(entry) => {
@@ -325,37 +305,6 @@ impl CacheClass {
             CacheClass::Stats => "stats",
         }
     }
-}
-
-/// The in-process L1: bounded by the bytes of the bodies it holds, entries dropped after
-/// the longest TTL at the latest (each is also checked against its own expiry on use).
-/// Only fresh answers are served from it; stale answers come from Valkey's copy.
-fn l1(settings: &CacheSettings) -> Option<moka::sync::Cache<String, Arc<Entry>>> {
-    if settings.l1_max_bytes == 0 || !settings.enabled {
-        return None;
-    }
-    let longest = [
-        CacheClass::Package,
-        CacheClass::Dependents,
-        CacheClass::Organizations,
-        CacheClass::Organization,
-        CacheClass::Repository,
-        CacheClass::Search,
-        CacheClass::Stats,
-    ]
-    .into_iter()
-    .map(|class| class_ttl(settings, class))
-    .max()
-    .unwrap_or(0);
-    Some(
-        moka::sync::Cache::builder()
-            .weigher(|key: &String, entry: &Arc<Entry>| {
-                u32::try_from(key.len() + entry.body.len() + entry.etag.len()).unwrap_or(u32::MAX)
-            })
-            .max_capacity(settings.l1_max_bytes)
-            .time_to_live(Duration::from_secs(longest.max(1)))
-            .build(),
-    )
 }
 
 /// The class's TTL from `[api.cache]`, in seconds.

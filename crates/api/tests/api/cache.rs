@@ -238,25 +238,3 @@ async fn a_matching_if_none_match_is_a_304_without_a_body() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers().get("x-cache").unwrap(), "MISS");
 }
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_in_process_copy_still_sees_a_version_bump_at_once() {
-    let valkey = TestValkey::new().await;
-    let state = state(&valkey, |s| s.api.cache.l1_max_bytes = 1024 * 1024);
-    let runs = Arc::new(AtomicUsize::new(0));
-    dependents(&state, &runs, json!({"v": 1})).await;
-    // Gone from Valkey, still in this process: served from memory.
-    valkey.clear().await;
-    let from_memory = dependents(&state, &runs, json!({"v": 2})).await;
-    assert_eq!(from_memory.status, CacheStatus::Hit);
-    assert_eq!(runs.load(Ordering::SeqCst), 1);
-
-    let version_key = valkey.key(&wump_core::cache::package_version_key(
-        Ecosystem::Cargo,
-        "serde",
-    ));
-    let _: i64 = valkey.pool().incr(&version_key).await.unwrap();
-    let after = dependents(&state, &runs, json!({"v": 3})).await;
-    assert_eq!(after.status, CacheStatus::Miss);
-    assert_eq!(after.body.as_ref(), br#"{"v":3}"#);
-}

@@ -11,7 +11,7 @@ use std::{
 
 use tokio::{
     net::{TcpListener, TcpStream},
-    task::{AbortHandle, JoinHandle},
+    task::AbortHandle,
 };
 
 /// Forwards connections to `upstream` while up; while cut, refuses new connections (closes
@@ -26,7 +26,7 @@ pub(crate) struct TcpProxy {
 #[derive(Debug, Default)]
 struct Shared {
     cut: AtomicBool,
-    connections: Mutex<Vec<JoinHandle<()>>>,
+    connections: Mutex<Vec<AbortHandle>>,
 }
 
 impl TcpProxy {
@@ -46,7 +46,7 @@ impl TcpProxy {
                     let task = tokio::spawn(forward(inbound, upstream));
                     let mut connections = shared.connections.lock().unwrap();
                     connections.retain(|c| !c.is_finished());
-                    connections.push(task);
+                    connections.push(task.abort_handle());
                 }
             })
             .abort_handle()
@@ -63,14 +63,11 @@ impl TcpProxy {
         self.address
     }
 
-    /// Drops every open connection (returning once they are closed) and refuses new ones
-    /// until [`Self::restore`].
-    pub(crate) async fn cut(&self) {
+    /// Drops every open connection and refuses new ones until [`Self::restore`].
+    pub(crate) fn cut(&self) {
         self.shared.cut.store(true, Ordering::SeqCst);
-        let connections: Vec<_> = self.shared.connections.lock().unwrap().drain(..).collect();
-        for connection in connections {
+        for connection in self.shared.connections.lock().unwrap().drain(..) {
             connection.abort();
-            let _ = connection.await;
         }
     }
 
@@ -83,9 +80,7 @@ impl TcpProxy {
 impl Drop for TcpProxy {
     fn drop(&mut self) {
         self.accept.abort();
-        for connection in self.shared.connections.lock().unwrap().drain(..) {
-            connection.abort();
-        }
+        self.cut();
     }
 }
 
