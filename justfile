@@ -129,6 +129,11 @@ fuzz-one TARGET SECONDS="60":
 fuzz-coverage *TARGETS:
     python3 fuzz/coverage.py {{ TARGETS }}
 
+# Benchmark wump-api under load (release build, seeded wump_bench database, wrk) and record
+# requests/s, latency and memory in docs/benchmarks.md. Needs the services and wrk.
+bench-api:
+    python3 scripts/bench-api.py
+
 # Benchmark the lockfile parsers (criterion, a few minutes) and record MB/s in docs/benchmarks.md.
 bench-parsers:
     mkdir -p {{ target_dir }}/criterion

@@ -49,6 +49,11 @@ pub enum ApiError {
     /// A bug or an unexpected failure; the cause is logged, not shown.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+    /// The request broke a rule of HTTP itself that the framework enforces (a method the
+    /// route does not take, an unsupported media type, headers too large): the status
+    /// says which, RFC 9457's `about:blank` type.
+    #[error("{detail}")]
+    Http { status: StatusCode, detail: String },
 }
 
 impl ApiError {
@@ -72,6 +77,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => "urn:wump:problem:rate-limited",
             ApiError::Unavailable { .. } => "urn:wump:problem:unavailable",
             ApiError::Internal(_) => "urn:wump:problem:internal",
+            ApiError::Http { .. } => "about:blank",
         }
     }
 
@@ -86,6 +92,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => "Too many requests",
             ApiError::Unavailable { .. } => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
+            ApiError::Http { status, .. } => status.canonical_reason().unwrap_or("Error"),
         }
     }
 
@@ -126,6 +133,7 @@ impl ResponseError for ApiError {
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Http { status, .. } => *status,
         }
     }
 

@@ -7,5 +7,11 @@ pub(crate) mod health;
 
 /// Registers every route.
 pub(crate) fn configure(config: &mut web::ServiceConfig) {
-    config.service(health::live).service(health::ready);
+    config
+        .service(health::live)
+        .service(health::ready)
+        .service(health::db)
+        .service(health::valkey)
+        .service(health::jobs)
+        .service(crate::metrics::scrape);
 }
