@@ -132,6 +132,15 @@ pub struct ApiSettings {
     pub workers: usize,
     /// Seconds to let in-flight requests finish after SIGTERM.
     pub shutdown_timeout_secs: u64,
+    /// A bootstrap key of the admin tier (`WUMP__API__ADMIN_KEY`, at least 32 characters),
+    /// for creating the first stored keys; only its SHA-256 is kept in memory.
+    pub admin_key: Option<SecretString>,
+    /// Who the caller is: API keys, trusted proxies.
+    pub auth: AuthSettings,
+    /// Requests per minute and burst for each tier.
+    pub rate_limits: RateLimitSettings,
+    /// `POST /api/v1/packages/{ecosystem}/{name}/refresh`.
+    pub refresh: RefreshSettings,
 }
 
 impl Default for ApiSettings {
@@ -140,6 +149,105 @@ impl Default for ApiSettings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             workers: 0,
             shutdown_timeout_secs: 30,
+            admin_key: None,
+            auth: AuthSettings::default(),
+            rate_limits: RateLimitSettings::default(),
+            refresh: RefreshSettings::default(),
+        }
+    }
+}
+
+/// `[api.auth]`: API key lookups and the client address behind proxies.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Proxies (CIDRs, e.g. `10.0.0.0/8`) whose `X-Forwarded-For` is believed; the client
+    /// is the right-most address not in these ranges. Empty: the peer is the client.
+    pub trusted_proxies: Vec<String>,
+    /// How long a looked-up key is remembered in-process: a revocation reaches every
+    /// instance within this time.
+    pub key_cache_ttl_secs: u64,
+    /// Most keys remembered in-process.
+    pub key_cache_capacity: u64,
+    /// How often the keys used since the last flush get their `last_used_at` written.
+    pub last_used_flush_secs: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: Vec::new(),
+            key_cache_ttl_secs: 30,
+            key_cache_capacity: 10_000,
+            last_used_flush_secs: 60,
+        }
+    }
+}
+
+/// One tier's rate limit (GCRA): a steady rate and how many requests may come at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierLimit {
+    /// Sustained requests per minute; 0 means unlimited.
+    pub per_minute: u32,
+    /// Requests allowed at once from an idle start (at least 1).
+    pub burst: u32,
+}
+
+impl TierLimit {
+    const fn new(per_minute: u32, burst: u32) -> Self {
+        Self { per_minute, burst }
+    }
+}
+
+/// `[api.rate_limits]`: limits per tier, and the in-process fallback used while Valkey is
+/// unreachable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Callers without a key, by client address.
+    pub anonymous: TierLimit,
+    pub free: TierLimit,
+    pub standard: TierLimit,
+    pub premium: TierLimit,
+    pub admin: TierLimit,
+    /// Timeout of one limiter call to Valkey before the in-process limiter answers.
+    pub valkey_timeout_ms: u64,
+    /// After a Valkey failure, how long the in-process limiter answers before Valkey is
+    /// tried again.
+    pub valkey_retry_ms: u64,
+    /// Most callers the in-process limiter tracks (the oldest are forgotten first).
+    pub local_capacity: usize,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            anonymous: TierLimit::new(60, 30),
+            free: TierLimit::new(300, 100),
+            standard: TierLimit::new(1_200, 300),
+            premium: TierLimit::new(6_000, 1_000),
+            admin: TierLimit::new(0, 1),
+            valkey_timeout_ms: 250,
+            valkey_retry_ms: 2_000,
+            local_capacity: 100_000,
+        }
+    }
+}
+
+/// `[api.refresh]`: on-demand discovery.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RefreshSettings {
+    /// How long a refresh counts as pending (later calls get the same job) unless its job
+    /// finishes first.
+    pub pending_ttl_secs: u64,
+}
+
+impl Default for RefreshSettings {
+    fn default() -> Self {
+        Self {
+            pending_ttl_secs: 1_800,
         }
     }
 }
