@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use actix_web::{App, HttpServer, dev::Server, web};
+use actix_web::{App, HttpServer, dev::Server, middleware, web};
 
-use crate::{routes, state::AppState};
+use crate::{guard, routes, state::AppState};
 
 /// Binds the API to `settings.api.bind` (port 0 picks a free port) and returns the
 /// server and the address it listens on; the server stops gracefully on SIGTERM/SIGINT.
@@ -14,6 +14,8 @@ pub fn build(state: AppState) -> std::io::Result<(Server, std::net::SocketAddr)>
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            // Auth and rate limits for /api/v1 (inside the request span, so its logs carry it).
+            .wrap(middleware::from_fn(guard::guard))
             // One span per request: every log line of a request carries its trace id.
             .wrap(tracing_actix_web::TracingLogger::default())
             .configure(routes::configure)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use wump_core::Settings;
 use wump_db::{DbPool, ValkeyPool};
 
-use crate::cache::ResponseCache;
+use crate::{auth::Authenticator, cache::ResponseCache, limits::RateLimiter, queues::LazyQueues};
 
 /// The API's shared state, cheap to clone.
 #[derive(Clone)]
@@ -19,6 +19,12 @@ pub struct AppState {
     /// Prepended to every Valkey key this API reads or writes: empty in production, one
     /// per test so tests sharing a server stay apart (the worker takes the same prefix).
     pub key_prefix: String,
+    /// Resolves `X-API-Key` to a caller (keys cached in-process).
+    pub auth: Arc<Authenticator>,
+    /// Rate limits per caller, in Valkey with an in-process fallback.
+    pub limiter: Arc<RateLimiter>,
+    /// The job queues, connected on first use (refresh, dead letters).
+    pub queues: Arc<LazyQueues>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -44,12 +50,26 @@ impl AppState {
     ) -> Self {
         let settings = Arc::new(settings);
         let cache = ResponseCache::new(valkey.clone(), key_prefix.clone());
+        let auth = Arc::new(Authenticator::new(&settings.api, db.clone()));
+        let limiter = Arc::new(RateLimiter::new(
+            valkey.clone(),
+            key_prefix.clone(),
+            settings.api.rate_limits.clone(),
+        ));
+        let queues = Arc::new(LazyQueues::new(
+            settings.valkey.clone(),
+            settings.queues.clone(),
+            &key_prefix,
+        ));
         Self {
             settings,
             db,
             valkey,
             cache,
             key_prefix,
+            auth,
+            limiter,
+            queues,
         }
     }
 }

@@ -3,9 +3,15 @@
 
 use actix_web::web;
 
+pub(crate) mod admin;
 pub(crate) mod health;
+pub(crate) mod jobs;
 
 /// Registers every route.
 pub(crate) fn configure(config: &mut web::ServiceConfig) {
     config.service(health::live).service(health::ready);
+    config
+        .service(jobs::refresh_package)
+        .service(jobs::job_status)
+        .configure(admin::configure);
 }
