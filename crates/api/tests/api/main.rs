@@ -1,6 +1,11 @@
 //! The API server in-process against real PostgreSQL and Valkey: one test binary.
 
+mod admin;
+mod auth;
 mod health;
+mod keys;
+mod rate_limits;
+mod refresh;
 
 use std::net::SocketAddr;
 
