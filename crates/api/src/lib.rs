@@ -13,6 +13,8 @@ pub mod problem;
 pub mod queues;
 pub mod refresh;
 mod routes;
+
+pub use routes::access_openapi::AccessApi;
 pub mod server;
 pub mod state;
 

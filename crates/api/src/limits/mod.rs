@@ -165,25 +165,28 @@ impl RateLimiter {
         {
             return None;
         }
-        let options = Options {
-            timeout: Some(Duration::from_millis(
-                self.settings.valkey_timeout_ms.max(1),
-            )),
-            max_attempts: Some(1),
-            fail_fast: true,
-            ..Options::default()
+        let client = self.valkey.next();
+        // A client that is not connected would queue the command until it reconnects.
+        let result: Result<Vec<i64>, String> = if client.is_connected() {
+            let timeout = Duration::from_millis(self.settings.valkey_timeout_ms.max(1));
+            let options = Options {
+                timeout: Some(timeout),
+                max_attempts: Some(1),
+                fail_fast: true,
+                ..Options::default()
+            };
+            let key = format!("{}wump:ratelimit:{subject}", self.key_prefix);
+            let args = vec![quota.emission_us.to_string(), quota.burst.to_string()];
+            let client = client.with_options(&options);
+            let call = client.eval(gcra::SCRIPT, vec![key], args);
+            // fred's own timeout does not cover every wait: bound the call here too.
+            match tokio::time::timeout(timeout, call).await {
+                Ok(answer) => answer.map_err(|e| e.to_string()),
+                Err(_) => Err(format!("no answer within {timeout:?}")),
+            }
+        } else {
+            Err("not connected".to_owned())
         };
-        let key = format!("{}wump:ratelimit:{subject}", self.key_prefix);
-        let result: Result<Vec<i64>, _> = self
-            .valkey
-            .next()
-            .with_options(&options)
-            .eval(
-                gcra::SCRIPT,
-                vec![key],
-                vec![quota.emission_us.to_string(), quota.burst.to_string()],
-            )
-            .await;
         match result {
             Ok(values) if values.len() == 4 => {
                 if self.valkey_down.swap(false, Ordering::Relaxed) {
@@ -202,7 +205,7 @@ impl RateLimiter {
                 self.retry_at_us.store(retry_at, Ordering::Relaxed);
                 if !self.valkey_down.swap(true, Ordering::Relaxed) {
                     let error = match other {
-                        Err(e) => e.to_string(),
+                        Err(e) => e,
                         Ok(values) => format!("unexpected script answer {values:?}"),
                     };
                     tracing::warn!(

@@ -3,6 +3,7 @@
 
 use actix_web::web;
 
+pub(crate) mod access_openapi;
 pub(crate) mod admin;
 pub(crate) mod health;
 pub(crate) mod jobs;
