@@ -442,8 +442,28 @@ impl Settings {
         wump_env: Option<&str>,
         environment: Environment,
     ) -> Result<Self, ConfigError> {
-        let mut builder =
-            Config::builder().add_source(File::from(dir.join("default.toml")).required(false));
+        let mut builder = Config::builder();
+        // Tier limits are tables: their defaults go in as a source of their own, so a file
+        // or variable that sets one field of a tier keeps the tier's other default.
+        let limits = RateLimitSettings::default();
+        for (tier, limit) in [
+            ("anonymous", limits.anonymous),
+            ("free", limits.free),
+            ("standard", limits.standard),
+            ("premium", limits.premium),
+            ("admin", limits.admin),
+        ] {
+            builder = builder
+                .set_default(
+                    format!("api.rate_limits.{tier}.per_minute"),
+                    i64::from(limit.per_minute),
+                )?
+                .set_default(
+                    format!("api.rate_limits.{tier}.burst"),
+                    i64::from(limit.burst),
+                )?;
+        }
+        builder = builder.add_source(File::from(dir.join("default.toml")).required(false));
         if let Some(env) = wump_env.filter(|e| !e.is_empty()) {
             builder =
                 builder.add_source(File::from(dir.join(format!("{env}.toml"))).required(false));
@@ -453,7 +473,10 @@ impl Settings {
                 environment
                     .prefix_separator("__")
                     .separator("__")
-                    .try_parsing(true),
+                    .try_parsing(true)
+                    // Lists from one variable, comma-separated.
+                    .list_separator(",")
+                    .with_list_parse_key("api.auth.trusted_proxies"),
             )
             .build()?
             .try_deserialize()
@@ -547,6 +570,95 @@ mod tests {
             ..QueueSettings::default()
         };
         assert!(tight.validate().is_err());
+    }
+
+    #[test]
+    fn the_documented_api_access_defaults_are_the_built_in_ones() {
+        // config/default.toml documents [api] and its sections commented out: uncommented,
+        // they must parse and change nothing.
+        let file = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml"),
+        )
+        .unwrap();
+        let start = file.find("[api]").unwrap();
+        let end = file.find("[worker]").unwrap();
+        let sections = ["[api]", "[api.auth]", "[api.rate_limits]", "[api.refresh]"];
+        let mut toml = String::new();
+        for (i, section) in sections.iter().enumerate() {
+            let from = file[start..end].find(section).unwrap();
+            let to = sections
+                .get(i + 1)
+                .map_or(end - start, |next| file[start..end].find(next).unwrap());
+            toml.push_str(section);
+            toml.push('\n');
+            for line in file[start + from..start + to].lines() {
+                let is_key = |k: &str| k.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                if let Some(setting) = line.strip_prefix("# ")
+                    && setting
+                        .split_once(" = ")
+                        .is_some_and(|(key, _)| is_key(key))
+                    && !setting.starts_with("admin_key")
+                {
+                    toml.push_str(setting);
+                    toml.push('\n');
+                }
+            }
+        }
+        assert!(
+            toml.contains("premium = { per_minute = 6000, burst = 1000 }"),
+            "{toml}"
+        );
+        let dir = std::env::temp_dir().join(format!("wump-api-defaults-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("default.toml"), &toml).unwrap();
+        let documented = Settings::load_from(&dir, None, env(&[])).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let built_in = ApiSettings::default();
+        assert_eq!(
+            documented.api.rate_limits.anonymous,
+            built_in.rate_limits.anonymous
+        );
+        assert_eq!(
+            documented.api.rate_limits.premium,
+            built_in.rate_limits.premium
+        );
+        assert_eq!(documented.api.rate_limits.admin, built_in.rate_limits.admin);
+        assert_eq!(
+            format!("{:?}", documented.api.auth),
+            format!("{:?}", built_in.auth)
+        );
+        assert_eq!(
+            documented.api.refresh.pending_ttl_secs,
+            built_in.refresh.pending_ttl_secs
+        );
+    }
+
+    #[test]
+    fn the_admin_key_and_trusted_proxies_come_from_the_environment() {
+        let settings = Settings::load_from(
+            Path::new("/nonexistent"),
+            None,
+            env(&[
+                ("WUMP__API__ADMIN_KEY", "admin-secret-0123456789abcdef0123"),
+                (
+                    "WUMP__API__AUTH__TRUSTED_PROXIES",
+                    "10.0.0.0/8,172.16.0.0/12",
+                ),
+                ("WUMP__API__RATE_LIMITS__FREE__PER_MINUTE", "42"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.api.admin_key.as_ref().unwrap().expose_secret(),
+            "admin-secret-0123456789abcdef0123"
+        );
+        assert!(!format!("{settings:?}").contains("admin-secret"));
+        assert_eq!(
+            settings.api.auth.trusted_proxies,
+            ["10.0.0.0/8", "172.16.0.0/12"]
+        );
+        assert_eq!(settings.api.rate_limits.free.per_minute, 42);
+        assert_eq!(settings.api.rate_limits.free.burst, 100);
     }
 
     #[test]
