@@ -197,10 +197,15 @@ pub(crate) fn cors(settings: &HttpSettings) -> Condition<Cors> {
         .expose_headers([
             header::ETAG,
             header::LINK,
+            header::LOCATION,
             header::RETRY_AFTER,
             HeaderName::from_static("ratelimit-limit"),
             HeaderName::from_static("ratelimit-remaining"),
             HeaderName::from_static("ratelimit-reset"),
+            HeaderName::from_static("ratelimit-policy"),
+            HeaderName::from_static("x-ratelimit-limit"),
+            HeaderName::from_static("x-ratelimit-remaining"),
+            HeaderName::from_static("x-ratelimit-reset"),
             HeaderName::from_static("x-cache"),
             X_REQUEST_ID,
         ])

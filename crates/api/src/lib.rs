@@ -3,15 +3,23 @@
 //! `main.rs` parses the command line; [`server`] builds and runs the actix-web app over an
 //! [`AppState`]; every error leaves through [`problem::ApiError`].
 
+pub mod auth;
 #[cfg(feature = "bench")]
 pub mod bench;
+mod body;
 pub mod breaker;
 pub mod cache;
+pub mod cli;
+pub mod guard;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod problem;
+pub mod queues;
+pub mod refresh;
 mod routes;
 pub mod server;
 pub mod state;
 
+pub use routes::access_openapi::AccessApi;
 pub use state::AppState;

@@ -1,4 +1,4 @@
-//! `wump-api`: serve the HTTP API, or apply database migrations.
+//! `wump-api`: serve the HTTP API, apply database migrations, or manage API keys.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -19,6 +19,9 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Create, list, revoke and rotate API keys.
+    #[command(subcommand)]
+    Keys(wump_api::cli::KeysCommand),
     /// Create and fill the benchmark database (`just bench-api`).
     #[cfg(feature = "bench")]
     BenchSeed {
@@ -32,6 +35,10 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load().context("loading configuration")?;
+    // Keys and listings go to stdout, where log lines would go: no logs for them.
+    if let Some(Command::Keys(command)) = &cli.command {
+        return keys(&settings, command).await;
+    }
     // `/metrics` reads the global meter provider through this exporter.
     let (exporter, registry) = wump_api::metrics::prometheus_exporter()?;
     let _telemetry = telemetry::init_with_meters("wump-api", &settings.telemetry, move |meters| {
@@ -40,9 +47,16 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => migrate(&settings).await,
         Command::Serve => serve(settings, registry).await,
+        Command::Keys(_) => unreachable!("handled above"),
         #[cfg(feature = "bench")]
         Command::BenchSeed { dependents } => wump_api::bench::seed(&settings, dependents).await,
     }
+}
+
+async fn keys(settings: &Settings, command: &wump_api::cli::KeysCommand) -> anyhow::Result<()> {
+    let mut conn = wump_db::pool::connect_once(&settings.database).await?;
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    wump_api::cli::keys(command, &mut conn, &mut out, &mut err).await
 }
 
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {
@@ -57,6 +71,7 @@ async fn serve(settings: Settings, registry: prometheus::Registry) -> anyhow::Re
             .await
             .context("database.migrate_on_start")?;
     }
+    wump_api::auth::validate_settings(&settings.api)?;
     let db = wump_db::connect(&settings.database)?;
     // Connects in the background: the API serves from PostgreSQL while Valkey is away.
     let valkey = wump_db::connect_valkey(&settings.valkey)?;
@@ -75,9 +90,14 @@ async fn serve(settings: Settings, registry: prometheus::Registry) -> anyhow::Re
     if let Some(read_db) = read_db {
         state = state.with_read_db(read_db);
     }
+    let (auth, db) = (state.auth.clone(), state.db.clone());
     let (server, address) = build(state).with_context(|| format!("binding {bind}"))?;
     tracing::info!(%address, "wump-api listening");
     server.await?;
+    // The last interval's key uses, which the background flush has not written yet.
+    if let Err(err) = auth.usage().flush(&db).await {
+        tracing::warn!(error = %err, "writing api key last_used_at at shutdown failed");
+    }
     tracing::info!("wump-api stopped");
     Ok(())
 }

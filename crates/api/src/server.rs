@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use actix_web::{App, HttpServer, dev::Server, middleware, web};
 
-use crate::{http, metrics, routes, state::AppState};
+use crate::{guard, http, metrics, routes, state::AppState};
 
 /// Binds the API to `settings.api.bind` (port 0 picks a free port) and returns the
 /// server and the address it listens on; the server stops gracefully on SIGTERM/SIGINT.
@@ -30,6 +30,9 @@ pub fn build_with(
             .default_service(web::to(http::not_found))
             // Innermost first; see http.rs for why this order.
             .wrap(middleware::from_fn(http::timeout))
+            // Auth and rate limits for /api/v1: inside the metrics, headers and request span,
+            // so 401s and 429s are counted, hardened and logged with the request's ids.
+            .wrap(middleware::from_fn(guard::guard))
             .wrap(http::problem_errors())
             .wrap(middleware::from_fn(http::header_limit))
             .wrap(http::cors(&http_settings))

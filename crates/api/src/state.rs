@@ -3,14 +3,16 @@
 
 use std::sync::Arc;
 
-use tokio::sync::OnceCell;
 use wump_core::Settings;
-use wump_db::{DbPool, ValkeyPool, queue::Queues};
+use wump_db::{DbPool, ValkeyPool};
 
 use crate::{
+    auth::Authenticator,
     breaker::CircuitBreaker,
     cache::ResponseCache,
+    limits::RateLimiter,
     metrics::{self, Metrics},
+    queues::LazyQueues,
 };
 
 /// The API's shared state, cheap to clone.
@@ -33,9 +35,12 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Where `/metrics` reads from; `None` (404) when the process exports none.
     pub metrics_registry: Option<prometheus::Registry>,
-    /// The job queues for `/health/jobs`, connected on first use (Valkey may be away at
-    /// start).
-    pub job_queues: Arc<OnceCell<Queues>>,
+    /// Resolves `X-API-Key` to a caller (keys cached in-process).
+    pub auth: Arc<Authenticator>,
+    /// Rate limits per caller, in Valkey with an in-process fallback.
+    pub limiter: Arc<RateLimiter>,
+    /// The job queues, connected on first use (refresh, dead letters, `/health/jobs`).
+    pub queues: Arc<LazyQueues>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -68,6 +73,17 @@ impl AppState {
             breaker.clone(),
         );
         metrics::observe_pool(db.clone(), "primary");
+        let auth = Arc::new(Authenticator::new(&settings.api, db.clone()));
+        let limiter = Arc::new(RateLimiter::new(
+            valkey.clone(),
+            key_prefix.clone(),
+            settings.api.rate_limits.clone(),
+        ));
+        let queues = Arc::new(LazyQueues::new(
+            settings.valkey.clone(),
+            settings.queues.clone(),
+            &key_prefix,
+        ));
         Self {
             settings,
             db,
@@ -78,7 +94,9 @@ impl AppState {
             key_prefix,
             metrics: Metrics::new(),
             metrics_registry: None,
-            job_queues: Arc::new(OnceCell::new()),
+            auth,
+            limiter,
+            queues,
         }
     }
 

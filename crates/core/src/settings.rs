@@ -155,6 +155,15 @@ pub struct ApiSettings {
     pub health: HealthSettings,
     /// CORS, size limits and the request timeout (`[api.http]`).
     pub http: HttpSettings,
+    /// A bootstrap key of the admin tier (`WUMP__API__ADMIN_KEY`, at least 32 characters),
+    /// for creating the first stored keys; only its SHA-256 is kept in memory.
+    pub admin_key: Option<SecretString>,
+    /// Who the caller is: API keys, trusted proxies.
+    pub auth: AuthSettings,
+    /// Requests per minute and burst for each tier.
+    pub rate_limits: RateLimitSettings,
+    /// `POST /api/v1/packages/{ecosystem}/{name}/refresh`.
+    pub refresh: RefreshSettings,
 }
 
 impl Default for ApiSettings {
@@ -167,6 +176,105 @@ impl Default for ApiSettings {
             breaker: BreakerSettings::default(),
             health: HealthSettings::default(),
             http: HttpSettings::default(),
+            admin_key: None,
+            auth: AuthSettings::default(),
+            rate_limits: RateLimitSettings::default(),
+            refresh: RefreshSettings::default(),
+        }
+    }
+}
+
+/// `[api.auth]`: API key lookups and the client address behind proxies.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Proxies (CIDRs, e.g. `10.0.0.0/8`) whose `X-Forwarded-For` is believed; the client
+    /// is the right-most address not in these ranges. Empty: the peer is the client.
+    pub trusted_proxies: Vec<String>,
+    /// How long a looked-up key is remembered in-process: a revocation reaches every
+    /// instance within this time.
+    pub key_cache_ttl_secs: u64,
+    /// Most keys remembered in-process.
+    pub key_cache_capacity: u64,
+    /// How often the keys used since the last flush get their `last_used_at` written.
+    pub last_used_flush_secs: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: Vec::new(),
+            key_cache_ttl_secs: 30,
+            key_cache_capacity: 10_000,
+            last_used_flush_secs: 60,
+        }
+    }
+}
+
+/// One tier's rate limit (GCRA): a steady rate and how many requests may come at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierLimit {
+    /// Sustained requests per minute; 0 means unlimited.
+    pub per_minute: u32,
+    /// Requests allowed at once from an idle start (at least 1).
+    pub burst: u32,
+}
+
+impl TierLimit {
+    const fn new(per_minute: u32, burst: u32) -> Self {
+        Self { per_minute, burst }
+    }
+}
+
+/// `[api.rate_limits]`: limits per tier, and the in-process fallback used while Valkey is
+/// unreachable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Callers without a key, by client address.
+    pub anonymous: TierLimit,
+    pub free: TierLimit,
+    pub standard: TierLimit,
+    pub premium: TierLimit,
+    pub admin: TierLimit,
+    /// Timeout of one limiter call to Valkey before the in-process limiter answers.
+    pub valkey_timeout_ms: u64,
+    /// After a Valkey failure, how long the in-process limiter answers before Valkey is
+    /// tried again.
+    pub valkey_retry_ms: u64,
+    /// Most callers the in-process limiter tracks (the oldest are forgotten first).
+    pub local_capacity: usize,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            anonymous: TierLimit::new(60, 30),
+            free: TierLimit::new(300, 100),
+            standard: TierLimit::new(1_200, 300),
+            premium: TierLimit::new(6_000, 1_000),
+            admin: TierLimit::new(0, 1),
+            valkey_timeout_ms: 250,
+            valkey_retry_ms: 2_000,
+            local_capacity: 100_000,
+        }
+    }
+}
+
+/// `[api.refresh]`: on-demand discovery.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RefreshSettings {
+    /// How long a refresh counts as pending (later calls get the same job) unless its job
+    /// finishes first.
+    pub pending_ttl_secs: u64,
+}
+
+impl Default for RefreshSettings {
+    fn default() -> Self {
+        Self {
+            pending_ttl_secs: 1_800,
         }
     }
 }
@@ -651,8 +759,28 @@ impl Settings {
         wump_env: Option<&str>,
         environment: Environment,
     ) -> Result<Self, ConfigError> {
-        let mut builder =
-            Config::builder().add_source(File::from(dir.join("default.toml")).required(false));
+        let mut builder = Config::builder();
+        // Tier limits are tables: their defaults go in as a source of their own, so a file
+        // or variable that sets one field of a tier keeps the tier's other default.
+        let limits = RateLimitSettings::default();
+        for (tier, limit) in [
+            ("anonymous", limits.anonymous),
+            ("free", limits.free),
+            ("standard", limits.standard),
+            ("premium", limits.premium),
+            ("admin", limits.admin),
+        ] {
+            builder = builder
+                .set_default(
+                    format!("api.rate_limits.{tier}.per_minute"),
+                    i64::from(limit.per_minute),
+                )?
+                .set_default(
+                    format!("api.rate_limits.{tier}.burst"),
+                    i64::from(limit.burst),
+                )?;
+        }
+        builder = builder.add_source(File::from(dir.join("default.toml")).required(false));
         if let Some(env) = wump_env.filter(|e| !e.is_empty()) {
             builder =
                 builder.add_source(File::from(dir.join(format!("{env}.toml"))).required(false));
@@ -662,7 +790,10 @@ impl Settings {
                 environment
                     .prefix_separator("__")
                     .separator("__")
-                    .try_parsing(true),
+                    .try_parsing(true)
+                    // Lists from one variable, comma-separated.
+                    .list_separator(",")
+                    .with_list_parse_key("api.auth.trusted_proxies"),
             )
             .build()?
             .try_deserialize()
@@ -790,6 +921,95 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("missing cron"), "{err}");
+    }
+
+    #[test]
+    fn the_documented_api_access_defaults_are_the_built_in_ones() {
+        // config/default.toml documents [api] and its sections commented out: uncommented,
+        // they must parse and change nothing.
+        let file = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml"),
+        )
+        .unwrap();
+        let start = file.find("[api]").unwrap();
+        let end = file.find("[worker]").unwrap();
+        let sections = ["[api]", "[api.auth]", "[api.rate_limits]", "[api.refresh]"];
+        let mut toml = String::new();
+        for (i, section) in sections.iter().enumerate() {
+            let from = file[start..end].find(section).unwrap();
+            let to = sections
+                .get(i + 1)
+                .map_or(end - start, |next| file[start..end].find(next).unwrap());
+            toml.push_str(section);
+            toml.push('\n');
+            for line in file[start + from..start + to].lines() {
+                let is_key = |k: &str| k.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                if let Some(setting) = line.strip_prefix("# ")
+                    && setting
+                        .split_once(" = ")
+                        .is_some_and(|(key, _)| is_key(key))
+                    && !setting.starts_with("admin_key")
+                {
+                    toml.push_str(setting);
+                    toml.push('\n');
+                }
+            }
+        }
+        assert!(
+            toml.contains("premium = { per_minute = 6000, burst = 1000 }"),
+            "{toml}"
+        );
+        let dir = std::env::temp_dir().join(format!("wump-api-defaults-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("default.toml"), &toml).unwrap();
+        let documented = Settings::load_from(&dir, None, env(&[])).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let built_in = ApiSettings::default();
+        assert_eq!(
+            documented.api.rate_limits.anonymous,
+            built_in.rate_limits.anonymous
+        );
+        assert_eq!(
+            documented.api.rate_limits.premium,
+            built_in.rate_limits.premium
+        );
+        assert_eq!(documented.api.rate_limits.admin, built_in.rate_limits.admin);
+        assert_eq!(
+            format!("{:?}", documented.api.auth),
+            format!("{:?}", built_in.auth)
+        );
+        assert_eq!(
+            documented.api.refresh.pending_ttl_secs,
+            built_in.refresh.pending_ttl_secs
+        );
+    }
+
+    #[test]
+    fn the_admin_key_and_trusted_proxies_come_from_the_environment() {
+        let settings = Settings::load_from(
+            Path::new("/nonexistent"),
+            None,
+            env(&[
+                ("WUMP__API__ADMIN_KEY", "admin-secret-0123456789abcdef0123"),
+                (
+                    "WUMP__API__AUTH__TRUSTED_PROXIES",
+                    "10.0.0.0/8,172.16.0.0/12",
+                ),
+                ("WUMP__API__RATE_LIMITS__FREE__PER_MINUTE", "42"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.api.admin_key.as_ref().unwrap().expose_secret(),
+            "admin-secret-0123456789abcdef0123"
+        );
+        assert!(!format!("{settings:?}").contains("admin-secret"));
+        assert_eq!(
+            settings.api.auth.trusted_proxies,
+            ["10.0.0.0/8", "172.16.0.0/12"]
+        );
+        assert_eq!(settings.api.rate_limits.free.per_minute, 42);
+        assert_eq!(settings.api.rate_limits.free.burst, 100);
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //! except the edge writers, whose consistency guarantees need their own transaction
 //! (they say so). Every listing is keyset-paginated; nothing here uses OFFSET.
 
+pub mod api_keys;
 pub mod edges;
 pub mod enrichment;
 mod error;
 pub mod job_health;
+pub mod job_status;
 pub mod jobs;
 pub mod listings;
 pub mod migrations;

@@ -9,9 +9,12 @@ use std::time::Duration;
 
 use actix_web::{HttpResponse, get, web};
 use serde_json::{Value, json};
-use wump_db::{DbPool, queue::Queues};
+use wump_db::DbPool;
 
-use crate::{problem::UNAVAILABLE_RETRY_AFTER, state::AppState};
+use crate::{
+    problem::{ApiError, UNAVAILABLE_RETRY_AFTER},
+    state::AppState,
+};
 
 /// Liveness: the process serves requests.
 #[get("/health")]
@@ -143,17 +146,8 @@ fn pool_status(pool: &DbPool) -> Value {
     })
 }
 
-async fn queues_snapshot(
-    state: &AppState,
-) -> Result<wump_db::queue::QueuesSnapshot, wump_db::queue::QueueError> {
-    let queues = state
-        .job_queues
-        .get_or_try_init(|| async {
-            let settings = &state.settings;
-            Queues::connect(&settings.valkey, settings.queues.clone()).await
-        })
-        .await?;
-    queues.snapshot().await
+async fn queues_snapshot(state: &AppState) -> Result<wump_db::queue::QueuesSnapshot, ApiError> {
+    Ok(state.queues.get().await?.snapshot().await?)
 }
 
 async fn last_successes(

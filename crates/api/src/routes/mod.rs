@@ -3,7 +3,10 @@
 
 use actix_web::web;
 
+pub(crate) mod access_openapi;
+pub(crate) mod admin;
 pub(crate) mod health;
+pub(crate) mod jobs;
 
 /// Registers every route.
 pub(crate) fn configure(config: &mut web::ServiceConfig) {
@@ -13,5 +16,8 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
         .service(health::db)
         .service(health::valkey)
         .service(health::jobs)
-        .service(crate::metrics::scrape);
+        .service(crate::metrics::scrape)
+        .service(jobs::refresh_package)
+        .service(jobs::job_status)
+        .configure(admin::configure);
 }

@@ -1,11 +1,16 @@
 //! The API server in-process against real PostgreSQL and Valkey: one test binary.
 
+mod admin;
+mod auth;
 mod cache;
 mod headers;
 mod health;
+mod keys;
 mod metrics;
 mod outages;
 mod proxy;
+mod rate_limits;
+mod refresh;
 mod test_routes;
 
 use std::{net::SocketAddr, sync::OnceLock};

@@ -1,0 +1,175 @@
+//! The generic cell rate algorithm: one timestamp per caller (the theoretical arrival time,
+//! TAT) is all the state. A request is allowed when it does not push the TAT more than
+//! `burst` emission intervals past now. The Valkey script and the in-process fallback run
+//! this same arithmetic, in microseconds.
+
+use wump_core::settings::TierLimit;
+
+/// A caller's limit in GCRA terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Microseconds between two requests at the sustained rate.
+    pub emission_us: u64,
+    /// Requests allowed at once from an idle start.
+    pub burst: u32,
+}
+
+impl Quota {
+    /// The quota for a tier's limit, with a per-key rate (requests per minute) replacing
+    /// the tier's; the burst scales with it. `None`: unlimited.
+    pub fn new(tier: TierLimit, key_rate: Option<u32>) -> Option<Self> {
+        let per_minute = key_rate.unwrap_or(tier.per_minute);
+        if per_minute == 0 {
+            return None;
+        }
+        let burst = match key_rate {
+            Some(rate) if tier.per_minute > 0 => {
+                (u64::from(tier.burst) * u64::from(rate) / u64::from(tier.per_minute)) as u32
+            }
+            _ => tier.burst,
+        };
+        Some(Self {
+            emission_us: (60_000_000 / u64::from(per_minute)).max(1),
+            burst: burst.max(1),
+        })
+    }
+
+    /// How far ahead of now the TAT may run.
+    fn tolerance_us(&self) -> u64 {
+        self.emission_us * u64::from(self.burst)
+    }
+}
+
+/// What the limiter decided for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    /// Requests that could still be made right now.
+    pub remaining: u32,
+    /// Microseconds until the caller's burst is whole again.
+    pub reset_us: u64,
+    /// Microseconds until a request would be allowed (0 when allowed).
+    pub retry_after_us: u64,
+}
+
+/// Decides one request at `now_us` given the stored TAT; returns the decision and the TAT
+/// to store (`None`: leave it as it was).
+pub fn decide(tat_us: Option<u64>, now_us: u64, quota: Quota) -> (Decision, Option<u64>) {
+    let tat = tat_us.unwrap_or(now_us).max(now_us);
+    let new_tat = tat + quota.emission_us;
+    // Allowed when new_tat - tolerance <= now, written without subtraction.
+    let horizon = now_us + quota.tolerance_us();
+    if horizon < new_tat {
+        let decision = Decision {
+            allowed: false,
+            remaining: 0,
+            reset_us: tat - now_us,
+            retry_after_us: new_tat - horizon,
+        };
+        return (decision, None);
+    }
+    let decision = Decision {
+        allowed: true,
+        remaining: ((horizon - new_tat) / quota.emission_us) as u32,
+        reset_us: new_tat - now_us,
+        retry_after_us: 0,
+    };
+    (decision, Some(new_tat))
+}
+
+/// The same algorithm as a Valkey script, atomic per caller, on the server's clock (so
+/// instances with skewed clocks agree). KEYS[1]: the caller's TAT; ARGV: emission interval
+/// and burst. Returns `{allowed, remaining, reset_us, retry_after_us}`.
+pub const SCRIPT: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local emission = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + emission
+local allow_at = new_tat - emission * burst
+if now < allow_at then
+  return {0, 0, tat - now, allow_at - now}
+end
+redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+return {1, math.floor((now - allow_at) / emission), new_tat - now, 0}
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const QUOTA: Quota = Quota {
+        emission_us: 1_000_000,
+        burst: 3,
+    };
+
+    fn run(times: &[u64]) -> Vec<Decision> {
+        let mut tat = None;
+        times
+            .iter()
+            .map(|&now| {
+                let (decision, new_tat) = decide(tat, now, QUOTA);
+                tat = new_tat.or(tat);
+                decision
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_burst_is_allowed_then_limited_until_one_interval_passes() {
+        let decisions = run(&[0, 0, 0, 0]);
+        let allowed: Vec<_> = decisions.iter().map(|d| d.allowed).collect();
+        assert_eq!(allowed, [true, true, true, false]);
+        let remaining: Vec<_> = decisions.iter().map(|d| d.remaining).collect();
+        assert_eq!(remaining, [2, 1, 0, 0]);
+        assert_eq!(decisions[3].retry_after_us, 1_000_000);
+        assert_eq!(decisions[2].reset_us, 3_000_000);
+    }
+
+    #[test]
+    fn the_sustained_rate_is_one_per_interval() {
+        let decisions = run(&[0, 0, 0, 1_000_000, 1_000_001, 2_000_000]);
+        let allowed: Vec<_> = decisions.iter().map(|d| d.allowed).collect();
+        assert_eq!(allowed, [true, true, true, true, false, true]);
+    }
+
+    #[test]
+    fn an_idle_caller_gets_its_whole_burst_back() {
+        let decisions = run(&[0, 0, 0, 10_000_000, 10_000_000, 10_000_000]);
+        assert!(decisions[3..].iter().all(|d| d.allowed));
+    }
+
+    #[test]
+    fn per_key_rates_scale_the_burst_and_zero_is_unlimited() {
+        let tier = TierLimit {
+            per_minute: 600,
+            burst: 100,
+        };
+        assert_eq!(
+            Quota::new(tier, None),
+            Some(Quota {
+                emission_us: 100_000,
+                burst: 100
+            })
+        );
+        assert_eq!(
+            Quota::new(tier, Some(60)),
+            Some(Quota {
+                emission_us: 1_000_000,
+                burst: 10
+            })
+        );
+        assert_eq!(Quota::new(tier, Some(1)).unwrap().burst, 1);
+        let unlimited = TierLimit {
+            per_minute: 0,
+            burst: 1,
+        };
+        assert_eq!(Quota::new(unlimited, None), None);
+        assert_eq!(
+            Quota::new(unlimited, Some(120)).map(|q| q.emission_us),
+            Some(500_000)
+        );
+    }
+}

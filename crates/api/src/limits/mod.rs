@@ -1,0 +1,226 @@
+//! Rate limits per caller (a key's id, or an anonymous caller's address), per tier from
+//! `[api.rate_limits]`, enforced in Valkey by one atomic script ([`gcra::SCRIPT`]) so every
+//! instance shares the count.
+//!
+//! When Valkey fails (an error or no answer within `valkey_timeout_ms`) the in-process
+//! [`LocalLimiter`] answers with the same limits, per instance, for `valkey_retry_ms`;
+//! then the next request tries Valkey again. Requests never wait on a dead Valkey for
+//! longer than one timeout per retry interval, are never refused because Valkey is down,
+//! and are never let through without a count. The switch is logged once each way.
+//!
+//! Every decision is counted in `wump.api.rate_limit.decisions` {tier, decision, backend}.
+
+pub mod gcra;
+mod local;
+
+use std::{
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use actix_web::http::header::{HeaderName, HeaderValue};
+use fred::{
+    interfaces::{ClientLike, LuaInterface},
+    types::config::Options,
+};
+use opentelemetry::{KeyValue, metrics::Counter};
+use wump_core::settings::RateLimitSettings;
+use wump_db::ValkeyPool;
+
+use self::gcra::{Decision, Quota};
+pub use self::local::LocalLimiter;
+use crate::auth::Caller;
+
+/// Which limiter decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Valkey,
+    Local,
+}
+
+impl Backend {
+    /// The metric attribute value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Backend::Valkey => "valkey",
+            Backend::Local => "local",
+        }
+    }
+}
+
+/// A decision with what the response headers need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    pub decision: Decision,
+    pub quota: Quota,
+    pub backend: Backend,
+}
+
+impl Verdict {
+    /// How long to wait before retrying (at least a second: `Retry-After` counts seconds).
+    pub fn retry_after(&self) -> Duration {
+        Duration::from_secs(self.decision.retry_after_us.div_ceil(1_000_000).max(1))
+    }
+
+    /// `RateLimit-Limit/Remaining/Reset` (IETF draft) and their `X-RateLimit-*` twins:
+    /// the limit is the burst, the reset the seconds until the whole burst is back.
+    pub fn headers(&self) -> [(HeaderName, HeaderValue); 7] {
+        let limit = HeaderValue::from(self.quota.burst);
+        let remaining = HeaderValue::from(self.decision.remaining);
+        let reset = HeaderValue::from(self.decision.reset_us.div_ceil(1_000_000));
+        let window = (self.quota.emission_us * u64::from(self.quota.burst)).div_ceil(1_000_000);
+        let policy = HeaderValue::from_str(&format!("{};w={window}", self.quota.burst))
+            .unwrap_or_else(|_| HeaderValue::from_static(""));
+        [
+            (HeaderName::from_static("ratelimit-limit"), limit.clone()),
+            (
+                HeaderName::from_static("ratelimit-remaining"),
+                remaining.clone(),
+            ),
+            (HeaderName::from_static("ratelimit-reset"), reset.clone()),
+            (HeaderName::from_static("ratelimit-policy"), policy),
+            (HeaderName::from_static("x-ratelimit-limit"), limit),
+            (HeaderName::from_static("x-ratelimit-remaining"), remaining),
+            (HeaderName::from_static("x-ratelimit-reset"), reset),
+        ]
+    }
+}
+
+/// The API's rate limiter.
+pub struct RateLimiter {
+    valkey: ValkeyPool,
+    key_prefix: String,
+    settings: RateLimitSettings,
+    local: LocalLimiter,
+    /// Valkey failed; the local limiter answers until `retry_at_us`.
+    valkey_down: AtomicBool,
+    retry_at_us: AtomicU64,
+    decisions: Counter<u64>,
+}
+
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("settings", &self.settings)
+            .field("valkey_down", &self.valkey_down)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RateLimiter {
+    /// A limiter over `valkey`, its keys under `key_prefix`. Create after telemetry is
+    /// initialised (the decision counter comes from the global meter provider).
+    pub fn new(valkey: ValkeyPool, key_prefix: String, settings: RateLimitSettings) -> Self {
+        let decisions = opentelemetry::global::meter("wump-api")
+            .u64_counter("wump.api.rate_limit.decisions")
+            .with_description("Rate limiter decisions by tier, decision and backend")
+            .build();
+        Self {
+            local: LocalLimiter::new(settings.local_capacity),
+            valkey,
+            key_prefix,
+            settings,
+            valkey_down: AtomicBool::new(false),
+            retry_at_us: AtomicU64::new(0),
+            decisions,
+        }
+    }
+
+    /// Decides one request of `caller`; `None` when its tier is unlimited.
+    pub async fn check(&self, caller: &Caller) -> Option<Verdict> {
+        let quota = Quota::new(caller.tier.limit(&self.settings), caller.limit)?;
+        let subject = caller.limit_subject();
+        let verdict = match self.check_valkey(&subject, quota).await {
+            Some(decision) => Verdict {
+                decision,
+                quota,
+                backend: Backend::Valkey,
+            },
+            None => Verdict {
+                decision: self.local.check(&subject, quota),
+                quota,
+                backend: Backend::Local,
+            },
+        };
+        let decision = if verdict.decision.allowed {
+            "allowed"
+        } else {
+            "limited"
+        };
+        self.decisions.add(
+            1,
+            &[
+                KeyValue::new("tier", caller.tier.as_str()),
+                KeyValue::new("decision", decision),
+                KeyValue::new("backend", verdict.backend.as_str()),
+            ],
+        );
+        Some(verdict)
+    }
+
+    /// Asks Valkey unless it failed recently; `None` when the local limiter must answer.
+    async fn check_valkey(&self, subject: &str, quota: Quota) -> Option<Decision> {
+        if self.valkey_down.load(Ordering::Relaxed)
+            && now_us() < self.retry_at_us.load(Ordering::Relaxed)
+        {
+            return None;
+        }
+        let client = self.valkey.next();
+        // A client that is not connected would queue the command until it reconnects.
+        let result: Result<Vec<i64>, String> = if client.is_connected() {
+            let timeout = Duration::from_millis(self.settings.valkey_timeout_ms.max(1));
+            let options = Options {
+                timeout: Some(timeout),
+                max_attempts: Some(1),
+                fail_fast: true,
+                ..Options::default()
+            };
+            let key = format!("{}wump:ratelimit:{subject}", self.key_prefix);
+            let args = vec![quota.emission_us.to_string(), quota.burst.to_string()];
+            let client = client.with_options(&options);
+            let call = client.eval(gcra::SCRIPT, vec![key], args);
+            // fred's own timeout does not cover every wait: bound the call here too.
+            match tokio::time::timeout(timeout, call).await {
+                Ok(answer) => answer.map_err(|e| e.to_string()),
+                Err(_) => Err(format!("no answer within {timeout:?}")),
+            }
+        } else {
+            Err("not connected".to_owned())
+        };
+        match result {
+            Ok(values) if values.len() == 4 => {
+                if self.valkey_down.swap(false, Ordering::Relaxed) {
+                    tracing::info!("rate limiter back on valkey");
+                }
+                let us = |v: i64| u64::try_from(v).unwrap_or(0);
+                Some(Decision {
+                    allowed: values[0] == 1,
+                    remaining: u32::try_from(values[1]).unwrap_or(0),
+                    reset_us: us(values[2]),
+                    retry_after_us: us(values[3]),
+                })
+            }
+            other => {
+                let retry_at = now_us() + self.settings.valkey_retry_ms.max(1) * 1_000;
+                self.retry_at_us.store(retry_at, Ordering::Relaxed);
+                if !self.valkey_down.swap(true, Ordering::Relaxed) {
+                    let error = match other {
+                        Err(e) => e,
+                        Ok(values) => format!("unexpected script answer {values:?}"),
+                    };
+                    tracing::warn!(
+                        error,
+                        "rate limiter falling back to per-instance limits: valkey unavailable"
+                    );
+                }
+                None
+            }
+        }
+    }
+}
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}

@@ -1,0 +1,188 @@
+//! Rate limits per tier in Valkey, their headers, 429 + Retry-After, and the in-process
+//! fallback while Valkey is unreachable.
+
+use secrecy::SecretString;
+use wump_api::auth::Tier;
+use wump_db::jobs::{self, FinishExecution, JobStatus, StartExecution};
+
+use crate::{
+    TestApp,
+    auth::{create_key, get_with_key, probe_path, small_limits},
+};
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} header"))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Spends `burst` requests, each allowed with the remaining count going down, then
+/// asserts the next is a 429 problem with every header.
+async fn assert_limited_after(app: &TestApp, key: Option<&str>, burst: u32) {
+    let path = probe_path();
+    for i in 1..=burst {
+        let response = match key {
+            Some(key) => get_with_key(app, &path, key).await,
+            None => app.get(&path).await,
+        };
+        assert_eq!(response.status().as_u16(), 404, "request {i} of {burst}");
+        for prefix in ["", "x-"] {
+            assert_eq!(
+                header(&response, &format!("{prefix}ratelimit-limit")),
+                burst.to_string()
+            );
+            assert_eq!(
+                header(&response, &format!("{prefix}ratelimit-remaining")),
+                (burst - i).to_string()
+            );
+            assert!(
+                header(&response, &format!("{prefix}ratelimit-reset"))
+                    .parse::<u64>()
+                    .unwrap()
+                    > 0
+            );
+        }
+    }
+    let response = match key {
+        Some(key) => get_with_key(app, &path, key).await,
+        None => app.get(&path).await,
+    };
+    assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(
+        header(&response, "content-type"),
+        "application/problem+json"
+    );
+    let retry_after: u64 = header(&response, "retry-after").parse().unwrap();
+    // One request per minute refills: the next one is about a minute away.
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    assert_eq!(header(&response, "ratelimit-remaining"), "0");
+    assert_eq!(header(&response, "x-ratelimit-remaining"), "0");
+    assert_eq!(header(&response, "ratelimit-limit"), burst.to_string());
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["type"], "urn:wump:problem:rate-limited");
+    assert_eq!(body["status"], 429);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_tier_is_limited_at_its_own_burst() {
+    let app = TestApp::spawn_with(small_limits).await;
+    assert_limited_after(&app, None, 2).await;
+    for (tier, burst) in [(Tier::Free, 3), (Tier::Standard, 4), (Tier::Premium, 5)] {
+        let key = create_key(&app, tier, None).await;
+        assert_limited_after(&app, Some(&key), burst).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_are_limited_separately_and_a_key_limit_overrides_its_tier() {
+    let app = TestApp::spawn_with(|s| {
+        small_limits(s);
+        s.api.rate_limits.free.per_minute = 6;
+        s.api.rate_limits.free.burst = 6;
+    })
+    .await;
+    let spent = create_key(&app, Tier::Free, None).await;
+    assert_limited_after(&app, Some(&spent), 6).await;
+    // Another key of the same tier has its own budget; 2/min scales the burst to 2.
+    let slow = create_key(&app, Tier::Free, Some(2)).await;
+    assert_limited_after(&app, Some(&slow), 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_keys_are_unlimited_by_default() {
+    let admin_key = "bootstrap-admin-key-0123456789abcdef";
+    let app = TestApp::spawn_with(|s| {
+        small_limits(s);
+        s.api.admin_key = Some(SecretString::from(admin_key));
+    })
+    .await;
+    let stored_admin = create_key(&app, Tier::Admin, None).await;
+    for _ in 0..10 {
+        assert_eq!(
+            get_with_key(&app, &probe_path(), admin_key)
+                .await
+                .status()
+                .as_u16(),
+            404
+        );
+        assert_eq!(
+            get_with_key(&app, &probe_path(), &stored_admin)
+                .await
+                .status()
+                .as_u16(),
+            404
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn instances_share_the_count_in_valkey() {
+    let app = TestApp::spawn_with(small_limits).await;
+    // A second instance over the same database and key prefix.
+    let mut settings = crate::test_settings(&app.db, &app.valkey);
+    small_limits(&mut settings);
+    let other = crate::start(settings, &app.valkey);
+    let client = reqwest::Client::new();
+    assert_eq!(app.get(&probe_path()).await.status().as_u16(), 404);
+    let second = client
+        .get(format!("http://{other}{}", probe_path()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status().as_u16(), 404);
+    assert_eq!(app.get(&probe_path()).await.status().as_u16(), 429);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_valkey_unreachable_the_local_limiter_still_limits_and_requests_succeed() {
+    let app = TestApp::spawn_with(|s| {
+        small_limits(s);
+        // Nothing listens on port 1.
+        s.valkey.url = SecretString::from("redis://127.0.0.1:1");
+        s.valkey.command_timeout_ms = 200;
+    })
+    .await;
+    // A job the database knows answers without Valkey.
+    let job_id = uuid::Uuid::now_v7().to_string();
+    let mut conn = app.db.connection().await;
+    let run = jobs::start(
+        &mut conn,
+        &StartExecution {
+            job_id: &job_id,
+            job_type: wump_core::jobs::JobType::Discover,
+            queue: "{wump:discover:high}",
+            attempt: 1,
+            metadata: serde_json::json!({}),
+        },
+    )
+    .await
+    .unwrap();
+    jobs::finish(
+        &mut conn,
+        run,
+        &FinishExecution {
+            status: JobStatus::Completed,
+            records_processed: 1,
+            error: None,
+            metadata: serde_json::json!({}),
+        },
+    )
+    .await
+    .unwrap();
+
+    let path = format!("/api/v1/jobs/{job_id}");
+    for remaining in ["1", "0"] {
+        let response = app.get(&path).await;
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(header(&response, "ratelimit-remaining"), remaining);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["status"], "completed");
+    }
+    let response = app.get(&path).await;
+    assert_eq!(response.status().as_u16(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+}
