@@ -94,6 +94,10 @@ fuzz-one TARGET SECONDS="60":
 fuzz-coverage *TARGETS:
     python3 fuzz/coverage.py {{ TARGETS }}
 
+# Fuzz the API against its OpenAPI document with schemathesis (installs it into .tools/py if missing; slow, not part of `just test`).
+fuzz-api MAX_EXAMPLES="50": services-up
+    scripts/fuzz-api.sh {{ MAX_EXAMPLES }}
+
 # Benchmark the lockfile parsers (criterion, a few minutes) and record MB/s in docs/benchmarks.md.
 bench-parsers:
     mkdir -p {{ target_dir }}/criterion

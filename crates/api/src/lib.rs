@@ -4,9 +4,13 @@
 //! [`AppState`]; every error leaves through [`problem::ApiError`].
 
 pub mod cache;
+pub mod openapi;
+pub mod pagination;
+pub mod params;
 pub mod problem;
 mod routes;
 pub mod server;
 pub mod state;
+pub mod views;
 
 pub use state::AppState;

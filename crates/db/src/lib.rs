@@ -11,6 +11,7 @@ pub mod enrichment;
 mod error;
 pub mod jobs;
 pub mod listings;
+pub mod lookups;
 pub mod migrations;
 pub mod models;
 pub mod pool;

@@ -2,10 +2,52 @@
 //! layer (through the cache), map the result.
 
 use actix_web::web;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use wump_db::pool::PooledConnection;
 
+use crate::{params, problem::ApiError, state::AppState};
+
+pub(crate) mod docs;
 pub(crate) mod health;
+pub(crate) mod organizations;
+pub(crate) mod packages;
+pub(crate) mod repositories;
+pub(crate) mod search;
+pub(crate) mod stats;
 
 /// Registers every route.
 pub(crate) fn configure(config: &mut web::ServiceConfig) {
-    config.service(health::live).service(health::ready);
+    config
+        .app_data(params::query_config())
+        .app_data(params::path_config())
+        .service(health::live)
+        .service(health::ready)
+        .service(packages::lookup)
+        .service(packages::show)
+        .service(packages::dependents)
+        .service(packages::organizations)
+        .service(organizations::show)
+        .service(organizations::repositories)
+        .service(organizations::dependencies)
+        .service(repositories::show)
+        .service(search::search)
+        .service(stats::stats)
+        .service(docs::swagger_ui())
+        .default_service(web::to(not_found));
 }
+
+/// Unknown routes answer a problem too, not an empty 404.
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route; see /api/v1/openapi.json".into())
+}
+
+/// A database connection for a request (the one place handlers get one).
+pub(crate) async fn connection(state: &AppState) -> Result<PooledConnection, ApiError> {
+    Ok(wump_db::pool::checkout(&state.db).await?)
+}
+
+/// The query of an endpoint that takes no parameters: any parameter is an error.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NoParams {}

@@ -1,6 +1,13 @@
 //! The API server in-process against real PostgreSQL and Valkey: one test binary.
 
 mod health;
+mod openapi;
+mod organizations;
+mod packages;
+mod pagination;
+mod repositories;
+mod search;
+mod seed;
 
 use std::net::SocketAddr;
 
