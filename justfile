@@ -97,6 +97,10 @@ fuzz-coverage *TARGETS:
 # Fuzz the API against its OpenAPI document with schemathesis (installs it into .tools/py if missing; slow, not part of `just test`).
 fuzz-api MAX_EXAMPLES="50": services-up
     scripts/fuzz-api.sh {{ MAX_EXAMPLES }}
+# Benchmark wump-api under load (release build, seeded wump_bench database, wrk) and record
+# requests/s, latency and memory in docs/benchmarks.md. Needs the services and wrk.
+bench-api:
+    python3 scripts/bench-api.py
 
 # Benchmark the lockfile parsers (criterion, a few minutes) and record MB/s in docs/benchmarks.md.
 bench-parsers:

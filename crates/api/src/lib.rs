@@ -3,7 +3,12 @@
 //! `main.rs` parses the command line; [`server`] builds and runs the actix-web app over an
 //! [`AppState`]; every error leaves through [`problem::ApiError`].
 
+#[cfg(feature = "bench")]
+pub mod bench;
+pub mod breaker;
 pub mod cache;
+pub mod http;
+pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod params;

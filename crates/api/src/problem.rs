@@ -52,6 +52,11 @@ pub enum ApiError {
     /// A bug or an unexpected failure; the cause is logged, not shown.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+    /// The request broke a rule of HTTP itself that the framework enforces (a method the
+    /// route does not take, an unsupported media type, headers too large): the status
+    /// says which, RFC 9457's `about:blank` type.
+    #[error("{detail}")]
+    Http { status: StatusCode, detail: String },
 }
 
 impl ApiError {
@@ -77,6 +82,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => "urn:wump:problem:rate-limited",
             ApiError::Unavailable { .. } => "urn:wump:problem:unavailable",
             ApiError::Internal(_) => "urn:wump:problem:internal",
+            ApiError::Http { .. } => "about:blank",
         }
     }
 
@@ -91,6 +97,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => "Too many requests",
             ApiError::Unavailable { .. } => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
+            ApiError::Http { status, .. } => status.canonical_reason().unwrap_or("Error"),
         }
     }
 
@@ -131,6 +138,7 @@ impl ResponseError for ApiError {
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Http { status, .. } => *status,
         }
     }
 

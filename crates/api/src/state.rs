@@ -3,22 +3,39 @@
 
 use std::sync::Arc;
 
+use tokio::sync::OnceCell;
 use wump_core::Settings;
-use wump_db::{DbPool, ValkeyPool};
+use wump_db::{DbPool, ValkeyPool, queue::Queues};
 
-use crate::cache::ResponseCache;
+use crate::{
+    breaker::CircuitBreaker,
+    cache::ResponseCache,
+    metrics::{self, Metrics},
+};
 
 /// The API's shared state, cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
+    /// The primary: writes, and reads that must see them.
     pub db: DbPool,
+    /// A read replica's pool when `database.read_url` is set; see [`AppState::read_db`].
+    pub read_db: Option<DbPool>,
+    /// Opens when the database keeps failing, so requests fail fast instead of queueing.
+    pub breaker: CircuitBreaker,
     /// Cache, rate limits and the cache versions the worker bumps.
     pub valkey: ValkeyPool,
     pub cache: ResponseCache,
     /// Prepended to every Valkey key this API reads or writes: empty in production, one
     /// per test so tests sharing a server stay apart (the worker takes the same prefix).
     pub key_prefix: String,
+    /// Request and cache instruments.
+    pub metrics: Metrics,
+    /// Where `/metrics` reads from; `None` (404) when the process exports none.
+    pub metrics_registry: Option<prometheus::Registry>,
+    /// The job queues for `/health/jobs`, connected on first use (Valkey may be away at
+    /// start).
+    pub job_queues: Arc<OnceCell<Queues>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -43,13 +60,43 @@ impl AppState {
         key_prefix: String,
     ) -> Self {
         let settings = Arc::new(settings);
-        let cache = ResponseCache::new(valkey.clone(), key_prefix.clone());
+        let breaker = CircuitBreaker::new(&settings.api.breaker);
+        let cache = ResponseCache::new(
+            valkey.clone(),
+            key_prefix.clone(),
+            settings.api.cache.clone(),
+            breaker.clone(),
+        );
+        metrics::observe_pool(db.clone(), "primary");
         Self {
             settings,
             db,
+            read_db: None,
+            breaker,
             valkey,
             cache,
             key_prefix,
+            metrics: Metrics::new(),
+            metrics_registry: None,
+            job_queues: Arc::new(OnceCell::new()),
         }
+    }
+
+    /// The same state with `/metrics` reading `registry`.
+    pub fn with_metrics_registry(mut self, registry: prometheus::Registry) -> Self {
+        self.metrics_registry = Some(registry);
+        self
+    }
+
+    /// The same state with a read replica's pool for the read endpoints.
+    pub fn with_read_db(mut self, read_db: DbPool) -> Self {
+        metrics::observe_pool(read_db.clone(), "read");
+        self.read_db = Some(read_db);
+        self
+    }
+
+    /// The pool read endpoints use: the replica when configured, else the primary.
+    pub fn read_db(&self) -> &DbPool {
+        self.read_db.as_ref().unwrap_or(&self.db)
     }
 }

@@ -62,6 +62,9 @@ impl std::fmt::Debug for ProvidersSection {
 pub struct DatabaseSettings {
     /// `postgres://user:password@host:port/database`.
     pub url: SecretString,
+    /// A read replica for the API's read endpoints (`WUMP__DATABASE__READ_URL`); unset, they
+    /// read the primary. Same pool size and timeouts as the primary.
+    pub read_url: Option<SecretString>,
     /// Most connections one process holds.
     pub pool_max_size: usize,
     /// How long a request waits for a free connection before failing.
@@ -79,6 +82,7 @@ impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {
             url: SecretString::from("postgres://wump:wump@127.0.0.1:54329/wump"),
+            read_url: None,
             pool_max_size: 16,
             pool_wait_timeout_ms: 2_000,
             connect_timeout_ms: 5_000,
@@ -132,6 +136,14 @@ pub struct ApiSettings {
     pub workers: usize,
     /// Seconds to let in-flight requests finish after SIGTERM.
     pub shutdown_timeout_secs: u64,
+    /// The response cache (`[api.cache]`).
+    pub cache: CacheSettings,
+    /// When to stop sending requests to an unavailable database (`[api.breaker]`).
+    pub breaker: BreakerSettings,
+    /// What the health endpoints call unhealthy (`[api.health]`).
+    pub health: HealthSettings,
+    /// CORS, size limits and the request timeout (`[api.http]`).
+    pub http: HttpSettings,
 }
 
 impl Default for ApiSettings {
@@ -140,6 +152,128 @@ impl Default for ApiSettings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             workers: 0,
             shutdown_timeout_secs: 30,
+            cache: CacheSettings::default(),
+            breaker: BreakerSettings::default(),
+            health: HealthSettings::default(),
+            http: HttpSettings::default(),
+        }
+    }
+}
+
+/// HTTP limits and browser access.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Origins browsers may call the API from (`https://example.org`), or `["*"]` for any;
+    /// empty: no CORS headers at all.
+    pub cors_allowed_origins: Vec<String>,
+    /// Largest JSON request body (bytes); larger ones get 413.
+    pub json_body_limit_bytes: usize,
+    /// Largest request line plus headers (bytes); larger requests get 431.
+    pub max_header_bytes: usize,
+    /// A request still unanswered after this long gets a 503 problem (ms).
+    pub request_timeout_ms: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            cors_allowed_origins: Vec::new(),
+            json_body_limit_bytes: 64 * 1024,
+            max_header_bytes: 16 * 1024,
+            request_timeout_ms: 15_000,
+        }
+    }
+}
+
+/// Thresholds of the API's health endpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthSettings {
+    /// `/health/jobs` answers 503 when more jobs than this wait in the dead-letter list
+    /// (0: never, whatever its size).
+    pub dead_letter_threshold: u64,
+}
+
+impl Default for HealthSettings {
+    fn default() -> Self {
+        Self {
+            dead_letter_threshold: 100,
+        }
+    }
+}
+
+/// The API's circuit breaker around database loads: after `failure_threshold` consecutive
+/// "database unavailable" failures within `failure_window_ms`, uncached requests fail at
+/// once with 503 for `open_ms`, then one request probes whether the database is back.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BreakerSettings {
+    /// Consecutive unavailable answers that open the breaker.
+    pub failure_threshold: u32,
+    /// The window those failures must fall in (ms).
+    pub failure_window_ms: u64,
+    /// How long it stays open before a probe (ms); also the `Retry-After` it answers.
+    pub open_ms: u64,
+}
+
+impl Default for BreakerSettings {
+    fn default() -> Self {
+        Self {
+            failure_threshold: 5,
+            failure_window_ms: 10_000,
+            open_ms: 5_000,
+        }
+    }
+}
+
+/// The API's response cache in Valkey. Entries are also invalidated at once when the worker
+/// bumps a package's or organization's cache version; the TTLs bound how stale anything
+/// else (stars, counts of other packages) may get.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Off: every request reads PostgreSQL (benchmarks, debugging).
+    pub enabled: bool,
+    /// A package's metadata and counts (s).
+    pub package_ttl_secs: u64,
+    /// A package's dependents listing (s).
+    pub dependents_ttl_secs: u64,
+    /// The organizations using a package (s).
+    pub organizations_ttl_secs: u64,
+    /// An organization and its repositories and dependencies (s).
+    pub organization_ttl_secs: u64,
+    /// A repository and its dependencies (s).
+    pub repository_ttl_secs: u64,
+    /// Search results (s).
+    pub search_ttl_secs: u64,
+    /// Totals and freshness (s).
+    pub stats_ttl_secs: u64,
+    /// How long past its TTL an entry is kept to be served (marked STALE) while the database
+    /// is unavailable; also the `stale-if-error` offered to CDNs (s).
+    pub stale_secs: u64,
+    /// After a Valkey command fails, how long requests skip the cache and go straight to
+    /// PostgreSQL, instead of each waiting for the command timeout (ms).
+    pub valkey_cooldown_ms: u64,
+    /// Bytes of answers each process also keeps in memory (L1), so a hot answer costs one
+    /// Valkey round trip (its version) instead of two; 0 turns the L1 off.
+    pub l1_max_bytes: u64,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            package_ttl_secs: 600,
+            dependents_ttl_secs: 3_600,
+            organizations_ttl_secs: 21_600,
+            organization_ttl_secs: 3_600,
+            repository_ttl_secs: 3_600,
+            search_ttl_secs: 300,
+            stats_ttl_secs: 900,
+            stale_secs: 86_400,
+            valkey_cooldown_ms: 2_000,
+            l1_max_bytes: 64 * 1024 * 1024,
         }
     }
 }

@@ -6,7 +6,12 @@
 
 use opentelemetry::{global, trace::TracerProvider as _};
 use opentelemetry_otlp::{MetricExporter, SpanExporter};
-use opentelemetry_sdk::{Resource, metrics::SdkMeterProvider, trace::SdkTracerProvider};
+use opentelemetry_sdk::{
+    Resource,
+    metrics::{MeterProviderBuilder, SdkMeterProvider},
+    propagation::TraceContextPropagator,
+    trace::SdkTracerProvider,
+};
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
 
 use crate::settings::{LogFormat, TelemetrySettings};
@@ -49,6 +54,26 @@ impl Drop for TelemetryGuard {
 /// Installs the global subscriber for `service` (e.g. `wump-api`). Call once, early in `main`,
 /// inside the Tokio runtime (the OTLP exporters need it).
 pub fn init(service: &str, settings: &TelemetrySettings) -> Result<TelemetryGuard, TelemetryError> {
+    install(service, settings, None)
+}
+
+/// [`init`] with a global meter provider even without OTLP, which `add_readers` extends
+/// (the api adds its Prometheus exporter behind `/metrics` with `builder.with_reader(..)`).
+pub fn init_with_meters(
+    service: &str,
+    settings: &TelemetrySettings,
+    add_readers: impl FnOnce(MeterProviderBuilder) -> MeterProviderBuilder + 'static,
+) -> Result<TelemetryGuard, TelemetryError> {
+    install(service, settings, Some(Box::new(add_readers)))
+}
+
+type AddReader = Box<dyn FnOnce(MeterProviderBuilder) -> MeterProviderBuilder>;
+
+fn install(
+    service: &str,
+    settings: &TelemetrySettings,
+    add_reader: Option<AddReader>,
+) -> Result<TelemetryGuard, TelemetryError> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(directives) if !directives.is_empty() => EnvFilter::try_new(directives)?,
         _ => EnvFilter::try_new(&settings.log_filter)?,
@@ -74,6 +99,7 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> Result<TelemetryGuar
     // the trace and span ids the JSON logs carry (and a `traceparent` to continue).
     let mut tracer_provider = SdkTracerProvider::builder().with_resource(resource.clone());
     let mut guard = TelemetryGuard::default();
+    let mut meters: Option<MeterProviderBuilder> = None;
     if otlp_configured() {
         let spans = SpanExporter::builder()
             .with_tonic()
@@ -84,13 +110,25 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> Result<TelemetryGuar
             .with_tonic()
             .build()
             .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
-        let meter_provider = SdkMeterProvider::builder()
-            .with_resource(resource)
-            .with_periodic_exporter(metrics)
-            .build();
+        meters = Some(
+            SdkMeterProvider::builder()
+                .with_resource(resource.clone())
+                .with_periodic_exporter(metrics),
+        );
+    }
+    if let Some(add_reader) = add_reader {
+        let builder = meters
+            .take()
+            .unwrap_or_else(|| SdkMeterProvider::builder().with_resource(resource.clone()));
+        meters = Some(add_reader(builder));
+    }
+    if let Some(meters) = meters {
+        let meter_provider = meters.build();
         global::set_meter_provider(meter_provider.clone());
         guard.meter_provider = Some(meter_provider);
     }
+    // W3C `traceparent`/`tracestate`: incoming requests continue their caller's trace.
+    global::set_text_map_propagator(TraceContextPropagator::new());
     let tracer_provider = tracer_provider.build();
     let otel =
         tracing_opentelemetry::layer().with_tracer(tracer_provider.tracer(service.to_owned()));

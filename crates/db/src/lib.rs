@@ -9,6 +9,7 @@
 pub mod edges;
 pub mod enrichment;
 mod error;
+pub mod job_health;
 pub mod jobs;
 pub mod listings;
 pub mod lookups;

@@ -1,6 +1,6 @@
 //! Cache-aside for JSON responses, namespaced by the cache versions the worker bumps.
 //!
-//! CONTRACT (handlers call only this; the implementation behind it is being built):
+//! CONTRACT (handlers call only this):
 //! - [`ResponseCache::get_or_load`] answers from Valkey when it can, else runs `load`
 //!   (single-flight per key) and stores its answer for the [`CacheClass`]'s TTL.
 //! - Keys are namespaced by the [`Scope`]'s version counter
@@ -8,8 +8,22 @@
 //!   increment by the worker invalidates every filter and page of a package.
 //! - [`Cached::respond`] writes the body with `ETag`, `Cache-Control`, `X-Cache` and the
 //!   `Link` header, and answers `304` to a matching `If-None-Match`.
+//!
+//! How: the key is `prefix + "wump:cache:v1:" + scope + ":" + version + ":" + class + ":" +
+//! sha256(variant)`. An entry carries its own expiry (the class's TTL) and Valkey keeps it
+//! `[api.cache] stale_secs` longer: when `load` then fails with [`ApiError::Unavailable`]
+//! (the database is down) the expired answer is served as `STALE` instead of a 503. When
+//! Valkey is down every request is a `MISS` answered by `load` (see [`store`]).
 
-use std::{future::Future, time::Duration};
+mod entry;
+mod flight;
+mod store;
+
+use std::{
+    future::Future,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use actix_web::{
     HttpRequest, HttpResponse,
@@ -18,10 +32,11 @@ use actix_web::{
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use wump_core::Ecosystem;
+use wump_core::{Ecosystem, settings::CacheSettings};
 use wump_db::ValkeyPool;
 
-use crate::problem::ApiError;
+use self::{entry::Entry, flight::Flights, store::Store};
+use crate::{breaker::CircuitBreaker, metrics::Metrics, problem::ApiError};
 
 /// Whose data a response shows: decides which version counter namespaces its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,16 +108,29 @@ pub struct Cached {
     pub status: CacheStatus,
     /// How long shared caches (CDNs) may keep it.
     pub max_age: Duration,
+    /// How long past `max_age` shared caches may still serve it when we answer with an error.
+    pub stale_if_error: Duration,
 }
 
 /// The response cache (cheap to clone).
 #[derive(Clone)]
 pub struct ResponseCache {
-    #[allow(dead_code)]
-    valkey: ValkeyPool,
-    #[allow(dead_code)]
-    key_prefix: String,
+    inner: Arc<Inner>,
 }
+
+struct Inner {
+    store: Store,
+    /// Answers this process served lately, by versioned key (see [`l1`]).
+    l1: Option<moka::sync::Cache<String, Arc<Entry>>>,
+    key_prefix: String,
+    settings: CacheSettings,
+    flights: Flights<Outcome>,
+    breaker: CircuitBreaker,
+    metrics: Metrics,
+}
+
+/// What one lookup came to, shared by every request that waited on it.
+type Outcome = Result<(Arc<Entry>, CacheStatus), SharedError>;
 
 impl std::fmt::Debug for ResponseCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -111,18 +139,34 @@ impl std::fmt::Debug for ResponseCache {
 }
 
 impl ResponseCache {
-    /// A cache over `valkey` whose keys start with `key_prefix`.
-    pub fn new(valkey: ValkeyPool, key_prefix: String) -> Self {
-        Self { valkey, key_prefix }
+    /// A cache over `valkey` whose keys start with `key_prefix`; loads go through `breaker`.
+    pub fn new(
+        valkey: ValkeyPool,
+        key_prefix: String,
+        settings: CacheSettings,
+        breaker: CircuitBreaker,
+    ) -> Self {
+        let cooldown = Duration::from_millis(settings.valkey_cooldown_ms);
+        Self {
+            inner: Arc::new(Inner {
+                store: Store::new(valkey, cooldown),
+                l1: l1(&settings),
+                key_prefix,
+                settings,
+                flights: Flights::default(),
+                breaker,
+                metrics: Metrics::new(),
+            }),
+        }
     }
 
     /// The cached answer for (`scope`, `class`, `variant`), or `load`'s. `variant` names
     /// everything else the answer depends on (route, filters, sort, cursor, page size).
     pub async fn get_or_load<T, F, Fut>(
         &self,
-        _scope: &Scope,
-        _class: CacheClass,
-        _variant: &str,
+        scope: &Scope,
+        class: CacheClass,
+        variant: &str,
         load: F,
     ) -> Result<Cached, ApiError>
     where
@@ -130,16 +174,267 @@ impl ResponseCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Fresh<T>, ApiError>>,
     {
-        let fresh = load().await?;
-        let body =
-            Bytes::from(serde_json::to_vec(&fresh.body).map_err(|e| ApiError::Internal(e.into()))?);
-        Ok(Cached {
-            etag: etag_of(&body),
-            body,
-            link: fresh.link,
-            status: CacheStatus::Miss,
-            max_age: Duration::ZERO,
-        })
+        let settings = &self.inner.settings;
+        let ttl = Duration::from_secs(class_ttl(settings, class));
+        if !settings.enabled || ttl.is_zero() {
+            let fresh = self.inner.breaker.call(load()).await?;
+            let entry = serialize(fresh, now_ms(), Duration::ZERO)?;
+            return Ok(self.answer(&entry, CacheStatus::Miss));
+        }
+        let store = &self.inner.store;
+        // Without the version the key cannot be known: load, share the load, store nothing.
+        let version = match scope.version_key() {
+            Some(key) => {
+                store
+                    .version(&format!("{}{key}", self.inner.key_prefix))
+                    .await
+            }
+            None => Ok(0),
+        };
+        let key = self.key(scope, version.ok(), class, variant);
+        // The key holds the version just read: an L1 entry under it is as current as
+        // Valkey's. Without the version (Valkey away) the L1 cannot be trusted.
+        let l1 = self.inner.l1.as_ref().filter(|_| version.is_ok());
+        if let Some(entry) = l1
+            .and_then(|l1| l1.get(&key))
+            .filter(|e| e.is_fresh(now_ms()))
+        {
+            return Ok(self.answer(&entry, CacheStatus::Hit));
+        }
+        let outcome = self
+            .inner
+            .flights
+            .run(&key, || async {
+                let cached = match version {
+                    Ok(_) => store.get(&key).await.ok().flatten(),
+                    Err(_) => None,
+                };
+                let now = now_ms();
+                if let Some(entry) = cached.as_ref().filter(|e| e.is_fresh(now)) {
+                    let entry = Arc::new(entry.clone());
+                    if let Some(l1) = l1 {
+                        l1.insert(key.clone(), entry.clone());
+                    }
+                    return Ok((entry, CacheStatus::Hit));
+                }
+                match self.inner.breaker.call(load()).await {
+                    Ok(fresh) => {
+                        let entry = serialize(fresh, now, ttl).map_err(SharedError::from)?;
+                        if version.is_ok() {
+                            let keep = ttl + Duration::from_secs(settings.stale_secs);
+                            store.put(&key, &entry, keep).await;
+                        }
+                        let entry = Arc::new(entry);
+                        if let Some(l1) = l1 {
+                            l1.insert(key.clone(), entry.clone());
+                        }
+                        Ok((entry, CacheStatus::Miss))
+                    }
+                    Err(ApiError::Unavailable { what, retry_after }) => match cached {
+                        Some(entry) => {
+                            tracing::debug!(what, "serving a stale cached answer");
+                            Ok((Arc::new(entry), CacheStatus::Stale))
+                        }
+                        None => Err(SharedError::Unavailable { what, retry_after }),
+                    },
+                    Err(err) => Err(SharedError::from(err)),
+                }
+            })
+            .await;
+        let (entry, status) = outcome.map_err(ApiError::from)?;
+        Ok(self.answer(&entry, status))
+    }
+
+    /// The Valkey key of one answer; `version` is `None` when Valkey could not say (the
+    /// key then only names the in-process single-flight).
+    fn key(&self, scope: &Scope, version: Option<u64>, class: CacheClass, variant: &str) -> String {
+        let digest = Sha256::digest(variant.as_bytes());
+        let mut hex = String::with_capacity(64);
+        for byte in digest {
+            hex.push_str(&format!("{byte:02x}"));
+        }
+        let version = version.map_or_else(|| "?".to_owned(), |v| v.to_string());
+        format!(
+            "{}wump:cache:v1:{}:{version}:{}:{hex}",
+            self.inner.key_prefix,
+            scope.key_part(),
+            class.as_str()
+        )
+    }
+
+    fn answer(&self, entry: &Entry, status: CacheStatus) -> Cached {
+        self.inner.metrics.cache_lookup(status);
+        let max_age = match status {
+            CacheStatus::Hit | CacheStatus::Miss => {
+                Duration::from_millis(entry.fresh_until_ms.saturating_sub(now_ms()))
+            }
+            CacheStatus::Stale => Duration::ZERO,
+        };
+        Cached {
+            body: entry.body.clone(),
+            etag: entry.etag.clone(),
+            link: entry.link.clone(),
+            status,
+            max_age,
+            stale_if_error: Duration::from_secs(self.inner.settings.stale_secs),
+        }
+    }
+}
+
+impl Scope {
+    /// The worker's version counter for this scope (without the key prefix).
+    fn version_key(&self) -> Option<String> {
+        match self {
+            Scope::Package {
+                ecosystem,
+                normalized_name,
+            } => Some(wump_core::cache::package_version_key(
+                *ecosystem,
+                normalized_name,
+            )),
+            Scope::Organization { host, login } => {
+                Some(wump_core::cache::organization_version_key(host, login))
+            }
+            Scope::Global => None,
+        }
+    }
+
+    fn key_part(&self) -> String {
+        match self {
+            Scope::Package {
+                ecosystem,
+                normalized_name,
+            } => format!("package:{ecosystem}:{normalized_name}"),
+            Scope::Organization { host, login } => {
+                format!("organization:{host}:{}", login.to_lowercase())
+            }
+            Scope::Global => "global".to_owned(),
+        }
+    }
+}
+
+impl CacheClass {
+    fn as_str(self) -> &'static str {
+        match self {
+            CacheClass::Package => "package",
+            CacheClass::Dependents => "dependents",
+            CacheClass::Organizations => "organizations",
+            CacheClass::Organization => "organization",
+            CacheClass::Repository => "repository",
+            CacheClass::Search => "search",
+            CacheClass::Stats => "stats",
+        }
+    }
+}
+
+/// The in-process L1: bounded by the bytes of the bodies it holds, entries dropped after
+/// the longest TTL at the latest (each is also checked against its own expiry on use).
+/// Only fresh answers are served from it; stale answers come from Valkey's copy.
+fn l1(settings: &CacheSettings) -> Option<moka::sync::Cache<String, Arc<Entry>>> {
+    if settings.l1_max_bytes == 0 || !settings.enabled {
+        return None;
+    }
+    let longest = [
+        CacheClass::Package,
+        CacheClass::Dependents,
+        CacheClass::Organizations,
+        CacheClass::Organization,
+        CacheClass::Repository,
+        CacheClass::Search,
+        CacheClass::Stats,
+    ]
+    .into_iter()
+    .map(|class| class_ttl(settings, class))
+    .max()
+    .unwrap_or(0);
+    Some(
+        moka::sync::Cache::builder()
+            .weigher(|key: &String, entry: &Arc<Entry>| {
+                u32::try_from(key.len() + entry.body.len() + entry.etag.len()).unwrap_or(u32::MAX)
+            })
+            .max_capacity(settings.l1_max_bytes)
+            .time_to_live(Duration::from_secs(longest.max(1)))
+            .build(),
+    )
+}
+
+/// The class's TTL from `[api.cache]`, in seconds.
+fn class_ttl(settings: &CacheSettings, class: CacheClass) -> u64 {
+    match class {
+        CacheClass::Package => settings.package_ttl_secs,
+        CacheClass::Dependents => settings.dependents_ttl_secs,
+        CacheClass::Organizations => settings.organizations_ttl_secs,
+        CacheClass::Organization => settings.organization_ttl_secs,
+        CacheClass::Repository => settings.repository_ttl_secs,
+        CacheClass::Search => settings.search_ttl_secs,
+        CacheClass::Stats => settings.stats_ttl_secs,
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A loaded answer as an entry fresh for `ttl` from `now`.
+fn serialize<T: Serialize>(fresh: Fresh<T>, now: u64, ttl: Duration) -> Result<Entry, ApiError> {
+    let body =
+        Bytes::from(serde_json::to_vec(&fresh.body).map_err(|e| ApiError::Internal(e.into()))?);
+    Ok(Entry {
+        etag: etag_of(&body),
+        body,
+        link: fresh.link,
+        stored_at_ms: now,
+        fresh_until_ms: now.saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
+    })
+}
+
+/// A failed load, in a form every request that waited on it can turn into its own
+/// [`ApiError`] (which is not `Clone`: it may hold an `anyhow::Error`).
+#[derive(Debug, Clone)]
+enum SharedError {
+    Unavailable {
+        what: &'static str,
+        retry_after: Duration,
+    },
+    NotFound(String),
+    InvalidParameter {
+        parameter: String,
+        reason: String,
+    },
+    /// Anything else, kept as its message (the cause chain, for the log).
+    Other(String),
+}
+
+impl From<ApiError> for SharedError {
+    fn from(err: ApiError) -> Self {
+        match err {
+            ApiError::Unavailable { what, retry_after } => {
+                SharedError::Unavailable { what, retry_after }
+            }
+            ApiError::NotFound(detail) => SharedError::NotFound(detail),
+            ApiError::InvalidParameter { parameter, reason } => {
+                SharedError::InvalidParameter { parameter, reason }
+            }
+            ApiError::Internal(cause) => SharedError::Other(format!("{cause:#}")),
+            other => SharedError::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<SharedError> for ApiError {
+    fn from(err: SharedError) -> Self {
+        match err {
+            SharedError::Unavailable { what, retry_after } => {
+                ApiError::Unavailable { what, retry_after }
+            }
+            SharedError::NotFound(detail) => ApiError::NotFound(detail),
+            SharedError::InvalidParameter { parameter, reason } => {
+                ApiError::InvalidParameter { parameter, reason }
+            }
+            SharedError::Other(message) => ApiError::Internal(anyhow::anyhow!(message)),
+        }
     }
 }
 
@@ -171,7 +466,11 @@ impl Cached {
             .insert_header((header::ETAG, self.etag.as_str()))
             .insert_header((
                 header::CACHE_CONTROL,
-                format!("public, max-age={}", self.max_age.as_secs()),
+                format!(
+                    "public, max-age={}, stale-if-error={}",
+                    self.max_age.as_secs(),
+                    self.stale_if_error.as_secs()
+                ),
             ))
             .insert_header(("X-Cache", self.status.as_str()));
         if let Some(link) = self

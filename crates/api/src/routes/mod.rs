@@ -23,6 +23,10 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
         .app_data(params::path_config())
         .service(health::live)
         .service(health::ready)
+        .service(health::db)
+        .service(health::valkey)
+        .service(health::jobs)
+        .service(crate::metrics::scrape)
         .service(packages::lookup)
         .service(packages::show)
         .service(packages::dependents)
@@ -33,18 +37,13 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
         .service(repositories::show)
         .service(search::search)
         .service(stats::stats)
-        .service(docs::swagger_ui())
-        .default_service(web::to(not_found));
+        .service(docs::swagger_ui());
 }
 
-/// Unknown routes answer a problem too, not an empty 404.
-async fn not_found() -> ApiError {
-    ApiError::NotFound("no such route; see /api/v1/openapi.json".into())
-}
-
-/// A database connection for a request (the one place handlers get one).
+/// A database connection for a read endpoint (the one place handlers get one): from the
+/// read replica's pool when there is one.
 pub(crate) async fn connection(state: &AppState) -> Result<PooledConnection, ApiError> {
-    Ok(wump_db::pool::checkout(&state.db).await?)
+    Ok(wump_db::pool::checkout(state.read_db()).await?)
 }
 
 /// The query of an endpoint that takes no parameters: any parameter is an error.

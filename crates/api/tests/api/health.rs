@@ -55,3 +55,118 @@ async fn readiness_answers_503_while_liveness_stays_up_when_the_database_is_down
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["database"], "unavailable");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn database_health_reports_the_breaker_and_the_pool() {
+    let app = crate::TestApp::spawn().await;
+    let response = app.get("/health/db").await;
+    assert_eq!(response.status().as_u16(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["breaker"], "closed");
+    assert_eq!(body["pool"]["max_size"], app.db.settings().pool_max_size);
+    assert!(body["pool"]["size"].as_u64().unwrap() >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn valkey_health_is_503_while_valkey_is_unreachable() {
+    let up = crate::TestApp::spawn().await;
+    let (status, body) = get(up.address, "/health/valkey").await;
+    assert_eq!((status, body["valkey"].as_str()), (200, Some("ok")));
+
+    let down = crate::TestApp::spawn_with(|s| {
+        s.valkey.url = SecretString::from("redis://127.0.0.1:1");
+        s.valkey.command_timeout_ms = 300;
+    })
+    .await;
+    let response = down.get("/health/valkey").await;
+    assert_eq!(response.status().as_u16(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["valkey"], "unavailable");
+    // The API itself is alive.
+    assert_eq!(down.get("/health").await.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn job_health_shows_depths_dead_letters_and_last_successes_and_fails_over_the_threshold() {
+    use wump_core::jobs::{JobType, Priority};
+    use wump_db::{
+        jobs::{FinishExecution, JobStatus, StartExecution},
+        queue::{DeadJob, Envelope, Queues},
+    };
+
+    let valkey_prefix = uuid::Uuid::new_v4().simple().to_string();
+    let queue_prefix = format!("test:{valkey_prefix}:");
+    let app = crate::TestApp::spawn_with(|s| {
+        s.queues.key_prefix = queue_prefix.clone();
+        s.api.health.dead_letter_threshold = 1;
+    })
+    .await;
+
+    let (status, body) = get(app.address, "/health/jobs").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["dead_letters"], 0);
+    assert_eq!(body["last_success"], serde_json::json!({}));
+    let queue = format!(
+        "{queue_prefix}{}",
+        wump_core::jobs::queue_name(JobType::Scrape, Priority::High)
+    );
+    assert_eq!(body["queues"][&queue]["pending"], 0, "{body}");
+
+    let mut conn = app.db.connection().await;
+    let run = wump_db::jobs::start(
+        &mut conn,
+        &StartExecution {
+            job_id: "job-1",
+            job_type: JobType::Scrape,
+            queue: "scrape",
+            attempt: 1,
+            metadata: serde_json::json!({}),
+        },
+    )
+    .await
+    .unwrap();
+    wump_db::jobs::finish(
+        &mut conn,
+        run,
+        &FinishExecution {
+            status: JobStatus::Completed,
+            records_processed: 3,
+            error: None,
+            metadata: serde_json::json!({}),
+        },
+    )
+    .await
+    .unwrap();
+    let queues = Queues::connect(
+        app.valkey.settings(),
+        wump_core::settings::QueueSettings {
+            key_prefix: queue_prefix.clone(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        let envelope = Envelope::new(JobType::Parse, Priority::Normal, serde_json::json!({}));
+        queues
+            .dead_letters()
+            .add(&DeadJob::from_envelope(envelope, "parse".into()))
+            .await
+            .unwrap();
+    }
+
+    let response = app.get("/health/jobs").await;
+    assert_eq!(response.status().as_u16(), 503);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["dead_letters"], 2);
+    assert_eq!(body["dead_letter_threshold"], 1);
+    assert!(body["last_success"]["scrape"].is_string(), "{body}");
+    queues
+        .dead_letters()
+        .purge(wump_db::queue::Selection::All)
+        .await
+        .unwrap();
+}

@@ -1,15 +1,21 @@
 //! The API server in-process against real PostgreSQL and Valkey: one test binary.
 
+mod cache;
+mod headers;
 mod health;
+mod metrics;
 mod openapi;
 mod organizations;
+mod outages;
 mod packages;
 mod pagination;
+mod proxy;
 mod repositories;
 mod search;
 mod seed;
+mod test_routes;
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::OnceLock};
 
 use wump_api::AppState;
 use wump_core::Settings;
@@ -68,10 +74,42 @@ pub fn test_settings(db: &TestDatabase, valkey: &TestValkey) -> Settings {
 
 /// Starts the API with `settings`, its Valkey keys under `valkey`'s prefix.
 pub fn start(settings: Settings, valkey: &TestValkey) -> SocketAddr {
-    let pool = wump_db::connect(&settings.database).unwrap();
-    let cache = wump_db::connect_valkey(&settings.valkey).unwrap();
-    let state = AppState::with_prefix(settings, pool, cache, valkey.prefix().to_owned());
-    let (server, address) = wump_api::server::build(state).unwrap();
+    start_with(settings, valkey, |_| {})
+}
+
+/// [`start`] with test-only routes added by `extra`.
+pub fn start_with(
+    settings: Settings,
+    valkey: &TestValkey,
+    extra: fn(&mut actix_web::web::ServiceConfig),
+) -> SocketAddr {
+    let state = state(settings, valkey);
+    let (server, address) = wump_api::server::build_with(state, extra).unwrap();
     tokio::spawn(server);
     address
+}
+
+/// The API's state over `settings`, its Valkey keys under `valkey`'s prefix, with
+/// `/metrics` reading the test process's meter provider.
+pub fn state(settings: Settings, valkey: &TestValkey) -> AppState {
+    let pool = wump_db::connect(&settings.database).unwrap();
+    let cache = wump_db::connect_valkey(&settings.valkey).unwrap();
+    AppState::with_prefix(settings, pool, cache, valkey.prefix().to_owned())
+        .with_metrics_registry(metrics_registry())
+}
+
+/// One Prometheus-backed global meter provider for the whole test process (as `main`
+/// installs one), so `/metrics` shows what the tests did.
+fn metrics_registry() -> prometheus::Registry {
+    static REGISTRY: OnceLock<prometheus::Registry> = OnceLock::new();
+    REGISTRY
+        .get_or_init(|| {
+            let (exporter, registry) = wump_api::metrics::prometheus_exporter().unwrap();
+            let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+                .with_reader(exporter)
+                .build();
+            opentelemetry::global::set_meter_provider(provider);
+            registry
+        })
+        .clone()
 }

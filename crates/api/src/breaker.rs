@@ -1,0 +1,318 @@
+//! A circuit breaker around database loads, so an outage costs one fast 503 per uncached
+//! request instead of every request waiting for the pool's timeout.
+//!
+//! Closed: loads run. After `failure_threshold` consecutive [`ApiError::Unavailable`]s
+//! within `failure_window_ms` it opens: for `open_ms` loads fail at once (the cache still
+//! serves stale answers). Then one request probes (half-open): success closes it, failure
+//! opens it again. Any other answer, errors included, shows the database is there.
+
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use wump_core::settings::BreakerSettings;
+
+use crate::problem::ApiError;
+
+/// The breaker (cheap to clone; clones share their state).
+#[derive(Debug, Clone)]
+pub struct CircuitBreaker {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    threshold: u32,
+    window: Duration,
+    open_for: Duration,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Closed {
+        failures: u32,
+        since: Option<Instant>,
+    },
+    Open {
+        until: Instant,
+    },
+    /// One probe is under way; everything else fails fast until it answers.
+    HalfOpen,
+}
+
+const CLOSED: State = State::Closed {
+    failures: 0,
+    since: None,
+};
+
+/// What the breaker says about the database, for `/health/db` and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+impl BreakerState {
+    /// Lower-case name for health bodies and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half-open",
+        }
+    }
+}
+
+impl CircuitBreaker {
+    /// A closed breaker with the given thresholds.
+    pub fn new(settings: &BreakerSettings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                threshold: settings.failure_threshold.max(1),
+                window: Duration::from_millis(settings.failure_window_ms),
+                open_for: Duration::from_millis(settings.open_ms),
+                state: Mutex::new(CLOSED),
+            }),
+        }
+    }
+
+    /// Its state now.
+    pub fn state(&self) -> BreakerState {
+        match *self.lock() {
+            State::Closed { .. } => BreakerState::Closed,
+            State::Open { until } if Instant::now() < until => BreakerState::Open,
+            // Open past its time: the next request probes.
+            State::Open { .. } | State::HalfOpen => BreakerState::HalfOpen,
+        }
+    }
+
+    /// Runs `load` unless the breaker is open, and learns from its answer.
+    pub async fn call<T, Fut>(&self, load: Fut) -> Result<T, ApiError>
+    where
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        let probe = self.admit()?;
+        let mut pending = Pending {
+            breaker: self,
+            probe,
+            done: false,
+        };
+        let result = load.await;
+        pending.done = true;
+        match &result {
+            Err(ApiError::Unavailable { .. }) => self.failed(probe),
+            _ => self.succeeded(),
+        }
+        result
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether a load may run now: `Ok(true)` for the half-open probe.
+    fn admit(&self) -> Result<bool, ApiError> {
+        let mut state = self.lock();
+        let now = Instant::now();
+        match *state {
+            State::Closed { .. } => Ok(false),
+            State::Open { until } if now >= until => {
+                *state = State::HalfOpen;
+                Ok(true)
+            }
+            State::Open { until } => Err(open_error(until - now)),
+            State::HalfOpen => Err(open_error(self.inner.open_for)),
+        }
+    }
+
+    fn failed(&self, probe: bool) {
+        let mut state = self.lock();
+        let now = Instant::now();
+        let open = State::Open {
+            until: now + self.inner.open_for,
+        };
+        *state = match *state {
+            State::HalfOpen if probe => open,
+            State::Closed { failures, since } => {
+                let (failures, since) = match since {
+                    Some(since) if now.duration_since(since) <= self.inner.window => {
+                        (failures + 1, since)
+                    }
+                    _ => (1, now),
+                };
+                if failures >= self.inner.threshold {
+                    tracing::warn!(
+                        failures,
+                        open_ms = self.inner.open_for.as_millis() as u64,
+                        "database unavailable: circuit breaker open, failing fast"
+                    );
+                    open
+                } else {
+                    State::Closed {
+                        failures,
+                        since: Some(since),
+                    }
+                }
+            }
+            // Loads admitted before it opened report late: they change nothing.
+            other => other,
+        };
+    }
+
+    fn succeeded(&self) {
+        let mut state = self.lock();
+        if !matches!(*state, State::Closed { failures: 0, .. }) {
+            if *state == State::HalfOpen {
+                tracing::info!("database answers again: circuit breaker closed");
+            }
+            *state = CLOSED;
+        }
+    }
+}
+
+fn open_error(wait: Duration) -> ApiError {
+    ApiError::Unavailable {
+        what: "the database",
+        // Whole seconds, rounded up, so clients do not come back before it half-opens.
+        retry_after: Duration::from_secs(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)),
+    }
+}
+
+/// A probe whose request went away before it answered must not leave the breaker
+/// half-open forever: it counts as nothing learnt, and the next request probes.
+struct Pending<'a> {
+    breaker: &'a CircuitBreaker,
+    probe: bool,
+    done: bool,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if self.probe && !self.done {
+            let mut state = self.breaker.lock();
+            if *state == State::HalfOpen {
+                *state = State::Open {
+                    until: Instant::now(),
+                };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn breaker(open_ms: u64) -> CircuitBreaker {
+        CircuitBreaker::new(&BreakerSettings {
+            failure_threshold: 3,
+            failure_window_ms: 60_000,
+            open_ms,
+        })
+    }
+
+    async fn down(breaker: &CircuitBreaker) -> Result<(), ApiError> {
+        breaker
+            .call(async {
+                Err(ApiError::Unavailable {
+                    what: "the database",
+                    retry_after: Duration::from_secs(5),
+                })
+            })
+            .await
+    }
+
+    #[tokio::test]
+    async fn it_opens_after_the_threshold_and_then_fails_without_running_the_load() {
+        let breaker = breaker(60_000);
+        for _ in 0..3 {
+            assert!(down(&breaker).await.is_err());
+        }
+        assert_eq!(breaker.state(), BreakerState::Open);
+        let mut ran = false;
+        let err = breaker
+            .call(async {
+                ran = true;
+                Ok(())
+            })
+            .await
+            .unwrap_err();
+        assert!(!ran);
+        match err {
+            ApiError::Unavailable { retry_after, .. } => {
+                assert!(retry_after >= Duration::from_secs(59));
+                assert!(retry_after <= Duration::from_secs(60));
+            }
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_success_resets_the_count_and_other_errors_count_as_success() {
+        let breaker = breaker(60_000);
+        down(&breaker).await.unwrap_err();
+        down(&breaker).await.unwrap_err();
+        let _ = breaker
+            .call(async { Err::<(), _>(ApiError::NotFound("no such package".into())) })
+            .await;
+        down(&breaker).await.unwrap_err();
+        down(&breaker).await.unwrap_err();
+        assert_eq!(breaker.state(), BreakerState::Closed);
+    }
+
+    #[tokio::test]
+    async fn after_the_cooldown_one_probe_decides() {
+        let breaker = breaker(0);
+        for _ in 0..3 {
+            down(&breaker).await.unwrap_err();
+        }
+        // open_ms = 0: the next request is already the probe.
+        assert_eq!(breaker.state(), BreakerState::HalfOpen);
+        down(&breaker).await.unwrap_err();
+        assert_eq!(
+            breaker.state(),
+            BreakerState::HalfOpen,
+            "reopened, for 0 ms"
+        );
+        breaker.call(async { Ok(()) }).await.unwrap();
+        assert_eq!(breaker.state(), BreakerState::Closed);
+    }
+
+    #[tokio::test]
+    async fn while_the_probe_runs_other_requests_fail_fast() {
+        let breaker = breaker(0);
+        for _ in 0..3 {
+            down(&breaker).await.unwrap_err();
+        }
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let probe = {
+            let breaker = breaker.clone();
+            tokio::spawn(async move {
+                breaker
+                    .call(async {
+                        let _ = released.await;
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        while *breaker.lock() != State::HalfOpen {
+            tokio::task::yield_now().await;
+        }
+        let mut ran = false;
+        let second = breaker
+            .call(async {
+                ran = true;
+                Ok(())
+            })
+            .await;
+        assert!(second.is_err() && !ran);
+        release.send(()).unwrap();
+        probe.await.unwrap().unwrap();
+        assert_eq!(breaker.state(), BreakerState::Closed);
+    }
+}
