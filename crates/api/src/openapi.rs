@@ -10,8 +10,7 @@ use std::sync::OnceLock;
 use utoipa::{
     Modify, OpenApi,
     openapi::{
-        Content, Header, ObjectBuilder, OpenApi as Document, Ref, RefOr, Response,
-        ResponseBuilder,
+        Content, Header, ObjectBuilder, OpenApi as Document, Ref, RefOr, Response, ResponseBuilder,
         schema::Type,
         security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme},
     },
@@ -101,13 +100,19 @@ impl Modify for Conventions {
                 )),
             );
             let mut problems = vec![
-                ("400", "A parameter is invalid or unknown (`parameter` names it)."),
+                (
+                    "400",
+                    "A parameter is invalid or unknown (`parameter` names it).",
+                ),
                 ("429", "Rate limit exceeded; see `Retry-After`."),
                 ("500", "Internal error."),
                 ("503", "The database is unavailable; see `Retry-After`."),
             ];
             if has_path_parameters {
-                problems.push(("404", "No such package, organization, repository or ecosystem."));
+                problems.push((
+                    "404",
+                    "No such package, organization, repository or ecosystem.",
+                ));
             }
             for (status, description) in problems {
                 responses
@@ -136,8 +141,14 @@ fn string_header(description: &str) -> Header {
 
 fn add_cache_headers(response: &mut Response, paged: bool) {
     let mut headers = vec![
-        ("ETag", "Validator of the body: send it back in `If-None-Match`."),
-        ("Cache-Control", "How long shared caches may keep the answer."),
+        (
+            "ETag",
+            "Validator of the body: send it back in `If-None-Match`.",
+        ),
+        (
+            "Cache-Control",
+            "How long shared caches may keep the answer.",
+        ),
         ("X-Cache", "HIT, MISS or STALE: where the answer came from."),
     ];
     if paged {

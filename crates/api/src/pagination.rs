@@ -95,7 +95,10 @@ pub fn decode(raw: &str, listing: &str) -> Result<(SortKey, Uuid), ApiError> {
 pub fn number(key: SortKey) -> Result<i64, ApiError> {
     match key {
         SortKey::Number(n) => Ok(n),
-        _ => Err(ApiError::invalid("cursor", "is not a cursor this API issued")),
+        _ => Err(ApiError::invalid(
+            "cursor",
+            "is not a cursor this API issued",
+        )),
     }
 }
 
@@ -196,7 +199,11 @@ mod tests {
             SortKey::Score(0.317_f32, 12),
         ] {
             let cursor = encode("dependents:stars", key, id);
-            assert!(cursor.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            assert!(
+                cursor
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            );
             assert_eq!(decode(&cursor, "dependents:stars").unwrap(), (key, id));
         }
     }
@@ -215,7 +222,9 @@ mod tests {
             (cursor.as_str(), "dependents:pushed_at"),
         ] {
             match decode(raw, listing) {
-                Err(ApiError::InvalidParameter { parameter, .. }) => assert_eq!(parameter, "cursor"),
+                Err(ApiError::InvalidParameter { parameter, .. }) => {
+                    assert_eq!(parameter, "cursor")
+                }
                 other => panic!("{raw:?}: {other:?}"),
             }
         }
@@ -224,7 +233,10 @@ mod tests {
     #[test]
     fn the_next_link_keeps_the_query_and_replaces_the_cursor() {
         let mut params = Canonical::default();
-        params.push("sort", "stars").push("per_page", 2).push_some("kind", Some("dev dep"));
+        params
+            .push("sort", "stars")
+            .push("per_page", 2)
+            .push_some("kind", Some("dev dep"));
         assert_eq!(
             params.next_link("/api/v1/packages/npm/%40scope%2Fname/dependents", "abc"),
             "</api/v1/packages/npm/%40scope%2Fname/dependents?sort=stars&per_page=2&kind=dev%20dep&cursor=abc>; rel=\"next\""

@@ -455,7 +455,11 @@ macro_rules! page {
     };
 }
 
-page!(DependentsPage, DependentView, "A page of a package's dependents.");
+page!(
+    DependentsPage,
+    DependentView,
+    "A page of a package's dependents."
+);
 page!(
     OrganizationUsagePage,
     OrganizationUsageView,

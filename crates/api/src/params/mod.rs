@@ -274,9 +274,13 @@ mod tests {
     #[test]
     fn an_unknown_ecosystem_is_404_in_a_path_and_400_in_a_query() {
         let err = PackageKey::from_path("npmx", "left-pad").unwrap_err();
-        assert!(matches!(err, ApiError::NotFoundParameter { ref parameter, .. } if parameter == "ecosystem"));
+        assert!(
+            matches!(err, ApiError::NotFoundParameter { ref parameter, .. } if parameter == "ecosystem")
+        );
         let err = PackageKey::from_query("npmx", "left-pad").unwrap_err();
-        assert!(matches!(err, ApiError::InvalidParameter { ref parameter, .. } if parameter == "ecosystem"));
+        assert!(
+            matches!(err, ApiError::InvalidParameter { ref parameter, .. } if parameter == "ecosystem")
+        );
     }
 
     #[test]
@@ -302,8 +306,14 @@ mod tests {
             parameter_of(boolean(Some("yes"), "include_forks", false).unwrap_err()),
             "include_forks"
         );
-        assert_eq!(dependency_kind(Some("peer")).unwrap(), Some(DependencyKind::Peer));
-        assert_eq!(parameter_of(dependency_kind(Some("x")).unwrap_err()), "kind");
+        assert_eq!(
+            dependency_kind(Some("peer")).unwrap(),
+            Some(DependencyKind::Peer)
+        );
+        assert_eq!(
+            parameter_of(dependency_kind(Some("x")).unwrap_err()),
+            "kind"
+        );
         assert_eq!(
             parameter_of(non_negative(Some("-3"), "min_stars").unwrap_err()),
             "min_stars"

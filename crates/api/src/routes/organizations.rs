@@ -72,13 +72,18 @@ pub(crate) async fn resolve_host(
     let variant = format!("organization-host:{}", login.to_lowercase());
     let cached = state
         .cache
-        .get_or_load(&Scope::Global, CacheClass::Organization, &variant, || async {
-            let mut conn = connection(state).await?;
-            let host = lookups::organization_host(&mut conn, login)
-                .await?
-                .ok_or_else(|| not_found(login))?;
-            Ok(Fresh::from(host))
-        })
+        .get_or_load(
+            &Scope::Global,
+            CacheClass::Organization,
+            &variant,
+            || async {
+                let mut conn = connection(state).await?;
+                let host = lookups::organization_host(&mut conn, login)
+                    .await?
+                    .ok_or_else(|| not_found(login))?;
+                Ok(Fresh::from(host))
+            },
+        )
         .await?;
     serde_json::from_slice(&cached.body).map_err(|e| ApiError::Internal(e.into()))
 }
@@ -199,7 +204,9 @@ pub(crate) async fn repositories(
         .after
         .map(|(stars, id)| Ok::<_, ApiError>((int4(stars)?, id)))
         .transpose()?;
-    let variant = page.canonical.variant("repositories", page.cursor.as_deref());
+    let variant = page
+        .canonical
+        .variant("repositories", page.cursor.as_deref());
     let cached = state
         .cache
         .get_or_load(&scope, CacheClass::Organization, &variant, || async {
@@ -215,7 +222,9 @@ pub(crate) async fn repositories(
             let (rows, next) = split_page(rows, page.per_page, |r| {
                 pagination::encode(LISTING, SortKey::Number(r.stars.into()), r.id)
             });
-            let link = next.as_deref().map(|c| page.canonical.next_link(req.path(), c));
+            let link = next
+                .as_deref()
+                .map(|c| page.canonical.next_link(req.path(), c));
             let body = RepositoriesPage {
                 items: rows.into_iter().map(Into::into).collect(),
                 next_cursor: next,
@@ -250,7 +259,9 @@ pub(crate) async fn dependencies(
         .after
         .map(|(count, id)| Ok::<_, ApiError>((int4(count)?, id)))
         .transpose()?;
-    let variant = page.canonical.variant("dependencies", page.cursor.as_deref());
+    let variant = page
+        .canonical
+        .variant("dependencies", page.cursor.as_deref());
     let cached = state
         .cache
         .get_or_load(&scope, CacheClass::Organization, &variant, || async {
@@ -267,9 +278,14 @@ pub(crate) async fn dependencies(
                 let key = SortKey::Number(d.repositories_count.into());
                 pagination::encode(LISTING, key, d.package.id)
             });
-            let link = next.as_deref().map(|c| page.canonical.next_link(req.path(), c));
+            let link = next
+                .as_deref()
+                .map(|c| page.canonical.next_link(req.path(), c));
             let body = OrganizationDependenciesPage {
-                items: rows.into_iter().map(OrganizationDependencyView::from).collect(),
+                items: rows
+                    .into_iter()
+                    .map(OrganizationDependencyView::from)
+                    .collect(),
                 next_cursor: next,
             };
             Ok(Fresh { body, link })

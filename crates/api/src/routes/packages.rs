@@ -158,7 +158,12 @@ pub(crate) async fn lookup(
         }
         LookupParams {
             ecosystem: None, ..
-        } => return Err(ApiError::invalid("ecosystem", "is required (or give `purl`)")),
+        } => {
+            return Err(ApiError::invalid(
+                "ecosystem",
+                "is required (or give `purl`)",
+            ));
+        }
         LookupParams { name: None, .. } => {
             return Err(ApiError::invalid("name", "is required (or give `purl`)"));
         }
@@ -185,6 +190,10 @@ impl Choice for DependentsSortParam {
 
 /// `kind` filter values.
 #[derive(Debug, Clone, Copy, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "documents `kind`; params::dependency_kind parses it"
+)]
 #[schema(rename_all = "lowercase")]
 pub(crate) enum KindParam {
     Runtime,
@@ -446,9 +455,10 @@ pub(crate) async fn organizations(
     let per_page = params::per_page(query.per_page.as_deref())?;
     let (db_sort, listing) = match sort {
         OrganizationsSortParam::Stars => (OrganizationsSort::Stars, "organizations:stars"),
-        OrganizationsSortParam::Repositories => {
-            (OrganizationsSort::Repositories, "organizations:repositories")
-        }
+        OrganizationsSortParam::Repositories => (
+            OrganizationsSort::Repositories,
+            "organizations:repositories",
+        ),
     };
     let after = query
         .cursor
@@ -466,29 +476,34 @@ pub(crate) async fn organizations(
     let variant = canonical.variant("organizations", query.cursor.as_deref());
     let cached = state
         .cache
-        .get_or_load(&scope(&key), CacheClass::Organizations, &variant, || async {
-            let mut conn = connection(&state).await?;
-            let package = find_package(&mut conn, &key).await?;
-            let rows = listings::organizations_using(
-                &mut conn,
-                package.id,
-                db_sort,
-                has_funding,
-                after,
-                i64::from(per_page) + 1,
-            )
-            .await?;
-            let (rows, next) = split_page(rows, per_page, |row| {
-                let key = SortKey::Number(row.sort_value(db_sort));
-                pagination::encode(listing, key, row.organization.id)
-            });
-            let link = next.as_deref().map(|c| canonical.next_link(req.path(), c));
-            let body = OrganizationUsagePage {
-                items: rows.into_iter().map(OrganizationUsageView::from).collect(),
-                next_cursor: next,
-            };
-            Ok(Fresh { body, link })
-        })
+        .get_or_load(
+            &scope(&key),
+            CacheClass::Organizations,
+            &variant,
+            || async {
+                let mut conn = connection(&state).await?;
+                let package = find_package(&mut conn, &key).await?;
+                let rows = listings::organizations_using(
+                    &mut conn,
+                    package.id,
+                    db_sort,
+                    has_funding,
+                    after,
+                    i64::from(per_page) + 1,
+                )
+                .await?;
+                let (rows, next) = split_page(rows, per_page, |row| {
+                    let key = SortKey::Number(row.sort_value(db_sort));
+                    pagination::encode(listing, key, row.organization.id)
+                });
+                let link = next.as_deref().map(|c| canonical.next_link(req.path(), c));
+                let body = OrganizationUsagePage {
+                    items: rows.into_iter().map(OrganizationUsageView::from).collect(),
+                    next_cursor: next,
+                };
+                Ok(Fresh { body, link })
+            },
+        )
         .await?;
     Ok(cached.respond(&req))
 }

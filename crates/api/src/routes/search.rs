@@ -16,9 +16,9 @@ use crate::{
 };
 
 /// Shortest query, in characters: shorter ones match almost everything.
-pub const MIN_QUERY_CHARS: usize = 2;
+pub(crate) const MIN_QUERY_CHARS: usize = 2;
 /// Longest query, in characters.
-pub const MAX_QUERY_CHARS: usize = 100;
+pub(crate) const MAX_QUERY_CHARS: usize = 100;
 
 /// What to search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
@@ -74,8 +74,7 @@ pub(crate) async fn search(
     let query = query.into_inner();
     let text = query.q.as_deref().map(str::trim).unwrap_or_default();
     let chars = text.chars().count();
-    if !(MIN_QUERY_CHARS..=MAX_QUERY_CHARS).contains(&chars) || text.chars().any(char::is_control)
-    {
+    if !(MIN_QUERY_CHARS..=MAX_QUERY_CHARS).contains(&chars) || text.chars().any(char::is_control) {
         return Err(ApiError::invalid(
             "q",
             format!(
@@ -94,7 +93,10 @@ pub(crate) async fn search(
         .as_deref()
         .map(|raw| match pagination::decode(raw, listing)? {
             (SortKey::Score(similarity, weight), id) => Ok((similarity, weight, id)),
-            _ => Err(ApiError::invalid("cursor", "is not a cursor this API issued")),
+            _ => Err(ApiError::invalid(
+                "cursor",
+                "is not a cursor this API issued",
+            )),
         })
         .transpose()?;
     let mut canonical = Canonical::default();
@@ -107,14 +109,8 @@ pub(crate) async fn search(
         .cache
         .get_or_load(&Scope::Global, CacheClass::Search, &variant, || async {
             let mut conn = connection(&state).await?;
-            let rows = listings::search(
-                &mut conn,
-                db_target,
-                text,
-                after,
-                i64::from(per_page) + 1,
-            )
-            .await?;
+            let rows = listings::search(&mut conn, db_target, text, after, i64::from(per_page) + 1)
+                .await?;
             let (rows, next) = split_page(rows, per_page, |hit| {
                 let key = SortKey::Score(hit.similarity, hit.weight);
                 pagination::encode(listing, key, hit.id)
@@ -122,7 +118,10 @@ pub(crate) async fn search(
             let link = next.as_deref().map(|c| canonical.next_link(req.path(), c));
             let package = target == SearchType::Package;
             let body = SearchPage {
-                items: rows.into_iter().map(|h| SearchHitView::new(h, package)).collect(),
+                items: rows
+                    .into_iter()
+                    .map(|h| SearchHitView::new(h, package))
+                    .collect(),
                 next_cursor: next,
             };
             Ok(Fresh { body, link })

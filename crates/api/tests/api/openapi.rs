@@ -25,7 +25,11 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
     let answer = app.get_json("/api/v1/openapi.json").await;
     assert_eq!(answer.status, 200);
     let doc = answer.body;
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
 
     let paths = doc["paths"].as_object().unwrap();
     for expected in [
@@ -50,7 +54,8 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
             operation_ids.push(id.unwrap().to_owned());
             let responses = operation["responses"].as_object().unwrap();
             assert!(responses.contains_key("200"), "{method} {path}");
-            let problem = &responses["400"]["content"]["application/problem+json"]["schema"]["$ref"];
+            let problem =
+                &responses["400"]["content"]["application/problem+json"]["schema"]["$ref"];
             assert_eq!(problem, "#/components/schemas/Problem", "{method} {path}");
             for parameter in operation["parameters"].as_array().into_iter().flatten() {
                 if parameter["in"] == "path" {

@@ -33,7 +33,9 @@ async fn crowd(app: &TestApp) -> Seed {
         if i % 13 == 0 {
             repo = repo.fork();
         }
-        let id = seed.repository(org, &format!("{login}/repo-{i:02}"), repo).await;
+        let id = seed
+            .repository(org, &format!("{login}/repo-{i:02}"), repo)
+            .await;
         let edge = if i % 2 == 0 {
             Edge::runtime(widget)
         } else {
@@ -59,13 +61,21 @@ async fn walking_every_page_returns_the_same_rows_as_one_big_page() {
         "sort=pushed_at&organization=beta",
         "sort=stars&min_stars=30",
     ] {
-        let all = app.get_json(&format!("{base}?{filters}&per_page=100")).await;
+        let all = app
+            .get_json(&format!("{base}?{filters}&per_page=100"))
+            .await;
         let expected = full_names(all.body["items"].as_array().unwrap());
         assert!(all.body["next_cursor"].is_null());
         assert!(!expected.is_empty(), "{filters}");
         for per_page in [1, 2, 7] {
-            let walked = full_names(&app.walk(&format!("{base}?{filters}&per_page={per_page}")).await);
-            assert_eq!(walked, expected, "{filters} per_page={per_page}: same rows, same order");
+            let walked = full_names(
+                &app.walk(&format!("{base}?{filters}&per_page={per_page}"))
+                    .await,
+            );
+            assert_eq!(
+                walked, expected,
+                "{filters} per_page={per_page}: same rows, same order"
+            );
         }
     }
 
@@ -89,11 +99,13 @@ async fn rows_that_did_not_change_are_neither_repeated_nor_skipped_while_rows_ar
             ))
             .await
             .body["items"]
-            .as_array()
-            .unwrap(),
+                .as_array()
+                .unwrap(),
         );
         let mut seen = Vec::new();
-        let mut next = Some(format!("/api/v1/packages/npm/widget/dependents?sort={sort}&per_page=3"));
+        let mut next = Some(format!(
+            "/api/v1/packages/npm/widget/dependents?sort={sort}&per_page=3"
+        ));
         let mut inserted = 0;
         while let Some(path) = next.take() {
             let page = app.get_json(&path).await;
@@ -105,7 +117,11 @@ async fn rows_that_did_not_change_are_neither_repeated_nor_skipped_while_rows_ar
                 let name = format!("delta/{sort}-new-{inserted}");
                 inserted += 1;
                 let repo = seed
-                    .repository(newcomer_org, &name, Repo::stars(stars).pushed_days(stars as i64 % 4))
+                    .repository(
+                        newcomer_org,
+                        &name,
+                        Repo::stars(stars).pushed_days(stars as i64 % 4),
+                    )
                     .await;
                 seed.depends(repo, &[Edge::runtime(widget)]).await;
             }
@@ -128,8 +144,16 @@ async fn the_link_header_carries_the_query_and_the_next_cursor_and_is_absent_on_
     let link = first.header("link").unwrap().to_owned();
     let cursor = first.body["next_cursor"].as_str().unwrap();
     let target = link_target(&link);
-    assert!(target.starts_with("/api/v1/packages/npm/widget/dependents?"), "{link}");
-    for part in ["min_stars=10", "sort=pushed_at", "per_page=4", &format!("cursor={cursor}")] {
+    assert!(
+        target.starts_with("/api/v1/packages/npm/widget/dependents?"),
+        "{link}"
+    );
+    for part in [
+        "min_stars=10",
+        "sort=pushed_at",
+        "per_page=4",
+        &format!("cursor={cursor}"),
+    ] {
         assert!(target.contains(part), "{part} missing from {link}");
     }
     let second = app.get_json(&target).await;
@@ -152,7 +176,9 @@ async fn the_link_of_a_name_with_a_slash_keeps_it_escaped() {
     let scoped = seed.package(Ecosystem::Npm, "@types/node").await;
     let org = seed.organization("alpha").await;
     for i in 0..3 {
-        let repo = seed.repository(org, &format!("alpha/r{i}"), Repo::stars(i)).await;
+        let repo = seed
+            .repository(org, &format!("alpha/r{i}"), Repo::stars(i))
+            .await;
         seed.depends(repo, &[Edge::runtime(scoped)]).await;
     }
     let walked = app

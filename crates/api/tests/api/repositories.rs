@@ -29,7 +29,10 @@ async fn a_repository_lists_its_dependencies_by_manifest() {
         manifests,
         [
             ("go.mod".to_owned(), vec!["github.com/x/y".to_owned()]),
-            ("package.json".to_owned(), vec!["@scope/Pkg".to_owned(), "left-pad".to_owned()]),
+            (
+                "package.json".to_owned(),
+                vec!["@scope/Pkg".to_owned(), "left-pad".to_owned()]
+            ),
             ("pom.xml".to_owned(), vec!["org.example:lib".to_owned()]),
         ]
     );
@@ -43,8 +46,12 @@ async fn unknown_repositories_and_bad_segments_are_problems() {
     let app = TestApp::spawn().await;
     seed::standard(&app).await;
 
-    app.get_json("/api/v1/repositories/acme/nothing").await.assert_problem(404, None);
-    app.get_json("/api/v1/repositories/nobody/app").await.assert_problem(404, None);
+    app.get_json("/api/v1/repositories/acme/nothing")
+        .await
+        .assert_problem(404, None);
+    app.get_json("/api/v1/repositories/nobody/app")
+        .await
+        .assert_problem(404, None);
     app.get_json(&format!("/api/v1/repositories/acme/{}", "r".repeat(101)))
         .await
         .assert_problem(400, Some("repo"));

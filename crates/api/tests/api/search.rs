@@ -25,7 +25,8 @@ async fn search_results_page_without_repeats() {
     let app = TestApp::spawn().await;
     let mut seed = seed::Seed::new(&app).await;
     for i in 0..12 {
-        seed.package(wump_core::Ecosystem::Npm, &format!("plugin-{i}")).await;
+        seed.package(wump_core::Ecosystem::Npm, &format!("plugin-{i}"))
+            .await;
     }
     let all = app.get_json("/api/v1/search?q=plugin&per_page=100").await;
     let expected: Vec<_> = all.body["items"].as_array().unwrap().clone();
@@ -46,7 +47,9 @@ async fn search_parameters_are_validated() {
         ("/api/v1/search?q=left&cursor=xyz", "cursor"),
         ("/api/v1/search?q=left&sort=stars", "sort"),
     ] {
-        app.get_json(path).await.assert_problem(400, Some(parameter));
+        app.get_json(path)
+            .await
+            .assert_problem(400, Some(parameter));
     }
     let long = "x".repeat(101);
     app.get_json(&format!("/api/v1/search?q={long}"))
@@ -73,5 +76,7 @@ async fn stats_count_what_the_database_holds() {
         .unwrap();
     assert_eq!(npm["packages"], 2);
     assert_eq!(npm["packages_with_dependents"], 2);
-    app.get_json("/api/v1/stats?x=1").await.assert_problem(400, Some("x"));
+    app.get_json("/api/v1/stats?x=1")
+        .await
+        .assert_problem(400, Some("x"));
 }

@@ -9,15 +9,21 @@ use wump_core::{DependencyKind, Ecosystem, FundingLink, OrganizationKind};
 use wump_db::{
     AsyncPgConnection,
     edges::{EdgeInput, replace_repository_edges},
-    enrichment::{OrganizationProfile, PackageMetadataInput, update_organization_profile, update_package_metadata},
-    upserts::{OrganizationInput, RepositoryInput, upsert_organizations, upsert_packages, upsert_repositories},
+    enrichment::{
+        OrganizationProfile, PackageMetadataInput, update_organization_profile,
+        update_package_metadata,
+    },
+    upserts::{
+        OrganizationInput, RepositoryInput, upsert_organizations, upsert_packages,
+        upsert_repositories,
+    },
 };
 
 use crate::TestApp;
 
 /// Writes organizations, repositories, packages and edges into a test database.
-pub struct Seed {
-    pub conn: AsyncPgConnection,
+pub(crate) struct Seed {
+    pub(crate) conn: AsyncPgConnection,
 }
 
 impl std::fmt::Debug for Seed {
@@ -28,16 +34,16 @@ impl std::fmt::Debug for Seed {
 
 /// A repository to create.
 #[derive(Debug, Clone)]
-pub struct Repo {
-    pub stars: i32,
-    pub archived: bool,
-    pub fork: bool,
-    pub pushed_at: Option<DateTime<Utc>>,
+pub(crate) struct Repo {
+    pub(crate) stars: i32,
+    pub(crate) archived: bool,
+    pub(crate) fork: bool,
+    pub(crate) pushed_at: Option<DateTime<Utc>>,
 }
 
 impl Repo {
     /// An active, non-fork repository with `stars`, pushed `days` days after 2024-01-01.
-    pub fn stars(stars: i32) -> Self {
+    pub(crate) fn stars(stars: i32) -> Self {
         Self {
             stars,
             archived: false,
@@ -46,22 +52,23 @@ impl Repo {
         }
     }
 
-    pub fn pushed_days(mut self, days: i64) -> Self {
-        self.pushed_at = Some(Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap() + Duration::days(days));
+    pub(crate) fn pushed_days(mut self, days: i64) -> Self {
+        self.pushed_at =
+            Some(Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap() + Duration::days(days));
         self
     }
 
-    pub fn never_pushed(mut self) -> Self {
+    pub(crate) fn never_pushed(mut self) -> Self {
         self.pushed_at = None;
         self
     }
 
-    pub fn archived(mut self) -> Self {
+    pub(crate) fn archived(mut self) -> Self {
         self.archived = true;
         self
     }
 
-    pub fn fork(mut self) -> Self {
+    pub(crate) fn fork(mut self) -> Self {
         self.fork = true;
         self
     }
@@ -69,16 +76,16 @@ impl Repo {
 
 /// One dependency of a repository.
 #[derive(Debug, Clone)]
-pub struct Edge {
-    pub package: Uuid,
-    pub kinds: Vec<DependencyKind>,
-    pub direct: Option<bool>,
-    pub manifest: String,
+pub(crate) struct Edge {
+    pub(crate) package: Uuid,
+    pub(crate) kinds: Vec<DependencyKind>,
+    pub(crate) direct: Option<bool>,
+    pub(crate) manifest: String,
 }
 
 impl Edge {
     /// A direct runtime dependency declared in `package.json`.
-    pub fn runtime(package: Uuid) -> Self {
+    pub(crate) fn runtime(package: Uuid) -> Self {
         Self {
             package,
             kinds: vec![DependencyKind::Runtime],
@@ -87,17 +94,17 @@ impl Edge {
         }
     }
 
-    pub fn kinds(mut self, kinds: &[DependencyKind]) -> Self {
+    pub(crate) fn kinds(mut self, kinds: &[DependencyKind]) -> Self {
         self.kinds = kinds.to_vec();
         self
     }
 
-    pub fn transitive(mut self) -> Self {
+    pub(crate) fn transitive(mut self) -> Self {
         self.direct = Some(false);
         self
     }
 
-    pub fn manifest(mut self, path: &str) -> Self {
+    pub(crate) fn manifest(mut self, path: &str) -> Self {
         self.manifest = path.into();
         self
     }
@@ -105,7 +112,7 @@ impl Edge {
 
 impl Seed {
     /// A seeder over the database at `url`.
-    pub async fn connect(url: &str) -> Self {
+    pub(crate) async fn connect(url: &str) -> Self {
         use diesel_async::AsyncConnection;
         Self {
             conn: AsyncPgConnection::establish(url).await.unwrap(),
@@ -113,29 +120,36 @@ impl Seed {
     }
 
     /// A seeder over the app's database.
-    pub async fn new(app: &TestApp) -> Self {
+    pub(crate) async fn new(app: &TestApp) -> Self {
         Self {
             conn: app.db.connection().await,
         }
     }
 
     /// An organization on github.com.
-    pub async fn organization(&mut self, login: &str) -> Uuid {
+    pub(crate) async fn organization(&mut self, login: &str) -> Uuid {
         self.organization_on("github.com", login).await
     }
 
     /// An organization on `host`.
-    pub async fn organization_on(&mut self, host: &str, login: &str) -> Uuid {
+    pub(crate) async fn organization_on(&mut self, host: &str, login: &str) -> Uuid {
         let input = OrganizationInput {
             host: host.into(),
             login: login.into(),
             kind: OrganizationKind::Organization,
         };
-        upsert_organizations(&mut self.conn, &[input]).await.unwrap()[0]
+        upsert_organizations(&mut self.conn, &[input])
+            .await
+            .unwrap()[0]
     }
 
     /// Gives an organization a sponsors page and FUNDING.yml links.
-    pub async fn fund_organization(&mut self, id: Uuid, sponsors: Option<&str>, links: &[(&str, &str)]) {
+    pub(crate) async fn fund_organization(
+        &mut self,
+        id: Uuid,
+        sponsors: Option<&str>,
+        links: &[(&str, &str)],
+    ) {
         let profile = OrganizationProfile {
             name: Some("Funded".into()),
             description: None,
@@ -151,16 +165,24 @@ impl Seed {
             repositories_count: 0,
             stars_total: 0,
         };
-        update_organization_profile(&mut self.conn, id, &profile).await.unwrap();
+        update_organization_profile(&mut self.conn, id, &profile)
+            .await
+            .unwrap();
     }
 
     /// A repository `full_name` owned by `organization` on github.com.
-    pub async fn repository(&mut self, organization: Uuid, full_name: &str, repo: Repo) -> Uuid {
-        self.repository_on("github.com", organization, full_name, repo).await
+    pub(crate) async fn repository(
+        &mut self,
+        organization: Uuid,
+        full_name: &str,
+        repo: Repo,
+    ) -> Uuid {
+        self.repository_on("github.com", organization, full_name, repo)
+            .await
     }
 
     /// A repository on `host` (its organization's host).
-    pub async fn repository_on(
+    pub(crate) async fn repository_on(
         &mut self,
         host: &str,
         organization: Uuid,
@@ -185,12 +207,19 @@ impl Seed {
     }
 
     /// A package.
-    pub async fn package(&mut self, ecosystem: Ecosystem, name: &str) -> Uuid {
-        upsert_packages(&mut self.conn, &[(ecosystem, name)]).await.unwrap()[0]
+    pub(crate) async fn package(&mut self, ecosystem: Ecosystem, name: &str) -> Uuid {
+        upsert_packages(&mut self.conn, &[(ecosystem, name)])
+            .await
+            .unwrap()[0]
     }
 
     /// Gives a package metadata and funding links.
-    pub async fn describe_package(&mut self, id: Uuid, description: &str, funding: &[(&str, &str)]) {
+    pub(crate) async fn describe_package(
+        &mut self,
+        id: Uuid,
+        description: &str,
+        funding: &[(&str, &str)],
+    ) {
         let input = PackageMetadataInput {
             description: Some(description.into()),
             homepage_url: Some("https://example.org".into()),
@@ -204,11 +233,13 @@ impl Seed {
                 })
                 .collect(),
         };
-        update_package_metadata(&mut self.conn, id, Some(&input)).await.unwrap();
+        update_package_metadata(&mut self.conn, id, Some(&input))
+            .await
+            .unwrap();
     }
 
     /// Replaces a repository's dependencies with `edges`.
-    pub async fn depends(&mut self, repository: Uuid, edges: &[Edge]) {
+    pub(crate) async fn depends(&mut self, repository: Uuid, edges: &[Edge]) {
         let input: Vec<EdgeInput> = edges
             .iter()
             .map(|e| EdgeInput {
@@ -220,44 +251,57 @@ impl Seed {
                 manifest_paths: vec![e.manifest.clone()],
             })
             .collect();
-        replace_repository_edges(&mut self.conn, repository, &input).await.unwrap();
+        replace_repository_edges(&mut self.conn, repository, &input)
+            .await
+            .unwrap();
     }
 }
 
 /// The ids of the standard fixture.
 #[derive(Debug, Clone, Copy)]
-pub struct Standard {
-    pub left_pad: Uuid,
-    pub scoped: Uuid,
-    pub go_module: Uuid,
-    pub maven: Uuid,
-    pub acme: Uuid,
-    pub globex: Uuid,
+pub(crate) struct Standard {
+    pub(crate) left_pad: Uuid,
+    pub(crate) scoped: Uuid,
+    pub(crate) go_module: Uuid,
+    pub(crate) acme: Uuid,
+    pub(crate) globex: Uuid,
 }
 
 /// A small world: three organizations (acme funded, globex not, initech funded only by
 /// FUNDING.yml), seven repositories (one archived, one fork, star ties, a never-pushed
 /// one) and four packages whose names need escaping in a path.
-pub async fn standard(app: &TestApp) -> Standard {
+pub(crate) async fn standard(app: &TestApp) -> Standard {
     standard_into(&mut Seed::new(app).await).await
 }
 
 /// The standard fixture, written through `seed`.
-pub async fn standard_into(seed: &mut Seed) -> Standard {
+pub(crate) async fn standard_into(seed: &mut Seed) -> Standard {
     let acme = seed.organization("acme").await;
     let globex = seed.organization("globex").await;
     let initech = seed.organization("initech").await;
-    seed.fund_organization(acme, Some("https://github.com/sponsors/acme"), &[("github", "https://github.com/sponsors/acme")])
-        .await;
-    seed.fund_organization(initech, None, &[("open_collective", "https://opencollective.com/initech")])
-        .await;
+    seed.fund_organization(
+        acme,
+        Some("https://github.com/sponsors/acme"),
+        &[("github", "https://github.com/sponsors/acme")],
+    )
+    .await;
+    seed.fund_organization(
+        initech,
+        None,
+        &[("open_collective", "https://opencollective.com/initech")],
+    )
+    .await;
 
     let left_pad = seed.package(Ecosystem::Npm, "left-pad").await;
     let scoped = seed.package(Ecosystem::Npm, "@scope/Pkg").await;
     let go_module = seed.package(Ecosystem::Go, "github.com/x/y").await;
     let maven = seed.package(Ecosystem::Maven, "org.example:lib").await;
-    seed.describe_package(left_pad, "pads strings on the left", &[("github", "https://github.com/sponsors/pad")])
-        .await;
+    seed.describe_package(
+        left_pad,
+        "pads strings on the left",
+        &[("github", "https://github.com/sponsors/pad")],
+    )
+    .await;
 
     let repos = [
         (acme, "acme/app", Repo::stars(100).pushed_days(10)),
@@ -277,7 +321,9 @@ pub async fn standard_into(seed: &mut Seed) -> Standard {
                 edges.push(Edge::runtime(go_module).manifest("go.mod"));
                 edges.push(Edge::runtime(maven).manifest("pom.xml").transitive());
             }
-            "globex/tool" => edges[0] = Edge::runtime(left_pad).kinds(&[DependencyKind::Development]),
+            "globex/tool" => {
+                edges[0] = Edge::runtime(left_pad).kinds(&[DependencyKind::Development])
+            }
             "initech/old" => edges[0] = Edge::runtime(left_pad).transitive(),
             _ => {}
         }
@@ -287,7 +333,6 @@ pub async fn standard_into(seed: &mut Seed) -> Standard {
         left_pad,
         scoped,
         go_module,
-        maven,
         acme,
         globex,
     }
@@ -295,31 +340,41 @@ pub async fn standard_into(seed: &mut Seed) -> Standard {
 
 /// An answer: status, headers and the JSON body (`Null` when there is none).
 #[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: serde_json::Value,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: serde_json::Value,
 }
 
 impl Answer {
     /// A header's value as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// Asserts a problem+json answer with `status` naming `parameter`.
     #[track_caller]
-    pub fn assert_problem(&self, status: u16, parameter: Option<&str>) {
+    pub(crate) fn assert_problem(&self, status: u16, parameter: Option<&str>) {
         assert_eq!(self.status, status, "{:#}", self.body);
-        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{:#}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{:#}",
+            self.body
+        );
         assert_eq!(self.body["status"], status);
-        assert_eq!(self.body["parameter"].as_str(), parameter, "{:#}", self.body);
+        assert_eq!(
+            self.body["parameter"].as_str(),
+            parameter,
+            "{:#}",
+            self.body
+        );
     }
 }
 
 impl TestApp {
     /// `GET path` as an [`Answer`].
-    pub async fn get_json(&self, path: &str) -> Answer {
+    pub(crate) async fn get_json(&self, path: &str) -> Answer {
         let response = self.get(path).await;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -339,7 +394,7 @@ impl TestApp {
 
     /// Every item of a listing, following `Link` headers from `path`; asserts each page
     /// agrees with its body's `next_cursor`.
-    pub async fn walk(&self, path: &str) -> Vec<serde_json::Value> {
+    pub(crate) async fn walk(&self, path: &str) -> Vec<serde_json::Value> {
         let mut items = Vec::new();
         let mut next = Some(path.to_owned());
         let mut pages = 0;
@@ -349,7 +404,11 @@ impl TestApp {
             items.extend(page.body["items"].as_array().unwrap().iter().cloned());
             next = page.header("link").map(link_target);
             match page.body["next_cursor"].as_str() {
-                Some(cursor) => assert!(next.as_deref().unwrap().ends_with(&format!("cursor={cursor}"))),
+                Some(cursor) => assert!(
+                    next.as_deref()
+                        .unwrap()
+                        .ends_with(&format!("cursor={cursor}"))
+                ),
                 None => assert!(next.is_none(), "a Link on the last page"),
             }
             pages += 1;
@@ -360,7 +419,7 @@ impl TestApp {
 }
 
 /// The URL of `<url>; rel="next"`.
-pub fn link_target(link: &str) -> String {
+pub(crate) fn link_target(link: &str) -> String {
     assert!(link.ends_with("; rel=\"next\""), "{link}");
     link.trim_start_matches('<')
         .split_once('>')
@@ -369,7 +428,7 @@ pub fn link_target(link: &str) -> String {
 }
 
 /// The `full_name`s of a list of dependents.
-pub fn full_names(items: &[serde_json::Value]) -> Vec<String> {
+pub(crate) fn full_names(items: &[serde_json::Value]) -> Vec<String> {
     items
         .iter()
         .map(|i| i["repository"]["full_name"].as_str().unwrap().to_owned())
@@ -386,9 +445,14 @@ async fn seed_fuzz_database() {
 
     let name = std::env::var("WUMP_FUZZ_RECREATE_DATABASE").expect("WUMP_FUZZ_RECREATE_DATABASE");
     let url = std::env::var("WUMP_FUZZ_SEED_URL").expect("WUMP_FUZZ_SEED_URL");
-    assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{name}");
+    assert!(
+        name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "{name}"
+    );
     let server = wump_db::test_support::server_settings();
-    let mut admin = AsyncPgConnection::establish(server.url.expose_secret()).await.unwrap();
+    let mut admin = AsyncPgConnection::establish(server.url.expose_secret())
+        .await
+        .unwrap();
     diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(&mut admin)
         .await
@@ -407,10 +471,20 @@ async fn seed_fuzz_database() {
     let org = seed.organization("pagination-org").await;
     for i in 0..40 {
         let repo = seed
-            .repository(org, &format!("pagination-org/repo-{i}"), Repo::stars(i % 5).pushed_days(i.into()))
+            .repository(
+                org,
+                &format!("pagination-org/repo-{i}"),
+                Repo::stars(i % 5).pushed_days(i.into()),
+            )
             .await;
-        seed.depends(repo, &[Edge::runtime(ids.left_pad), Edge::runtime(ids.scoped).manifest("web/package.json")])
-            .await;
+        seed.depends(
+            repo,
+            &[
+                Edge::runtime(ids.left_pad),
+                Edge::runtime(ids.scoped).manifest("web/package.json"),
+            ],
+        )
+        .await;
     }
     println!("seeded {name}");
 }
