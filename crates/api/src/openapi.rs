@@ -81,7 +81,8 @@ impl Modify for Conventions {
         ]);
 
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let has_path_parameters = path.contains('{');
+            // Everything that names a thing can miss it; search and stats cannot.
+            let names_a_thing = path.contains('{') || path.ends_with("/lookup");
             let Some(operation) = item.get.as_mut() else {
                 continue;
             };
@@ -108,7 +109,7 @@ impl Modify for Conventions {
                 ("500", "Internal error."),
                 ("503", "The database is unavailable; see `Retry-After`."),
             ];
-            if has_path_parameters {
+            if names_a_thing {
                 problems.push((
                     "404",
                     "No such package, organization, repository or ecosystem.",

@@ -23,7 +23,12 @@ use crate::{
 #[into_params(parameter_in = Path)]
 pub(crate) struct OrganizationPath {
     /// The organization's (or user's) login, case-insensitive.
-    #[param(example = "rust-lang")]
+    #[param(
+        example = "rust-lang",
+        pattern = "^[^/]+$",
+        min_length = 1,
+        max_length = 100
+    )]
     login: String,
 }
 
@@ -34,6 +39,11 @@ pub(crate) struct OrganizationPath {
 pub(crate) struct HostParams {
     /// The forge, e.g. `github.com` (`local` for the local provider). Default: the host
     /// wump knows the login on, `github.com` first.
+    #[param(
+        example = "github.com",
+        pattern = "^[A-Za-z0-9.:-]+$",
+        max_length = 100
+    )]
     host: Option<String>,
 }
 
@@ -51,6 +61,11 @@ impl HostParams {
 pub(crate) struct OrganizationPageParams {
     /// The forge, e.g. `github.com`. Default: the host wump knows the login on,
     /// `github.com` first.
+    #[param(
+        example = "github.com",
+        pattern = "^[A-Za-z0-9.:-]+$",
+        max_length = 100
+    )]
     host: Option<String>,
     /// Page size, 1 to 100 (default 30).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]

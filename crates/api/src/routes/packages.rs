@@ -27,14 +27,36 @@ const TOP_ORGANIZATIONS: i64 = 5;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct PackagePath {
-    /// The ecosystem id: npm, pypi, cargo, go, rubygems, maven, packagist, nuget, hex, pub,
-    /// swiftpm, cocoapods or actions.
-    #[param(example = "npm")]
+    /// The ecosystem id.
+    #[param(value_type = EcosystemId, inline, example = "npm")]
     ecosystem: String,
     /// The package name, percent-encoded: `/` as `%2F`, `@` as `%40` (npm
     /// `%40babel%2Fcore`, Go `github.com%2Fgorilla%2Fmux`, Maven `org.slf4j:slf4j-api`).
-    #[param(example = "left-pad")]
+    #[param(example = "left-pad", min_length = 1, max_length = 256)]
     name: String,
+}
+
+/// The ecosystems wump knows, as they are spelled in URLs.
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[expect(
+    dead_code,
+    reason = "documents the ecosystem ids; PackageKey parses them"
+)]
+pub(crate) enum EcosystemId {
+    Npm,
+    Pypi,
+    Cargo,
+    Go,
+    Rubygems,
+    Maven,
+    Packagist,
+    Nuget,
+    Hex,
+    Pub,
+    Swiftpm,
+    Cocoapods,
+    Actions,
 }
 
 impl PackagePath {
@@ -113,13 +135,17 @@ pub(crate) async fn show(
 #[into_params(parameter_in = Query)]
 pub(crate) struct LookupParams {
     /// The ecosystem id (with `name`).
-    #[param(example = "npm")]
+    #[param(value_type = Option<EcosystemId>, inline, example = "npm")]
     ecosystem: Option<String>,
     /// The package name as the registry writes it, e.g. `@babel/core` (with `ecosystem`).
-    #[param(example = "@babel/core")]
+    #[param(example = "left-pad", min_length = 1, max_length = 256)]
     name: Option<String>,
     /// A package URL instead, e.g. `pkg:npm/%40babel/core@7.24.0` (version ignored).
-    #[param(example = "pkg:npm/left-pad@1.3.0")]
+    #[param(
+        example = "pkg:npm/left-pad@1.3.0",
+        pattern = "^pkg:",
+        max_length = 512
+    )]
     purl: Option<String>,
 }
 

@@ -19,10 +19,20 @@ use crate::{
 #[into_params(parameter_in = Path)]
 pub(crate) struct RepositoryPath {
     /// The owning organization's or user's login.
-    #[param(example = "rust-lang")]
+    #[param(
+        example = "rust-lang",
+        pattern = "^[^/]+$",
+        min_length = 1,
+        max_length = 100
+    )]
     owner: String,
     /// The repository's name.
-    #[param(example = "crates.io")]
+    #[param(
+        example = "crates.io",
+        pattern = "^[^/]+$",
+        min_length = 1,
+        max_length = 100
+    )]
     repo: String,
 }
 

@@ -10,6 +10,7 @@ mod outages;
 mod packages;
 mod pagination;
 mod proxy;
+mod read_cache;
 mod repositories;
 mod search;
 mod seed;

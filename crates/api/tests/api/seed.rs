@@ -486,5 +486,12 @@ async fn seed_fuzz_database() {
         )
         .await;
     }
+    // The documentation's examples exist.
+    let rust_lang = seed.organization("rust-lang").await;
+    let crates_io = seed
+        .repository(rust_lang, "rust-lang/crates.io", Repo::stars(3000))
+        .await;
+    seed.depends(crates_io, &[Edge::runtime(ids.left_pad)])
+        .await;
     println!("seeded {name}");
 }
