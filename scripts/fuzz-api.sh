@@ -55,6 +55,9 @@ done
 curl -fsS "http://$BIND/health" >/dev/null || { say "wump-api did not start"; tail -20 "$LOG"; exit 1; }
 
 say "schemathesis against http://$BIND/api/v1/openapi.json ($MAX_EXAMPLES examples per operation)"
+# From .data/fuzz-api: schemathesis leaves a .schemathesis/ directory where it runs.
+mkdir -p "$ROOT/.data/fuzz-api"
+cd "$ROOT/.data/fuzz-api"
 "$VENV/bin/schemathesis" run "http://$BIND/api/v1/openapi.json" \
     --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
     --max-examples "$MAX_EXAMPLES" \
