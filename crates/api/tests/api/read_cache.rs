@@ -99,3 +99,26 @@ async fn a_worker_version_bump_makes_every_page_of_the_package_fresh() {
     assert_eq!(page.body["dependents_count"], 6);
     assert_ne!(page.header("etag"), before.header("etag"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organization_version_bump_refreshes_its_pages() {
+    let app = TestApp::spawn().await;
+    let ids = seed::standard(&app).await;
+    let path = "/api/v1/organizations/acme/repositories";
+
+    let before = app.get_json(path).await;
+    assert_eq!(before.header("x-cache"), Some("MISS"));
+    let mut seed = Seed::new(&app).await;
+    seed.repository(ids.acme, "acme/brand-new", Repo::stars(9999))
+        .await;
+    assert_eq!(app.get_json(path).await.header("x-cache"), Some("HIT"));
+
+    let key = app.valkey.key(&wump_core::cache::organization_version_key(
+        "github.com",
+        "acme",
+    ));
+    let _: i64 = app.valkey.pool().incr(&key).await.unwrap();
+    let after = app.get_json(path).await;
+    assert_eq!(after.header("x-cache"), Some("MISS"));
+    assert_eq!(after.body["items"][0]["full_name"], "acme/brand-new");
+}
