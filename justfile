@@ -129,6 +129,9 @@ fuzz-one TARGET SECONDS="60":
 fuzz-coverage *TARGETS:
     python3 fuzz/coverage.py {{ TARGETS }}
 
+# Fuzz the API against its OpenAPI document with schemathesis (installs it into .tools/py if missing; slow, not part of `just test`).
+fuzz-api MAX_EXAMPLES="50": services-up
+    scripts/fuzz-api.sh {{ MAX_EXAMPLES }}
 # Benchmark wump-api under load (release build, seeded wump_bench database, wrk) and record
 # requests/s, latency and memory in docs/benchmarks.md. Needs the services and wrk.
 bench-api:

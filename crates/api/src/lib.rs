@@ -14,12 +14,16 @@ pub mod guard;
 pub mod http;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
+pub mod pagination;
+pub mod params;
 pub mod problem;
 pub mod queues;
 pub mod refresh;
 mod routes;
 pub mod server;
 pub mod state;
+pub mod views;
 
 pub use routes::access_openapi::AccessApi;
 pub use state::AppState;

@@ -22,6 +22,9 @@ pub enum ApiError {
     /// No such package, organization, repository, job or route.
     #[error("{0}")]
     NotFound(String),
+    /// A path segment names nothing that exists (e.g. an unknown ecosystem).
+    #[error("invalid parameter `{parameter}`: {reason}")]
+    NotFoundParameter { parameter: String, reason: String },
     /// A path or query parameter is malformed or out of range.
     #[error("invalid parameter `{parameter}`: {reason}")]
     InvalidParameter { parameter: String, reason: String },
@@ -68,7 +71,9 @@ impl ApiError {
     /// The stable problem type: a URN clients can match on (listed in docs/api.md).
     pub fn problem_type(&self) -> &'static str {
         match self {
-            ApiError::NotFound(_) => "urn:wump:problem:not-found",
+            ApiError::NotFound(_) | ApiError::NotFoundParameter { .. } => {
+                "urn:wump:problem:not-found"
+            }
             ApiError::InvalidParameter { .. } => "urn:wump:problem:invalid-parameter",
             ApiError::Unprocessable { .. } => "urn:wump:problem:unprocessable",
             ApiError::PayloadTooLarge { .. } => "urn:wump:problem:payload-too-large",
@@ -83,7 +88,7 @@ impl ApiError {
 
     fn title(&self) -> &'static str {
         match self {
-            ApiError::NotFound(_) => "Not found",
+            ApiError::NotFound(_) | ApiError::NotFoundParameter { .. } => "Not found",
             ApiError::InvalidParameter { .. } => "Invalid parameter",
             ApiError::Unprocessable { .. } => "Unprocessable request",
             ApiError::PayloadTooLarge { .. } => "Payload too large",
@@ -124,7 +129,7 @@ pub struct Problem {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::NotFoundParameter { .. } => StatusCode::NOT_FOUND,
             ApiError::InvalidParameter { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -143,7 +148,8 @@ impl ResponseError for ApiError {
             tracing::error!(error = format!("{cause:#}"), "request failed");
         }
         let parameter = match self {
-            ApiError::InvalidParameter { parameter, .. } => Some(parameter.clone()),
+            ApiError::InvalidParameter { parameter, .. }
+            | ApiError::NotFoundParameter { parameter, .. } => Some(parameter.clone()),
             ApiError::Unprocessable { field, .. } => Some(field.clone()),
             _ => None,
         };

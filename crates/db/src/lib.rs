@@ -14,6 +14,7 @@ pub mod job_health;
 pub mod job_status;
 pub mod jobs;
 pub mod listings;
+pub mod lookups;
 pub mod migrations;
 pub mod models;
 pub mod pool;

@@ -7,10 +7,18 @@ mod headers;
 mod health;
 mod keys;
 mod metrics;
+mod openapi;
+mod organizations;
 mod outages;
+mod packages;
+mod pagination;
 mod proxy;
 mod rate_limits;
+mod read_cache;
 mod refresh;
+mod repositories;
+mod search;
+mod seed;
 mod test_routes;
 
 use std::{net::SocketAddr, sync::OnceLock};

@@ -1,0 +1,535 @@
+//! A package, its dependents and the organizations using it.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use wump_db::{
+    AsyncPgConnection,
+    listings::{self, DependentsCursor, DependentsQuery, DependentsSort, OrganizationsSort},
+    lookups,
+    models::Package,
+};
+
+use super::{NoParams, connection};
+use crate::{
+    cache::{CacheClass, Fresh, Scope},
+    pagination::{self, Canonical, SortKey, split_page},
+    params::{self, Choice, PackageKey, choice_name},
+    problem::ApiError,
+    state::AppState,
+    views::{DependentsPage, OrganizationUsagePage, OrganizationUsageView, PackageView},
+};
+
+/// How many organizations the package page previews.
+const TOP_ORGANIZATIONS: i64 = 5;
+
+/// A package in the path: `/packages/{ecosystem}/{name}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct PackagePath {
+    /// The ecosystem id.
+    #[param(value_type = EcosystemId, inline, example = "npm")]
+    ecosystem: String,
+    /// The package name, percent-encoded: `/` as `%2F`, `@` as `%40` (npm
+    /// `%40babel%2Fcore`, Go `github.com%2Fgorilla%2Fmux`, Maven `org.slf4j:slf4j-api`).
+    #[param(example = "left-pad", min_length = 1, max_length = 256)]
+    name: String,
+}
+
+/// The ecosystems wump knows, as they are spelled in URLs.
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[expect(
+    dead_code,
+    reason = "documents the ecosystem ids; PackageKey parses them"
+)]
+pub(crate) enum EcosystemId {
+    Npm,
+    Pypi,
+    Cargo,
+    Go,
+    Rubygems,
+    Maven,
+    Packagist,
+    Nuget,
+    Hex,
+    Pub,
+    Swiftpm,
+    Cocoapods,
+    Actions,
+}
+
+impl PackagePath {
+    fn key(&self) -> Result<PackageKey, ApiError> {
+        PackageKey::from_path(&self.ecosystem, &self.name)
+    }
+}
+
+fn scope(key: &PackageKey) -> Scope {
+    Scope::Package {
+        ecosystem: key.ecosystem,
+        normalized_name: key.normalized_name.clone(),
+    }
+}
+
+/// The package, or 404 naming it.
+async fn find_package(conn: &mut AsyncPgConnection, key: &PackageKey) -> Result<Package, ApiError> {
+    listings::package_by_name(conn, key.ecosystem, &key.name)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "wump knows no {} package named `{}`",
+                key.ecosystem, key.name
+            ))
+        })
+}
+
+async fn package_page(
+    state: &AppState,
+    req: &HttpRequest,
+    key: PackageKey,
+) -> Result<HttpResponse, ApiError> {
+    let cached = state
+        .cache
+        .get_or_load(&scope(&key), CacheClass::Package, "package", || async {
+            let mut conn = connection(state).await?;
+            let package = find_package(&mut conn, &key).await?;
+            let top = listings::organizations_using(
+                &mut conn,
+                package.id,
+                OrganizationsSort::Stars,
+                false,
+                None,
+                TOP_ORGANIZATIONS,
+            )
+            .await?;
+            Ok(Fresh::from(PackageView::new(package, top)))
+        })
+        .await?;
+    Ok(cached.respond(req))
+}
+
+/// A package: metadata, funding, how many repositories and organizations use it (the
+/// totals the default listings walk through) and the top organizations.
+#[utoipa::path(
+    get,
+    path = "/api/v1/packages/{ecosystem}/{name}",
+    tag = "packages",
+    operation_id = "get_package",
+    params(PackagePath),
+    responses((status = 200, description = "The package", body = PackageView))
+)]
+#[get("/api/v1/packages/{ecosystem}/{name}")]
+pub(crate) async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<PackagePath>,
+    _query: web::Query<NoParams>,
+) -> Result<HttpResponse, ApiError> {
+    package_page(&state, &req, path.key()?).await
+}
+
+/// Either `ecosystem` and `name`, or `purl`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct LookupParams {
+    /// The ecosystem id (with `name`).
+    #[param(value_type = Option<EcosystemId>, inline, example = "npm")]
+    ecosystem: Option<String>,
+    /// The package name as the registry writes it, e.g. `@babel/core` (with `ecosystem`).
+    #[param(example = "left-pad", min_length = 1, max_length = 256)]
+    name: Option<String>,
+    /// A package URL instead, e.g. `pkg:npm/%40babel/core@7.24.0` (version ignored).
+    #[param(
+        example = "pkg:npm/left-pad@1.3.0",
+        pattern = "^pkg:",
+        max_length = 512
+    )]
+    purl: Option<String>,
+}
+
+/// The same answer as `GET /packages/{ecosystem}/{name}`, for names that are awkward in
+/// a path, or by package URL.
+#[utoipa::path(
+    get,
+    path = "/api/v1/packages/lookup",
+    tag = "packages",
+    operation_id = "lookup_package",
+    params(LookupParams),
+    responses((status = 200, description = "The package", body = PackageView))
+)]
+#[get("/api/v1/packages/lookup")]
+pub(crate) async fn lookup(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<LookupParams>,
+) -> Result<HttpResponse, ApiError> {
+    let key = match query.into_inner() {
+        LookupParams {
+            purl: Some(purl),
+            ecosystem: None,
+            name: None,
+        } => params::parse_purl(&purl)?,
+        LookupParams {
+            purl: None,
+            ecosystem: Some(ecosystem),
+            name: Some(name),
+        } => PackageKey::from_query(&ecosystem, &name)?,
+        LookupParams { purl: Some(_), .. } => {
+            return Err(ApiError::invalid(
+                "purl",
+                "give either `purl` or `ecosystem` and `name`, not both",
+            ));
+        }
+        LookupParams {
+            ecosystem: None, ..
+        } => {
+            return Err(ApiError::invalid(
+                "ecosystem",
+                "is required (or give `purl`)",
+            ));
+        }
+        LookupParams { name: None, .. } => {
+            return Err(ApiError::invalid("name", "is required (or give `purl`)"));
+        }
+    };
+    package_page(&state, &req, key).await
+}
+
+/// `sort` of the dependents listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub(crate) enum DependentsSortParam {
+    /// Most-starred first (the default).
+    Stars,
+    /// Most recently pushed first; never-pushed last.
+    PushedAt,
+}
+
+impl Choice for DependentsSortParam {
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("stars", DependentsSortParam::Stars),
+        ("pushed_at", DependentsSortParam::PushedAt),
+    ];
+}
+
+/// `kind` filter values.
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "documents `kind`; params::dependency_kind parses it"
+)]
+#[schema(rename_all = "lowercase")]
+pub(crate) enum KindParam {
+    Runtime,
+    Development,
+    Build,
+    Test,
+    Optional,
+    Peer,
+}
+
+/// Filters, order and page of the dependents listing.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DependentsParams {
+    /// Only repositories that use the package as this kind (among others).
+    #[param(value_type = Option<KindParam>, inline)]
+    kind: Option<String>,
+    /// Only repositories with at least this many stars.
+    #[param(value_type = Option<i32>, minimum = 0)]
+    min_stars: Option<String>,
+    /// Include archived repositories (default false, as `dependents_count` counts).
+    #[param(value_type = Option<bool>)]
+    include_archived: Option<String>,
+    /// Include forks (default false, as `dependents_count` counts).
+    #[param(value_type = Option<bool>)]
+    include_forks: Option<String>,
+    /// Only repositories of this organization (login).
+    organization: Option<String>,
+    /// Only direct (true) or only transitive (false) uses; default both.
+    #[param(value_type = Option<bool>)]
+    direct: Option<String>,
+    #[param(value_type = Option<DependentsSortParam>, inline)]
+    sort: Option<String>,
+    /// Page size, 1 to 100 (default 30).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    per_page: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// A validated dependents request.
+struct DependentsRequest {
+    query: DependentsQuery,
+    organization: Option<String>,
+    per_page: u32,
+    listing: &'static str,
+    canonical: Canonical,
+    cursor: Option<String>,
+}
+
+impl DependentsParams {
+    fn validate(self) -> Result<DependentsRequest, ApiError> {
+        let kind = params::dependency_kind(self.kind.as_deref())?;
+        let min_stars = params::non_negative(self.min_stars.as_deref(), "min_stars")?;
+        let include_archived =
+            params::boolean(self.include_archived.as_deref(), "include_archived", false)?;
+        let include_forks = params::boolean(self.include_forks.as_deref(), "include_forks", false)?;
+        let organization = self
+            .organization
+            .as_deref()
+            .map(|o| params::login(o, "organization"))
+            .transpose()?;
+        let direct = params::optional_boolean(self.direct.as_deref(), "direct")?;
+        let sort_param: DependentsSortParam = params::choice(self.sort.as_deref(), "sort")?;
+        let per_page = params::per_page(self.per_page.as_deref())?;
+        let (sort, listing) = match sort_param {
+            DependentsSortParam::Stars => (DependentsSort::Stars, "dependents:stars"),
+            DependentsSortParam::PushedAt => (DependentsSort::PushedAt, "dependents:pushed_at"),
+        };
+        let after = self
+            .cursor
+            .as_deref()
+            .map(|raw| dependents_cursor(raw, listing))
+            .transpose()?;
+        let mut canonical = Canonical::default();
+        canonical
+            .push_some("kind", kind.map(|k| k.as_str()))
+            .push_some("min_stars", min_stars)
+            .push("include_archived", include_archived)
+            .push("include_forks", include_forks)
+            .push_some("organization", organization.as_deref())
+            .push_some("direct", direct)
+            .push("sort", choice_name(sort_param))
+            .push("per_page", per_page);
+        Ok(DependentsRequest {
+            query: DependentsQuery {
+                kind,
+                min_stars,
+                include_archived,
+                include_forks,
+                organization_id: None,
+                direct,
+                sort,
+                after,
+                limit: i64::from(per_page) + 1,
+            },
+            organization,
+            per_page,
+            listing,
+            canonical,
+            cursor: self.cursor,
+        })
+    }
+}
+
+fn dependents_cursor(raw: &str, listing: &str) -> Result<DependentsCursor, ApiError> {
+    let (key, repository_id) = pagination::decode(raw, listing)?;
+    match key {
+        SortKey::Number(stars) if listing == "dependents:stars" => Ok(DependentsCursor::Stars {
+            stars: i32::try_from(stars)
+                .map_err(|_| ApiError::invalid("cursor", "is not a cursor this API issued"))?,
+            repository_id,
+        }),
+        SortKey::Time(pushed_at) if listing == "dependents:pushed_at" => {
+            Ok(DependentsCursor::PushedAt {
+                pushed_at,
+                repository_id,
+            })
+        }
+        _ => Err(ApiError::invalid(
+            "cursor",
+            "is not a cursor this API issued",
+        )),
+    }
+}
+
+/// The repositories that depend on a package ("who uses my package"), most-starred or
+/// most recently pushed first. The default listing (no archived repositories, no forks)
+/// has exactly `dependents_count` items.
+#[utoipa::path(
+    get,
+    path = "/api/v1/packages/{ecosystem}/{name}/dependents",
+    tag = "packages",
+    operation_id = "list_dependents",
+    params(PackagePath, DependentsParams),
+    responses((status = 200, description = "A page of dependents", body = DependentsPage))
+)]
+#[get("/api/v1/packages/{ecosystem}/{name}/dependents")]
+pub(crate) async fn dependents(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<PackagePath>,
+    query: web::Query<DependentsParams>,
+) -> Result<HttpResponse, ApiError> {
+    let key = path.key()?;
+    let request = query.into_inner().validate()?;
+    let variant = request
+        .canonical
+        .variant("dependents", request.cursor.as_deref());
+    let cached = state
+        .cache
+        .get_or_load(&scope(&key), CacheClass::Dependents, &variant, || async {
+            let mut conn = connection(&state).await?;
+            let package = find_package(&mut conn, &key).await?;
+            let mut query = request.query;
+            if let Some(login) = &request.organization {
+                match organization_id(&mut conn, login).await? {
+                    Some(id) => query.organization_id = Some(id),
+                    None => {
+                        let empty = DependentsPage {
+                            items: Vec::new(),
+                            next_cursor: None,
+                        };
+                        return Ok(Fresh::from(empty));
+                    }
+                }
+            }
+            let rows = listings::dependents(&mut conn, package.id, &query).await?;
+            let sort = query.sort;
+            let (rows, next) = split_page(rows, request.per_page, |row| {
+                let key = match row.cursor(sort) {
+                    DependentsCursor::Stars { stars, .. } => SortKey::Number(stars.into()),
+                    DependentsCursor::PushedAt { pushed_at, .. } => SortKey::Time(pushed_at),
+                };
+                pagination::encode(request.listing, key, row.edge.repository_id)
+            });
+            let link = next
+                .as_deref()
+                .map(|c| request.canonical.next_link(req.path(), c));
+            let body = DependentsPage {
+                items: rows.into_iter().map(Into::into).collect(),
+                next_cursor: next,
+            };
+            Ok(Fresh { body, link })
+        })
+        .await?;
+    Ok(cached.respond(&req))
+}
+
+/// The id of the organization `login` (on its preferred host), if wump knows it.
+async fn organization_id(
+    conn: &mut AsyncPgConnection,
+    login: &str,
+) -> Result<Option<uuid::Uuid>, ApiError> {
+    let Some(host) = lookups::organization_host(conn, login).await? else {
+        return Ok(None);
+    };
+    Ok(listings::organization_by_login(conn, &host, login)
+        .await?
+        .map(|o| o.id))
+}
+
+/// `sort` of the organizations listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub(crate) enum OrganizationsSortParam {
+    /// By the stars of their repositories that use the package (the default).
+    Stars,
+    /// By how many of their repositories use it.
+    Repositories,
+}
+
+impl Choice for OrganizationsSortParam {
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("stars", OrganizationsSortParam::Stars),
+        ("repositories", OrganizationsSortParam::Repositories),
+    ];
+}
+
+/// Order, filter and page of the organizations listing.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct OrganizationsParams {
+    #[param(value_type = Option<OrganizationsSortParam>, inline)]
+    sort: Option<String>,
+    /// Only organizations with a sponsors page or FUNDING.yml links.
+    #[param(value_type = Option<bool>)]
+    has_funding: Option<String>,
+    /// Page size, 1 to 100 (default 30).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    per_page: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// The organizations whose repositories use a package, with their funding: whom to ask
+/// for sponsorship. Without filters it has exactly `organizations_count` items.
+#[utoipa::path(
+    get,
+    path = "/api/v1/packages/{ecosystem}/{name}/organizations",
+    tag = "packages",
+    operation_id = "list_package_organizations",
+    params(PackagePath, OrganizationsParams),
+    responses((status = 200, description = "A page of organizations", body = OrganizationUsagePage))
+)]
+#[get("/api/v1/packages/{ecosystem}/{name}/organizations")]
+pub(crate) async fn organizations(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<PackagePath>,
+    query: web::Query<OrganizationsParams>,
+) -> Result<HttpResponse, ApiError> {
+    let key = path.key()?;
+    let query = query.into_inner();
+    let sort: OrganizationsSortParam = params::choice(query.sort.as_deref(), "sort")?;
+    let has_funding = params::boolean(query.has_funding.as_deref(), "has_funding", false)?;
+    let per_page = params::per_page(query.per_page.as_deref())?;
+    let (db_sort, listing) = match sort {
+        OrganizationsSortParam::Stars => (OrganizationsSort::Stars, "organizations:stars"),
+        OrganizationsSortParam::Repositories => (
+            OrganizationsSort::Repositories,
+            "organizations:repositories",
+        ),
+    };
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|raw| {
+            let (key, id) = pagination::decode(raw, listing)?;
+            Ok::<_, ApiError>((pagination::number(key)?, id))
+        })
+        .transpose()?;
+    let mut canonical = Canonical::default();
+    canonical
+        .push("sort", choice_name(sort))
+        .push("has_funding", has_funding)
+        .push("per_page", per_page);
+    let variant = canonical.variant("organizations", query.cursor.as_deref());
+    let cached = state
+        .cache
+        .get_or_load(
+            &scope(&key),
+            CacheClass::Organizations,
+            &variant,
+            || async {
+                let mut conn = connection(&state).await?;
+                let package = find_package(&mut conn, &key).await?;
+                let rows = listings::organizations_using(
+                    &mut conn,
+                    package.id,
+                    db_sort,
+                    has_funding,
+                    after,
+                    i64::from(per_page) + 1,
+                )
+                .await?;
+                let (rows, next) = split_page(rows, per_page, |row| {
+                    let key = SortKey::Number(row.sort_value(db_sort));
+                    pagination::encode(listing, key, row.organization.id)
+                });
+                let link = next.as_deref().map(|c| canonical.next_link(req.path(), c));
+                let body = OrganizationUsagePage {
+                    items: rows.into_iter().map(OrganizationUsageView::from).collect(),
+                    next_cursor: next,
+                };
+                Ok(Fresh { body, link })
+            },
+        )
+        .await?;
+    Ok(cached.respond(&req))
+}

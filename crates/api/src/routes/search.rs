@@ -1,0 +1,131 @@
+//! Search packages or organizations by name.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use wump_db::listings::{self, SearchTarget};
+
+use super::connection;
+use crate::{
+    cache::{CacheClass, Fresh, Scope},
+    pagination::{self, Canonical, SortKey, split_page},
+    params::{self, Choice, choice_name},
+    problem::ApiError,
+    state::AppState,
+    views::{SearchHitView, SearchPage},
+};
+
+/// Shortest query, in characters: shorter ones match almost everything.
+pub(crate) const MIN_QUERY_CHARS: usize = 2;
+/// Longest query, in characters.
+pub(crate) const MAX_QUERY_CHARS: usize = 100;
+
+/// What to search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub(crate) enum SearchType {
+    /// Package names (the default).
+    Package,
+    /// Organization and user logins.
+    Organization,
+}
+
+impl Choice for SearchType {
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("package", SearchType::Package),
+        ("organization", SearchType::Organization),
+    ];
+}
+
+/// The query, what to search and the page.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SearchParams {
+    /// The text to look for, 2 to 100 characters (matched by trigram similarity and as a
+    /// substring of the name, case-insensitive).
+    #[param(required = true, value_type = String, min_length = 2, max_length = 100, example = "babel")]
+    q: Option<String>,
+    #[param(value_type = Option<SearchType>, inline)]
+    r#type: Option<String>,
+    /// Page size, 1 to 100 (default 30).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    per_page: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Packages or organizations whose name resembles `q`, the most similar first (ties: the
+/// most used first).
+#[utoipa::path(
+    get,
+    path = "/api/v1/search",
+    tag = "search",
+    operation_id = "search",
+    params(SearchParams),
+    responses((status = 200, description = "A page of results", body = SearchPage))
+)]
+#[get("/api/v1/search")]
+pub(crate) async fn search(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<SearchParams>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let text = query.q.as_deref().map(str::trim).unwrap_or_default();
+    let chars = text.chars().count();
+    if !(MIN_QUERY_CHARS..=MAX_QUERY_CHARS).contains(&chars) || text.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "q",
+            format!(
+                "must be {MIN_QUERY_CHARS} to {MAX_QUERY_CHARS} characters, without control characters"
+            ),
+        ));
+    }
+    let target: SearchType = params::choice(query.r#type.as_deref(), "type")?;
+    let per_page = params::per_page(query.per_page.as_deref())?;
+    let (db_target, listing) = match target {
+        SearchType::Package => (SearchTarget::Packages, "search:package"),
+        SearchType::Organization => (SearchTarget::Organizations, "search:organization"),
+    };
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|raw| match pagination::decode(raw, listing)? {
+            (SortKey::Score(similarity, weight), id) => Ok((similarity, weight, id)),
+            _ => Err(ApiError::invalid(
+                "cursor",
+                "is not a cursor this API issued",
+            )),
+        })
+        .transpose()?;
+    let mut canonical = Canonical::default();
+    canonical
+        .push("q", text.to_lowercase())
+        .push("type", choice_name(target))
+        .push("per_page", per_page);
+    let variant = canonical.variant("search", query.cursor.as_deref());
+    let cached = state
+        .cache
+        .get_or_load(&Scope::Global, CacheClass::Search, &variant, || async {
+            let mut conn = connection(&state).await?;
+            let rows = listings::search(&mut conn, db_target, text, after, i64::from(per_page) + 1)
+                .await?;
+            let (rows, next) = split_page(rows, per_page, |hit| {
+                let key = SortKey::Score(hit.similarity, hit.weight);
+                pagination::encode(listing, key, hit.id)
+            });
+            let link = next.as_deref().map(|c| canonical.next_link(req.path(), c));
+            let package = target == SearchType::Package;
+            let body = SearchPage {
+                items: rows
+                    .into_iter()
+                    .map(|h| SearchHitView::new(h, package))
+                    .collect(),
+                next_cursor: next,
+            };
+            Ok(Fresh { body, link })
+        })
+        .await?;
+    Ok(cached.respond(&req))
+}
