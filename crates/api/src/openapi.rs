@@ -58,7 +58,13 @@ pub struct ApiDoc;
 /// The document, built once.
 pub fn document() -> &'static Document {
     static DOCUMENT: OnceLock<Document> = OnceLock::new();
-    DOCUMENT.get_or_init(ApiDoc::openapi)
+    // The access routes (refresh, jobs, admin) are merged after the read conventions were
+    // applied: they are not cached, and their key requirement is their own.
+    DOCUMENT.get_or_init(|| {
+        let mut document = ApiDoc::openapi();
+        document.merge(crate::AccessApi::openapi());
+        document
+    })
 }
 
 /// Adds what every operation shares.

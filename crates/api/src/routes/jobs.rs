@@ -4,17 +4,14 @@ use actix_web::{HttpResponse, get, http::header, post, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
-use wump_core::Ecosystem;
 
 use crate::{
     auth::{Free, RequireTier},
+    params::PackageKey,
     problem::{ApiError, Problem},
     refresh::{self, JobState},
     state::AppState,
 };
-
-/// Longest package name accepted in a path.
-const MAX_NAME_LEN: usize = 512;
 
 /// A refresh was accepted: poll `status_url` for its progress.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -44,28 +41,6 @@ pub(crate) struct JobStatusBody {
     finished_at: Option<DateTime<Utc>>,
 }
 
-/// The ecosystem and (percent-decoded) name of a package path.
-// The lead switches this to the shared parser in `params.rs` when merging.
-fn package_path(ecosystem: &str, name: &str) -> Result<(Ecosystem, String), ApiError> {
-    let ecosystem: Ecosystem = ecosystem
-        .parse()
-        .map_err(|e: wump_core::UnknownEcosystem| ApiError::invalid("ecosystem", e.to_string()))?;
-    let name = name.trim();
-    if name.is_empty() || name.len() > MAX_NAME_LEN {
-        return Err(ApiError::invalid(
-            "name",
-            format!("must be 1 to {MAX_NAME_LEN} bytes"),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "name",
-            "must not contain control characters",
-        ));
-    }
-    Ok((ecosystem, name.to_owned()))
-}
-
 /// Enqueue a high-priority discovery of a package (its dependents are looked up again and
 /// their manifests parsed). Needs an API key (free tier or above). While a refresh of the
 /// package is pending, further calls return the same job.
@@ -92,8 +67,8 @@ pub(crate) async fn refresh_package(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (ecosystem, name) = path.into_inner();
-    let (ecosystem, name) = package_path(&ecosystem, &name)?;
-    let accepted = refresh::request(&state, ecosystem, &name).await?;
+    let package = PackageKey::from_path(&ecosystem, &name)?;
+    let accepted = refresh::request(&state, package.ecosystem, &package.name).await?;
     let status_url = format!("/api/v1/jobs/{}", accepted.job_id);
     Ok(HttpResponse::Accepted()
         .insert_header((header::LOCATION, status_url.clone()))
@@ -135,25 +110,4 @@ pub(crate) async fn job_status(
         started_at: run.map(|r| r.started_at),
         finished_at: run.and_then(|r| r.finished_at),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn package_paths_name_the_bad_parameter() {
-        let parameter = |e: &str, n: &str| match package_path(e, n) {
-            Err(ApiError::InvalidParameter { parameter, .. }) => parameter,
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(parameter("nope", "x"), "ecosystem");
-        assert_eq!(parameter("npm", " "), "name");
-        assert_eq!(parameter("npm", &"x".repeat(513)), "name");
-        assert_eq!(parameter("npm", "a\u{0}b"), "name");
-        assert_eq!(
-            package_path("npm", "@babel/core").unwrap(),
-            (Ecosystem::Npm, "@babel/core".to_owned())
-        );
-    }
 }

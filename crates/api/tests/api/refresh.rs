@@ -202,11 +202,11 @@ async fn unknown_and_malformed_job_ids_are_404_and_400() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_unknown_ecosystem_is_a_400_naming_it() {
+async fn an_unknown_ecosystem_is_a_404_naming_it_as_on_every_package_path() {
     let app = TestApp::spawn().await;
     let key = create_key(&app, Tier::Free, None).await;
     let (status, _, body) = refresh(&app, &key, "/api/v1/packages/cobol/x/refresh").await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 404);
     assert_eq!(body["parameter"], "ecosystem");
 }
 
