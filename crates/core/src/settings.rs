@@ -5,7 +5,12 @@
 //! `WUMP__DATABASE__URL`). Files are optional. Secrets (the database URL, tokens) are
 //! [`SecretString`]s so they never reach a log through `Debug`.
 
-use std::{collections::HashMap, net::SocketAddr, path::Path, time::Duration};
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use config::{Config, ConfigError, Environment, File};
 use secrecy::SecretString;
@@ -60,8 +65,12 @@ impl std::fmt::Debug for ProvidersSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
-    /// `postgres://user:password@host:port/database`.
+    /// `postgres://user:password@host:port/database[?sslmode=…]`; `sslmode` is one of
+    /// `disable`, `prefer` (the default), `require`, `verify-ca`, `verify-full`, as in libpq.
     pub url: SecretString,
+    /// PEM bundle of the certificate authorities that `sslmode=verify-ca|verify-full` trusts
+    /// instead of the system's (RDS: Amazon's `global-bundle.pem`).
+    pub ca_file: Option<PathBuf>,
     /// Most connections one process holds.
     pub pool_max_size: usize,
     /// How long a request waits for a free connection before failing.
@@ -79,6 +88,7 @@ impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {
             url: SecretString::from("postgres://wump:wump@127.0.0.1:54329/wump"),
+            ca_file: None,
             pool_max_size: 16,
             pool_wait_timeout_ms: 2_000,
             connect_timeout_ms: 5_000,
@@ -106,6 +116,9 @@ impl DatabaseSettings {
 pub struct ValkeySettings {
     /// `redis://[:password@]host:port[/db]` (`rediss://` for TLS).
     pub url: SecretString,
+    /// PEM bundle of the certificate authorities a `rediss://` server is checked against
+    /// instead of the system's.
+    pub ca_file: Option<PathBuf>,
     /// Connections in the cache/limiter pool.
     pub pool_size: usize,
     /// Timeout for one command.
@@ -116,6 +129,7 @@ impl Default for ValkeySettings {
     fn default() -> Self {
         Self {
             url: SecretString::from("redis://127.0.0.1:63799"),
+            ca_file: None,
             pool_size: 8,
             command_timeout_ms: 1_000,
         }
