@@ -6,6 +6,7 @@ mod jobs;
 mod listings;
 mod migrations;
 mod unavailable;
+mod tls;
 mod upserts;
 mod valkey;
 
