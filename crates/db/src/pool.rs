@@ -180,3 +180,27 @@ pub async fn ping(pool: &DbPool) -> Result<(), DbError> {
     diesel::sql_query("SELECT 1").execute(&mut conn).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::split_sslmode;
+
+    #[test]
+    fn sslmode_is_taken_out_and_the_other_parameters_stay() {
+        assert_eq!(
+            split_sslmode("postgres://u:p@h/db?application_name=w&sslmode=verify-full&x=1"),
+            (
+                "postgres://u:p@h/db?application_name=w&x=1".to_owned(),
+                Some("verify-full".to_owned())
+            )
+        );
+        assert_eq!(
+            split_sslmode("postgres://u:p@h/db?sslmode=require"),
+            ("postgres://u:p@h/db".to_owned(), Some("require".to_owned()))
+        );
+        assert_eq!(
+            split_sslmode("postgres://u:p@h/db"),
+            ("postgres://u:p@h/db".to_owned(), None)
+        );
+    }
+}

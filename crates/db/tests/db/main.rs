@@ -5,8 +5,8 @@ mod edges;
 mod jobs;
 mod listings;
 mod migrations;
-mod unavailable;
 mod tls;
+mod unavailable;
 mod upserts;
 mod valkey;
 
