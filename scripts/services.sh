@@ -59,14 +59,14 @@ pid_is() {
 }
 
 # The checkout whose scripts/services.sh started the server listening on port $1, if any:
-# its postgres/valkey runs with the working directory <checkout>/.data/{postgres,valkey}.
+# its servers run with the working directory <checkout>/.data/{postgres,valkey,valkey-tls}.
 other_checkout_on() {
     local port="$1" d cwd
     for d in /proc/[0-9]*; do
         cwd="$(readlink "$d/cwd" 2>/dev/null)" || continue
         case "$cwd" in
             */.data/postgres) [ "$(sed -n 4p "$cwd/postmaster.pid" 2>/dev/null)" = "$port" ] || continue ;;
-            */.data/valkey) tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -q ":$port" || continue ;;
+            */.data/valkey | */.data/valkey-tls) tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -q ":$port" || continue ;;
             *) continue ;;
         esac
         d="${cwd%/.data/*}"
