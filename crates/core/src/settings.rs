@@ -413,6 +413,7 @@ mod tests {
                 ("WUMP__API__BIND", "127.0.0.1:9999"),
                 ("WUMP__DATABASE__POOL_MAX_SIZE", "4"),
                 ("WUMP__MANIFESTS__MAX_PER_REPOSITORY", "50"),
+                ("WUMP__DATABASE__CA_FILE", "/etc/wump/rds-global-bundle.pem"),
             ]),
         )
         .unwrap();
@@ -426,6 +427,11 @@ mod tests {
             "postgres://u:p@db:5432/w"
         );
         assert_eq!(settings.valkey.url.expose_secret(), "redis://cache:6379");
+        assert_eq!(
+            settings.database.ca_file.as_deref(),
+            Some(Path::new("/etc/wump/rds-global-bundle.pem"))
+        );
+        assert_eq!(settings.valkey.ca_file, None);
     }
 
     #[test]
