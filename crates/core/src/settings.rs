@@ -8,7 +8,7 @@
 use std::{
     collections::{BTreeMap, HashMap},
     net::SocketAddr,
-    path::Path,
+    path::{Path, PathBuf},
     time::Duration,
 };
 
@@ -71,11 +71,15 @@ impl std::fmt::Debug for ProvidersSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
-    /// `postgres://user:password@host:port/database`.
+    /// `postgres://user:password@host:port/database[?sslmode=…]`; `sslmode` is one of
+    /// `disable`, `prefer` (the default), `require`, `verify-ca`, `verify-full`, as in libpq.
     pub url: SecretString,
     /// A read replica for the API's read endpoints (`WUMP__DATABASE__READ_URL`); unset, they
     /// read the primary. Same pool size and timeouts as the primary.
     pub read_url: Option<SecretString>,
+    /// PEM bundle of the certificate authorities that `sslmode=verify-ca|verify-full` trusts
+    /// instead of the system's (RDS: Amazon's `global-bundle.pem`).
+    pub ca_file: Option<PathBuf>,
     /// Most connections one process holds.
     pub pool_max_size: usize,
     /// How long a request waits for a free connection before failing.
@@ -94,6 +98,7 @@ impl Default for DatabaseSettings {
         Self {
             url: SecretString::from("postgres://wump:wump@127.0.0.1:54329/wump"),
             read_url: None,
+            ca_file: None,
             pool_max_size: 16,
             pool_wait_timeout_ms: 2_000,
             connect_timeout_ms: 5_000,
@@ -121,6 +126,9 @@ impl DatabaseSettings {
 pub struct ValkeySettings {
     /// `redis://[:password@]host:port[/db]` (`rediss://` for TLS).
     pub url: SecretString,
+    /// PEM bundle of the certificate authorities a `rediss://` server is checked against
+    /// instead of the system's.
+    pub ca_file: Option<PathBuf>,
     /// Connections in the cache/limiter pool.
     pub pool_size: usize,
     /// Timeout for one command.
@@ -131,6 +139,7 @@ impl Default for ValkeySettings {
     fn default() -> Self {
         Self {
             url: SecretString::from("redis://127.0.0.1:63799"),
+            ca_file: None,
             pool_size: 8,
             command_timeout_ms: 1_000,
         }
@@ -847,6 +856,7 @@ mod tests {
                 ("WUMP__API__BIND", "127.0.0.1:9999"),
                 ("WUMP__DATABASE__POOL_MAX_SIZE", "4"),
                 ("WUMP__MANIFESTS__MAX_PER_REPOSITORY", "50"),
+                ("WUMP__DATABASE__CA_FILE", "/etc/wump/rds-global-bundle.pem"),
             ]),
         )
         .unwrap();
@@ -860,6 +870,11 @@ mod tests {
             "postgres://u:p@db:5432/w"
         );
         assert_eq!(settings.valkey.url.expose_secret(), "redis://cache:6379");
+        assert_eq!(
+            settings.database.ca_file.as_deref(),
+            Some(Path::new("/etc/wump/rds-global-bundle.pem"))
+        );
+        assert_eq!(settings.valkey.ca_file, None);
     }
 
     #[test]

@@ -16,6 +16,9 @@ pub enum DbError {
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(DieselError),
+    /// The settings cannot be used (a malformed URL, an unreadable `database.ca_file`).
+    #[error("invalid database settings: {0}")]
+    Config(String),
     /// Applying or reverting migrations failed.
     #[error("migration failed: {0}")]
     Migration(String),

@@ -23,6 +23,7 @@ pub mod repositories;
 pub mod schema;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+mod tls;
 pub mod upserts;
 pub mod valkey;
 

@@ -3,13 +3,16 @@
 //!
 //! The pool connects in the background and keeps reconnecting with exponential backoff, so
 //! a service starts and keeps serving while Valkey is away; each command fails after the
-//! configured timeout instead of hanging.
+//! configured timeout instead of hanging. `rediss://` URLs connect over TLS, checking the
+//! server against `valkey.ca_file` or the system's authorities.
 
 use std::time::Duration;
 
-use fred::prelude::*;
+use fred::{prelude::*, types::config::TlsConnector};
 use secrecy::ExposeSecret;
 use wump_core::settings::ValkeySettings;
+
+use crate::tls::Verification;
 
 /// A pool of Valkey connections.
 pub type ValkeyPool = Pool;
@@ -20,6 +23,9 @@ pub enum ValkeyError {
     /// `valkey.url` cannot be used. The URL itself is not repeated: it may hold a password.
     #[error("invalid valkey.url: {0}")]
     InvalidUrl(String),
+    /// `valkey.ca_file` cannot be used.
+    #[error("invalid valkey.ca_file: {0}")]
+    InvalidCaFile(String),
     /// The server cannot be reached, or a command timed out.
     #[error("valkey unavailable: {0}")]
     Unavailable(String),
@@ -53,8 +59,16 @@ pub fn connect_valkey(settings: &ValkeySettings) -> Result<ValkeyPool, ValkeyErr
             SCHEMES.join(", ")
         )));
     }
-    let config =
+    crate::tls::install_default_provider();
+    let mut config =
         Config::from_url(url).map_err(|e| ValkeyError::InvalidUrl(e.kind().to_str().to_owned()))?;
+    if let Some(tls) = config.tls.as_mut() {
+        // fred's default trusts the system's authorities; ours trusts `ca_file` instead
+        // when it is set (fred still checks the certificate against the URL's host).
+        let client = crate::tls::client_config(Verification::Full, settings.ca_file.as_deref())
+            .map_err(ValkeyError::InvalidCaFile)?;
+        tls.connector = TlsConnector::from(client);
+    }
     let timeout = Duration::from_millis(settings.command_timeout_ms);
     let pool = Builder::from_config(config)
         .with_connection_config(|c| {

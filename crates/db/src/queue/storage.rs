@@ -74,13 +74,33 @@ return #ids
 "#;
 
 impl Queues {
-    /// Connects to Valkey; fails when settings are inconsistent or the server is unreachable.
+    /// Connects to Valkey (over TLS for `rediss://`, trusting `valkey.ca_file` when set);
+    /// fails when settings are inconsistent or the server is unreachable.
     pub async fn connect(
         valkey: &ValkeySettings,
         settings: QueueSettings,
     ) -> Result<Self, QueueError> {
         settings.validate().map_err(QueueError::Settings)?;
-        let conn = apalis_redis::connect(valkey.url.expose_secret()).await?;
+        crate::tls::install_default_provider();
+        let url = valkey.url.expose_secret();
+        // What `apalis_redis::connect` does, except that it cannot take a CA file.
+        let client = match &valkey.ca_file {
+            Some(path) if url.starts_with("rediss://") => {
+                let root_cert = std::fs::read(path).map_err(|e| {
+                    QueueError::Settings(format!(
+                        "valkey.ca_file: cannot read {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                let certificates = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(root_cert),
+                };
+                redis::Client::build_with_tls(url, certificates)?
+            }
+            _ => redis::Client::open(url)?,
+        };
+        let conn = client.get_connection_manager().await?;
         Ok(Self {
             conn,
             prefix: settings.key_prefix.clone(),

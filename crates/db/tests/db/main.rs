@@ -5,6 +5,7 @@ mod edges;
 mod jobs;
 mod listings;
 mod migrations;
+mod tls;
 mod unavailable;
 mod upserts;
 mod valkey;

@@ -17,9 +17,14 @@ locals {
   api_stop_timeout    = min(var.api.shutdown_timeout_secs + 5, 120)
   worker_stop_timeout = min(var.worker.shutdown_grace_secs + 5, 120)
 
+  # RDS's CA bundle, baked into the images (deploy/docker/Dockerfile): the database URL
+  # asks for sslmode=verify-full (modules/secrets).
+  database_ca_file = "/etc/wump/rds-global-bundle.pem"
+
   common_environment = merge({
     # Migrations run only as the migrate task (expand/contract, docs/deploy.md).
     WUMP__DATABASE__MIGRATE_ON_START = "false"
+    WUMP__DATABASE__CA_FILE          = local.database_ca_file
     WUMP__TELEMETRY__LOG_FORMAT      = "json"
     # The collector sidecar shares the task's network namespace.
     OTEL_EXPORTER_OTLP_ENDPOINT = "http://localhost:4317"
@@ -296,6 +301,7 @@ resource "aws_ecs_task_definition" "migrate" {
       command   = ["migrate"]
       environment = [
         { name = "WUMP__DATABASE__MIGRATE_ON_START", value = "false" },
+        { name = "WUMP__DATABASE__CA_FILE", value = local.database_ca_file },
         { name = "WUMP__TELEMETRY__LOG_FORMAT", value = "json" },
       ]
       secrets          = [{ name = "WUMP__DATABASE__URL", valueFrom = var.secret_arns.database_url }]

@@ -74,7 +74,7 @@ variable "username" {
 }
 
 variable "require_tls" {
-  description = "Set rds.force_ssl: reject connections without TLS. Needs a wump build whose PostgreSQL client speaks TLS (see docs/deploy.md)."
+  description = "Set rds.force_ssl: reject connections without TLS (wump connects with sslmode=verify-full, docs/deploy.md)."
   type        = bool
   default     = false
 }

@@ -1,7 +1,8 @@
 # Secrets Manager holds every secret wump reads; ECS injects them into the containers as
 # task `secrets` (never plain environment values, so they are not visible in the task
 # definition). Values:
-#   database-url       built here from the RDS endpoint and generated password
+#   database-url       built here from the RDS endpoint and generated password, with
+#                      sslmode=verify-full (TLS, checked against RDS's CA bundle in the image)
 #   database-read-url  same, for the read replica (only with one)
 #   valkey-url         rediss:// (TLS) with the ElastiCache AUTH token (redis:// without TLS)
 #   admin-key          generated here: the bootstrap admin API key
@@ -11,9 +12,9 @@
 
 locals {
   db = var.database
-  database_url = format("postgres://%s:%s@%s:%d/%s",
+  database_url = format("postgres://%s:%s@%s:%d/%s?sslmode=verify-full",
   local.db.username, local.db.password, local.db.address, local.db.port, local.db.database_name)
-  read_database_url = var.read_replica ? format("postgres://%s:%s@%s:%d/%s",
+  read_database_url = var.read_replica ? format("postgres://%s:%s@%s:%d/%s?sslmode=verify-full",
   local.db.username, local.db.password, local.db.replica_address, local.db.port, local.db.database_name) : null
   valkey_url = (var.cache.tls
     ? format("rediss://:%s@%s:%d", var.cache.auth_token, var.cache.primary_endpoint, var.cache.port)
