@@ -97,13 +97,9 @@ async fn job_health_shows_depths_dead_letters_and_last_successes_and_fails_over_
         queue::{DeadJob, Envelope, Queues},
     };
 
-    let valkey_prefix = uuid::Uuid::new_v4().simple().to_string();
-    let queue_prefix = format!("test:{valkey_prefix}:");
-    let app = crate::TestApp::spawn_with(|s| {
-        s.queues.key_prefix = queue_prefix.clone();
-        s.api.health.dead_letter_threshold = 1;
-    })
-    .await;
+    let app = crate::TestApp::spawn_with(|s| s.api.health.dead_letter_threshold = 1).await;
+    // The API's queues live under its key prefix, as every Valkey key it touches.
+    let queue_prefix = app.valkey.prefix().to_owned();
 
     let (status, body) = get(app.address, "/health/jobs").await;
     assert_eq!(status, 200, "{body}");
@@ -140,15 +136,10 @@ async fn job_health_shows_depths_dead_letters_and_last_successes_and_fails_over_
     )
     .await
     .unwrap();
-    let queues = Queues::connect(
-        app.valkey.settings(),
-        wump_core::settings::QueueSettings {
-            key_prefix: queue_prefix.clone(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let queues = Queues::connect(app.valkey.settings(), Default::default())
+        .await
+        .unwrap()
+        .with_prefix(queue_prefix.clone());
     for _ in 0..2 {
         let envelope = Envelope::new(JobType::Parse, Priority::Normal, serde_json::json!({}));
         queues

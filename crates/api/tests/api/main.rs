@@ -75,6 +75,22 @@ pub fn test_settings(db: &TestDatabase, valkey: &TestValkey) -> Settings {
     settings.api.workers = 1;
     settings.database = db.settings().clone();
     settings.valkey = valkey.settings().clone();
+    // Tests that walk many pages are not about rate limits: the limiter still runs, with
+    // room for them (rate-limit tests set their own small limits).
+    let roomy = wump_core::settings::TierLimit {
+        per_minute: 60_000,
+        burst: 10_000,
+    };
+    let limits = &mut settings.api.rate_limits;
+    (
+        limits.anonymous,
+        limits.free,
+        limits.standard,
+        limits.premium,
+    ) = (roomy, roomy, roomy, roomy);
+    // A loaded test machine must not push the limiter onto its per-instance fallback: the
+    // tests that want the fallback make Valkey unreachable.
+    limits.valkey_timeout_ms = 5_000;
     settings
 }
 
