@@ -939,7 +939,7 @@ mod tests {
     }
 
     #[test]
-    fn the_documented_api_access_defaults_are_the_built_in_ones() {
+    fn the_documented_api_defaults_are_the_built_in_ones() {
         // config/default.toml documents [api] and its sections commented out: uncommented,
         // they must parse and change nothing.
         let file = std::fs::read_to_string(
@@ -948,32 +948,33 @@ mod tests {
         .unwrap();
         let start = file.find("[api]").unwrap();
         let end = file.find("[worker]").unwrap();
-        let sections = ["[api]", "[api.auth]", "[api.rate_limits]", "[api.refresh]"];
+        let is_key = |k: &str| k.chars().all(|c| c.is_ascii_lowercase() || c == '_');
         let mut toml = String::new();
-        for (i, section) in sections.iter().enumerate() {
-            let from = file[start..end].find(section).unwrap();
-            let to = sections
-                .get(i + 1)
-                .map_or(end - start, |next| file[start..end].find(next).unwrap());
-            toml.push_str(section);
-            toml.push('\n');
-            for line in file[start + from..start + to].lines() {
-                let is_key = |k: &str| k.chars().all(|c| c.is_ascii_lowercase() || c == '_');
-                if let Some(setting) = line.strip_prefix("# ")
-                    && setting
-                        .split_once(" = ")
-                        .is_some_and(|(key, _)| is_key(key))
-                    && !setting.starts_with("admin_key")
-                {
-                    toml.push_str(setting);
-                    toml.push('\n');
-                }
+        for line in file[start..end].lines() {
+            if line.starts_with("[api") {
+                toml.push_str(line);
+                toml.push('\n');
+            } else if let Some(setting) = line.strip_prefix("# ")
+                && setting
+                    .split_once(" = ")
+                    .is_some_and(|(key, _)| is_key(key))
+                && !setting.starts_with("admin_key")
+            {
+                toml.push_str(setting);
+                toml.push('\n');
             }
         }
-        assert!(
-            toml.contains("premium = { per_minute = 6000, burst = 1000 }"),
-            "{toml}"
-        );
+        for documented in [
+            "premium = { per_minute = 6000, burst = 1000 }",
+            "[api.cache]\nenabled = true",
+            "dependents_ttl_secs = 3600",
+            "[api.http]",
+        ] {
+            assert!(
+                toml.contains(documented),
+                "{documented} missing from\n{toml}"
+            );
+        }
         let dir = std::env::temp_dir().join(format!("wump-api-defaults-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("default.toml"), &toml).unwrap();
@@ -997,6 +998,8 @@ mod tests {
             documented.api.refresh.pending_ttl_secs,
             built_in.refresh.pending_ttl_secs
         );
+        // And every other section ([api.cache], [api.breaker], [api.health], [api.http]).
+        assert_eq!(format!("{:?}", documented.api), format!("{built_in:?}"));
     }
 
     #[test]
