@@ -43,8 +43,14 @@ WUMP_FUZZ_RECREATE_DATABASE="$DB_NAME" WUMP_FUZZ_SEED_URL="$DB_URL" \
 
 mkdir -p "$(dirname "$LOG")"
 say "starting wump-api on $BIND (log: $LOG)"
+# schemathesis sends every request with the bootstrap admin key, so the admin routes are
+# explored rather than refused; the admin tier is unlimited by default, and anonymous
+# requests (schemathesis' own probes) get a limit that never refuses.
+ADMIN_KEY="fuzz-api-admin-key-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 WUMP__DATABASE__URL="$DB_URL" WUMP__VALKEY__URL="$VALKEY_URL" WUMP__API__BIND="$BIND" \
-    WUMP__DATABASE__MIGRATE_ON_START=false \
+    WUMP__DATABASE__MIGRATE_ON_START=false WUMP__API__ADMIN_KEY="$ADMIN_KEY" \
+    WUMP__API__RATE_LIMITS__ANONYMOUS__PER_MINUTE=1000000000 \
+    WUMP__API__RATE_LIMITS__ANONYMOUS__BURST=100000000 \
     "$TARGET_DIR/debug/wump-api" serve >"$LOG" 2>&1 &
 API_PID=$!
 trap 'kill "$API_PID" 2>/dev/null || true; wait "$API_PID" 2>/dev/null || true' EXIT
@@ -61,6 +67,7 @@ cd "$ROOT/.data/fuzz-api"
 "$VENV/bin/schemathesis" run "http://$BIND/api/v1/openapi.json" \
     --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
     --max-examples "$MAX_EXAMPLES" \
+    --header "X-API-Key: $ADMIN_KEY" \
     --seed 1 \
     --workers 2 \
     --generation-database none \

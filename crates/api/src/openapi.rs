@@ -63,6 +63,7 @@ pub fn document() -> &'static Document {
     DOCUMENT.get_or_init(|| {
         let mut document = ApiDoc::openapi();
         document.merge(crate::AccessApi::openapi());
+        add_guard_responses(&mut document);
         document
     })
 }
@@ -123,6 +124,43 @@ impl Modify for Conventions {
             }
             for (status, description) in problems {
                 responses
+                    .entry(status.into())
+                    .or_insert_with(|| RefOr::T(problem_response(description)));
+            }
+        }
+    }
+}
+
+/// What the guard, the timeout and any handler can answer on every `/api/v1` operation,
+/// whatever the route documents itself.
+fn add_guard_responses(openapi: &mut Document) {
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
+            continue;
+        }
+        let operations = [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ];
+        for operation in operations.into_iter().flatten() {
+            for (status, description) in [
+                (
+                    "401",
+                    "The `X-API-Key` is malformed, unknown, expired or revoked.",
+                ),
+                ("429", "Rate limit exceeded; see `Retry-After`."),
+                ("500", "Internal error."),
+                (
+                    "503",
+                    "A dependency is unavailable or the request timed out; see `Retry-After`.",
+                ),
+            ] {
+                operation
+                    .responses
+                    .responses
                     .entry(status.into())
                     .or_insert_with(|| RefOr::T(problem_response(description)));
             }

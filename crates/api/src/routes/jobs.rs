@@ -53,7 +53,8 @@ pub(crate) struct JobStatusBody {
     responses(
         (status = 202, description = "Refresh queued (or already pending)", body = RefreshAccepted,
             headers(("Location" = String, description = "The job's status URL"))),
-        (status = 400, description = "Unknown ecosystem or invalid name", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "An invalid package name", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown ecosystem", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The job queue is unavailable", body = Problem, content_type = "application/problem+json"),

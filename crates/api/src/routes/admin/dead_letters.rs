@@ -139,6 +139,7 @@ pub(crate) async fn list(
     params(("id" = Uuid, Path, description = "The job id")),
     responses(
         (status = 200, description = "The dead job", body = DeadJobBody),
+        (status = 400, description = "Not a job id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such dead job", body = Problem, content_type = "application/problem+json"),
@@ -170,6 +171,7 @@ pub(crate) async fn show(
     params(("id" = Uuid, Path, description = "The job id")),
     responses(
         (status = 200, description = "The job was replayed", body = ReplayedBody),
+        (status = 400, description = "Not a job id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such dead job", body = Problem, content_type = "application/problem+json"),

@@ -211,6 +211,7 @@ pub(crate) async fn revoke_key(
     params(("prefix" = String, Path, description = "The key's prefix"), RotateQuery),
     responses(
         (status = 201, description = "The new key, and the one it replaces", body = CreatedKeyBody),
+        (status = 400, description = "An invalid parameter (`grace_minutes`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No key with this prefix", body = Problem, content_type = "application/problem+json"),
