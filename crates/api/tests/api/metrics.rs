@@ -1,5 +1,5 @@
-//! `/metrics`: Prometheus text with the request histogram by route pattern and the cache
-//! counters.
+//! `/metrics`: Prometheus text with the request histogram by route pattern, the cache
+//! counters, pool gauges and the rate limiter's decisions.
 
 use crate::{TestApp, start_with, test_routes, test_settings};
 
@@ -22,6 +22,15 @@ async fn metrics_show_requests_by_route_pattern_and_cache_lookups() {
     }
     client
         .get(format!("http://{address}/no/such/route"))
+        .send()
+        .await
+        .unwrap();
+    // Through the guard: an anonymous caller's rate-limit decision.
+    client
+        .get(format!(
+            "http://{address}/api/v1/jobs/{}",
+            uuid::Uuid::now_v7()
+        ))
         .send()
         .await
         .unwrap();
@@ -67,4 +76,15 @@ async fn metrics_show_requests_by_route_pattern_and_cache_lookups() {
         text.contains(r#"wump_db_pool_size{pool="primary""#),
         "{text}"
     );
+    let decision = text
+        .lines()
+        .find(|l| l.starts_with("wump_api_rate_limit_decisions_total{"))
+        .unwrap_or_else(|| panic!("no limiter decisions in:\n{text}"));
+    for label in [
+        r#"decision="allowed""#,
+        r#"tier="anonymous""#,
+        r#"backend="valkey""#,
+    ] {
+        assert!(decision.contains(label), "{decision}");
+    }
 }
