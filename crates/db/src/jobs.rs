@@ -141,15 +141,9 @@ pub async fn recent(
     job_type: Option<JobType>,
     limit: i64,
 ) -> QueryResult<Vec<JobExecution>> {
-    use job_executions::dsl as j;
-
-    let mut q = j::job_executions
-        .select(JobExecution::as_select())
-        .order((j::created_at.desc(), j::id.desc()))
-        .limit(limit)
-        .into_boxed();
-    if let Some(job_type) = job_type {
-        q = q.filter(j::job_type.eq(job_type.as_str()));
-    }
-    q.load(conn).await
+    let filter = crate::job_status::RunFilter {
+        job_type,
+        ..Default::default()
+    };
+    crate::job_status::recent_runs(conn, &filter, limit).await
 }

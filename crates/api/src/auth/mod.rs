@@ -240,7 +240,7 @@ impl utoipa::Modify for ApiKeySecurity {
         use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
-            "api_key",
+            crate::openapi::API_KEY_SCHEME,
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "X-API-Key",
                 "An API key (`wump_<prefix>_<secret>`); without one, anonymous limits apply",
