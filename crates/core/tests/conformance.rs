@@ -28,10 +28,14 @@
 //!
 //! Formats whose parser is not written yet are listed and skipped; the threshold applies to
 //! every format we claim to read.
+//!
+//! A plain clone has no corpus beside it: the test then says so in one line and passes,
+//! unless `CI` is set, where a missing corpus is a failure.
 
 use std::{
     collections::BTreeMap,
     fmt::Write as _,
+    io::Write as _,
     path::{Path, PathBuf},
 };
 
@@ -288,12 +292,23 @@ impl Tally {
 #[test]
 fn corpus_dependencies_are_found_with_the_right_name_requirement_and_kind() {
     let dir = corpus_dir();
-    let index = std::fs::read_to_string(dir.join("index.json")).unwrap_or_else(|e| {
-        panic!(
-            "the conformance corpus must be at {} (or set WUMP_CORPUS_DIR): {e}",
+    let index = match std::fs::read_to_string(dir.join("index.json")) {
+        Ok(index) => index,
+        // A plain clone has no corpus beside it; only this project's CI is sure to.
+        Err(e) if std::env::var_os("CI").is_none_or(|ci| ci.is_empty()) => {
+            // Straight to stderr: libtest hides what a passing test prints with `eprintln!`.
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: conformance corpus not found at {} ({e}); set WUMP_CORPUS_DIR to run it",
+                dir.display()
+            );
+            return;
+        }
+        Err(e) => panic!(
+            "the conformance corpus must be at {} in CI (or set WUMP_CORPUS_DIR): {e}",
             dir.display()
-        )
-    });
+        ),
+    };
     let cases: Vec<Value> = serde_json::from_str(&index).expect("index.json is JSON");
 
     let mut tally = Tally::default();

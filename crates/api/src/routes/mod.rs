@@ -43,6 +43,8 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
         .service(repositories::show)
         .service(search::search)
         .service(stats::stats)
+        // The README links `/docs`; Swagger UI lives under `/docs/`.
+        .service(actix_web::web::redirect("/docs", "/docs/").permanent())
         .service(docs::swagger_ui());
 }
 

@@ -108,6 +108,9 @@ async fn the_docs_page_is_served_from_the_binary() {
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("swagger"), "{html}");
+    let bare = app.get("/docs").await;
+    assert_eq!(bare.status().as_u16(), 200, "/docs leads to the page");
+    assert_eq!(bare.url().path(), "/docs/", "through a redirect to /docs/");
     let script = app.get("/docs/swagger-ui-bundle.js").await;
     assert_eq!(script.status().as_u16(), 200);
 }
