@@ -631,7 +631,8 @@ def main():
     if errors:
         print(f"{rel(base)}: {len(errors)} problem(s)", file=sys.stderr)
         return 1
-    print(f"{rel(base)}: OK ({count} directories; syntax: {how}; references resolve)")
+    print(f"{rel(base)}: OK ({count} directories; syntax: {how}; references resolve; "
+          "metrics match the code and the collector)")
     return 0
 
 

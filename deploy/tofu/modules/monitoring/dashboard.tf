@@ -91,7 +91,7 @@ locals {
     },
     {
       height  = 1
-      widgets = [{ type = "text", properties = { markdown = "## API (wump-api) — runbooks: docs/operations.md, \"Fault runbooks\"" } }]
+      widgets = [{ type = "text", properties = { markdown = "## API (wump-api). Runbooks: docs/operations.md, \"Fault runbooks\"" } }]
     },
     {
       height = 6
