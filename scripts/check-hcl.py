@@ -21,6 +21,18 @@ References, in every directory of .tf files (a module or an environment):
 - the environments run the same code: their main.tf, variables.tf, outputs.tf and
   versions.tf are identical (what differs belongs in terraform.tfvars).
 
+wump's metrics (CloudWatch only holds what the ADOT collector's awsemf exporter declares,
+deploy/otel/ecs-collector.yaml, so a misspelt name or a dimension set it does not export
+gives an alarm that never fires or a widget that stays empty, and nothing else says so):
+- every wump metric the OpenTofu code names (`wump.…`, `http.server.…`) is one the code
+  exports (a string literal in crates/*/src) and one a `metric_name_selectors` of the
+  collector selects; every selector selects a metric the code exports;
+- every SEARCH of the dashboard's `searches` table and every metric row of a widget
+  (`[local.ns, "name", "Environment", local.env, "dim", "value", …]`) reads a dimension set
+  the collector declares for that metric;
+- names in PENDING_METRICS (exported by work on another branch) count as exported until the
+  code has them; then the check asks for their removal from the list.
+
 Usage: check-hcl.py [DIR]   (DIR defaults to deploy/tofu; tests pass a broken copy)
 """
 
@@ -37,6 +49,17 @@ TOOLS = os.path.join(ROOT, ".tools", "py")
 META_ARGS = {"source", "version", "count", "for_each", "providers", "depends_on"}
 SHARED_ENV_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
 RESOURCE_PREFIXES = ("aws_", "random_")
+# A metric name as the code and the OpenTofu code write it.
+METRIC_NAME = re.compile(r"(?<![\w.-])(?:wump|http\.server)\.[a-z0-9_.]*[a-z0-9_]")
+# Metrics other branches add, named by the dashboard already: counted as exported until the
+# code has them (then remove them here; the check says so).
+PENDING_METRICS = {
+    "wump.provider.quota.remaining": "fleet limits: quota left per token",
+    "wump.provider.limit.waits": "fleet limits: waits per token and kind",
+    "wump.provider.limit.refused": "fleet limits: requests refused per token",
+    "wump.provider.limiter.fallback": "fleet limits: shared limiter fell back to per-process",
+    "wump.api.auth.grace_accepts": "API keys: old keys accepted during rotation grace",
+}
 # python-hcl2 and what it imports (installed with --no-deps, so listed here).
 HCL2_PACKAGES = ("python-hcl2==8.1.4", "lark==1.3.1", "regex")
 
@@ -371,6 +394,113 @@ def check_environments_alike(base, errors):
                               "(put the difference in terraform.tfvars)")
 
 
+# ---- wump's metrics: the code, the collector, the OpenTofu code ------------------------------
+
+
+def exported_metrics(crates_dir):
+    """Metric names the code exports: string literals shaped like one in crates/*/src."""
+    names = set()
+    for dirpath, dirnames, files in os.walk(crates_dir):
+        dirnames[:] = [d for d in dirnames if d not in ("target", "tests", "benches")]
+        if os.sep + "src" not in dirpath + os.sep:
+            continue
+        for f in files:
+            if f.endswith(".rs"):
+                with open(os.path.join(dirpath, f), encoding="utf-8") as fh:
+                    for m in re.finditer(r'"([^"\\\n]*)"', fh.read()):
+                        if METRIC_NAME.fullmatch(m.group(1)):
+                            names.add(m.group(1))
+    return names
+
+
+def load_yaml():
+    try:
+        import yaml  # noqa: PLC0415
+
+        return yaml
+    except ImportError:
+        pass
+    if TOOLS not in sys.path:
+        sys.path.insert(0, TOOLS)
+    try:
+        import yaml  # noqa: PLC0415
+
+        return yaml
+    except ImportError:
+        pass
+    print("installing PyYAML into .tools/py", file=sys.stderr)
+    env = dict(os.environ, PIP_ROOT_USER_ACTION="ignore", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", TOOLS, "pyyaml"],
+                   check=True, env=env, stdout=sys.stderr)
+    import importlib
+
+    importlib.invalidate_caches()
+    import yaml  # noqa: PLC0415
+
+    return yaml
+
+
+def collector_declarations(path):
+    """(selector pattern, its dimension sets as frozensets) of the awsemf exporter."""
+    with open(path, encoding="utf-8") as f:
+        config = load_yaml().safe_load(f)
+    declared = []
+    for d in config["exporters"]["awsemf"].get("metric_declarations", []):
+        sets = [frozenset(s) for s in d.get("dimensions", [])]
+        for selector in d.get("metric_name_selectors", []):
+            declared.append((selector, sets))
+    return declared
+
+
+def metric_uses(text):
+    """(offset, name, dimension names or None) of every metric the OpenTofu text names; the
+    dimensions are known for the dashboard's SEARCH table and its metric rows."""
+    uses = [(m.start(), m.group(0), None) for m in METRIC_NAME.finditer(text)]
+    for m in re.finditer(r'\{\s*dims\s*=\s*"((?:[^"\\]|\\.)*)"\s*,\s*metric\s*=\s*"([^"]+)"', text):
+        dims = {"Environment", *(d.strip().strip('\\"') for d in m.group(1).split(","))}
+        uses.append((m.start(), m.group(2), frozenset(dims)))
+    for m in re.finditer(r'\[\s*local\.ns\s*,\s*"([^"]+)"((?:\s*,\s*(?:"[^"]*"|local\.env))*)', text):
+        values = re.findall(r'"[^"]*"|local\.env', m.group(2))
+        dims = frozenset(v.strip('"') for v in values[0::2])
+        uses.append((m.start(), m.group(1), dims))
+    return uses
+
+
+def check_metrics(base, errors, crates_dir=os.path.join(ROOT, "crates")):
+    collector = os.path.join(os.path.dirname(base), "otel", "ecs-collector.yaml")
+    if not os.path.exists(collector):
+        return
+    code = exported_metrics(crates_dir)
+    for name, what in sorted(PENDING_METRICS.items()):
+        if name in code:
+            errors.append(f"scripts/check-hcl.py: {name} ({what}) is exported by the code now: "
+                          "remove it from PENDING_METRICS")
+    known = code | set(PENDING_METRICS)
+    declared = collector_declarations(collector)
+    for selector, _ in declared:
+        if not any(re.search(selector, n) for n in known):
+            errors.append(f"{rel(collector)}: selector {selector!r} selects no metric the code exports")
+    for dirpath, _, files in sorted(os.walk(base)):
+        for f in sorted(files):
+            if not f.endswith(".tf"):
+                continue
+            path = os.path.join(dirpath, f)
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+            for offset, name, dims in metric_uses(text):
+                where = f"{rel(path)}:{text.count(chr(10), 0, offset) + 1}"
+                if name not in known:
+                    errors.append(f"{where}: {name} is not a metric the code exports")
+                    continue
+                sets = [s for selector, ss in declared if re.search(selector, name) for s in ss]
+                if not sets:
+                    errors.append(f"{where}: {name} is not selected by {rel(collector)} "
+                                  "(awsemf would not turn it into a CloudWatch metric)")
+                elif dims is not None and dims not in sets:
+                    errors.append(f"{where}: {name} with dimensions {sorted(dims)} is not a dimension "
+                                  f"set {rel(collector)} declares for it ({[sorted(s) for s in sets]})")
+
+
 # ---- formatting and syntax -----------------------------------------------------------------
 
 
@@ -488,6 +618,7 @@ def run(base, binary):
     modules = check_references(base, errors)
     check_tfvars_examples(base, modules, errors)
     check_environments_alike(base, errors)
+    check_metrics(base, errors)
     return errors, how, len(modules)
 
 
@@ -500,7 +631,8 @@ def main():
     if errors:
         print(f"{rel(base)}: {len(errors)} problem(s)", file=sys.stderr)
         return 1
-    print(f"{rel(base)}: OK ({count} directories; syntax: {how}; references resolve)")
+    print(f"{rel(base)}: OK ({count} directories; syntax: {how}; references resolve; "
+          "metrics match the code and the collector)")
     return 0
 
 

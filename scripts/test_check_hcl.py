@@ -137,6 +137,71 @@ class References(BrokenCopy):
         self.assertOneError(r"production/variables\.tf differs from .*dev/variables\.tf")
 
 
+class Metrics(BrokenCopy):
+    """Every wump metric the OpenTofu code reads is exported by the code and by the collector,
+    with the dimension set it is read with."""
+
+    def metric_errors(self, crates_dir=os.path.join(ROOT, "crates")):
+        errors = []
+        check_hcl.check_metrics(self.base, errors, crates_dir)
+        return [e.replace(self.tmp + "/", "") for e in errors]
+
+    def edit_collector(self, old, new):
+        path = os.path.join(self.tmp, "deploy", "otel", "ecs-collector.yaml")
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        self.assertIn(old, text, "test setup")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text.replace(old, new, 1))
+
+    def test_the_repository_passes(self):
+        self.assertEqual(self.metric_errors(), [])
+
+    def test_misspelt_metric_in_an_alarm(self):
+        self.edit("modules/monitoring/main.tf", 'metric_name         = "wump.dead_letters.size"',
+                  'metric_name         = "wump.dead_letter.size"')
+        errors = self.metric_errors()
+        self.assertEqual(len(errors), 1, errors)
+        self.assertRegex(errors[0], r"monitoring/main\.tf:\d+: wump\.dead_letter\.size is not a metric the code exports")
+
+    def test_metric_the_collector_does_not_select(self):
+        self.edit_collector('      - dimensions: [[Environment, job_type, outcome]]\n        metric_name_selectors: ["^wump\\\\.jobs$"]\n', "")
+        errors = self.metric_errors()
+        self.assertTrue(errors)
+        self.assertTrue(all("wump.jobs is not selected by deploy/otel/ecs-collector.yaml" in e for e in errors), errors)
+
+    def test_dimension_set_the_collector_does_not_declare(self):
+        self.edit_collector("      - dimensions: [[Environment, queue]]\n", "      - dimensions: [[Environment, queue_name]]\n")
+        errors = self.metric_errors()
+        self.assertEqual(len(errors), 1, errors)
+        self.assertRegex(errors[0], r"dashboard\.tf:\d+: wump\.queue\.depth with dimensions \['Environment', 'queue'\] "
+                                    r"is not a dimension set")
+
+    def test_metric_row_with_an_undeclared_dimension(self):
+        self.edit("modules/monitoring/dashboard.tf", '"wump.api.cache.lookups", "Environment", local.env, "result", "miss"',
+                  '"wump.api.cache.lookups", "Environment", local.env, "outcome", "miss"')
+        errors = self.metric_errors()
+        self.assertEqual(len(errors), 1, errors)
+        self.assertIn("wump.api.cache.lookups with dimensions ['Environment', 'outcome']", errors[0])
+
+    def test_selector_that_selects_nothing(self):
+        self.edit_collector('["^wump\\\\.jobs$"]', '["^wump\\\\.jobs$", "^wump\\\\.job_count$"]')
+        errors = self.metric_errors()
+        self.assertEqual(len(errors), 1, errors)
+        self.assertIn("selector '^wump\\\\.job_count$' selects no metric the code exports", errors[0])
+
+    def test_pending_metric_the_code_now_exports(self):
+        crates = os.path.join(self.tmp, "crates")
+        os.makedirs(os.path.join(crates, "api", "src"))
+        names = check_hcl.exported_metrics(os.path.join(ROOT, "crates")) | {"wump.api.auth.grace_accepts"}
+        with open(os.path.join(crates, "api", "src", "metrics.rs"), "w", encoding="utf-8") as f:
+            f.write("\n".join(f'const _: &str = "{n}";' for n in sorted(names)))
+        errors = self.metric_errors(crates)
+        self.assertEqual(len(errors), 1, errors)
+        self.assertIn("wump.api.auth.grace_accepts", errors[0])
+        self.assertIn("remove it from PENDING_METRICS", errors[0])
+
+
 class Syntax(BrokenCopy):
     """Syntax goes through fmt when tofu/terraform is installed, else python-hcl2."""
 

@@ -120,6 +120,7 @@ module "monitoring" {
   source                     = "../../modules/monitoring"
   name                       = local.name
   environment                = var.environment
+  region                     = var.region
   log_retention_days         = var.log_retention_days
   alarm_emails               = var.alarm_emails
   cluster_name               = module.compute.cluster_name

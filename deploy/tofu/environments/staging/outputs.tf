@@ -72,3 +72,8 @@ output "cache_primary_endpoint" {
   description = "ElastiCache primary endpoint (reachable from the tasks only)."
   value       = module.cache.primary_endpoint
 }
+
+output "dashboard_url" {
+  description = "CloudWatch dashboard: alarms, api, cache, queues and jobs, providers per token, logged warnings."
+  value       = module.monitoring.dashboard_url
+}

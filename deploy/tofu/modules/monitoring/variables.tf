@@ -8,6 +8,11 @@ variable "environment" {
   type        = string
 }
 
+variable "region" {
+  description = "AWS region of the dashboard's widgets."
+  type        = string
+}
+
 variable "metrics_namespace" {
   description = "CloudWatch namespace of wump's own metrics (set in deploy/otel/ecs-collector.yaml)."
   type        = string
