@@ -445,3 +445,59 @@ async fn wump_api_keys_revoke_reaches_an_instance_cut_off_from_the_database_at_o
     let untouched = get(api, "/api/v1/test/hello", Some(&other)).await;
     assert_eq!(untouched.status().as_u16(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_late_confirmation_of_validity_never_overwrites_a_revocation_in_valkey() {
+    use fred::interfaces::ClientLike;
+    use wump_api::auth::{KnownKey, LastKnown};
+
+    let valkey = TestValkey::new().await;
+    let pool = wump_db::connect_valkey(valkey.settings()).unwrap();
+    pool.wait_for_connect().await.unwrap();
+    let settings = wump_core::settings::AuthSettings {
+        outage_grace_secs: 60,
+        ..Default::default()
+    };
+    let instance = || LastKnown::new(&settings, pool.clone(), valkey.prefix().to_owned());
+    let (revoking, late) = (instance(), instance());
+    let hash = key::generate().unwrap().hash;
+    let now = Utc::now();
+    let valid = KnownKey {
+        id: uuid::Uuid::now_v7(),
+        prefix: "abcdefgh".into(),
+        tier: Tier::Standard,
+        rate_limit: None,
+        expires_at: None,
+        revoked_at: None,
+        confirmed_at: now,
+    };
+    assert!(
+        revoking
+            .remember(
+                hash,
+                &KnownKey {
+                    revoked_at: Some(now),
+                    ..valid.clone()
+                },
+            )
+            .await
+    );
+    // An instance that read the key from PostgreSQL just before the revocation stores
+    // what it read just after it.
+    assert!(
+        late.remember(
+            hash,
+            &KnownKey {
+                confirmed_at: now + chrono::Duration::milliseconds(1),
+                ..valid.clone()
+            },
+        )
+        .await
+    );
+
+    for reader in [instance(), late] {
+        let known = reader.recall(&hash).await.expect("known");
+        assert!(known.is_revoked_at(Utc::now()), "{known:?}");
+        assert_eq!(known.tier, Tier::Standard);
+    }
+}
