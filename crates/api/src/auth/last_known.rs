@@ -18,7 +18,10 @@
 //! confirmation counts. Valkey failing is never an error here: the in-process memory
 //! answers alone (keys this instance has seen).
 
-use std::time::Duration;
+use std::{
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use fred::{
@@ -96,6 +99,8 @@ pub struct LastKnown {
     valkey: ValkeyPool,
     key_prefix: String,
     timeout: Duration,
+    /// The last write to Valkey failed (logged once per switch, not once per key).
+    writes_failing: AtomicBool,
 }
 
 impl std::fmt::Debug for LastKnown {
@@ -120,6 +125,7 @@ impl LastKnown {
             valkey,
             key_prefix,
             timeout: Duration::from_millis(settings.valkey_timeout_ms.max(1)),
+            writes_failing: AtomicBool::new(false),
         }
     }
 
@@ -180,13 +186,18 @@ impl LastKnown {
                 })
                 .await;
             if let Err(error) = result {
-                tracing::warn!(
-                    key.prefix = known.prefix,
-                    error,
-                    "could not store an API key's last known validity in valkey"
-                );
+                if !self.writes_failing.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        key.prefix = known.prefix,
+                        error,
+                        "valkey unavailable: API keys' last known validity kept in-process only"
+                    );
+                }
                 return false;
             }
+        }
+        if self.writes_failing.swap(false, Ordering::Relaxed) {
+            tracing::info!("valkey back: API keys' last known validity shared again");
         }
         true
     }
@@ -261,14 +272,15 @@ impl LastKnown {
         (format!("{base}:known"), format!("{base}:revoked"))
     }
 
-    /// Runs one command with this store's timeout, at once failing when the client is not
-    /// connected (it would queue the command until it reconnects).
+    /// Runs one command with this store's timeout on a connected client, at once failing
+    /// when none is (a client would queue the command until it reconnects; so an instance
+    /// knows only its own keys until its first Valkey connection, milliseconds after start).
     async fn valkey_call<T, F, Fut>(&self, command: F) -> Result<T, String>
     where
         F: FnOnce(WithOptions<Client>) -> Fut,
         Fut: std::future::Future<Output = Result<T, fred::error::Error>>,
     {
-        let client = self.valkey.next();
+        let client = self.valkey.next_connected();
         if !client.is_connected() {
             return Err("not connected".to_owned());
         }
