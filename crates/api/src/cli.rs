@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 use wump_db::{AsyncPgConnection, api_keys::ApiKey};
 
 use crate::auth::{
-    Tier,
+    LastKnown, Tier,
     manage::{self, KeySpec},
 };
 
@@ -57,9 +57,12 @@ fn parse_tier(s: &str) -> Result<Tier, String> {
 }
 
 /// Runs one keys command; `out` gets keys and listings, `err` the messages about them.
+/// Revocations and rotations also go to `last_known`, so API instances that cannot reach
+/// PostgreSQL refuse a revoked key at once.
 pub async fn keys(
     command: &KeysCommand,
     conn: &mut AsyncPgConnection,
+    last_known: &LastKnown,
     out: &mut impl Write,
     err: &mut impl Write,
 ) -> anyhow::Result<()> {
@@ -94,16 +97,20 @@ pub async fn keys(
         }
         KeysCommand::Revoke { prefix } => {
             let revoked = manage::revoke(conn, prefix).await?;
+            let shared = last_known.remember_stored(&revoked).await;
             writeln!(
                 err,
-                "Revoked key {} ({}) at {}; running API instances refuse it within their key cache TTL.",
+                "Revoked key {} ({}) at {}; running API instances refuse it within their key cache TTL (at once where PostgreSQL is unreachable).",
                 revoked.prefix,
                 revoked.name,
                 when(revoked.revoked_at, "-"),
             )?;
+            warn_unshared(err, shared)?;
         }
         KeysCommand::Rotate { prefix, grace } => {
             let (created, old) = manage::rotate(conn, prefix, *grace).await?;
+            let shared = last_known.remember_stored(&old).await
+                & last_known.remember_stored(&created.stored).await;
             writeln!(out, "{}", created.key.expose_secret())?;
             writeln!(
                 err,
@@ -115,9 +122,24 @@ pub async fn keys(
                 old.prefix,
                 when(old.revoked_at, "-"),
             )?;
+            warn_unshared(err, shared)?;
         }
     }
     Ok(())
+}
+
+/// Says so when the revocation could not be written to Valkey: instances that cannot
+/// reach PostgreSQL then go on accepting the key on its last known validity.
+fn warn_unshared(err: &mut impl Write, shared: bool) -> std::io::Result<()> {
+    if shared {
+        return Ok(());
+    }
+    writeln!(
+        err,
+        "Warning: valkey could not be reached, so the revocation is in PostgreSQL only: an \
+         API instance that cannot reach PostgreSQL may accept the key on its last known \
+         validity until it can (at most api.auth.outage_grace_secs)."
+    )
 }
 
 fn when(at: Option<DateTime<Utc>>, none: &str) -> String {

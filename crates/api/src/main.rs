@@ -55,8 +55,18 @@ async fn main() -> anyhow::Result<()> {
 
 async fn keys(settings: &Settings, command: &wump_api::cli::KeysCommand) -> anyhow::Result<()> {
     let mut conn = wump_db::pool::connect_once(&settings.database).await?;
+    // Revocations also go to Valkey (the key prefix of `AppState::new`), for instances that
+    // cannot reach PostgreSQL; a Valkey that does not connect in time is reported, not fatal.
+    let valkey = wump_db::connect_valkey(&settings.valkey)?;
+    let wait = std::time::Duration::from_millis(settings.valkey.command_timeout_ms.max(1));
+    let _ = tokio::time::timeout(
+        wait,
+        fred::interfaces::ClientLike::wait_for_connect(&valkey),
+    )
+    .await;
+    let last_known = wump_api::auth::LastKnown::new(&settings.api.auth, valkey, String::new());
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
-    wump_api::cli::keys(command, &mut conn, &mut out, &mut err).await
+    wump_api::cli::keys(command, &mut conn, &last_known, &mut out, &mut err).await
 }
 
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {

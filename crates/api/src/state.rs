@@ -35,7 +35,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Where `/metrics` reads from; `None` (404) when the process exports none.
     pub metrics_registry: Option<prometheus::Registry>,
-    /// Resolves `X-API-Key` to a caller (keys cached in-process).
+    /// Resolves `X-API-Key` to a caller (keys cached in-process, last known validity in
+    /// Valkey for database outages).
     pub auth: Arc<Authenticator>,
     /// Rate limits per caller, in Valkey with an in-process fallback.
     pub limiter: Arc<RateLimiter>,
@@ -73,7 +74,13 @@ impl AppState {
             breaker.clone(),
         );
         metrics::observe_pool(db.clone(), "primary");
-        let auth = Arc::new(Authenticator::new(&settings.api, db.clone()));
+        let auth = Arc::new(Authenticator::new(
+            &settings.api,
+            db.clone(),
+            breaker.clone(),
+            valkey.clone(),
+            key_prefix.clone(),
+        ));
         let limiter = Arc::new(RateLimiter::new(
             valkey.clone(),
             key_prefix.clone(),

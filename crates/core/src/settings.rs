@@ -207,6 +207,12 @@ pub struct AuthSettings {
     pub key_cache_capacity: u64,
     /// How often the keys used since the last flush get their `last_used_at` written.
     pub last_used_flush_secs: u64,
+    /// While PostgreSQL cannot be asked, a key PostgreSQL confirmed valid at most this long
+    /// ago is still accepted with its last known tier (kept in-process and in Valkey);
+    /// 0 refuses every key that cannot be checked (503).
+    pub outage_grace_secs: u64,
+    /// Timeout of one Valkey command reading or writing a key's last known validity.
+    pub valkey_timeout_ms: u64,
 }
 
 impl Default for AuthSettings {
@@ -216,6 +222,8 @@ impl Default for AuthSettings {
             key_cache_ttl_secs: 30,
             key_cache_capacity: 10_000,
             last_used_flush_secs: 60,
+            outage_grace_secs: 3_600,
+            valkey_timeout_ms: 250,
         }
     }
 }

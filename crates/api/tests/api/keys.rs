@@ -9,13 +9,23 @@ use crate::{
     auth::{get_with_key, probe_path},
 };
 
-/// Runs `wump-api keys <args>` against `app`'s database.
+/// Runs `wump-api keys <args>` against `app`'s database and Valkey.
 fn keys(app: &TestApp, args: &[&str]) -> Output {
+    keys_with_valkey(app, app.valkey.settings().url.expose_secret(), args)
+}
+
+/// Runs `wump-api keys <args>` against `app`'s database and the Valkey at `valkey_url`.
+/// Revocations it writes there (without a test prefix: the CLI writes where production
+/// instances read) live a minute.
+pub(crate) fn keys_with_valkey(app: &TestApp, valkey_url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wump-api"))
         .arg("keys")
         .args(args)
         .env("WUMP__DATABASE__URL", app.db.settings().url.expose_secret())
         .env("WUMP__DATABASE__MIGRATE_ON_START", "false")
+        .env("WUMP__VALKEY__URL", valkey_url)
+        .env("WUMP__VALKEY__COMMAND_TIMEOUT_MS", "1000")
+        .env("WUMP__API__AUTH__OUTAGE_GRACE_SECS", "60")
         // No config/ directory under the test's working directory: defaults only.
         .current_dir(std::env::temp_dir())
         .output()
@@ -136,6 +146,8 @@ async fn revoke_refuses_the_key_and_an_unknown_prefix_exits_1() {
             .ends_with('-')
     );
 
+    assert!(!stderr(&output).contains("Warning"), "{}", stderr(&output));
+
     let output = keys(&app, &["revoke", "zzzzzzzz"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
@@ -198,4 +210,29 @@ async fn invalid_values_are_clear_errors() {
         stderr(&output)
     );
     assert!(stdout(&output).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn revoke_with_valkey_unreachable_still_revokes_and_says_who_may_not_know() {
+    let app = TestApp::spawn().await;
+    let key = create(&app, &["--name", "stolen", "--tier", "standard"]);
+    // Nothing listens on a port just released.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let output = keys_with_valkey(&app, &format!("redis://{closed}"), &["revoke", &key[5..13]]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Warning: valkey could not be reached"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        get_with_key(&app, &probe_path(), &key)
+            .await
+            .status()
+            .as_u16(),
+        401
+    );
 }

@@ -5,6 +5,7 @@ mod auth;
 mod cache;
 mod headers;
 mod health;
+mod key_outages;
 mod keys;
 mod metrics;
 mod openapi;

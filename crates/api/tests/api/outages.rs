@@ -12,7 +12,7 @@ use wump_db::test_support::{TestDatabase, TestValkey};
 use crate::{proxy::TcpProxy, start_with, test_routes, test_settings};
 
 /// The `host:port` of a `scheme://[user@]host:port[/db]` URL.
-fn address_of(url: &str) -> SocketAddr {
+pub(crate) fn address_of(url: &str) -> SocketAddr {
     let rest = url.split_once("://").unwrap().1;
     let authority = rest.split('/').next().unwrap();
     let host_port = authority.rsplit('@').next().unwrap();
@@ -20,7 +20,7 @@ fn address_of(url: &str) -> SocketAddr {
 }
 
 /// `url` with its `host:port` replaced by `address`.
-fn via(url: &str, address: SocketAddr) -> SecretString {
+pub(crate) fn via(url: &str, address: SocketAddr) -> SecretString {
     SecretString::from(url.replacen(&address_of(url).to_string(), &address.to_string(), 1))
 }
 
@@ -32,7 +32,7 @@ async fn get(address: SocketAddr, path: &str) -> reqwest::Response {
         .unwrap()
 }
 
-fn x_cache(response: &reqwest::Response) -> &str {
+pub(crate) fn x_cache(response: &reqwest::Response) -> &str {
     response
         .headers()
         .get("x-cache")

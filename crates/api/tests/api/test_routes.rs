@@ -1,5 +1,6 @@
 //! Routes only the tests register (through `server::build_with`): a cached answer that
-//! needs the database, like the real read endpoints, and a slow one.
+//! needs the database, like the real read endpoints, and a slow one. The `/api/v1/test/…`
+//! twins sit behind the guard (API keys, rate limits) like the real endpoints.
 
 use std::time::Duration;
 
@@ -10,10 +11,13 @@ use wump_api::{
     problem::ApiError,
 };
 
-/// Registers `/test/cached/{name}`, `/test/slow?ms=` and `POST /test/echo`.
+/// Registers `/test/cached/{name}`, `/test/slow?ms=` and `POST /test/echo`, and behind the
+/// guard `/api/v1/test/cached/{name}` and `/api/v1/test/hello` (needs no database).
 pub(crate) fn configure(config: &mut web::ServiceConfig) {
     config
         .route("/test/cached/{name}", web::get().to(cached))
+        .route("/api/v1/test/cached/{name}", web::get().to(cached))
+        .route("/api/v1/test/hello", web::get().to(hello))
         .route("/test/slow", web::get().to(slow))
         .route("/test/echo", web::post().to(echo));
 }
@@ -33,6 +37,11 @@ async fn cached(
         })
         .await?;
     Ok(cached.respond(&request))
+}
+
+/// Answers without any dependency: what a caller the guard let through sees.
+async fn hello() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "hello": true }))
 }
 
 #[derive(serde::Deserialize)]

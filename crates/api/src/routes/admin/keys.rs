@@ -149,6 +149,7 @@ pub(crate) async fn create_key(
     };
     let mut conn = wump_db::pool::checkout(&state.db).await?;
     let created = manage::create(&mut conn, &spec).await?;
+    state.auth.confirmed(&created.stored).await;
     tracing::info!(
         key.prefix = created.stored.prefix,
         key.tier = created.stored.tier,
@@ -179,7 +180,8 @@ pub(crate) async fn list_keys(
 }
 
 /// Revoke an API key now (admin). Other instances refuse it within
-/// `[api.auth] key_cache_ttl_secs`.
+/// `[api.auth] key_cache_ttl_secs`, and at once while PostgreSQL is unavailable to them
+/// (the revocation is written to Valkey too).
 #[utoipa::path(
     tag = "admin",
     params(("prefix" = String, Path, description = "The key's prefix")),
@@ -199,7 +201,7 @@ pub(crate) async fn revoke_key(
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = wump_db::pool::checkout(&state.db).await?;
     let revoked = manage::revoke(&mut conn, &prefix).await?;
-    state.auth.forget(&revoked.key_hash).await;
+    state.auth.confirmed(&revoked).await;
     tracing::info!(key.prefix = revoked.prefix, "api key revoked");
     Ok(HttpResponse::Ok().json(ApiKeyBody::from(&revoked)))
 }
@@ -229,7 +231,8 @@ pub(crate) async fn rotate_key(
     let options: RotateQuery = query(&req)?;
     let mut conn = wump_db::pool::checkout(&state.db).await?;
     let (created, old) = manage::rotate(&mut conn, &prefix, options.grace_minutes).await?;
-    state.auth.forget(&old.key_hash).await;
+    state.auth.confirmed(&old).await;
+    state.auth.confirmed(&created.stored).await;
     tracing::info!(
         key.prefix = created.stored.prefix,
         replaces = old.prefix,
