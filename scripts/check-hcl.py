@@ -58,7 +58,6 @@ PENDING_METRICS = {
     "wump.provider.limit.waits": "fleet limits: waits per token and kind",
     "wump.provider.limit.refused": "fleet limits: requests refused per token",
     "wump.provider.limiter.fallback": "fleet limits: shared limiter fell back to per-process",
-    "wump.api.auth.grace_accepts": "API keys: old keys accepted during rotation grace",
 }
 # python-hcl2 and what it imports (installed with --no-deps, so listed here).
 HCL2_PACKAGES = ("python-hcl2==8.1.4", "lark==1.3.1", "regex")
