@@ -105,16 +105,6 @@ async fn revoke_via_admin_api(admin: SocketAddr, key: &str) {
     );
 }
 
-/// Waits until the instance at `address` has connected to Valkey (`/health/valkey` answers
-/// through a connection): an instance shares and reads last known validity from then on.
-async fn connected_to_valkey(address: SocketAddr) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while get(address, "/health/valkey", None).await.status().as_u16() != 200 {
-        assert!(Instant::now() < deadline, "never connected to valkey");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn rate_limit(response: &reqwest::Response) -> u32 {
     response.headers()["ratelimit-limit"]
         .to_str()
@@ -158,8 +148,8 @@ async fn keys_confirmed_before_a_database_outage_keep_their_tier_revocations_and
     let cut_off = key_outage_settings(&db, &valkey, Some(proxy.address()), 60);
     let bound = cut_off.database.pool_wait_timeout() + Duration::from_secs(2);
     let api = start_with(cut_off.clone(), &valkey, test_routes::configure);
-    connected_to_valkey(direct).await;
-    connected_to_valkey(api).await;
+    crate::connected_to_valkey(direct).await;
+    crate::connected_to_valkey(api).await;
 
     let standard = store_key(&db, Tier::Standard, None).await;
     let limited = store_key(&db, Tier::Free, Some(30_000)).await;
@@ -263,7 +253,7 @@ async fn keys_confirmed_before_a_database_outage_keep_their_tier_revocations_and
 
     // A second instance started during the outage never saw a key: Valkey tells it.
     let fresh = start_with(cut_off, &valkey, test_routes::configure);
-    connected_to_valkey(fresh).await;
+    crate::connected_to_valkey(fresh).await;
     let keyed = get(fresh, "/api/v1/test/cached/warm", Some(&standard)).await;
     assert_eq!((keyed.status().as_u16(), x_cache(&keyed)), (200, "STALE"));
     assert_eq!(rate_limit(&keyed), 4_000);
@@ -436,7 +426,7 @@ async fn wump_api_keys_revoke_reaches_an_instance_cut_off_from_the_database_at_o
     let state = wump_api::AppState::new(settings, pool, valkey);
     let (server, api) = wump_api::server::build_with(state, test_routes::configure).unwrap();
     tokio::spawn(server);
-    connected_to_valkey(api).await;
+    crate::connected_to_valkey(api).await;
     let key = store_key(&app.db, Tier::Standard, None).await;
     let other = store_key(&app.db, Tier::Standard, None).await;
     for key in [&key, &other] {

@@ -69,6 +69,26 @@ impl TestApp {
     }
 }
 
+/// Waits until the instance at `address` has connected to Valkey (`/health/valkey` answers
+/// through a connection): from then on it shares counts and last known key validity;
+/// before, it decides alone, as it would with Valkey away.
+pub async fn connected_to_valkey(address: SocketAddr) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let status = reqwest::get(format!("http://{address}/health/valkey"))
+            .await
+            .map(|r| r.status().as_u16());
+        if matches!(status, Ok(200)) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{address} never connected to valkey"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Settings pointing at the test database and Valkey, on a free port, one worker thread.
 pub fn test_settings(db: &TestDatabase, valkey: &TestValkey) -> Settings {
     let mut settings = Settings::default();

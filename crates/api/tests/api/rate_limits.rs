@@ -126,6 +126,8 @@ async fn instances_share_the_count_in_valkey() {
     let mut settings = crate::test_settings(&app.db, &app.valkey);
     small_limits(&mut settings);
     let other = crate::start(settings, &app.valkey);
+    crate::connected_to_valkey(app.address).await;
+    crate::connected_to_valkey(other).await;
     let client = reqwest::Client::new();
     assert_eq!(app.get(&probe_path()).await.status().as_u16(), 404);
     let second = client
