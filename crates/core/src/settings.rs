@@ -37,6 +37,8 @@ pub struct Settings {
     pub cleanup: CleanupSettings,
     /// The worker's shared (Valkey) store of conditional-request answers from GitHub.
     pub http_cache: HttpCacheSettings,
+    /// Provider limits shared by every worker process through Valkey.
+    pub provider_limits: ProviderLimitsSettings,
     /// Which files of a repository are read as manifests.
     pub manifests: matcher::Limits,
     pub telemetry: TelemetrySettings,
@@ -589,6 +591,45 @@ impl Default for HttpCacheSettings {
             enabled: true,
             ttl_secs: 7 * 24 * 3600,
             max_entry_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// The providers' limits (GitHub's quotas and waits, the registries' spacing) shared by
+/// every worker process through Valkey (docs/providers.md, "Limits shared by the fleet").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProviderLimitsSettings {
+    /// Keep the limits in Valkey for the whole fleet; `false`: each process alone (as
+    /// before; only for one-process setups and comparisons).
+    pub shared: bool,
+    /// The Valkey holding the limits when it is not `valkey.url` (`redis://…`); the
+    /// connection settings are `valkey`'s otherwise.
+    pub valkey_url: Option<SecretString>,
+    /// GitHub requests in flight per token across the fleet (GitHub asks for serial).
+    pub github_in_flight_per_token: u32,
+    /// A lease lives the provider's request timeout plus this, so a killed process's slot
+    /// comes back.
+    pub lease_margin_ms: u64,
+    /// Valkey unreachable: each process uses at most this share of every quota, one
+    /// request in flight per token, and the registries' spacing ÷ this share.
+    pub fallback_share: f64,
+    /// After a Valkey failure, Valkey is asked again after this long.
+    pub retry_after_failure_ms: u64,
+    /// Longest sleep before asking Valkey again for a slot someone else holds.
+    pub max_sleep_ms: u64,
+}
+
+impl Default for ProviderLimitsSettings {
+    fn default() -> Self {
+        Self {
+            shared: true,
+            valkey_url: None,
+            github_in_flight_per_token: 1,
+            lease_margin_ms: 5_000,
+            fallback_share: 0.25,
+            retry_after_failure_ms: 2_000,
+            max_sleep_ms: 1_000,
         }
     }
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::{
-    DataProvider, GitHubConfig, GitHubProvider, ProviderError,
+    DataProvider, FleetLimits, GitHubConfig, GitHubProvider, ProviderError,
     aggregators::{Ecosystems, LibrariesIo},
     backoff::Backoff,
     http::{HttpClient, parse_base_url},
@@ -289,10 +289,26 @@ impl crate::ProviderRegistry {
     /// each enabled registry, Libraries.io when it has an API key, and ecosyste.ms. Nothing
     /// is contacted here; [`crate::DataProvider::health`] does that.
     pub fn from_config(config: &ProvidersConfig) -> Result<Self, ProviderError> {
+        Self::from_config_with_fleet(config, None)
+    }
+
+    /// [`Self::from_config`], every provider's limits shared with the other worker
+    /// processes through `fleet` when given.
+    pub fn from_config_with_fleet(
+        config: &ProvidersConfig,
+        fleet: Option<&FleetLimits>,
+    ) -> Result<Self, ProviderError> {
         let mut registry = Self::new();
+        let share = |client: HttpClient| match fleet {
+            Some(fleet) => client.with_fleet(fleet.clone()),
+            None => client,
+        };
 
         if config.github.enabled {
-            let github = GitHubProvider::new(config.github.client_config(&config.http))?;
+            let mut github = GitHubProvider::new(config.github.client_config(&config.http))?;
+            if let Some(fleet) = fleet {
+                github = github.with_fleet(fleet.clone());
+            }
             registry.register(Arc::new(github));
         }
 
@@ -307,6 +323,7 @@ impl crate::ProviderRegistry {
         let registries = &config.registries;
         add_registry(
             &mut registry,
+            fleet,
             http,
             &registries.npm,
             Npm::NAME,
@@ -316,6 +333,7 @@ impl crate::ProviderRegistry {
         )?;
         add_registry(
             &mut registry,
+            fleet,
             http,
             &registries.pypi,
             Pypi::NAME,
@@ -325,6 +343,7 @@ impl crate::ProviderRegistry {
         )?;
         add_registry(
             &mut registry,
+            fleet,
             http,
             &registries.crates_io,
             CratesIo::NAME,
@@ -334,6 +353,7 @@ impl crate::ProviderRegistry {
         )?;
         add_registry(
             &mut registry,
+            fleet,
             http,
             &registries.maven_central,
             MavenCentral::NAME,
@@ -343,6 +363,7 @@ impl crate::ProviderRegistry {
         )?;
         add_registry(
             &mut registry,
+            fleet,
             http,
             &registries.rubygems,
             Rubygems::NAME,
@@ -352,6 +373,7 @@ impl crate::ProviderRegistry {
         )?;
         add_registry(
             &mut registry,
+            fleet,
             http,
             &registries.packagist,
             Packagist::NAME,
@@ -363,7 +385,11 @@ impl crate::ProviderRegistry {
         let lio = &config.libraries_io;
         if let Some(api_key) = &lio.api_key {
             let name = LibrariesIo::NAME;
-            let client = HttpClient::new(name, http, Duration::from_millis(lio.min_interval_ms))?;
+            let client = share(HttpClient::new(
+                name,
+                http,
+                Duration::from_millis(lio.min_interval_ms),
+            )?);
             let base = parse_base_url(name, &lio.api_url)?;
             registry.register(Arc::new(LibrariesIo::new(
                 client,
@@ -376,7 +402,11 @@ impl crate::ProviderRegistry {
         let eco = &config.ecosystems;
         if eco.enabled {
             let name = Ecosystems::NAME;
-            let client = HttpClient::new(name, http, Duration::from_millis(eco.min_interval_ms))?;
+            let client = share(HttpClient::new(
+                name,
+                http,
+                Duration::from_millis(eco.min_interval_ms),
+            )?);
             registry.register(Arc::new(Ecosystems::new(
                 client,
                 parse_base_url(name, &eco.packages_url)?,
@@ -392,6 +422,7 @@ impl crate::ProviderRegistry {
 /// Registers one registry when it is enabled.
 fn add_registry<P: DataProvider + 'static>(
     registry: &mut crate::ProviderRegistry,
+    fleet: Option<&FleetLimits>,
     http: &HttpSettings,
     settings: &RegistrySettings,
     name: &str,
@@ -406,9 +437,10 @@ fn add_registry<P: DataProvider + 'static>(
     let interval = settings
         .min_interval_ms
         .map_or(default_interval, Duration::from_millis);
-    registry.register(Arc::new(build(
-        HttpClient::new(name, http, interval)?,
-        base,
-    )));
+    let mut client = HttpClient::new(name, http, interval)?;
+    if let Some(fleet) = fleet {
+        client = client.with_fleet(fleet.clone());
+    }
+    registry.register(Arc::new(build(client, base)));
     Ok(())
 }

@@ -8,6 +8,7 @@
 pub mod aggregators;
 pub mod backoff;
 pub mod config;
+pub mod fleet;
 mod error;
 pub mod github;
 pub mod http;
@@ -20,6 +21,7 @@ pub mod registries;
 mod registry;
 
 pub use config::ProvidersConfig;
+pub use fleet::{FleetLimits, FleetPolicy, FleetStore};
 pub use error::{Capability, ProviderError};
 pub use github::{GitHubConfig, GitHubProvider};
 pub use http_cache::{CachedResponse, HttpCache, MemoryHttpCache};
