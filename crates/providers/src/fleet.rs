@@ -140,7 +140,7 @@ pub enum Slot {
 
 /// The store cannot answer (unreachable, timed out, refused the script).
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("fleet limits unavailable: {0}")]
+#[error("the limits' store did not answer: {0}")]
 pub struct Unavailable(pub String);
 
 /// Where the fleet's limits live. Every decision is atomic in the store.

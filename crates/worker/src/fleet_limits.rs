@@ -158,10 +158,9 @@ if kind == 'observed' then
   if free == 0 then redis.call('HDEL', h, 'strikes') end
 elseif kind == 'exhausted' then
   if limit >= 0 then redis.call('HSET', h, 'l:' .. res, limit) end
+  -- GitHub's own reset is the answer; without one, a whole window.
   local reset = now + window
   if reset_in >= 0 then reset = now + reset_in end
-  local known_reset = tonumber(redis.call('HGET', h, 't:' .. res))
-  if known_reset ~= nil and known_reset > now then reset = math.max(reset, known_reset) end
   redis.call('HSET', h, 'r:' .. res, 0, 't:' .. res, reset)
   wait = reset - now
 elseif kind == 'secondary' then

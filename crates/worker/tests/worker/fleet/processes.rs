@@ -366,8 +366,7 @@ fn wump_worker(
         .env("WUMP__PROVIDER_LIMITS__RETRY_AFTER_FAILURE_MS", "1000")
         .env("WUMP__VALKEY__COMMAND_TIMEOUT_MS", "300")
         .env("RUST_LOG", "info,wump_worker::queue=warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .stdout(Stdio::null());
     match mode {
         Mode::Shared => {}
         Mode::ValkeyDown => {
@@ -421,12 +420,16 @@ async fn run_fleet(mode: Mode, kill_slow: bool) -> Run {
         .unwrap();
     assert!(enqueued.status.success(), "{enqueued:?}");
 
+    // Logs go to files: a pipe nobody reads until the end could fill and stall a child.
+    let dir = tempfile::tempdir().unwrap();
+    let log = |n: usize| dir.path().join(format!("p{n}.log"));
     let started = Instant::now();
     let mut children: Vec<Option<Child>> = (1..=PROCESSES)
         .map(|n| {
             Some(
                 wump_worker(&db, &valkey, &server, n, mode, &dead)
                     .args(["run", "--until-idle"])
+                    .stderr(std::fs::File::create(log(n)).unwrap())
                     .spawn()
                     .unwrap(),
             )
@@ -448,12 +451,12 @@ async fn run_fleet(mode: Mode, kill_slow: bool) -> Run {
         let mut running = 0;
         for (n, slot) in children.iter_mut().enumerate() {
             let Some(child) = slot else { continue };
-            if child.try_wait().unwrap().is_some() {
-                let output = slot.take().unwrap().wait_with_output().unwrap();
-                logs[n] = String::from_utf8_lossy(&output.stderr).into_owned();
+            if let Some(status) = child.try_wait().unwrap() {
+                slot.take();
+                logs[n] = std::fs::read_to_string(log(n + 1)).unwrap_or_default();
                 let was_killed = killed.is_some_and(|(p, _)| p == n + 1);
                 assert!(
-                    was_killed || output.status.success(),
+                    was_killed || status.success(),
                     "process {} failed: {}",
                     n + 1,
                     logs[n]

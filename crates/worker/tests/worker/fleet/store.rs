@@ -88,12 +88,11 @@ async fn a_secondary_wait_told_to_one_process_holds_for_another() {
         "{wait:?}"
     );
     // Without a retry-after, at least a minute, doubling while it repeats.
-    let (_, lease) = (0, "gone".to_owned());
     let wait = b
         .finish(
             "github",
             &tokens[0],
-            &lease,
+            "a lease already given back",
             &Outcome::Secondary { retry_after: None },
         )
         .await;
@@ -299,6 +298,7 @@ async fn valkey_unreachable_means_the_fallback_logged_once_each_way() {
     }
     assert!(fleet.on_fallback());
     let down = "fleet limits unavailable";
+    assert!(!captured.0.lock().unwrap().is_empty(), "the log is captured");
     assert_eq!(captured.count(down), 1, "said once, not per request");
 
     proxy.restore();
