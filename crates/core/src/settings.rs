@@ -980,6 +980,49 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_provider_limits_are_the_built_in_ones() {
+        // [provider_limits] in config/default.toml, uncommented (but for the example
+        // valkey_url), parses to the defaults.
+        let file = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml"),
+        )
+        .unwrap();
+        let start = file.find("[provider_limits]").unwrap();
+        let end = start + file[start..].find("\n[manifests]").unwrap();
+        let mut toml = String::from("[provider_limits]\n");
+        for line in file[start..end].lines() {
+            if let Some(setting) = line.strip_prefix("# ")
+                && setting
+                    .split_once(" = ")
+                    .is_some_and(|(key, _)| key.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                && !setting.starts_with("valkey_url")
+            {
+                toml.push_str(setting);
+                toml.push('\n');
+            }
+        }
+        assert!(toml.contains("github_in_flight_per_token = 1"), "{toml}");
+        let dir = std::env::temp_dir().join(format!("wump-limits-defaults-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("default.toml"), &toml).unwrap();
+        let documented = Settings::load_from(&dir, None, env(&[])).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let built_in = ProviderLimitsSettings::default();
+        let fields = |s: &ProviderLimitsSettings| {
+            (
+                s.shared,
+                s.github_in_flight_per_token,
+                s.lease_margin_ms,
+                s.fallback_share,
+                s.retry_after_failure_ms,
+                s.max_sleep_ms,
+            )
+        };
+        assert_eq!(fields(&documented.provider_limits), fields(&built_in));
+        assert!(documented.provider_limits.valkey_url.is_none());
+    }
+
+    #[test]
     fn the_documented_api_defaults_are_the_built_in_ones() {
         // config/default.toml documents [api] and its sections commented out: uncommented,
         // they must parse and change nothing.

@@ -260,7 +260,11 @@ impl FleetLimits {
     /// The store, unless it failed less than [`FleetPolicy::retry_after_failure`] ago.
     fn store(&self, provider: &str) -> Option<&dyn FleetStore> {
         if self.on_fallback() {
-            let retry_at = *self.inner.retry_at.lock().unwrap_or_else(|e| e.into_inner());
+            let retry_at = *self
+                .inner
+                .retry_at
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             if retry_at.is_some_and(|at| Instant::now() < at) {
                 self.gauge(provider, true);
                 return None;
@@ -292,7 +296,11 @@ impl FleetLimits {
                 Some(value)
             }
             Err(error) => {
-                *self.inner.retry_at.lock().unwrap_or_else(|e| e.into_inner()) =
+                *self
+                    .inner
+                    .retry_at
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) =
                     Some(Instant::now() + self.inner.policy.retry_after_failure);
                 if !self.inner.fallback.swap(true, Ordering::Relaxed) {
                     tracing::warn!(

@@ -21,8 +21,8 @@ use url::Url;
 use crate::{
     FleetLimits, ProviderError,
     backoff::Backoff,
-    fleet::{Slot, WaitKind},
     config::HttpSettings,
+    fleet::{Slot, WaitKind},
     metrics::{ProviderMetrics, RequestOutcome},
 };
 
@@ -106,9 +106,7 @@ impl Politeness {
                 }
                 Some(Slot::Blocked(wait)) => return Err(blocked(wait)),
                 None => {
-                    interval = self
-                        .min_interval
-                        .div_f64(fleet.policy().fallback_share);
+                    interval = self.min_interval.div_f64(fleet.policy().fallback_share);
                 }
             }
         }
@@ -321,9 +319,7 @@ impl HttpClient {
             429 => {
                 let retry_after =
                     retry_after(response.headers()).unwrap_or(DEFAULT_RATE_LIMIT_WAIT);
-                self.politeness
-                    .block_for(&self.provider, retry_after)
-                    .await;
+                self.politeness.block_for(&self.provider, retry_after).await;
                 self.metrics.rate_limit_wait(&self.provider, retry_after);
                 self.metrics.limit_wait(
                     &self.provider,
@@ -558,7 +554,9 @@ mod tests {
         }
         assert_eq!(start.elapsed(), Duration::from_secs(2));
 
-        politeness.block_for("crates.io", Duration::from_secs(30)).await;
+        politeness
+            .block_for("crates.io", Duration::from_secs(30))
+            .await;
         let err = politeness.acquire("crates.io").await.unwrap_err();
         assert_eq!(err.retry_after(), Some(Duration::from_secs(30)));
         tokio::time::advance(Duration::from_secs(30)).await;

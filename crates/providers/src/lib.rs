@@ -8,8 +8,8 @@
 pub mod aggregators;
 pub mod backoff;
 pub mod config;
-pub mod fleet;
 mod error;
+pub mod fleet;
 pub mod github;
 pub mod http;
 mod http_cache;
@@ -21,8 +21,8 @@ pub mod registries;
 mod registry;
 
 pub use config::ProvidersConfig;
-pub use fleet::{FleetLimits, FleetPolicy, FleetStore};
 pub use error::{Capability, ProviderError};
+pub use fleet::{FleetLimits, FleetPolicy, FleetStore};
 pub use github::{GitHubConfig, GitHubProvider};
 pub use http_cache::{CachedResponse, HttpCache, MemoryHttpCache};
 pub use local::LocalProvider;

@@ -344,7 +344,15 @@ impl FleetStore for ValkeyFleetStore {
         let none = || "-1".to_owned();
         let opt_ms = |d: Option<Duration>| d.map_or_else(none, ms);
         let (kind, resource, limit, remaining, reset_in, free, retry_after) = match outcome {
-            Outcome::Nothing => ("nothing", String::new(), none(), none(), none(), false, none()),
+            Outcome::Nothing => (
+                "nothing",
+                String::new(),
+                none(),
+                none(),
+                none(),
+                false,
+                none(),
+            ),
             Outcome::Observed {
                 resource,
                 limit,

@@ -456,7 +456,9 @@ impl Client {
                 let token = self.limits.usable().first().copied().unwrap_or(0);
                 self.metrics.limit_refused(
                     PROVIDER,
-                    self.fingerprints.get(token).map_or(fleet::ANONYMOUS, String::as_str),
+                    self.fingerprints
+                        .get(token)
+                        .map_or(fleet::ANONYMOUS, String::as_str),
                     resource.name(),
                 );
             }

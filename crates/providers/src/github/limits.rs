@@ -400,7 +400,12 @@ impl Limits {
 
     /// Records one request the fleet's store granted on token `index`, without checking
     /// (the store did).
-    pub(crate) fn take(self: &Arc<Self>, index: usize, resource: Resource, now: Instant) -> Reservation {
+    pub(crate) fn take(
+        self: &Arc<Self>,
+        index: usize,
+        resource: Resource,
+        now: Instant,
+    ) -> Reservation {
         let mut tokens = self.lock();
         let token = &mut tokens[index];
         let authenticated = token.authenticated;
@@ -779,6 +784,43 @@ mod tests {
             "GraphQL has its own 2,000"
         );
         assert!(limits.reserve(Resource::Search, start + MINUTE).is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_fallback_sends_one_request_per_token_and_a_share_of_each_quota() {
+        let limits = Limits::new(1);
+        let now = Instant::now();
+        let fallback = Some(Fallback { share: 0.25 });
+        let first = limits
+            .reserve_with(Resource::Search, now, fallback)
+            .unwrap();
+        assert_eq!(
+            limits
+                .reserve_with(Resource::Core, now, fallback)
+                .unwrap_err(),
+            Wait::ForResponses,
+            "one request in flight per token, whatever the bucket"
+        );
+        drop(first);
+        // Search allows 30 a minute before GitHub says otherwise: a quarter is 7.
+        for _ in 1..7 {
+            drop(
+                limits
+                    .reserve_with(Resource::Search, now, fallback)
+                    .unwrap(),
+            );
+        }
+        assert_eq!(
+            limits
+                .reserve_with(Resource::Search, now, fallback)
+                .unwrap_err(),
+            Wait::Until(now + MINUTE),
+            "this process's share is spent until the window resets"
+        );
+        assert!(
+            limits.reserve_with(Resource::Search, now, None).is_ok(),
+            "the shared limits would allow 23 more"
+        );
     }
 
     #[tokio::test(start_paused = true)]

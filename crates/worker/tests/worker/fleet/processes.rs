@@ -242,8 +242,7 @@ impl Respond for Stand {
             let (status, body, media) = Self::body(&path, request);
             (
                 status,
-                headers(ResponseTemplate::new(status), LIMIT - used - 1)
-                    .set_body_raw(body, media),
+                headers(ResponseTemplate::new(status), LIMIT - used - 1).set_body_raw(body, media),
             )
         };
         let arrival = Arrival {
@@ -356,17 +355,24 @@ fn wump_worker(
         .env("WUMP__WORKER__SHUTDOWN_GRACE_SECS", "2")
         .env("WUMP__HTTP_CACHE__ENABLED", "false")
         .env("WUMP__PROVIDERS__GITHUB__API_URL", &base)
-        .env("WUMP__PROVIDERS__GITHUB__GRAPHQL_URL", format!("{base}/graphql"))
+        .env(
+            "WUMP__PROVIDERS__GITHUB__GRAPHQL_URL",
+            format!("{base}/graphql"),
+        )
         .env("WUMP__PROVIDERS__GITHUB__TOKENS", TOKENS.join(","))
         .env("WUMP__PROVIDERS__GITHUB__MAX_WAIT_SECS", "5")
         .env("WUMP__PROVIDERS__HTTP__TIMEOUT_MS", TIMEOUT_MS.to_string())
         .env("WUMP__PROVIDERS__HTTP__BACKOFF_BASE_MS", "10")
         .env("WUMP__PROVIDERS__ECOSYSTEMS__ENABLED", "false")
-        .env("WUMP__PROVIDER_LIMITS__LEASE_MARGIN_MS", LEASE_MARGIN_MS.to_string())
+        .env(
+            "WUMP__PROVIDER_LIMITS__LEASE_MARGIN_MS",
+            LEASE_MARGIN_MS.to_string(),
+        )
         .env("WUMP__PROVIDER_LIMITS__RETRY_AFTER_FAILURE_MS", "1000")
         .env("WUMP__VALKEY__COMMAND_TIMEOUT_MS", "300")
         .env("RUST_LOG", "info,wump_worker::queue=warn")
-        .stdout(Stdio::null());
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     match mode {
         Mode::Shared => {}
         Mode::ValkeyDown => {
@@ -415,12 +421,20 @@ async fn run_fleet(mode: Mode, kill_slow: bool) -> Run {
     let dead = dead_port();
 
     let enqueued = wump_worker(&db, &valkey, &server, 1, mode, &dead)
-        .args(["enqueue", "scrape", "--provider", "github", "--query", "language:javascript"])
+        .args([
+            "enqueue",
+            "scrape",
+            "--provider",
+            "github",
+            "--query",
+            "language:javascript",
+        ])
         .output()
         .unwrap();
     assert!(enqueued.status.success(), "{enqueued:?}");
 
-    // Logs go to files: a pipe nobody reads until the end could fill and stall a child.
+    // Logs (JSON on stdout) go to files: a pipe nobody reads until the end could fill and
+    // stall a child.
     let dir = tempfile::tempdir().unwrap();
     let log = |n: usize| dir.path().join(format!("p{n}.log"));
     let started = Instant::now();
@@ -429,7 +443,8 @@ async fn run_fleet(mode: Mode, kill_slow: bool) -> Run {
             Some(
                 wump_worker(&db, &valkey, &server, n, mode, &dead)
                     .args(["run", "--until-idle"])
-                    .stderr(std::fs::File::create(log(n)).unwrap())
+                    .stdout(std::fs::File::create(log(n)).unwrap())
+                    .stderr(Stdio::null())
                     .spawn()
                     .unwrap(),
             )

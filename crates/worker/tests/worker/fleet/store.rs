@@ -108,7 +108,10 @@ async fn the_in_flight_bound_holds_across_processes_and_a_finish_frees_it() {
 
     let (_, lease) = granted(&a, &ask).await;
     let (wait, kind) = waits(&b, &ask).await;
-    assert_eq!(kind, None, "held back by the request in flight, not by a wait");
+    assert_eq!(
+        kind, None,
+        "held back by the request in flight, not by a wait"
+    );
     assert!(wait <= Duration::from_millis(20), "{wait:?}: a short pause");
     a.finish("github", &tokens[0], &lease, &Outcome::Nothing)
         .await
@@ -132,7 +135,10 @@ async fn a_dead_processs_lease_expires_and_its_slot_comes_back() {
             Some(Reserved::Wait { wait, .. }) => tokio::time::sleep(wait).await,
             None => panic!("store unavailable"),
         }
-        assert!(started.elapsed() < Duration::from_secs(5), "never reclaimed");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "never reclaimed"
+        );
     }
     assert!(
         started.elapsed() >= Duration::from_millis(250),
@@ -162,7 +168,10 @@ async fn the_token_with_the_most_quota_fleet_wide_is_chosen_and_a_spent_one_wait
         .await
         .unwrap();
     let (second, lease) = granted(&a, &ask).await;
-    assert_ne!(first, second, "the untouched token has the documented 5,000");
+    assert_ne!(
+        first, second,
+        "the untouched token has the documented 5,000"
+    );
     a.finish("github", &tokens[second], &lease, &observed(100))
         .await
         .unwrap();
@@ -210,7 +219,10 @@ async fn a_registrys_spacing_and_retry_after_hold_for_every_process() {
     let valkey = TestValkey::new().await;
     let (a, b) = (process(&valkey).await, process(&valkey).await);
     let interval = Duration::from_secs(1);
-    assert_eq!(a.slot("crates.io", interval).await, Some(Slot::After(Duration::ZERO)));
+    assert_eq!(
+        a.slot("crates.io", interval).await,
+        Some(Slot::After(Duration::ZERO))
+    );
     match b.slot("crates.io", interval).await {
         Some(Slot::After(delay)) => assert!(
             (Duration::from_millis(900)..=interval).contains(&delay),
@@ -218,7 +230,11 @@ async fn a_registrys_spacing_and_retry_after_hold_for_every_process() {
         ),
         other => panic!("{other:?}"),
     }
-    assert_eq!(a.slot("npm", interval).await, Some(Slot::After(Duration::ZERO)), "per provider");
+    assert_eq!(
+        a.slot("npm", interval).await,
+        Some(Slot::After(Duration::ZERO)),
+        "per provider"
+    );
 
     a.block("pypi", Duration::from_secs(30)).await;
     match b.slot("pypi", interval).await {
@@ -293,18 +309,28 @@ async fn valkey_unreachable_means_the_fallback_logged_once_each_way() {
 
     proxy.cut();
     for _ in 0..5 {
-        assert_eq!(fleet.reserve(&ask).await, None, "the local fallback decides");
+        assert_eq!(
+            fleet.reserve(&ask).await,
+            None,
+            "the local fallback decides"
+        );
         assert_eq!(fleet.slot("crates.io", Duration::from_secs(1)).await, None);
     }
     assert!(fleet.on_fallback());
     let down = "fleet limits unavailable";
-    assert!(!captured.0.lock().unwrap().is_empty(), "the log is captured");
+    assert!(
+        !captured.0.lock().unwrap().is_empty(),
+        "the log is captured"
+    );
     assert_eq!(captured.count(down), 1, "said once, not per request");
 
     proxy.restore();
     let started = std::time::Instant::now();
     while fleet.reserve(&ask).await.is_none() {
-        assert!(started.elapsed() < Duration::from_secs(10), "never recovered");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never recovered"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(!fleet.on_fallback());
