@@ -299,10 +299,6 @@ impl crate::ProviderRegistry {
         fleet: Option<&FleetLimits>,
     ) -> Result<Self, ProviderError> {
         let mut registry = Self::new();
-        let share = |client: HttpClient| match fleet {
-            Some(fleet) => client.with_fleet(fleet.clone()),
-            None => client,
-        };
 
         if config.github.enabled {
             let mut github = GitHubProvider::new(config.github.client_config(&config.http))?;
@@ -319,12 +315,14 @@ impl crate::ProviderRegistry {
             )));
         }
 
-        let http = &config.http;
+        let clients = Clients {
+            http: &config.http,
+            fleet,
+        };
         let registries = &config.registries;
         add_registry(
             &mut registry,
-            fleet,
-            http,
+            clients,
             &registries.npm,
             Npm::NAME,
             Npm::DEFAULT_URL,
@@ -333,8 +331,7 @@ impl crate::ProviderRegistry {
         )?;
         add_registry(
             &mut registry,
-            fleet,
-            http,
+            clients,
             &registries.pypi,
             Pypi::NAME,
             Pypi::DEFAULT_URL,
@@ -343,8 +340,7 @@ impl crate::ProviderRegistry {
         )?;
         add_registry(
             &mut registry,
-            fleet,
-            http,
+            clients,
             &registries.crates_io,
             CratesIo::NAME,
             CratesIo::DEFAULT_URL,
@@ -353,8 +349,7 @@ impl crate::ProviderRegistry {
         )?;
         add_registry(
             &mut registry,
-            fleet,
-            http,
+            clients,
             &registries.maven_central,
             MavenCentral::NAME,
             MavenCentral::DEFAULT_URL,
@@ -363,8 +358,7 @@ impl crate::ProviderRegistry {
         )?;
         add_registry(
             &mut registry,
-            fleet,
-            http,
+            clients,
             &registries.rubygems,
             Rubygems::NAME,
             Rubygems::DEFAULT_URL,
@@ -373,8 +367,7 @@ impl crate::ProviderRegistry {
         )?;
         add_registry(
             &mut registry,
-            fleet,
-            http,
+            clients,
             &registries.packagist,
             Packagist::NAME,
             Packagist::DEFAULT_URL,
@@ -385,11 +378,7 @@ impl crate::ProviderRegistry {
         let lio = &config.libraries_io;
         if let Some(api_key) = &lio.api_key {
             let name = LibrariesIo::NAME;
-            let client = share(HttpClient::new(
-                name,
-                http,
-                Duration::from_millis(lio.min_interval_ms),
-            )?);
+            let client = clients.client(name, Duration::from_millis(lio.min_interval_ms))?;
             let base = parse_base_url(name, &lio.api_url)?;
             registry.register(Arc::new(LibrariesIo::new(
                 client,
@@ -402,11 +391,7 @@ impl crate::ProviderRegistry {
         let eco = &config.ecosystems;
         if eco.enabled {
             let name = Ecosystems::NAME;
-            let client = share(HttpClient::new(
-                name,
-                http,
-                Duration::from_millis(eco.min_interval_ms),
-            )?);
+            let client = clients.client(name, Duration::from_millis(eco.min_interval_ms))?;
             registry.register(Arc::new(Ecosystems::new(
                 client,
                 parse_base_url(name, &eco.packages_url)?,
@@ -419,11 +404,28 @@ impl crate::ProviderRegistry {
     }
 }
 
+/// What every registry's and aggregator's HTTP client is built from.
+#[derive(Clone, Copy)]
+struct Clients<'a> {
+    http: &'a HttpSettings,
+    fleet: Option<&'a FleetLimits>,
+}
+
+impl Clients<'_> {
+    /// A client for `name`, its spacing shared with the fleet when there is one.
+    fn client(&self, name: &str, interval: Duration) -> Result<HttpClient, ProviderError> {
+        let client = HttpClient::new(name, self.http, interval)?;
+        Ok(match self.fleet {
+            Some(fleet) => client.with_fleet(fleet.clone()),
+            None => client,
+        })
+    }
+}
+
 /// Registers one registry when it is enabled.
 fn add_registry<P: DataProvider + 'static>(
     registry: &mut crate::ProviderRegistry,
-    fleet: Option<&FleetLimits>,
-    http: &HttpSettings,
+    clients: Clients<'_>,
     settings: &RegistrySettings,
     name: &str,
     default_url: &str,
@@ -437,10 +439,6 @@ fn add_registry<P: DataProvider + 'static>(
     let interval = settings
         .min_interval_ms
         .map_or(default_interval, Duration::from_millis);
-    let mut client = HttpClient::new(name, http, interval)?;
-    if let Some(fleet) = fleet {
-        client = client.with_fleet(fleet.clone());
-    }
-    registry.register(Arc::new(build(client, base)));
+    registry.register(Arc::new(build(clients.client(name, interval)?, base)));
     Ok(())
 }

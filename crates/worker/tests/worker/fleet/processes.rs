@@ -283,7 +283,7 @@ struct Run {
 impl Run {
     /// Requests that arrived more than `grace` into a wait announced on their token
     /// (`same_process`: only waits announced to the process that sent them).
-    fn into_waits(&self, grace: Duration, same_process: bool) -> usize {
+    fn sent_into_waits(&self, grace: Duration, same_process: bool) -> usize {
         self.state
             .arrivals
             .iter()
@@ -519,7 +519,7 @@ async fn a_fleet_sends_nothing_into_an_announced_wait_and_reclaims_a_killed_leas
     // A request in flight when a wait is announced arrived before it; with one request in
     // flight per token, there is none: nothing may arrive inside a wait.
     assert_eq!(
-        run.into_waits(Duration::ZERO, false),
+        run.sent_into_waits(Duration::ZERO, false),
         0,
         "requests arrived inside a wait GitHub had announced on their token"
     );
@@ -559,7 +559,7 @@ async fn a_fleet_sends_nothing_into_an_announced_wait_and_reclaims_a_killed_leas
         run.requests(),
         run.elapsed,
         announced,
-        run.into_waits(Duration::from_millis(50), false)
+        run.sent_into_waits(Duration::from_millis(50), false)
     );
 }
 
@@ -568,7 +568,7 @@ async fn with_the_limits_valkey_down_each_process_keeps_its_own_conservative_lim
     let run = run_fleet(Mode::ValkeyDown, false).await;
     every_manifest_read(&run);
     assert_eq!(
-        run.into_waits(Duration::ZERO, true),
+        run.sent_into_waits(Duration::ZERO, true),
         0,
         "a process sent into a wait it had been told about itself"
     );
@@ -591,8 +591,8 @@ async fn with_the_limits_valkey_down_each_process_keeps_its_own_conservative_lim
         run.requests(),
         run.elapsed,
         run.state.announced.len(),
-        run.into_waits(Duration::from_millis(50), false),
-        run.into_waits(Duration::ZERO, true)
+        run.sent_into_waits(Duration::from_millis(50), false),
+        run.sent_into_waits(Duration::ZERO, true)
     );
 }
 
@@ -607,7 +607,7 @@ async fn measure_requests_into_announced_waits_with_the_fleet_limits_off_and_on(
             "{mode:?}: {} of {} requests arrived more than 50 ms into an announced wait \
              ({} waits announced, {} sent on a spent quota, at most {} in flight per token, \
              {:?})",
-            run.into_waits(Duration::from_millis(50), false),
+            run.sent_into_waits(Duration::from_millis(50), false),
             run.requests(),
             run.state.announced.len(),
             run.state.over_quota,
