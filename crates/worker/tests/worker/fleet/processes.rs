@@ -71,6 +71,8 @@ struct State {
     /// The first tree request is answered this slowly (the test kills its process).
     slow: Option<Duration>,
     slow_taken: Option<Arrival>,
+    /// How many repositories the search finds.
+    repositories: usize,
 }
 
 #[derive(Clone)]
@@ -101,13 +103,13 @@ fn repository(name: &str) -> Value {
 
 impl Stand {
     /// The answer to `path` (after the process prefix) once quotas allowed it.
-    fn body(path: &str, request: &Request) -> (u16, String, &'static str) {
+    fn body(path: &str, request: &Request, repositories: usize) -> (u16, String, &'static str) {
         const JSON: &str = "application/json; charset=utf-8";
         if path.starts_with("/search/repositories") {
-            let items: Vec<Value> = (1..=REPOSITORIES)
+            let items: Vec<Value> = (1..=repositories)
                 .map(|n| repository(&format!("r{n}")))
                 .collect();
-            let body = json!({"total_count": REPOSITORIES, "incomplete_results": false,
+            let body = json!({"total_count": repositories, "incomplete_results": false,
                               "items": items});
             return (200, body.to_string(), JSON);
         }
@@ -239,7 +241,7 @@ impl Respond for Stand {
             )
         } else {
             state.used.insert(key, used + 1);
-            let (status, body, media) = Self::body(&path, request);
+            let (status, body, media) = Self::body(&path, request, state.repositories);
             (
                 status,
                 headers(ResponseTemplate::new(status), LIMIT - used - 1).set_body_raw(body, media),
@@ -406,12 +408,13 @@ fn dead_port() -> String {
     format!("redis://127.0.0.1:{port}")
 }
 
-async fn run_fleet(mode: Mode, kill_slow: bool) -> Run {
+async fn run_fleet(mode: Mode, kill_slow: bool, repositories: usize) -> Run {
     let db = TestDatabase::new().await;
     let valkey = TestValkey::new().await;
     let server = MockServer::start().await;
     let stand = Stand(Arc::new(Mutex::new(State {
         slow: kill_slow.then_some(Duration::from_secs(20)),
+        repositories,
         ..State::default()
     })));
     Mock::given(any())
@@ -512,7 +515,7 @@ fn every_manifest_read(run: &Run) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_sends_nothing_into_an_announced_wait_and_reclaims_a_killed_lease() {
-    let run = run_fleet(Mode::Shared, true).await;
+    let run = run_fleet(Mode::Shared, true, REPOSITORIES).await;
     every_manifest_read(&run);
     let announced = run.state.announced.len();
     assert!(announced >= 3, "the stand-in announced {announced} waits");
@@ -565,7 +568,7 @@ async fn a_fleet_sends_nothing_into_an_announced_wait_and_reclaims_a_killed_leas
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_limits_valkey_down_each_process_keeps_its_own_conservative_limits() {
-    let run = run_fleet(Mode::ValkeyDown, false).await;
+    let run = run_fleet(Mode::ValkeyDown, false, REPOSITORIES).await;
     every_manifest_read(&run);
     assert_eq!(
         run.sent_into_waits(Duration::ZERO, true),
@@ -602,7 +605,8 @@ async fn with_the_limits_valkey_down_each_process_keeps_its_own_conservative_lim
 #[ignore = "a measurement for docs/providers.md: cargo test … -- --ignored --nocapture"]
 async fn measure_requests_into_announced_waits_with_the_fleet_limits_off_and_on() {
     for mode in [Mode::Off, Mode::Shared] {
-        let run = run_fleet(mode, false).await;
+        // More repositories than the asserting tests: a steadier number.
+        let run = run_fleet(mode, false, 40).await;
         eprintln!(
             "{mode:?}: {} of {} requests arrived more than 50 ms into an announced wait \
              ({} waits announced, {} sent on a spent quota, at most {} in flight per token, \
