@@ -1,5 +1,6 @@
-//! A TCP proxy that a test can cut and restore: the API talks to PostgreSQL or Valkey
-//! through it, so a test can take a dependency away without stopping the shared server.
+//! A TCP proxy that a test can cut and restore (a copy of the api tests' one): the fleet
+//! limits talk to Valkey through it, so a test can take Valkey away without stopping the
+//! shared server.
 
 use std::{
     net::SocketAddr,
