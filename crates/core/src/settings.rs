@@ -37,6 +37,8 @@ pub struct Settings {
     pub cleanup: CleanupSettings,
     /// The worker's shared (Valkey) store of conditional-request answers from GitHub.
     pub http_cache: HttpCacheSettings,
+    /// Provider limits shared by every worker process through Valkey.
+    pub provider_limits: ProviderLimitsSettings,
     /// Which files of a repository are read as manifests.
     pub manifests: matcher::Limits,
     pub telemetry: TelemetrySettings,
@@ -601,6 +603,45 @@ impl Default for HttpCacheSettings {
     }
 }
 
+/// The providers' limits (GitHub's quotas and waits, the registries' spacing) shared by
+/// every worker process through Valkey (docs/providers.md, "Limits shared by the fleet").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProviderLimitsSettings {
+    /// Keep the limits in Valkey for the whole fleet; `false`: each process alone (as
+    /// before; only for one-process setups and comparisons).
+    pub shared: bool,
+    /// The Valkey holding the limits when it is not `valkey.url` (`redis://…`); the
+    /// connection settings are `valkey`'s otherwise.
+    pub valkey_url: Option<SecretString>,
+    /// GitHub requests in flight per token across the fleet (GitHub asks for serial).
+    pub github_in_flight_per_token: u32,
+    /// A lease lives the provider's request timeout plus this, so a killed process's slot
+    /// comes back.
+    pub lease_margin_ms: u64,
+    /// Valkey unreachable: each process uses at most this share of every quota, one
+    /// request in flight per token, and the registries' spacing ÷ this share.
+    pub fallback_share: f64,
+    /// After a Valkey failure, Valkey is asked again after this long.
+    pub retry_after_failure_ms: u64,
+    /// Longest sleep before asking Valkey again for a slot someone else holds.
+    pub max_sleep_ms: u64,
+}
+
+impl Default for ProviderLimitsSettings {
+    fn default() -> Self {
+        Self {
+            shared: true,
+            valkey_url: None,
+            github_in_flight_per_token: 1,
+            lease_margin_ms: 5_000,
+            fallback_share: 0.25,
+            retry_after_failure_ms: 2_000,
+            max_sleep_ms: 1_000,
+        }
+    }
+}
+
 /// The job queues (apalis over Valkey): retries, polling, orphan recovery, concurrency.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -944,6 +985,49 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("missing cron"), "{err}");
+    }
+
+    #[test]
+    fn the_documented_provider_limits_are_the_built_in_ones() {
+        // [provider_limits] in config/default.toml, uncommented (but for the example
+        // valkey_url), parses to the defaults.
+        let file = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml"),
+        )
+        .unwrap();
+        let start = file.find("[provider_limits]").unwrap();
+        let end = start + file[start..].find("\n[manifests]").unwrap();
+        let mut toml = String::from("[provider_limits]\n");
+        for line in file[start..end].lines() {
+            if let Some(setting) = line.strip_prefix("# ")
+                && setting
+                    .split_once(" = ")
+                    .is_some_and(|(key, _)| key.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                && !setting.starts_with("valkey_url")
+            {
+                toml.push_str(setting);
+                toml.push('\n');
+            }
+        }
+        assert!(toml.contains("github_in_flight_per_token = 1"), "{toml}");
+        let dir = std::env::temp_dir().join(format!("wump-limits-defaults-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("default.toml"), &toml).unwrap();
+        let documented = Settings::load_from(&dir, None, env(&[])).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let built_in = ProviderLimitsSettings::default();
+        let fields = |s: &ProviderLimitsSettings| {
+            (
+                s.shared,
+                s.github_in_flight_per_token,
+                s.lease_margin_ms,
+                s.fallback_share,
+                s.retry_after_failure_ms,
+                s.max_sleep_ms,
+            )
+        };
+        assert_eq!(fields(&documented.provider_limits), fields(&built_in));
+        assert!(documented.provider_limits.valkey_url.is_none());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::{
-    DataProvider, GitHubConfig, GitHubProvider, ProviderError,
+    DataProvider, FleetLimits, GitHubConfig, GitHubProvider, ProviderError,
     aggregators::{Ecosystems, LibrariesIo},
     backoff::Backoff,
     http::{HttpClient, parse_base_url},
@@ -289,10 +289,22 @@ impl crate::ProviderRegistry {
     /// each enabled registry, Libraries.io when it has an API key, and ecosyste.ms. Nothing
     /// is contacted here; [`crate::DataProvider::health`] does that.
     pub fn from_config(config: &ProvidersConfig) -> Result<Self, ProviderError> {
+        Self::from_config_with_fleet(config, None)
+    }
+
+    /// [`Self::from_config`], every provider's limits shared with the other worker
+    /// processes through `fleet` when given.
+    pub fn from_config_with_fleet(
+        config: &ProvidersConfig,
+        fleet: Option<&FleetLimits>,
+    ) -> Result<Self, ProviderError> {
         let mut registry = Self::new();
 
         if config.github.enabled {
-            let github = GitHubProvider::new(config.github.client_config(&config.http))?;
+            let mut github = GitHubProvider::new(config.github.client_config(&config.http))?;
+            if let Some(fleet) = fleet {
+                github = github.with_fleet(fleet.clone());
+            }
             registry.register(Arc::new(github));
         }
 
@@ -303,11 +315,14 @@ impl crate::ProviderRegistry {
             )));
         }
 
-        let http = &config.http;
+        let clients = Clients {
+            http: &config.http,
+            fleet,
+        };
         let registries = &config.registries;
         add_registry(
             &mut registry,
-            http,
+            clients,
             &registries.npm,
             Npm::NAME,
             Npm::DEFAULT_URL,
@@ -316,7 +331,7 @@ impl crate::ProviderRegistry {
         )?;
         add_registry(
             &mut registry,
-            http,
+            clients,
             &registries.pypi,
             Pypi::NAME,
             Pypi::DEFAULT_URL,
@@ -325,7 +340,7 @@ impl crate::ProviderRegistry {
         )?;
         add_registry(
             &mut registry,
-            http,
+            clients,
             &registries.crates_io,
             CratesIo::NAME,
             CratesIo::DEFAULT_URL,
@@ -334,7 +349,7 @@ impl crate::ProviderRegistry {
         )?;
         add_registry(
             &mut registry,
-            http,
+            clients,
             &registries.maven_central,
             MavenCentral::NAME,
             MavenCentral::DEFAULT_URL,
@@ -343,7 +358,7 @@ impl crate::ProviderRegistry {
         )?;
         add_registry(
             &mut registry,
-            http,
+            clients,
             &registries.rubygems,
             Rubygems::NAME,
             Rubygems::DEFAULT_URL,
@@ -352,7 +367,7 @@ impl crate::ProviderRegistry {
         )?;
         add_registry(
             &mut registry,
-            http,
+            clients,
             &registries.packagist,
             Packagist::NAME,
             Packagist::DEFAULT_URL,
@@ -363,7 +378,7 @@ impl crate::ProviderRegistry {
         let lio = &config.libraries_io;
         if let Some(api_key) = &lio.api_key {
             let name = LibrariesIo::NAME;
-            let client = HttpClient::new(name, http, Duration::from_millis(lio.min_interval_ms))?;
+            let client = clients.client(name, Duration::from_millis(lio.min_interval_ms))?;
             let base = parse_base_url(name, &lio.api_url)?;
             registry.register(Arc::new(LibrariesIo::new(
                 client,
@@ -376,7 +391,7 @@ impl crate::ProviderRegistry {
         let eco = &config.ecosystems;
         if eco.enabled {
             let name = Ecosystems::NAME;
-            let client = HttpClient::new(name, http, Duration::from_millis(eco.min_interval_ms))?;
+            let client = clients.client(name, Duration::from_millis(eco.min_interval_ms))?;
             registry.register(Arc::new(Ecosystems::new(
                 client,
                 parse_base_url(name, &eco.packages_url)?,
@@ -389,10 +404,28 @@ impl crate::ProviderRegistry {
     }
 }
 
+/// What every registry's and aggregator's HTTP client is built from.
+#[derive(Clone, Copy)]
+struct Clients<'a> {
+    http: &'a HttpSettings,
+    fleet: Option<&'a FleetLimits>,
+}
+
+impl Clients<'_> {
+    /// A client for `name`, its spacing shared with the fleet when there is one.
+    fn client(&self, name: &str, interval: Duration) -> Result<HttpClient, ProviderError> {
+        let client = HttpClient::new(name, self.http, interval)?;
+        Ok(match self.fleet {
+            Some(fleet) => client.with_fleet(fleet.clone()),
+            None => client,
+        })
+    }
+}
+
 /// Registers one registry when it is enabled.
 fn add_registry<P: DataProvider + 'static>(
     registry: &mut crate::ProviderRegistry,
-    http: &HttpSettings,
+    clients: Clients<'_>,
     settings: &RegistrySettings,
     name: &str,
     default_url: &str,
@@ -406,9 +439,6 @@ fn add_registry<P: DataProvider + 'static>(
     let interval = settings
         .min_interval_ms
         .map_or(default_interval, Duration::from_millis);
-    registry.register(Arc::new(build(
-        HttpClient::new(name, http, interval)?,
-        base,
-    )));
+    registry.register(Arc::new(build(clients.client(name, interval)?, base)));
     Ok(())
 }

@@ -19,9 +19,10 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::{
-    ProviderError,
+    FleetLimits, ProviderError,
     backoff::Backoff,
     config::HttpSettings,
+    fleet::{Slot, WaitKind},
     metrics::{ProviderMetrics, RequestOutcome},
 };
 
@@ -32,15 +33,21 @@ pub const USER_AGENT: &str = concat!(
     " (+https://github.com/wump-dev/wump)"
 );
 
+/// The `resource` label of a registry's or aggregator's limits (they have one).
+pub const POLITENESS_RESOURCE: &str = "requests";
+
 /// How long to stay away after a 429 that did not say (`Retry-After` missing).
 pub const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
 
 /// Keeps one provider's requests at least `min_interval` apart, and refuses to send
-/// anything while the provider has asked us to wait (a 429's `Retry-After`).
+/// anything while the provider has asked us to wait (a 429's `Retry-After`). With
+/// [`FleetLimits`], both hold for every worker process at once; while the fleet's store is
+/// away, this process keeps `min_interval ÷ share` between its own requests.
 #[derive(Debug)]
 pub struct Politeness {
     min_interval: Duration,
     state: Mutex<PolitenessState>,
+    fleet: Option<FleetLimits>,
 }
 
 #[derive(Debug, Default)]
@@ -57,6 +64,15 @@ impl Politeness {
         Self {
             min_interval,
             state: Mutex::default(),
+            fleet: None,
+        }
+    }
+
+    /// The same spacing, kept by every process sharing `fleet`.
+    pub fn shared(min_interval: Duration, fleet: FleetLimits) -> Self {
+        Self {
+            fleet: Some(fleet),
+            ..Self::new(min_interval)
         }
     }
 
@@ -69,28 +85,52 @@ impl Politeness {
     /// while a `Retry-After` is running, so no request is sent that the provider would
     /// refuse.
     pub async fn acquire(&self, provider: &str) -> Result<(), ProviderError> {
+        let blocked = |retry_after| ProviderError::RateLimited {
+            provider: provider.to_owned(),
+            retry_after,
+        };
+        // A wait this process was told about holds whatever the store says.
+        let mut interval = self.min_interval;
+        {
+            let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            if let Some(until) = state.blocked_until.filter(|until| *until > now) {
+                return Err(blocked(until - now));
+            }
+        }
+        if let Some(fleet) = &self.fleet {
+            match fleet.slot(provider, self.min_interval).await {
+                Some(Slot::After(delay)) => {
+                    tokio::time::sleep(delay).await;
+                    return Ok(());
+                }
+                Some(Slot::Blocked(wait)) => return Err(blocked(wait)),
+                None => {
+                    interval = self.min_interval.div_f64(fleet.policy().fallback_share);
+                }
+            }
+        }
         let slot = {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
-            if let Some(until) = state.blocked_until.filter(|until| *until > now) {
-                return Err(ProviderError::RateLimited {
-                    provider: provider.to_owned(),
-                    retry_after: until - now,
-                });
-            }
             let slot = state.next_slot.map_or(now, |next| next.max(now));
-            state.next_slot = Some(slot + self.min_interval);
+            state.next_slot = Some(slot + interval);
             slot
         };
         tokio::time::sleep_until(slot).await;
         Ok(())
     }
 
-    /// Sends nothing for `wait` from now.
-    pub fn block_for(&self, wait: Duration) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let until = Instant::now() + wait;
-        state.blocked_until = Some(state.blocked_until.map_or(until, |b| b.max(until)));
+    /// Sends nothing for `wait` from now (no process of the fleet does, when shared).
+    pub async fn block_for(&self, provider: &str, wait: Duration) {
+        {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let until = Instant::now() + wait;
+            state.blocked_until = Some(state.blocked_until.map_or(until, |b| b.max(until)));
+        }
+        if let Some(fleet) = &self.fleet {
+            fleet.block(provider, wait).await;
+        }
     }
 }
 
@@ -148,6 +188,14 @@ impl HttpClient {
         })
     }
 
+    /// Keeps this client's spacing and `Retry-After` holds for every process sharing
+    /// `fleet`.
+    #[must_use]
+    pub fn with_fleet(mut self, fleet: FleetLimits) -> Self {
+        self.politeness = Arc::new(Politeness::shared(self.politeness.min_interval(), fleet));
+        self
+    }
+
     /// Records requests and waits on `metrics` instead of the global meter's (tests).
     #[must_use]
     pub fn with_metrics(mut self, metrics: ProviderMetrics) -> Self {
@@ -184,7 +232,16 @@ impl HttpClient {
     ) -> Result<JsonPage<T>, ProviderError> {
         let mut retry = 0;
         loop {
-            self.politeness.acquire(&self.provider).await?;
+            self.politeness
+                .acquire(&self.provider)
+                .await
+                .inspect_err(|_| {
+                    self.metrics.limit_refused(
+                        &self.provider,
+                        crate::fleet::ANONYMOUS,
+                        POLITENESS_RESOURCE,
+                    );
+                })?;
             let err = match self.attempt(url, what, secret_query).await {
                 Ok(page) => return Ok(page),
                 Err(Failure::Stop(err)) => return Err(err),
@@ -262,8 +319,14 @@ impl HttpClient {
             429 => {
                 let retry_after =
                     retry_after(response.headers()).unwrap_or(DEFAULT_RATE_LIMIT_WAIT);
-                self.politeness.block_for(retry_after);
+                self.politeness.block_for(&self.provider, retry_after).await;
                 self.metrics.rate_limit_wait(&self.provider, retry_after);
+                self.metrics.limit_wait(
+                    &self.provider,
+                    crate::fleet::ANONYMOUS,
+                    POLITENESS_RESOURCE,
+                    WaitKind::Politeness,
+                );
                 return Err(Failure::Stop(ProviderError::RateLimited {
                     provider,
                     retry_after,
@@ -491,7 +554,9 @@ mod tests {
         }
         assert_eq!(start.elapsed(), Duration::from_secs(2));
 
-        politeness.block_for(Duration::from_secs(30));
+        politeness
+            .block_for("crates.io", Duration::from_secs(30))
+            .await;
         let err = politeness.acquire("crates.io").await.unwrap_err();
         assert_eq!(err.retry_after(), Some(Duration::from_secs(30)));
         tokio::time::advance(Duration::from_secs(30)).await;

@@ -9,6 +9,7 @@ pub mod aggregators;
 pub mod backoff;
 pub mod config;
 mod error;
+pub mod fleet;
 pub mod github;
 pub mod http;
 mod http_cache;
@@ -21,6 +22,7 @@ mod registry;
 
 pub use config::ProvidersConfig;
 pub use error::{Capability, ProviderError};
+pub use fleet::{FleetLimits, FleetPolicy, FleetStore};
 pub use github::{GitHubConfig, GitHubProvider};
 pub use http_cache::{CachedResponse, HttpCache, MemoryHttpCache};
 pub use local::LocalProvider;

@@ -10,6 +10,16 @@
 //!   (GitHub: `core`, `search`, `graphql`): remaining ÷ limit of the quota that answered
 //!   the last response carrying rate-limit headers.
 //!
+//! - `wump.provider.quota.remaining` (gauge) by `provider`, `token` (fingerprint label,
+//!   never the token) and `resource`: the remaining quota GitHub last reported for it;
+//! - `wump.provider.limit.waits` (counter) by `provider`, `token`, `resource` and `kind`
+//!   (`primary`, `secondary`, `politeness`): waits a provider announced (a spent quota, a
+//!   secondary limit, a registry's 429);
+//! - `wump.provider.limit.refused` (counter) by `provider`, `token`, `resource`: requests
+//!   held back before sending because a wait was in force (once per request);
+//! - `wump.provider.limiter.fallback` (gauge) by `provider`: 1 while the process runs on
+//!   its local fallback limits because the fleet's store is unreachable, else 0.
+//!
 //! The ratio is a synchronous gauge, not a histogram, because the alarm reads its Minimum
 //! over 5 minutes: the SDK exports cumulative temporality, and a cumulative histogram's
 //! min is the lowest value since the process started, so one bad hour would hold the alarm
@@ -22,6 +32,7 @@
 
 use std::time::Duration;
 
+use crate::fleet::{WaitKind, label};
 use opentelemetry::{
     KeyValue,
     metrics::{Counter, Gauge, Histogram, Meter},
@@ -74,6 +85,10 @@ pub struct ProviderMetrics {
     requests: Counter<u64>,
     rate_limit_wait: Histogram<f64>,
     remaining_ratio: Gauge<f64>,
+    quota_remaining: Gauge<u64>,
+    limit_waits: Counter<u64>,
+    limit_refused: Counter<u64>,
+    limiter_fallback: Gauge<u64>,
 }
 
 impl Default for ProviderMetrics {
@@ -104,7 +119,55 @@ impl ProviderMetrics {
                      and resource",
                 )
                 .build(),
+            quota_remaining: meter
+                .u64_gauge("wump.provider.quota.remaining")
+                .with_description("Remaining quota last reported, by provider, token and resource")
+                .build(),
+            limit_waits: meter
+                .u64_counter("wump.provider.limit.waits")
+                .with_description(
+                    "Waits a provider announced, by provider, token, resource and kind",
+                )
+                .build(),
+            limit_refused: meter
+                .u64_counter("wump.provider.limit.refused")
+                .with_description(
+                    "Requests held back because a wait was in force, by provider, token and \
+                     resource",
+                )
+                .build(),
+            limiter_fallback: meter
+                .u64_gauge("wump.provider.limiter.fallback")
+                .with_description("1 while running on local fallback limits, by provider")
+                .build(),
         }
+    }
+
+    /// Records the remaining quota of `token`'s `resource` bucket.
+    pub fn quota_remaining(&self, provider: &str, token: &str, resource: &str, remaining: u32) {
+        self.quota_remaining
+            .record(u64::from(remaining), &labels(provider, token, resource));
+    }
+
+    /// Counts one wait `provider` announced for `token`'s `resource`.
+    pub fn limit_wait(&self, provider: &str, token: &str, resource: &str, kind: WaitKind) {
+        let mut attributes = labels(provider, token, resource).to_vec();
+        attributes.push(KeyValue::new("kind", kind.as_str()));
+        self.limit_waits.add(1, &attributes);
+    }
+
+    /// Counts one request held back because a wait was in force on `token`'s `resource`.
+    pub fn limit_refused(&self, provider: &str, token: &str, resource: &str) {
+        self.limit_refused
+            .add(1, &labels(provider, token, resource));
+    }
+
+    /// Whether `provider` runs on its local fallback limits.
+    pub fn limiter_fallback(&self, provider: &str, fallback: bool) {
+        self.limiter_fallback.record(
+            u64::from(fallback),
+            &[KeyValue::new("provider", provider.to_owned())],
+        );
     }
 
     /// Counts one request to `provider`.
@@ -140,4 +203,12 @@ impl ProviderMetrics {
             ],
         );
     }
+}
+
+fn labels(provider: &str, token: &str, resource: &str) -> [KeyValue; 3] {
+    [
+        KeyValue::new("provider", provider.to_owned()),
+        KeyValue::new("token", label(token).to_owned()),
+        KeyValue::new("resource", resource.to_owned()),
+    ]
 }

@@ -3,6 +3,7 @@
 //! conditional-request cache in Valkey ([`http_cache`]), the `run` service wiring them
 //! together ([`service`]), and [`inspect`] behind the local `wump-worker parse` command.
 
+pub mod fleet_limits;
 pub mod health;
 pub mod http_cache;
 pub mod inspect;

@@ -5,10 +5,11 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
-use wump_core::Settings;
-use wump_providers::{GitHubProvider, ProviderRegistry, ProvidersConfig};
+use wump_core::{Settings, settings::ValkeySettings};
+use wump_providers::{FleetLimits, FleetPolicy, GitHubProvider, ProviderRegistry, ProvidersConfig};
 
 use crate::{
+    fleet_limits::ValkeyFleetStore,
     http_cache::ValkeyHttpCache,
     jobs::{JobContext, QueuedContext, register_all},
     metrics::{self, QueueGauges},
@@ -37,8 +38,9 @@ pub fn job_context(settings: &Settings) -> anyhow::Result<JobContext> {
         .providers
         .read()
         .context("reading the providers settings")?;
-    let mut registry =
-        ProviderRegistry::from_config(&providers).context("building the providers")?;
+    let fleet = fleet_limits(settings, &valkey)?;
+    let mut registry = ProviderRegistry::from_config_with_fleet(&providers, fleet.as_ref())
+        .context("building the providers")?;
     if providers.github.enabled && settings.http_cache.enabled {
         // The same GitHub provider, its conditional-request cache shared through Valkey.
         let cache = ValkeyHttpCache::new(
@@ -47,11 +49,14 @@ pub fn job_context(settings: &Settings) -> anyhow::Result<JobContext> {
             Duration::from_secs(settings.http_cache.ttl_secs),
             settings.http_cache.max_entry_bytes,
         );
-        let github = GitHubProvider::with_cache(
+        let mut github = GitHubProvider::with_cache(
             providers.github.client_config(&providers.http),
             Arc::new(cache),
         )
         .context("building the github provider")?;
+        if let Some(fleet) = fleet {
+            github = github.with_fleet(fleet);
+        }
         registry.register(Arc::new(github));
     }
     let providers = registry;
@@ -61,6 +66,40 @@ pub fn job_context(settings: &Settings) -> anyhow::Result<JobContext> {
     ctx.job_retention = chrono::Duration::days(settings.cleanup.job_retention_days.into());
     ctx.gone_retention = chrono::Duration::days(settings.cleanup.gone_retention_days.into());
     Ok(ctx)
+}
+
+/// The providers' limits shared through Valkey under `queues.key_prefix`, unless
+/// `provider_limits.shared` is off.
+pub fn fleet_limits(
+    settings: &Settings,
+    valkey: &wump_db::ValkeyPool,
+) -> anyhow::Result<Option<FleetLimits>> {
+    let limits = &settings.provider_limits;
+    if !limits.shared {
+        tracing::info!("provider limits are this process's own (provider_limits.shared = false)");
+        return Ok(None);
+    }
+    let pool = match &limits.valkey_url {
+        Some(url) => {
+            let own = ValkeySettings {
+                url: url.clone(),
+                ..settings.valkey.clone()
+            };
+            wump_db::connect_valkey(&own).context("provider_limits.valkey_url")?
+        }
+        None => valkey.clone(),
+    };
+    let store = ValkeyFleetStore::new(pool, settings.queues.key_prefix.clone());
+    Ok(Some(FleetLimits::new(
+        Arc::new(store),
+        FleetPolicy {
+            max_in_flight: limits.github_in_flight_per_token,
+            lease_margin: Duration::from_millis(limits.lease_margin_ms),
+            fallback_share: limits.fallback_share,
+            retry_after_failure: Duration::from_millis(limits.retry_after_failure_ms),
+            max_sleep: Duration::from_millis(limits.max_sleep_ms),
+        },
+    )))
 }
 
 /// Runs every job type from the queues next to the health server until SIGTERM/Ctrl-C

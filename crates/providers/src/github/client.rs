@@ -14,11 +14,12 @@ use tokio::{sync::Semaphore, time::Instant};
 
 use super::{
     GitHubConfig, PROVIDER,
-    limits::{Limits, RateHeaders, Reservation, Resource, Wait},
+    limits::{Fallback, Limits, RateHeaders, Reservation, Resource, Wait},
 };
 use crate::{
     HttpCache, ProviderError,
     backoff::Backoff,
+    fleet::{self, FleetLimits, Outcome, ReserveRequest, Reserved, WaitKind},
     metrics::{ProviderMetrics, RequestOutcome},
 };
 
@@ -95,6 +96,24 @@ pub(crate) struct Client {
     backoff: Backoff,
     max_wait: Duration,
     pub(crate) metrics: ProviderMetrics,
+    /// The limits shared with every worker process; `None`: this process's alone.
+    pub(crate) fleet: Option<FleetLimits>,
+    /// Each token's [`fleet::fingerprint`] (or [`fleet::ANONYMOUS`]), by index.
+    fingerprints: Arc<[String]>,
+    /// How long a fleet lease lives: a request's timeout.
+    timeout: Duration,
+}
+
+/// What the fleet's store decided.
+enum FleetAnswer {
+    Granted(Reservation),
+    Wait {
+        wait: Duration,
+        token: usize,
+        kind: Option<WaitKind>,
+    },
+    /// The store is away: the local fallback limits decide.
+    Fallback,
 }
 
 enum Body {
@@ -140,6 +159,15 @@ impl Client {
             .build()
             .map_err(|e| config_error(format!("HTTP client: {e}")))?;
         let max_concurrency = config.max_concurrency.clamp(1, super::MAX_CONCURRENCY);
+        let fingerprints: Arc<[String]> = if config.tokens.is_empty() {
+            vec![fleet::ANONYMOUS.to_owned()].into()
+        } else {
+            config
+                .tokens
+                .iter()
+                .map(|t| fleet::fingerprint(t.expose_secret()))
+                .collect()
+        };
         Ok(Self {
             http,
             tokens: config.tokens.clone().into(),
@@ -149,7 +177,17 @@ impl Client {
             backoff: config.backoff,
             max_wait: config.max_wait,
             metrics: ProviderMetrics::default(),
+            fleet: None,
+            fingerprints,
+            timeout: config.timeout,
         })
+    }
+
+    /// The fingerprint of the token `reservation` uses.
+    fn fingerprint(&self, reservation: &Reservation) -> &str {
+        self.fingerprints
+            .get(reservation.index())
+            .map_or(fleet::ANONYMOUS, String::as_str)
     }
 
     pub(crate) fn authenticated(&self) -> bool {
@@ -172,6 +210,7 @@ impl Client {
                 .send_once(&request, &reservation, cached.as_ref())
                 .await;
             drop(permit);
+            let mut report = Outcome::Nothing;
             let next = match sent {
                 Ok(raw) => {
                     self.judge(
@@ -180,6 +219,7 @@ impl Client {
                         cached.as_ref(),
                         cache_key.as_deref(),
                         raw,
+                        &mut report,
                     )
                     .await
                 }
@@ -188,6 +228,7 @@ impl Client {
                     message: describe(&error),
                 }),
             };
+            self.finish(&reservation, &report).await;
             drop(reservation);
             match next {
                 Next::Answer(response) => return Ok(response),
@@ -221,14 +262,26 @@ impl Client {
         cached: Option<&crate::CachedResponse>,
         cache_key: Option<&str>,
         raw: Raw,
+        report: &mut Outcome,
     ) -> Next {
         let now = Instant::now();
         let rate = RateHeaders::parse(&raw.headers);
         let status = raw.status;
+        let token = self.fingerprint(reservation);
         if let (Some(remaining), Some(limit)) = (rate.remaining, rate.limit) {
             let bucket = rate.bucket(request.resource);
             self.metrics
                 .rate_limit_remaining(PROVIDER, bucket.name(), remaining, limit);
+            self.metrics
+                .quota_remaining(PROVIDER, token, bucket.name(), remaining);
+            *report = Outcome::Observed {
+                resource: bucket.name().to_owned(),
+                limit,
+                remaining,
+                reset_in: rate.reset_in(),
+                free: status == StatusCode::NOT_MODIFIED
+                    || request.url.path().ends_with("/rate_limit"),
+            };
         }
         let body = match raw.body {
             Body::Complete(body) => body,
@@ -262,18 +315,30 @@ impl Client {
             });
         }
         if let Some(hit) = hit {
+            let resource = reservation.resource.name();
             let wait = match hit {
-                LimitHit::Primary => self
-                    .limits
-                    .exhausted(reservation, &rate, now)
-                    .saturating_duration_since(now),
+                LimitHit::Primary => {
+                    self.metrics
+                        .limit_wait(PROVIDER, token, resource, WaitKind::Primary);
+                    *report = Outcome::Exhausted {
+                        resource: resource.to_owned(),
+                        limit: rate.limit,
+                        reset_in: rate.reset_in(),
+                    };
+                    self.limits
+                        .exhausted(reservation, &rate, now)
+                        .saturating_duration_since(now)
+                }
                 LimitHit::Secondary(retry_after) => {
+                    self.metrics
+                        .limit_wait(PROVIDER, token, resource, WaitKind::Secondary);
+                    *report = Outcome::Secondary { retry_after };
                     self.limits.secondary(reservation, retry_after, now)
                 }
             };
             tracing::warn!(
                 url = %request.url, status = status.as_u16(), wait_s = wait.as_secs(),
-                token = ?reservation.token, "GitHub rate limit"
+                token = fleet::label(token), "GitHub rate limit"
             );
             return Next::Limited(wait);
         }
@@ -324,6 +389,7 @@ impl Client {
         resource: Resource,
     ) -> Result<(tokio::sync::OwnedSemaphorePermit, Reservation), ProviderError> {
         let mut waiting_since: Option<Instant> = None;
+        let mut refused = false;
         loop {
             let mut changed = self.limits.subscribe();
             let permit = Arc::clone(&self.permits)
@@ -332,7 +398,50 @@ impl Client {
                 .map_err(|_| config_error("the request semaphore was closed".to_owned()))?;
             let now = Instant::now();
             let waited = waiting_since.map(|since| now.saturating_duration_since(since));
-            let wait = match self.limits.reserve(resource, now) {
+            if let Some(fleet) = &self.fleet {
+                match self.reserve_in_fleet(fleet, resource).await? {
+                    FleetAnswer::Granted(reservation) => {
+                        if let Some(waited) = waited {
+                            self.metrics.rate_limit_wait(PROVIDER, waited);
+                        }
+                        return Ok((permit, reservation));
+                    }
+                    FleetAnswer::Wait { wait, token, kind } => {
+                        drop(permit);
+                        if kind.is_some() && !refused {
+                            refused = true;
+                            self.metrics.limit_refused(
+                                PROVIDER,
+                                &self.fingerprints[token],
+                                resource.name(),
+                            );
+                        }
+                        if wait > self.max_wait {
+                            let asked = waited.unwrap_or_default() + wait;
+                            self.metrics.rate_limit_wait(PROVIDER, asked);
+                            return Err(rate_limited(wait));
+                        }
+                        if kind.is_some() {
+                            waiting_since.get_or_insert(now);
+                        }
+                        let nap = wait.min(fleet.policy().max_sleep);
+                        tracing::debug!(
+                            wait_ms = wait.as_millis() as u64,
+                            "waiting for the fleet's GitHub quota"
+                        );
+                        tokio::select! {
+                            () = tokio::time::sleep(nap) => {}
+                            _ = changed.changed() => {}
+                        }
+                        continue;
+                    }
+                    FleetAnswer::Fallback => {}
+                }
+            }
+            let fallback = self.fleet.as_ref().map(|f| Fallback {
+                share: f.policy().fallback_share,
+            });
+            let wait = match self.limits.reserve_with(resource, now, fallback) {
                 Ok(reservation) => {
                     if let Some(waited) = waited {
                         self.metrics.rate_limit_wait(PROVIDER, waited);
@@ -342,6 +451,17 @@ impl Client {
                 Err(wait) => wait,
             };
             drop(permit);
+            if matches!(wait, Wait::Until(at) if at > now) && !refused {
+                refused = true;
+                let token = self.limits.usable().first().copied().unwrap_or(0);
+                self.metrics.limit_refused(
+                    PROVIDER,
+                    self.fingerprints
+                        .get(token)
+                        .map_or(fleet::ANONYMOUS, String::as_str),
+                    resource.name(),
+                );
+            }
             match wait {
                 Wait::Until(at) => {
                     let wait = at.saturating_duration_since(now);
@@ -372,6 +492,63 @@ impl Client {
                     });
                 }
             }
+        }
+    }
+
+    /// Asks the fleet's store for a token: granted (recorded in the local limits too, so
+    /// a fallback later knows what this process sent), a wait, or the fallback.
+    async fn reserve_in_fleet(
+        &self,
+        fleet: &FleetLimits,
+        resource: Resource,
+    ) -> Result<FleetAnswer, ProviderError> {
+        let usable = self.limits.usable();
+        if usable.is_empty() {
+            return Err(ProviderError::Unauthorized {
+                provider: PROVIDER.to_owned(),
+                status: 401,
+            });
+        }
+        let tokens: Vec<String> = usable
+            .iter()
+            .map(|&i| self.fingerprints[i].clone())
+            .collect();
+        let (default_limit, window) = resource.documented(self.authenticated());
+        let (points_api, points_per_minute) = resource.points_budget();
+        let policy = fleet.policy();
+        let request = ReserveRequest {
+            provider: PROVIDER,
+            tokens: &tokens,
+            resource: resource.name(),
+            default_limit,
+            window,
+            points_api,
+            points_per_minute,
+            max_in_flight: policy.max_in_flight,
+            lease_ttl: self.timeout + policy.lease_margin,
+        };
+        Ok(match fleet.reserve(&request).await {
+            Some(Reserved::Granted { token, lease }) => {
+                let index = usable[token.min(usable.len() - 1)];
+                let mut reservation = self.limits.take(index, resource, Instant::now());
+                reservation.lease = Some(lease);
+                FleetAnswer::Granted(reservation)
+            }
+            Some(Reserved::Wait { wait, token, kind }) => FleetAnswer::Wait {
+                wait,
+                token: usable[token.min(usable.len() - 1)],
+                kind,
+            },
+            None => FleetAnswer::Fallback,
+        })
+    }
+
+    /// Gives the fleet's lease back with what the response told.
+    async fn finish(&self, reservation: &Reservation, outcome: &Outcome) {
+        if let (Some(fleet), Some(lease)) = (&self.fleet, &reservation.lease) {
+            fleet
+                .finish(PROVIDER, self.fingerprint(reservation), lease, outcome)
+                .await;
         }
     }
 

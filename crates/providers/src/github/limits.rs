@@ -45,7 +45,7 @@ impl Resource {
     }
 
     /// GitHub's documented quota and window, before any response told us better.
-    fn documented(self, authenticated: bool) -> (u32, Duration) {
+    pub(crate) fn documented(self, authenticated: bool) -> (u32, Duration) {
         match (self, authenticated) {
             (Resource::Core, true) => (5_000, HOUR),
             (Resource::Core, false) => (60, HOUR),
@@ -54,6 +54,16 @@ impl Resource {
             (Resource::Graphql, true) => (5_000, HOUR),
             // GraphQL needs a token: GitHub answers 401, which costs nothing.
             (Resource::Graphql, false) => (60, HOUR),
+        }
+    }
+}
+
+impl Resource {
+    /// The secondary points-per-minute budget this resource's API shares, and its name.
+    pub(crate) fn points_budget(self) -> (&'static str, u32) {
+        match self {
+            Resource::Graphql => ("graphql", GRAPHQL_POINTS_PER_MINUTE as u32),
+            Resource::Core | Resource::Search => ("rest", REST_POINTS_PER_MINUTE as u32),
         }
     }
 }
@@ -110,6 +120,20 @@ impl RateHeaders {
         }
     }
 
+    /// How long until the window resets, by the server's clock (`reset - Date`).
+    pub(crate) fn reset_in(&self) -> Option<Duration> {
+        let reset = self.reset?;
+        let server_now = self.date.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64)
+        });
+        Some(
+            Duration::from_secs(u64::try_from(reset.saturating_sub(server_now)).unwrap_or(0))
+                .min(LONGEST_WAIT),
+        )
+    }
+
     /// When the window resets, on our clock: `reset - Date` from `now`.
     fn reset_instant(&self, now: Instant) -> Option<(Instant, DateTime<Utc>)> {
         let reset = self.reset?;
@@ -135,6 +159,8 @@ struct Bucket {
     reset_at: Option<DateTime<Utc>>,
     window: Duration,
     in_flight: u32,
+    /// What this process sent in the current window (the fallback's own share).
+    sent: u32,
 }
 
 impl Bucket {
@@ -147,6 +173,7 @@ impl Bucket {
             reset_at: None,
             window,
             in_flight: 0,
+            sent: 0,
         }
     }
 
@@ -156,7 +183,17 @@ impl Bucket {
             self.remaining = self.limit;
             self.reset = None;
             self.reset_at = None;
+            self.sent = 0;
         }
+    }
+
+    /// The fallback: from when this process's own share of the window allows one more.
+    fn share_available_at(&mut self, share: f64, now: Instant) -> Instant {
+        let budget = ((f64::from(self.limit) * share) as u32).max(1);
+        if self.sent < budget {
+            return now;
+        }
+        *self.reset.get_or_insert(now + self.window)
     }
 
     /// From when this bucket can take one more request; `None`: only once a response
@@ -194,6 +231,7 @@ impl Bucket {
         if new_window {
             // Our other requests still in flight may yet count in this window.
             self.remaining = remaining.saturating_sub(others);
+            self.sent = others;
         } else {
             self.remaining = self.remaining.min(remaining);
         }
@@ -228,10 +266,26 @@ impl TokenState {
     }
 
     /// From when this token can send a request for `resource` (`None`: once a response
-    /// arrives).
-    fn available_at(&mut self, resource: Resource, now: Instant) -> Option<Instant> {
-        let bucket = self.bucket(resource).available_at(now)?;
+    /// arrives). On the `fallback`, one request in flight per token and a share of every
+    /// quota.
+    fn available_at(
+        &mut self,
+        resource: Resource,
+        now: Instant,
+        fallback: Option<Fallback>,
+    ) -> Option<Instant> {
+        if fallback.is_some() && self.buckets.values().any(|b| b.in_flight > 0) {
+            return None;
+        }
+        let mut bucket = self.bucket(resource).available_at(now)?;
+        if let Some(Fallback { share }) = fallback {
+            bucket = bucket.max(self.bucket(resource).share_available_at(share, now));
+        }
         let (sent, budget) = self.points(resource);
+        let budget = match fallback {
+            Some(Fallback { share }) => ((budget as f64 * share) as usize).max(1),
+            None => budget,
+        };
         while sent.front().is_some_and(|&at| at + MINUTE <= now) {
             sent.pop_front();
         }
@@ -255,6 +309,13 @@ impl TokenState {
             Resource::Core | Resource::Search => (&mut self.rest_sent, REST_POINTS_PER_MINUTE),
         }
     }
+}
+
+/// The conservative limits a process keeps alone while the fleet's store is unreachable.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Fallback {
+    /// The share of every quota (and of the points per minute) this process may use.
+    pub(crate) share: f64,
 }
 
 /// Why no token can be used right now.
@@ -284,6 +345,8 @@ pub(crate) struct Reservation {
     /// Index into the configured tokens; `None` when unauthenticated.
     pub(crate) token: Option<usize>,
     pub(crate) resource: Resource,
+    /// The fleet's in-flight lease, when the fleet's store granted this request.
+    pub(crate) lease: Option<String>,
 }
 
 impl Limits {
@@ -316,10 +379,55 @@ impl Limits {
     }
 
     /// Takes one unit of the usable token with the most remaining quota for `resource`.
+    #[cfg(test)]
     pub(crate) fn reserve(
         self: &Arc<Self>,
         resource: Resource,
         now: Instant,
+    ) -> Result<Reservation, Wait> {
+        self.reserve_with(resource, now, None)
+    }
+
+    /// The tokens GitHub has not rejected (index 0 alone when unauthenticated).
+    pub(crate) fn usable(&self) -> Vec<usize> {
+        self.lock()
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| !t.revoked)
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Records one request the fleet's store granted on token `index`, without checking
+    /// (the store did).
+    pub(crate) fn take(
+        self: &Arc<Self>,
+        index: usize,
+        resource: Resource,
+        now: Instant,
+    ) -> Reservation {
+        let mut tokens = self.lock();
+        let token = &mut tokens[index];
+        let authenticated = token.authenticated;
+        token.points(resource).0.push_back(now);
+        let bucket = token.bucket(resource);
+        bucket.remaining = bucket.remaining.saturating_sub(1);
+        bucket.in_flight += 1;
+        bucket.sent = bucket.sent.saturating_add(1);
+        Reservation {
+            limits: Arc::clone(self),
+            token: authenticated.then_some(index),
+            resource,
+            lease: None,
+        }
+    }
+
+    /// [`Self::reserve`], on the conservative `fallback` limits when given.
+    pub(crate) fn reserve_with(
+        self: &Arc<Self>,
+        resource: Resource,
+        now: Instant,
+        fallback: Option<Fallback>,
     ) -> Result<Reservation, Wait> {
         let mut tokens = self.lock();
         let mut best: Option<(usize, u32)> = None;
@@ -330,7 +438,7 @@ impl Limits {
                 continue;
             }
             any_valid = true;
-            match token.available_at(resource, now) {
+            match token.available_at(resource, now, fallback) {
                 Some(at) if at <= now => {
                     let remaining = token.bucket(resource).remaining;
                     if best.is_none_or(|(_, r)| remaining > r) {
@@ -353,10 +461,12 @@ impl Limits {
         let bucket = token.bucket(resource);
         bucket.remaining = bucket.remaining.saturating_sub(1);
         bucket.in_flight += 1;
+        bucket.sent = bucket.sent.saturating_add(1);
         Ok(Reservation {
             limits: Arc::clone(self),
             token: authenticated.then_some(index),
             resource,
+            lease: None,
         })
     }
 
@@ -536,7 +646,7 @@ impl TokenState {
 }
 
 impl Reservation {
-    fn index(&self) -> usize {
+    pub(crate) fn index(&self) -> usize {
         self.token.unwrap_or(0)
     }
 }
@@ -674,6 +784,43 @@ mod tests {
             "GraphQL has its own 2,000"
         );
         assert!(limits.reserve(Resource::Search, start + MINUTE).is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_fallback_sends_one_request_per_token_and_a_share_of_each_quota() {
+        let limits = Limits::new(1);
+        let now = Instant::now();
+        let fallback = Some(Fallback { share: 0.25 });
+        let first = limits
+            .reserve_with(Resource::Search, now, fallback)
+            .unwrap();
+        assert_eq!(
+            limits
+                .reserve_with(Resource::Core, now, fallback)
+                .unwrap_err(),
+            Wait::ForResponses,
+            "one request in flight per token, whatever the bucket"
+        );
+        drop(first);
+        // Search allows 30 a minute before GitHub says otherwise: a quarter is 7.
+        for _ in 1..7 {
+            drop(
+                limits
+                    .reserve_with(Resource::Search, now, fallback)
+                    .unwrap(),
+            );
+        }
+        assert_eq!(
+            limits
+                .reserve_with(Resource::Search, now, fallback)
+                .unwrap_err(),
+            Wait::Until(now + MINUTE),
+            "this process's share is spent until the window resets"
+        );
+        assert!(
+            limits.reserve_with(Resource::Search, now, None).is_ok(),
+            "the shared limits would allow 23 more"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -128,6 +128,14 @@ impl GitHubProvider {
         self
     }
 
+    /// Shares this provider's limits with every worker process through `fleet` (the local
+    /// limits stay, as the fallback). Clones made before keep theirs.
+    #[must_use]
+    pub fn with_fleet(mut self, fleet: crate::FleetLimits) -> Self {
+        Arc::make_mut(&mut self.inner).client.fleet = Some(fleet);
+        self
+    }
+
     /// `api_url` joined with path segments, each percent-encoded.
     fn api(&self, segments: &[&str]) -> Url {
         let mut url = self.inner.api.clone();

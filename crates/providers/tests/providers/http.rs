@@ -492,7 +492,9 @@ async fn politeness_keeps_crates_io_at_one_request_a_second() {
     }
     assert_eq!(starts, (0..5).map(Duration::from_secs).collect::<Vec<_>>());
 
-    politeness.block_for(Duration::from_secs(90));
+    politeness
+        .block_for("crates.io", Duration::from_secs(90))
+        .await;
     tokio::time::advance(Duration::from_secs(89)).await;
     let err = politeness.acquire("crates.io").await.unwrap_err();
     assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));

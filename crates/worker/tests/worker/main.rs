@@ -2,9 +2,11 @@
 //! three: add modules under these rather than new files next to `tests/worker`.
 //!
 //! - [`cli`]: the `wump-worker` binary run as a user runs it;
+//! - [`fleet`]: provider limits shared by worker processes through Valkey;
 //! - [`jobs`]: the job runners end to end against real PostgreSQL and Valkey;
 //! - [`queue`]: the queues against a real Valkey, including worker processes.
 
 mod cli;
+mod fleet;
 mod jobs;
 mod queue;

@@ -15,6 +15,7 @@ use wiremock::{
 };
 use wump_providers::{
     DataProvider, DiscoveryQuery, GitHubConfig, GitHubProvider, ProviderError,
+    fleet::{fingerprint, label},
     metrics::ProviderMetrics,
 };
 
@@ -179,6 +180,61 @@ async fn a_spent_quota_counts_as_rate_limited_with_the_wait_until_its_reset() {
         remaining(&metrics),
         map(&[("provider=github,resource=core", 0.0)])
     );
+
+    // Per token, named by its fingerprint: the quota left, the wait GitHub announced, and
+    // each request held back (not sent) while that wait runs.
+    let token = format!("token={}", label(&fingerprint("ghp_one")));
+    assert!(!token.contains("ghp_one"));
+    let AggregatedMetrics::U64(MetricData::Gauge(quota)) =
+        named(&metrics, "wump.provider.quota.remaining").data()
+    else {
+        panic!("a u64 gauge")
+    };
+    let quota: BTreeMap<String, u64> = quota
+        .data_points()
+        .map(|p| (attributes(p.attributes()), p.value()))
+        .collect();
+    assert_eq!(
+        quota,
+        map(&[(format!("provider=github,resource=core,{token}").as_str(), 0)])
+    );
+    assert_eq!(
+        counter(&metrics, "wump.provider.limit.waits"),
+        map(&[(
+            format!("kind=primary,provider=github,resource=core,{token}").as_str(),
+            1,
+        )])
+    );
+    let refused = format!("provider=github,resource=core,{token}");
+    assert_eq!(
+        counter(&metrics, "wump.provider.limit.refused"),
+        map(&[(refused.as_str(), 1)]),
+        "the call's retry was held back until the reset, beyond max_wait"
+    );
+
+    github
+        .list_files(&repo("octocat/Hello-World"), None)
+        .await
+        .unwrap_err();
+    let metrics = flushed(&meters, &exporter);
+    assert_eq!(
+        counter(&metrics, "wump.provider.limit.refused"),
+        map(&[(refused.as_str(), 2)])
+    );
+    assert_eq!(
+        requests(&metrics),
+        map(&[("outcome=rate_limited,provider=github", 1)]),
+        "refused, not sent"
+    );
+}
+
+fn counter(metrics: &[ResourceMetrics], name: &str) -> BTreeMap<String, u64> {
+    let AggregatedMetrics::U64(MetricData::Sum(sum)) = named(metrics, name).data() else {
+        panic!("{name} is a u64 counter")
+    };
+    sum.data_points()
+        .map(|p| (attributes(p.attributes()), p.value()))
+        .collect()
 }
 
 #[tokio::test(start_paused = true)]
