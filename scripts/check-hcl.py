@@ -30,8 +30,6 @@ gives an alarm that never fires or a widget that stays empty, and nothing else s
 - every SEARCH of the dashboard's `searches` table and every metric row of a widget
   (`[local.ns, "name", "Environment", local.env, "dim", "value", …]`) reads a dimension set
   the collector declares for that metric;
-- names in PENDING_METRICS (exported by work on another branch) count as exported until the
-  code has them; then the check asks for their removal from the list.
 
 Usage: check-hcl.py [DIR]   (DIR defaults to deploy/tofu; tests pass a broken copy)
 """
@@ -51,14 +49,6 @@ SHARED_ENV_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
 RESOURCE_PREFIXES = ("aws_", "random_")
 # A metric name as the code and the OpenTofu code write it.
 METRIC_NAME = re.compile(r"(?<![\w.-])(?:wump|http\.server)\.[a-z0-9_.]*[a-z0-9_]")
-# Metrics other branches add, named by the dashboard already: counted as exported until the
-# code has them (then remove them here; the check says so).
-PENDING_METRICS = {
-    "wump.provider.quota.remaining": "fleet limits: quota left per token",
-    "wump.provider.limit.waits": "fleet limits: waits per token and kind",
-    "wump.provider.limit.refused": "fleet limits: requests refused per token",
-    "wump.provider.limiter.fallback": "fleet limits: shared limiter fell back to per-process",
-}
 # python-hcl2 and what it imports (installed with --no-deps, so listed here).
 HCL2_PACKAGES = ("python-hcl2==8.1.4", "lark==1.3.1", "regex")
 
@@ -470,11 +460,7 @@ def check_metrics(base, errors, crates_dir=os.path.join(ROOT, "crates")):
     if not os.path.exists(collector):
         return
     code = exported_metrics(crates_dir)
-    for name, what in sorted(PENDING_METRICS.items()):
-        if name in code:
-            errors.append(f"scripts/check-hcl.py: {name} ({what}) is exported by the code now: "
-                          "remove it from PENDING_METRICS")
-    known = code | set(PENDING_METRICS)
+    known = code
     declared = collector_declarations(collector)
     for selector, _ in declared:
         if not any(re.search(selector, n) for n in known):
