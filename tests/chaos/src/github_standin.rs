@@ -410,7 +410,11 @@ impl Reply {
     }
 
     fn not_found() -> Self {
-        Self::error(StatusCode::NOT_FOUND, "Not Found", "repos/repos#get-a-repository")
+        Self::error(
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            "repos/repos#get-a-repository",
+        )
     }
 }
 
@@ -446,19 +450,19 @@ async fn handle(state: &Mutex<State>, request: Request<Incoming>) -> Response<Bo
         if authorization.is_some() && token.is_none() {
             let reply = Reply::error(StatusCode::UNAUTHORIZED, "Bad credentials", "overview");
             record(
-                &mut state, arrived_ms, token, resource, &method, &path, Answer::Normal, &reply,
+                &mut state,
+                arrived_ms,
+                token,
+                resource,
+                &method,
+                &path,
+                Answer::Normal,
+                &reply,
             );
             return finish(reply, None);
         }
         let (reply, answer, hold) = decide(
-            &mut state,
-            token,
-            resource,
-            &method,
-            &path,
-            &query,
-            &accept,
-            &body,
+            &mut state, token, resource, &method, &path, &query, &accept, &body,
         );
         let mut reply = reply;
         if reply.status == StatusCode::OK
@@ -545,7 +549,13 @@ fn decide(
         let reply = if wait.primary {
             primary_reply(state, token, resource, now, wait.until_ms)
         } else {
-            secondary_reply(state, token, resource, now, (wait.until_ms - now + 999) / 1000)
+            secondary_reply(
+                state,
+                token,
+                resource,
+                now,
+                (wait.until_ms - now + 999) / 1000,
+            )
         };
         return (reply, Answer::StillLimited, Duration::ZERO);
     }
@@ -753,11 +763,12 @@ fn finish(reply: Reply, trickle: Option<Duration>) -> Response<Body> {
                 .map(Bytes::copy_from_slice)
                 .collect();
             let pause = over / chunks.len() as u32;
-            let stream = futures_util::stream::unfold(chunks.into_iter(), move |mut rest| async move {
-                let chunk = rest.next()?;
-                tokio::time::sleep(pause).await;
-                Some((Ok::<_, Infallible>(Frame::data(chunk)), rest))
-            });
+            let stream =
+                futures_util::stream::unfold(chunks.into_iter(), move |mut rest| async move {
+                    let chunk = rest.next()?;
+                    tokio::time::sleep(pause).await;
+                    Some((Ok::<_, Infallible>(Frame::data(chunk)), rest))
+                });
             StreamBody::new(stream).boxed()
         }
         _ => Full::new(Bytes::from(reply.body)).boxed(),
@@ -797,7 +808,9 @@ fn route(tree: &Tree, method: &str, path: &str, query: &str, accept: &str, body:
         ("GET", ["rate_limit"]) => rate_limit(),
         ("GET", ["search", "repositories"]) => search(tree, &params),
         ("GET", ["users", login]) => user(tree, login),
-        ("GET", [kind @ ("orgs" | "users"), login, "repos"]) => owner_repos(tree, kind, login, &params),
+        ("GET", [kind @ ("orgs" | "users"), login, "repos"]) => {
+            owner_repos(tree, kind, login, &params)
+        }
         ("GET", ["repos", owner, ".github"]) => match find_owner(tree, owner) {
             Some(o) if o.funding.is_some() => Reply::json(
                 StatusCode::OK,
@@ -816,7 +829,10 @@ fn route(tree: &Tree, method: &str, path: &str, query: &str, accept: &str, body:
             None => Reply::not_found(),
         },
         ("GET", ["repos", owner, name, "commits", _reference]) => match find(tree, owner, name) {
-            Some((o, r)) => Reply::raw(&r.commit_sha(&o.login), "application/vnd.github.sha; charset=utf-8"),
+            Some((o, r)) => Reply::raw(
+                &r.commit_sha(&o.login),
+                "application/vnd.github.sha; charset=utf-8",
+            ),
             None => Reply::error(
                 StatusCode::NOT_FOUND,
                 "Not Found",
@@ -965,7 +981,11 @@ fn star_window(q: &str) -> (u32, u32) {
         }
         if let Some((lo, hi)) = spec.split_once("..") {
             let lo = if lo == "*" { Some(0) } else { number(lo) };
-            let hi = if hi == "*" { Some(u32::MAX) } else { number(hi) };
+            let hi = if hi == "*" {
+                Some(u32::MAX)
+            } else {
+                number(hi)
+            };
             if let (Some(lo), Some(hi)) = (lo, hi) {
                 return (lo, hi);
             }
@@ -1045,7 +1065,7 @@ fn search(tree: &Tree, params: &HashMap<String, String>) -> Reply {
     let last = total.min(1_000).div_ceil(per_page).max(1);
     if let Some(link) = link(
         "/search/repositories",
-        &[("q", q.clone()), ("per_page", per_page.to_string())],
+        &[("q", q), ("per_page", per_page.to_string())],
         page,
         last,
     ) {
@@ -1090,7 +1110,10 @@ fn user(tree: &Tree, login: &str) -> Reply {
     let mut value = owner_json(owner);
     if let Value::Object(map) = &mut value {
         map.insert("name".into(), json!(owner.name));
-        map.insert("blog".into(), json!(owner.website_url.clone().unwrap_or_default()));
+        map.insert(
+            "blog".into(),
+            json!(owner.website_url.clone().unwrap_or_default()),
+        );
         map.insert("bio".into(), json!(owner.description));
         map.insert("public_repos".into(), json!(owner.repositories.len()));
     }
@@ -1110,7 +1133,8 @@ fn git_tree(r: &Repository, sha: &str) -> Reply {
             prefix.push_str(part);
             if !directories.contains(&prefix) {
                 directories.push(prefix.clone());
-                entries.push(json!({ "path": prefix, "mode": "040000", "type": "tree", "sha": sha }));
+                entries
+                    .push(json!({ "path": prefix, "mode": "040000", "type": "tree", "sha": sha }));
             }
         }
         entries.push(json!({
@@ -1234,5 +1258,69 @@ mod tests {
         assert_eq!(star_window("stars:5..9"), (5, 9));
         assert_eq!(star_window("stars:7"), (7, 7));
         assert_eq!(star_window("topic:x"), (0, u32::MAX));
+    }
+}
+
+#[cfg(test)]
+mod server_tests {
+    use super::*;
+
+    const TOKEN: &str = "ghp_standInTest";
+
+    async fn get(standin: &GithubStandIn, path: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .get(format!("{}{path}", standin.api_url()))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .header("accept", "application/vnd.github.raw+json")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn serves_the_tree_with_githubs_headers_and_counts_requests_into_its_waits() {
+        let tree = Tree::generate(5, 150);
+        let standin = GithubStandIn::start(tree.clone(), vec![TOKEN.to_owned()])
+            .await
+            .unwrap();
+
+        let page = get(&standin, "/search/repositories?q=topic%3Ax&per_page=100&page=1").await;
+        assert_eq!(page.status(), 200);
+        assert_eq!(page.headers()["x-ratelimit-resource"], "search");
+        assert_eq!(page.headers()["x-ratelimit-remaining"], "29");
+        assert!(page.headers()["link"].to_str().unwrap().contains("rel=\"next\""));
+        let body: Value = page.json().await.unwrap();
+        assert_eq!(body["total_count"], 150);
+        assert_eq!(body["items"].as_array().unwrap().len(), 100);
+
+        let (owner, repository) = tree.repositories().next().unwrap();
+        let (path, text) = &repository.files[0];
+        let file = get(
+            &standin,
+            &format!("/repos/{}/{}/contents/{path}", owner.login, repository.name),
+        )
+        .await;
+        assert_eq!(file.status(), 200);
+        assert_eq!(&file.text().await.unwrap(), text);
+
+        standin.misbehave(Faults {
+            normal: 0,
+            primary: 0,
+            server_error: 0,
+            hang: 0,
+            trickle: 0,
+            ..Faults::mix(1, Duration::from_secs(1))
+        });
+        let refused = get(&standin, "/users/nobody").await;
+        assert_eq!(refused.status(), 403);
+        assert!(refused.headers().contains_key("retry-after"));
+        standin.behave();
+        // Still inside the announced wait: GitHub refuses again, and it counts.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(get(&standin, "/users/nobody").await.status(), 403);
+        let report = standin.waits_report(Duration::from_millis(100));
+        assert_eq!(report.secondary_waits, 2);
+        assert_eq!(report.into_wait, 1);
+        assert_eq!(report.beyond_in_flight(), 1);
     }
 }

@@ -22,15 +22,46 @@ use sha2::{Digest, Sha256};
 const REPOSITORIES_PER_OWNER: usize = 4;
 
 const NPM: &[&str] = &[
-    "react", "lodash", "express", "axios", "vue", "typescript", "jest", "webpack", "chalk",
-    "@babel/core", "@types/node", "left-pad", "moment", "zod", "vite",
+    "react",
+    "lodash",
+    "express",
+    "axios",
+    "vue",
+    "typescript",
+    "jest",
+    "webpack",
+    "chalk",
+    "@babel/core",
+    "@types/node",
+    "left-pad",
+    "moment",
+    "zod",
+    "vite",
 ];
 const PYPI: &[&str] = &[
-    "requests", "numpy", "pandas", "flask", "django", "pytest", "click", "pyyaml", "attrs",
-    "sqlalchemy", "httpx", "pydantic",
+    "requests",
+    "numpy",
+    "pandas",
+    "flask",
+    "django",
+    "pytest",
+    "click",
+    "pyyaml",
+    "attrs",
+    "sqlalchemy",
+    "httpx",
+    "pydantic",
 ];
 const CARGO: &[&str] = &[
-    "serde", "tokio", "anyhow", "thiserror", "clap", "rand", "regex", "tracing", "reqwest",
+    "serde",
+    "tokio",
+    "anyhow",
+    "thiserror",
+    "clap",
+    "rand",
+    "regex",
+    "tracing",
+    "reqwest",
     "chrono",
 ];
 const GO: &[&str] = &[
@@ -41,7 +72,9 @@ const GO: &[&str] = &[
     "github.com/gorilla/mux",
     "go.uber.org/zap",
 ];
-const GEMS: &[&str] = &["rails", "rake", "puma", "pg", "rspec", "sidekiq", "nokogiri"];
+const GEMS: &[&str] = &[
+    "rails", "rake", "puma", "pg", "rspec", "sidekiq", "nokogiri",
+];
 const COMPOSER: &[&str] = &[
     "guzzlehttp/guzzle",
     "monolog/monolog",
@@ -121,9 +154,7 @@ impl Tree {
         let mut rng = StdRng::seed_from_u64(seed);
         let repositories = repositories.max(1);
         let owner_count = repositories.div_ceil(REPOSITORIES_PER_OWNER);
-        let mut owners: Vec<Owner> = (0..owner_count)
-            .map(|i| owner(&mut rng, seed, i))
-            .collect();
+        let mut owners: Vec<Owner> = (0..owner_count).map(|i| owner(&mut rng, seed, i)).collect();
         for r in 0..repositories {
             // Every owner gets one first, the rest go anywhere: uneven sizes.
             let o = if r < owner_count {
@@ -188,7 +219,9 @@ impl Tree {
 
     /// Writes the tree into a fresh temporary directory (removed when dropped).
     pub fn write_temp(&self) -> io::Result<WrittenTree> {
-        let dir = tempfile::Builder::new().prefix("wump-chaos-tree-").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("wump-chaos-tree-")
+            .tempdir()?;
         self.write(dir.path())?;
         Ok(WrittenTree { dir })
     }
@@ -235,7 +268,9 @@ fn owner(rng: &mut StdRng, seed: u64, i: usize) -> Owner {
         kind: if user { "user" } else { "organization" },
         name: format!("Owner {i}"),
         description: format!("Generated owner {i} of seed {seed}."),
-        website_url: (i % 3 == 0).then(|| format!("https://{login}.example")),
+        website_url: i
+            .is_multiple_of(3)
+            .then(|| format!("https://{login}.example")),
         funding,
         repositories: Vec::new(),
         login,
