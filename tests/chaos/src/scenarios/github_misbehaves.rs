@@ -12,17 +12,21 @@
 //! request arrives inside a wait the stand-in announced on its token, beyond those already
 //! in flight when it was announced (arrived within [`IN_FLIGHT_GRACE`] of it).
 
-use std::time::{Duration, Instant};
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
 
 use diesel::{QueryableByName, sql_types::BigInt};
 use diesel_async::RunQueryDsl as _;
 use wump_core::jobs::{JobType, Priority};
 
+use super::{RunConfig, ScenarioResult, secs};
 use crate::{
     Error, Result,
     github_standin::{Answer, Faults, GithubStandIn, WaitsReport},
     load::{Load, LoadOptions},
-    processes::{Bins, Env, run_command},
+    processes::{Env, run_command},
     scenarios::worker_kills::{JobCounts, job_counts},
     stack::{Stack, StackOptions},
     tree::Tree,
@@ -32,7 +36,10 @@ use crate::{
 /// the client could have read the announcement (it was in flight).
 pub const IN_FLIGHT_GRACE: Duration = Duration::from_millis(100);
 /// The two tokens the workers share (fake: the stand-in accepts exactly these).
-const TOKENS: [&str; 2] = ["ghp_chaosStandInTokenA000000000000000", "ghp_chaosStandInTokenB000000000000000"];
+const TOKENS: [&str; 2] = [
+    "ghp_chaosStandInTokenA000000000000000",
+    "ghp_chaosStandInTokenB000000000000000",
+];
 /// The workers' HTTP timeout: hung responses and slow bodies are measured against it.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -101,93 +108,115 @@ pub struct GithubMisbehavesResult {
 }
 
 impl GithubMisbehavesResult {
-    /// The issue's criteria that failed, in words (empty: it held).
-    pub fn failures(&self) -> Vec<String> {
-        let mut failures = Vec::new();
-        if !self.drained {
-            failures.push(format!(
-                "the backlog had not drained {:.0} s after it behaved again",
-                self.drain.as_secs_f64()
-            ));
-        }
-        if self.crashes > 0 {
-            failures.push(format!("{} processes exited by themselves", self.crashes));
-        }
-        if self.jobs.lost > 0 {
-            failures.push(format!(
-                "{} jobs lost (neither completed nor dead-lettered), e.g. {:?}",
-                self.jobs.lost, self.jobs.lost_ids
-            ));
-        }
-        if self.waits.beyond_in_flight() > 0 {
-            failures.push(format!(
-                "{} requests arrived inside a wait announced on their token ({} more were in flight when it was announced)",
-                self.waits.beyond_in_flight(),
-                self.waits.into_wait_in_flight
-            ));
-        }
-        failures
-    }
-
-    /// The report's section.
-    pub fn markdown(&self) -> String {
+    /// The numbers and the issue's criteria, for the report.
+    pub fn into_result(self, run_dir: PathBuf) -> ScenarioResult {
+        let mut out = ScenarioResult::new(4, TITLE, run_dir);
+        let j = &self.jobs;
+        let w = &self.waits;
+        out.setup = format!(
+            "Three workers with two tokens scrape a generated tree of {} repositories through a \
+             GitHub stand-in (`enqueue scrape --provider github`, then parse and enrich; HTTP \
+             timeout {} s, in-call waits up to 10 s). Once the scrape is under way the stand-in \
+             misbehaves for {}: secondary 403s with retry-after 1–4 s, primary 403s with \
+             remaining 0 and a reset 2–6 s ahead, bursts of three 5xx, responses held past the \
+             timeout and bodies trickling over 0.5–2× the timeout; while it misbehaves and the \
+             queues run dry, every parse is enqueued again. Then it behaves. A request counts as \
+             in flight when it arrived within {} ms of the announcement on its token.{}",
+            self.repositories,
+            CLIENT_TIMEOUT.as_secs(),
+            secs(self.misbehaved_for),
+            IN_FLIGHT_GRACE.as_millis(),
+            if self.load.0 > 0 {
+                " Read load on both apis throughout."
+            } else {
+                ""
+            }
+        );
         let answers: Vec<String> = self
             .answers
             .iter()
             .map(|(answer, n)| format!("{answer:?} {n}"))
             .collect();
-        let j = &self.jobs;
-        let w = &self.waits;
-        let failures = self.failures();
-        format!(
-            "| measure | value |\n|---|---|\n\
-             | repositories served by the stand-in | {} |\n\
-             | misbehaving for | {:.0} s |\n\
-             | requests answered, by answer | {} |\n\
-             | waits announced: secondary (retry-after) / primary (remaining 0) | {} / {} |\n\
-             | **requests into an announced wait, beyond those in flight** | **{}** |\n\
-             | requests into a wait that were in flight (within {} ms of it) | {} |\n\
-             | deepest arrival into a wait | {} ms |\n\
-             | jobs (distinct ids) / completed / dead-lettered / **lost** | {} / {} / {} / **{}** |\n\
-             | runs / failed runs (retried) / rescheduled for a provider's wait | {} / {} / {} |\n\
-             | duplicates: jobs run more than once | {} |\n\
-             | repositories never parsed | {} |\n\
-             | re-parse rounds enqueued while misbehaving | {} |\n\
-             | processes that exited by themselves | {} |\n\
-             | backlog drained after it behaved again in | {:.1} s |\n\
-             | read load meanwhile: requests / 200 / 5xx / hangs | {} / {} / {} / {} |\n\
-             \n{}\n",
-            self.repositories,
-            self.misbehaved_for.as_secs_f64(),
-            answers.join(", "),
-            w.secondary_waits,
-            w.primary_waits,
-            w.beyond_in_flight(),
-            IN_FLIGHT_GRACE.as_millis(),
+        out.number("requests answered, by answer", answers.join(", "));
+        out.number(
+            "waits announced: secondary (retry-after) / primary (remaining 0)",
+            format!("{} / {}", w.secondary_waits, w.primary_waits),
+        );
+        out.number("requests into an announced wait", w.into_wait);
+        out.number(
+            "of which in flight when it was announced",
             w.into_wait_in_flight,
-            w.deepest_ms,
-            j.jobs,
-            j.completed,
-            j.dead,
-            j.lost,
-            j.runs,
-            j.failed_runs,
+        );
+        out.number(
+            "deepest arrival into a wait",
+            format!("{} ms", w.deepest_ms),
+        );
+        out.number("jobs (distinct ids)", j.jobs);
+        out.number("completed", j.completed);
+        out.number("dead-lettered", j.dead);
+        out.number("lost", j.lost);
+        out.number(
+            "runs / failed runs (retried)",
+            format!("{} / {}", j.runs, j.failed_runs),
+        );
+        out.number(
+            "runs rescheduled for a provider's wait",
             self.rate_limited_runs,
-            j.run_more_than_once,
-            self.unparsed_repositories,
+        );
+        out.number("duplicates: jobs run more than once", j.run_more_than_once);
+        out.number("repositories never parsed", self.unparsed_repositories);
+        out.number(
+            "re-parse rounds enqueued while misbehaving",
             self.reparse_rounds,
-            self.crashes,
-            self.drain.as_secs_f64(),
-            self.load.0,
-            self.load.1,
-            self.load.2,
-            self.load.3,
-            if failures.is_empty() {
-                "Result: **held**.".to_owned()
-            } else {
-                format!("Result: **failed**: {}.", failures.join("; "))
-            }
-        )
+        );
+        out.number(
+            "backlog drained after it behaved again in",
+            secs(self.drain),
+        );
+        if self.load.0 > 0 {
+            out.number(
+                "read load meanwhile: requests / 200 / 5xx / hangs",
+                format!(
+                    "{} / {} / {} / {}",
+                    self.load.0, self.load.1, self.load.2, self.load.3
+                ),
+            );
+        }
+        out.criterion(
+            "no request into an announced wait (beyond those already in flight)",
+            format!(
+                "{} requests arrived inside a wait announced on their token, {} of them in flight",
+                w.into_wait, w.into_wait_in_flight
+            ),
+            w.beyond_in_flight() == 0,
+        );
+        out.criterion(
+            "no crash",
+            format!("{} processes exited by themselves", self.crashes),
+            self.crashes == 0,
+        );
+        out.criterion(
+            "the backlog drains afterwards: every job completed or dead-lettered",
+            format!(
+                "{}; {} lost of {} ({} completed, {} dead-lettered){}",
+                if self.drained {
+                    format!("drained {} after it behaved", secs(self.drain))
+                } else {
+                    format!("not drained {} after it behaved", secs(self.drain))
+                },
+                j.lost,
+                j.jobs,
+                j.completed,
+                j.dead,
+                if j.lost_ids.is_empty() {
+                    String::new()
+                } else {
+                    format!("; e.g. {:?}", j.lost_ids)
+                }
+            ),
+            self.drained && j.lost == 0,
+        );
+        out
     }
 }
 
@@ -197,7 +226,10 @@ fn github_env(standin: &GithubStandIn) -> Env {
     [
         ("WUMP__PROVIDERS__GITHUB__ENABLED", "true".to_owned()),
         ("WUMP__PROVIDERS__GITHUB__API_URL", standin.api_url()),
-        ("WUMP__PROVIDERS__GITHUB__GRAPHQL_URL", standin.graphql_url()),
+        (
+            "WUMP__PROVIDERS__GITHUB__GRAPHQL_URL",
+            standin.graphql_url(),
+        ),
         ("WUMP__PROVIDERS__GITHUB__TOKENS", TOKENS.join(",")),
         ("WUMP__PROVIDERS__GITHUB__MAX_CONCURRENCY", "4".to_owned()),
         ("WUMP__PROVIDERS__GITHUB__MAX_WAIT_SECS", "10".to_owned()),
@@ -221,8 +253,26 @@ fn github_env(standin: &GithubStandIn) -> Env {
     .collect()
 }
 
-/// Runs scenario 4.
-pub async fn run(bins: Bins, options: &GithubMisbehavesOptions) -> Result<GithubMisbehavesResult> {
+/// The scenario's title.
+pub const TITLE: &str = "The GitHub stand-in misbehaving";
+
+/// Runs the scenario (the short version when `config.short`).
+pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
+    let options = if config.short {
+        GithubMisbehavesOptions::short()
+    } else {
+        GithubMisbehavesOptions::full()
+    };
+    let (measured, run_dir) = measure(config, &options).await?;
+    Ok(measured.into_result(run_dir))
+}
+
+/// Runs the misbehaviour and counts; returns the numbers and the run's directory.
+pub async fn measure(
+    config: &RunConfig,
+    options: &GithubMisbehavesOptions,
+) -> Result<(GithubMisbehavesResult, PathBuf)> {
+    let bins = config.bins.clone();
     let tree = Tree::generate(options.seed, options.repositories);
     let standin = GithubStandIn::start(
         tree.clone(),
@@ -231,6 +281,7 @@ pub async fn run(bins: Bins, options: &GithubMisbehavesOptions) -> Result<Github
     .await
     .map_err(crate::io("starting the GitHub stand-in"))?;
     let mut stack_options = StackOptions::new("github-misbehaves", bins.clone());
+    stack_options.work = config.work.clone();
     stack_options.env = github_env(&standin);
     let stack = Stack::start(stack_options).await?;
     let mut result = GithubMisbehavesResult {
@@ -255,7 +306,14 @@ pub async fn run(bins: Bins, options: &GithubMisbehavesOptions) -> Result<Github
 
     let enqueued = run_command(
         &bins.worker,
-        &["enqueue", "scrape", "--provider", "github", "--query", "topic:chaos"],
+        &[
+            "enqueue",
+            "scrape",
+            "--provider",
+            "github",
+            "--query",
+            "topic:chaos",
+        ],
         &stack.env,
     )
     .await?;
@@ -266,9 +324,11 @@ pub async fn run(bins: Bins, options: &GithubMisbehavesOptions) -> Result<Github
         .into_iter()
         .collect();
     // Misbehave once the scrape's first page is in.
-    crate::eventually("the scrape's first request", Duration::from_secs(30), || async {
-        (standin.request_count() > 0).then_some(())
-    })
+    crate::eventually(
+        "the scrape's first request",
+        Duration::from_secs(30),
+        || async { (standin.request_count() > 0).then_some(()) },
+    )
     .await?;
     standin.misbehave(Faults::mix(options.seed, CLIENT_TIMEOUT));
     if let Some(load) = &load {
@@ -324,7 +384,7 @@ pub async fn run(bins: Bins, options: &GithubMisbehavesOptions) -> Result<Github
     )
     .await?;
     result.crashes = result.crashes.max(stack.stop());
-    Ok(result)
+    Ok((result, stack.dir.clone()))
 }
 
 /// Enqueues a parse of every repository the stand-in serves; returns the job ids.
@@ -335,7 +395,11 @@ async fn reparse_round(stack: &Stack, tree: &Tree) -> Result<Vec<String>> {
             "host": "github.com",
             "repository": format!("{}/{}", owner.login, repository.name),
         });
-        ids.push(stack.enqueue(JobType::Parse, payload, Priority::Normal).await?);
+        ids.push(
+            stack
+                .enqueue(JobType::Parse, payload, Priority::Normal)
+                .await?,
+        );
     }
     Ok(ids)
 }

@@ -14,6 +14,7 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
+    path::PathBuf,
     time::{Duration, Instant},
 };
 
@@ -22,6 +23,7 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use wump_core::jobs::{JobType, Priority};
 
+use super::{RunConfig, ScenarioResult, secs};
 use crate::{
     Error, Result,
     load::{Load, LoadOptions},
@@ -198,113 +200,106 @@ pub struct WorkerKillsResult {
 }
 
 impl WorkerKillsResult {
-    /// The issue's criteria that failed, in words (empty: it held).
-    pub fn failures(&self) -> Vec<String> {
-        let mut failures = Vec::new();
-        if !self.drained {
-            failures.push(format!(
-                "the queues had not drained {:.0} s after the last kill",
-                self.drain.as_secs_f64()
-            ));
-        }
-        if self.jobs.lost > 0 {
-            failures.push(format!(
-                "{} jobs lost (neither completed nor dead-lettered), e.g. {:?}",
-                self.jobs.lost, self.jobs.lost_ids
-            ));
-        }
-        if self.unparsed_repositories > 0 {
-            failures.push(format!(
-                "{} repositories never parsed",
-                self.unparsed_repositories
-            ));
-        }
-        if !self.differences.is_empty() {
-            failures.push(format!(
-                "rows differ from a clean run: {:?}",
-                self.differences
-            ));
-        }
-        if self.crashes > 0 {
-            failures.push(format!("{} processes exited by themselves", self.crashes));
-        }
-        if self.kills_mid_job < self.cycles {
-            failures.push(format!(
-                "only {} of {} kills hit a worker in the middle of jobs",
-                self.kills_mid_job, self.cycles
-            ));
-        }
-        failures
-    }
-
-    /// The report's section.
-    pub fn markdown(&self) -> String {
+    /// The numbers and the issue's criteria, for the report.
+    pub fn into_result(self, run_dir: PathBuf) -> ScenarioResult {
+        let mut out = ScenarioResult::new(3, TITLE, run_dir);
         let j = &self.jobs;
-        let rows: Vec<String> = self
-            .rows
-            .iter()
-            .map(|(table, n)| format!("{table} {n}"))
-            .collect();
-        let failures = self.failures();
-        format!(
-            "| measure | value |\n|---|---|\n\
-             | repositories in the generated tree | {} |\n\
-             | kill cycles (SIGKILL a worker holding jobs, start a replacement) | {} |\n\
-             | kills that hit a worker in the middle of jobs | {} |\n\
-             | jobs the killed workers held | {} |\n\
-             | re-parse rounds enqueued to keep workers busy | {} |\n\
-             | jobs (distinct ids) | {} |\n\
-             | completed | {} |\n\
-             | dead-lettered | {} |\n\
-             | **lost** | **{}** |\n\
-             | runs started | {} |\n\
-             | runs cut off by a kill (left `running`) | {} |\n\
-             | failed runs (retried) | {} |\n\
-             | duplicates: jobs run more than once | {} |\n\
-             | jobs completed more than once | {} |\n\
-             | repositories never parsed | {} |\n\
-             | rows compared with a clean run | {} |\n\
-             | **tables differing from the clean run** | **{}** |\n\
-             | processes that exited by themselves | {} |\n\
-             | kill phase / drain after the last kill | {:.1} s / {:.1} s |\n\
-             | clean run (one worker, no kills) | {:.1} s |\n\
-             | read load meanwhile: requests / 200 / 5xx / hangs | {} / {} / {} / {} |\n\
-             \n{}\n",
+        out.setup = format!(
+            "A generated tree of {} repositories (seeded) loaded through the queues by three \
+             workers (`enqueue scrape --provider local`, registries off; heartbeat 1 s × 3 \
+             missed) while, {} times, a random worker holding jobs is SIGKILLed and a \
+             replacement started; once the scrape's jobs are done every repository's parse is \
+             enqueued again, round after round, so each kill finds work. A clean run of the same \
+             tree (one worker, no kills, its own database and queues) is the reference.{}",
             self.repositories,
             self.cycles,
-            self.kills_mid_job,
-            self.jobs_held_by_victims,
-            self.reparse_rounds,
-            j.jobs,
-            j.completed,
-            j.dead,
-            j.lost,
-            j.runs,
-            j.cut_runs,
-            j.failed_runs,
-            j.run_more_than_once,
-            j.completed_more_than_once,
-            self.unparsed_repositories,
-            rows.join(", "),
-            if self.differences.is_empty() {
-                "none".to_owned()
+            if self.load.0 > 0 {
+                " Read load on both apis throughout."
             } else {
-                format!("{:?}", self.differences)
-            },
-            self.crashes,
-            self.kill_phase.as_secs_f64(),
-            self.drain.as_secs_f64(),
-            self.clean_load.as_secs_f64(),
-            self.load.0,
-            self.load.1,
-            self.load.2,
-            self.load.3,
-            if failures.is_empty() {
-                "Result: **held**.".to_owned()
-            } else {
-                format!("Result: **failed**: {}.", failures.join("; "))
+                ""
             }
-        )
+        );
+        out.number("kill cycles", self.cycles);
+        out.number(
+            "kills that found the victim holding jobs",
+            self.kills_mid_job,
+        );
+        out.number("jobs the killed workers held", self.jobs_held_by_victims);
+        out.number(
+            "re-parse rounds enqueued to keep workers busy",
+            self.reparse_rounds,
+        );
+        out.number("jobs (distinct ids)", j.jobs);
+        out.number("completed", j.completed);
+        out.number("dead-lettered", j.dead);
+        out.number("lost", j.lost);
+        out.number("runs started", j.runs);
+        out.number("runs cut off by a kill (left `running`)", j.cut_runs);
+        out.number("failed runs (retried)", j.failed_runs);
+        out.number("duplicates: jobs run more than once", j.run_more_than_once);
+        out.number("jobs completed more than once", j.completed_more_than_once);
+        out.number("repositories never parsed", self.unparsed_repositories);
+        let rows: Vec<String> = self.rows.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        out.number("rows compared with the clean run", rows.join(", "));
+        out.number("kill phase", secs(self.kill_phase));
+        out.number("drain after the last kill", secs(self.drain));
+        out.number("clean run (one worker, no kills)", secs(self.clean_load));
+        if self.load.0 > 0 {
+            out.number(
+                "read load meanwhile: requests / 200 / 5xx / hangs",
+                format!(
+                    "{} / {} / {} / {}",
+                    self.load.0, self.load.1, self.load.2, self.load.3
+                ),
+            );
+        }
+        out.criterion(
+            "every kill hits a worker in the middle of jobs",
+            format!("{} of {} kills", self.kills_mid_job, self.cycles),
+            self.kills_mid_job == self.cycles,
+        );
+        out.criterion(
+            "zero jobs lost: every job completed or dead-lettered, the queues drained",
+            format!(
+                "{} lost of {} ({} completed, {} dead-lettered){}{}",
+                j.lost,
+                j.jobs,
+                j.completed,
+                j.dead,
+                if self.drained {
+                    ""
+                } else {
+                    "; the queues did not drain"
+                },
+                if j.lost_ids.is_empty() {
+                    String::new()
+                } else {
+                    format!("; e.g. {:?}", j.lost_ids)
+                }
+            ),
+            self.drained && j.lost == 0 && self.unparsed_repositories == 0,
+        );
+        out.criterion(
+            "duplicate runs counted and harmless: rows identical to a clean run of the same input",
+            if self.differences.is_empty() {
+                format!(
+                    "{} jobs ran more than once; every table equal",
+                    j.run_more_than_once
+                )
+            } else {
+                format!(
+                    "{} jobs ran more than once; tables differing (rows only in the chaos run, only in the clean run): {:?}",
+                    j.run_more_than_once, self.differences
+                )
+            },
+            self.differences.is_empty() && !self.rows.is_empty(),
+        );
+        out.criterion(
+            "no process exits by itself",
+            format!("{} exits", self.crashes),
+            self.crashes == 0,
+        );
+        out
     }
 }
 
@@ -325,13 +320,32 @@ fn queue_env() -> Env {
     .collect()
 }
 
-/// Runs scenario 3.
-pub async fn run(bins: Bins, options: &WorkerKillsOptions) -> Result<WorkerKillsResult> {
+/// The scenario's title.
+pub const TITLE: &str = "Workers SIGKILLed in the middle of jobs";
+
+/// Runs the scenario (the short version when `config.short`).
+pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
+    let options = if config.short {
+        WorkerKillsOptions::short()
+    } else {
+        WorkerKillsOptions::full()
+    };
+    let (measured, run_dir) = measure(config, &options).await?;
+    Ok(measured.into_result(run_dir))
+}
+
+/// Runs the kills and counts; returns the numbers and the run's directory.
+pub async fn measure(
+    config: &RunConfig,
+    options: &WorkerKillsOptions,
+) -> Result<(WorkerKillsResult, PathBuf)> {
+    let bins = config.bins.clone();
     let tree = Tree::generate(options.seed, options.repositories);
     let written = tree
         .write_temp()
         .map_err(crate::io("writing the generated tree"))?;
     let mut stack_options = StackOptions::new("worker-kills", bins.clone());
+    stack_options.work = config.work.clone();
     stack_options.local_root = written.root();
     stack_options.env = queue_env();
     let stack = Stack::start(stack_options).await?;
@@ -430,11 +444,13 @@ pub async fn run(bins: Bins, options: &WorkerKillsOptions) -> Result<WorkerKills
         let only_chaos = rows.difference(&theirs).count();
         let only_clean = theirs.difference(rows).count();
         if only_chaos + only_clean > 0 {
-            result.differences.push((table.clone(), only_chaos, only_clean));
+            result
+                .differences
+                .push((table.clone(), only_chaos, only_clean));
         }
     }
     result.crashes = stack.stop();
-    Ok(result)
+    Ok((result, stack.dir.clone()))
 }
 
 /// Pages of the generated tree the read load asks for.
@@ -445,7 +461,7 @@ fn tree_paths(tree: &Tree) -> Vec<String> {
         "/api/v1/packages/pypi/requests/dependents".to_owned(),
         "/api/v1/search?q=repo&type=package".to_owned(),
     ];
-    if let Some(owner) = tree.owners.first() {
+    if let [owner, ..] = tree.owners.as_slice() {
         paths.push(format!("/api/v1/organizations/{}", owner.login));
     }
     paths
@@ -475,7 +491,9 @@ async fn clean_run(stack: &Stack, bins: &Bins) -> Result<Duration> {
         .map_err(|e| Error::Database(e.to_string()))?;
     let mut env = stack.env.clone();
     env.retain(|(k, _)| {
-        k != "WUMP__DATABASE__URL" && k != "WUMP__QUEUES__KEY_PREFIX" && k != "WUMP__WORKER__HEALTH_BIND"
+        k != "WUMP__DATABASE__URL"
+            && k != "WUMP__QUEUES__KEY_PREFIX"
+            && k != "WUMP__WORKER__HEALTH_BIND"
     });
     env.push(("WUMP__DATABASE__URL".into(), clean_url(stack)));
     env.push(("WUMP__QUEUES__KEY_PREFIX".into(), "clean:".into()));
@@ -499,7 +517,11 @@ async fn reparse_round(stack: &Stack, tree: &Tree) -> Result<Vec<String>> {
             "host": "local",
             "repository": format!("{}/{}", owner.login, repository.name),
         });
-        ids.push(stack.enqueue(JobType::Parse, payload, Priority::Normal).await?);
+        ids.push(
+            stack
+                .enqueue(JobType::Parse, payload, Priority::Normal)
+                .await?,
+        );
     }
     Ok(ids)
 }
