@@ -1284,11 +1284,20 @@ mod server_tests {
             .await
             .unwrap();
 
-        let page = get(&standin, "/search/repositories?q=topic%3Ax&per_page=100&page=1").await;
+        let page = get(
+            &standin,
+            "/search/repositories?q=topic%3Ax&per_page=100&page=1",
+        )
+        .await;
         assert_eq!(page.status(), 200);
         assert_eq!(page.headers()["x-ratelimit-resource"], "search");
         assert_eq!(page.headers()["x-ratelimit-remaining"], "29");
-        assert!(page.headers()["link"].to_str().unwrap().contains("rel=\"next\""));
+        assert!(
+            page.headers()["link"]
+                .to_str()
+                .unwrap()
+                .contains("rel=\"next\"")
+        );
         let body: Value = page.json().await.unwrap();
         assert_eq!(body["total_count"], 150);
         assert_eq!(body["items"].as_array().unwrap().len(), 100);
