@@ -4,6 +4,10 @@
 #
 #   scripts/services.sh up|down|status
 #   WUMP_SERVICES=external scripts/services.sh up   # only wait for servers run elsewhere
+#   scripts/services.sh bin postgres|valkey          # print the binaries `up` would use
+#                                                    # (a directory for PostgreSQL, the
+#                                                    # server for Valkey), installing them
+#                                                    # if missing; e.g. for the chaos runs
 #
 # PostgreSQL  127.0.0.1:54329, role wump/wump (scram, CREATEDB), database wump,
 #             data .data/postgres, log .data/logs/postgres.log, unix socket in .data/run.
@@ -643,5 +647,15 @@ case "${1:-}" in
         fi ;;
     down) [ "${WUMP_SERVICES:-}" = external ] || { vk_tls_down; vk_down; pg_down; } ;;
     status) rc=0; pg_status || rc=1; vk_status || rc=1; vk_tls_status || rc=1; exit $rc ;;
-    *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+    # The same search as `up` (a cluster's recorded binaries first), without starting anything.
+    bin) mkdir -p "$LOGS"
+        case "${2:-}" in
+            postgres) rec="$(cat "$RUN/postgres.bin" 2>/dev/null || true)"
+                if [ -n "$rec" ] && [ "${WUMP_PG_FROM_PYPI:-0}" != 1 ] && usable_pg_bin "$rec"; then
+                    echo "$rec"
+                else find_pg_bin; fi ;;
+            valkey) find_vk_bin ;;
+            *) echo "usage: $0 bin postgres|valkey" >&2; exit 2 ;;
+        esac ;;
+    *) echo "usage: $0 up|down|status|bin postgres|valkey" >&2; exit 2 ;;
 esac

@@ -346,3 +346,58 @@ impl Drop for TestValkey {
         }
     }
 }
+
+#[derive(QueryableByName)]
+struct Json {
+    #[diesel(sql_type = Text)]
+    json: String,
+}
+
+async fn json(conn: &mut AsyncPgConnection, sql: &str) -> diesel::QueryResult<String> {
+    Ok(diesel::sql_query(sql).get_result::<Json>(conn).await?.json)
+}
+
+/// The invariant every writer keeps: `(stored, recomputed)` pairs of the roll-ups
+/// (`package_organizations`) and the packages' stored counts, each as JSON, the recomputed
+/// side aggregated from scratch over the edges. Equal pairs mean nothing is inconsistent.
+/// The property test in `crates/db/tests/db/edges.rs` and the chaos runs (`tests/chaos`)
+/// both check it.
+pub async fn stored_and_recomputed_counts(
+    conn: &mut AsyncPgConnection,
+) -> diesel::QueryResult<[(String, String); 2]> {
+    let stored_rollups = json(
+        conn,
+        "SELECT coalesce(jsonb_agg(jsonb_build_array(package_id, organization_id, repositories_count, stars_sum)
+                 ORDER BY package_id, organization_id), '[]')::text AS json FROM package_organizations",
+    )
+    .await?;
+    let recomputed_rollups = json(
+        conn,
+        "SELECT coalesce(jsonb_agg(jsonb_build_array(package_id, organization_id, n, stars)
+                 ORDER BY package_id, organization_id), '[]')::text AS json
+           FROM (SELECT package_id, organization_id, count(*) AS n, sum(repo_stars) AS stars
+                   FROM dependencies WHERE NOT repo_archived AND NOT repo_fork
+                  GROUP BY package_id, organization_id) t",
+    )
+    .await?;
+    let stored_counts = json(
+        conn,
+        "SELECT coalesce(jsonb_agg(jsonb_build_array(id, dependents_count, organizations_count) ORDER BY id), '[]')::text AS json
+           FROM packages",
+    )
+    .await?;
+    let recomputed_counts = json(
+        conn,
+        "SELECT coalesce(jsonb_agg(jsonb_build_array(p.id,
+                    (SELECT count(*) FROM dependencies d WHERE d.package_id = p.id AND NOT d.repo_archived AND NOT d.repo_fork),
+                    (SELECT count(DISTINCT d.organization_id) FROM dependencies d
+                      WHERE d.package_id = p.id AND NOT d.repo_archived AND NOT d.repo_fork))
+                 ORDER BY p.id), '[]')::text AS json
+           FROM packages p",
+    )
+    .await?;
+    Ok([
+        (stored_rollups, recomputed_rollups),
+        (stored_counts, recomputed_counts),
+    ])
+}

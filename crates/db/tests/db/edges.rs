@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 
-use diesel::{QueryableByName, sql_types::Text};
 use diesel_async::RunQueryDsl;
 use proptest::{prelude::*, test_runner::TestCaseError};
 use uuid::Uuid;
@@ -11,63 +10,17 @@ use wump_core::DependencyKind;
 use wump_db::{
     AsyncPgConnection,
     edges::{self, EdgeInput},
-    test_support::TestDatabase,
+    test_support::{self, TestDatabase},
     upserts,
 };
 
 use crate::{day, edge, organization, packages, repository, repository_input};
 
-#[derive(QueryableByName)]
-struct Json {
-    #[diesel(sql_type = Text)]
-    json: String,
-}
-
-async fn json(conn: &mut AsyncPgConnection, sql: &str) -> String {
-    diesel::sql_query(sql)
-        .get_result::<Json>(conn)
-        .await
-        .unwrap()
-        .json
-}
-
 /// `(stored, recomputed)` roll-ups and package counts.
 async fn stored_and_recomputed(conn: &mut AsyncPgConnection) -> [(String, String); 2] {
-    let stored_rollups = json(
-        conn,
-        "SELECT coalesce(jsonb_agg(jsonb_build_array(package_id, organization_id, repositories_count, stars_sum)
-                 ORDER BY package_id, organization_id), '[]')::text AS json FROM package_organizations",
-    )
-    .await;
-    let recomputed_rollups = json(
-        conn,
-        "SELECT coalesce(jsonb_agg(jsonb_build_array(package_id, organization_id, n, stars)
-                 ORDER BY package_id, organization_id), '[]')::text AS json
-           FROM (SELECT package_id, organization_id, count(*) AS n, sum(repo_stars) AS stars
-                   FROM dependencies WHERE NOT repo_archived AND NOT repo_fork
-                  GROUP BY package_id, organization_id) t",
-    )
-    .await;
-    let stored_counts = json(
-        conn,
-        "SELECT coalesce(jsonb_agg(jsonb_build_array(id, dependents_count, organizations_count) ORDER BY id), '[]')::text AS json
-           FROM packages",
-    )
-    .await;
-    let recomputed_counts = json(
-        conn,
-        "SELECT coalesce(jsonb_agg(jsonb_build_array(p.id,
-                    (SELECT count(*) FROM dependencies d WHERE d.package_id = p.id AND NOT d.repo_archived AND NOT d.repo_fork),
-                    (SELECT count(DISTINCT d.organization_id) FROM dependencies d
-                      WHERE d.package_id = p.id AND NOT d.repo_archived AND NOT d.repo_fork))
-                 ORDER BY p.id), '[]')::text AS json
-           FROM packages p",
-    )
-    .await;
-    [
-        (stored_rollups, recomputed_rollups),
-        (stored_counts, recomputed_counts),
-    ]
+    test_support::stored_and_recomputed_counts(conn)
+        .await
+        .expect("reading the counts")
 }
 
 const REPOS: usize = 6;
