@@ -15,6 +15,7 @@
 //! let crashes = stack.stop().await?;             // processes that exited by themselves
 //! ```
 
+pub mod github_standin;
 pub mod jobs;
 pub mod load;
 pub mod processes;
@@ -23,6 +24,7 @@ pub mod report;
 pub mod scenarios;
 pub mod servers;
 pub mod stack;
+pub mod tree;
 
 use std::{
     future::Future,
