@@ -41,7 +41,9 @@ down:
     scripts/services.sh down
 
 # Run every test against real PostgreSQL and Valkey, then the repository checks.
+# The binaries come first: the short fault runs (tests/chaos) start them from target/debug.
 test: services-up && checks
+    cargo build --workspace --bins --locked
     cargo test --workspace --locked
 
 # fmt, clippy (warnings are errors) and the crate dependency-direction check.
@@ -86,6 +88,12 @@ test-checkers:
 # Format the OpenTofu code (needs tofu or terraform).
 tofu-fmt:
     tf="$(command -v tofu || command -v terraform)" || { echo "error: neither tofu nor terraform is installed" >&2; exit 1; }; "$tf" fmt -recursive deploy/tofu
+
+# Fault runs against the release binaries under load (PostgreSQL and Valkey killed, PostgreSQL black-holed; own servers on free ports), written to docs/reliability.md. Minutes; not part of `just test`.
+chaos *ARGS:
+    {{ release_build }}
+    cargo build --release --locked -p wump-chaos
+    {{ target_dir }}/release/wump-chaos run --bin-dir {{ target_dir }}/release --report docs/reliability.md {{ ARGS }}
 
 # Build the release binaries (as the Docker image does).
 build-release:

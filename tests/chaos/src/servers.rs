@@ -242,8 +242,9 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        // Already stopped is fine.
+        // Already stopped is fine. The data goes (tens of MB a run); the log stays.
         let _ = self.kill();
+        let _ = std::fs::remove_dir_all(&self.data);
     }
 }
 
@@ -283,9 +284,9 @@ impl Valkey {
         self.port
     }
 
-    /// The server's log file.
+    /// The server's log file (next to its data directory, kept after the run).
     pub fn log(&self) -> PathBuf {
-        self.dir.join("valkey.log")
+        self.dir.with_extension("log")
     }
 
     /// SIGKILL: no shutdown save, whatever the AOF holds is what comes back.
@@ -315,9 +316,9 @@ impl Valkey {
                 "noeviction",
                 "--protected-mode",
                 "yes",
-                "--logfile",
-                "valkey.log",
             ])
+            .arg("--logfile")
+            .arg(self.log())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -355,5 +356,6 @@ impl Valkey {
 impl Drop for Valkey {
     fn drop(&mut self) {
         let _ = self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -112,7 +112,7 @@ impl Stack {
         run_command(&options.bins.api, &["migrate"], &env).await?;
         let created = run_command(
             &options.bins.api,
-            &["keys", "create", "--name", "chaos", "--tier", "premium", "--limit", "100000000"],
+            &["keys", "create", "--name", "chaos", "--tier", "premium", "--limit", "1000000"],
             &env,
         )
         .await?;
@@ -291,8 +291,8 @@ pub fn base_env(database_url: &str, valkey_url: &str, local_root: &Path) -> Env 
         ("WUMP__DATABASE__MIGRATE_ON_START", "false".into()),
         ("WUMP__VALKEY__URL", valkey_url.to_owned()),
         ("WUMP__API__WORKERS", "2".into()),
-        ("WUMP__API__RATE_LIMITS__ANONYMOUS__PER_MINUTE", "100000000".into()),
-        ("WUMP__API__RATE_LIMITS__ANONYMOUS__BURST", "1000000".into()),
+        ("WUMP__API__RATE_LIMITS__ANONYMOUS__PER_MINUTE", "1000000".into()),
+        ("WUMP__API__RATE_LIMITS__ANONYMOUS__BURST", "100000".into()),
         ("WUMP__QUEUES__HEARTBEAT_INTERVAL_SECS", "1".into()),
         ("WUMP__QUEUES__MISSED_HEARTBEATS", "3".into()),
         ("WUMP__QUEUES__POLL_INTERVAL_MS", "100".into()),

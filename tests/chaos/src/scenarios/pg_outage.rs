@@ -53,8 +53,9 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
     })
     .await
     .unwrap_or_default();
-    let killed = load.mark("pg killed");
+    // Marked once the server is gone: requests that started before were answered by it.
     stack.postgres.kill()?;
+    let killed = load.mark("pg killed");
     tokio::time::sleep(outage).await;
     stack.postgres.start_again()?;
     let restarted = load.mark("pg started");

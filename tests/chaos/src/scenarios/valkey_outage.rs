@@ -44,8 +44,8 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
     tokio::time::sleep(before).await;
 
     let limiter_local_before = local_limiter_decisions(&stack).await;
-    let killed = load.mark("valkey killed");
     stack.valkey.kill()?;
+    let killed = load.mark("valkey killed");
     // Workers must not die with their queue server.
     tokio::time::sleep(outage).await;
     let workers_alive = stack.workers.iter().all(|w| w.exited().is_none());
