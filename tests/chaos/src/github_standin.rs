@@ -212,6 +212,8 @@ struct State {
     quotas: HashMap<(Option<usize>, Resource), Quota>,
     faults: Option<(Faults, StdRng)>,
     burst_left: u32,
+    /// Fault kinds answered since misbehaving began.
+    dealt: Vec<Answer>,
 }
 
 /// The running stand-in; stops when dropped.
@@ -256,6 +258,7 @@ impl GithubStandIn {
             quotas: HashMap::new(),
             faults: None,
             burst_left: 0,
+            dealt: Vec::new(),
         }));
         let shared = Arc::clone(&state);
         let server = tokio::spawn(async move {
@@ -302,7 +305,9 @@ impl GithubStandIn {
     /// Starts misbehaving as `faults` says.
     pub fn misbehave(&self, faults: Faults) {
         let rng = StdRng::seed_from_u64(faults.seed);
-        self.lock().faults = Some((faults, rng));
+        let mut state = self.lock();
+        state.faults = Some((faults, rng));
+        state.dealt.clear();
     }
 
     /// Answers normally again (waits already announced still hold, as on GitHub).
@@ -574,15 +579,28 @@ fn decide(
             (Answer::Hang, faults.hang),
             (Answer::Trickle, faults.trickle),
         ];
-        let total: u32 = weights.iter().map(|(_, w)| w).sum();
-        let mut pick = rng.random_range(0..total.max(1));
-        for (candidate, weight) in weights {
-            if pick < weight {
-                answer = candidate;
-                break;
+        // The first faults go through every kind with a weight once, so even a short spell
+        // of misbehaviour shows each; then the weights decide.
+        let unseen = weights
+            .iter()
+            .skip(1)
+            .filter(|(_, weight)| *weight > 0)
+            .map(|(kind, _)| *kind)
+            .find(|kind| !state.dealt.contains(kind));
+        if let Some(kind) = unseen {
+            answer = kind;
+        } else {
+            let total: u32 = weights.iter().map(|(_, w)| w).sum();
+            let mut pick = rng.random_range(0..total.max(1));
+            for (candidate, weight) in weights {
+                if pick < weight {
+                    answer = candidate;
+                    break;
+                }
+                pick -= weight;
             }
-            pick -= weight;
         }
+        state.dealt.push(answer);
         match answer {
             Answer::Secondary => {
                 let secs = rng.random_range(faults.retry_after_secs.0..=faults.retry_after_secs.1);

@@ -164,10 +164,12 @@ struct PackageRow {
 /// compares every package's stored counts with its listings through the first api.
 pub async fn consistency(stack: &Stack) -> Result<Consistency> {
     let mut conn = stack.db().await?;
-    let [(stored_rollups, recomputed_rollups), (stored_counts, recomputed_counts)] =
-        wump_db::test_support::stored_and_recomputed_counts(&mut conn)
-            .await
-            .map_err(|e| Error::Database(e.to_string()))?;
+    let [
+        (stored_rollups, recomputed_rollups),
+        (stored_counts, recomputed_counts),
+    ] = wump_db::test_support::stored_and_recomputed_counts(&mut conn)
+        .await
+        .map_err(|e| Error::Database(e.to_string()))?;
     let mut out = Consistency {
         rollups_match: stored_rollups == recomputed_rollups,
         counts_match: stored_counts == recomputed_counts,

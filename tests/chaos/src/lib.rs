@@ -75,7 +75,10 @@ pub fn workspace_root() -> PathBuf {
 /// A free TCP port on 127.0.0.1 (bound and released; the caller binds it soon after).
 pub fn free_port() -> Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(io("picking a free port"))?;
-    Ok(listener.local_addr().map_err(io("picking a free port"))?.port())
+    Ok(listener
+        .local_addr()
+        .map_err(io("picking a free port"))?
+        .port())
 }
 
 /// Polls `check` every 50 ms until it returns `Some`, or fails after `deadline`.

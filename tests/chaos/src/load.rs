@@ -350,7 +350,10 @@ impl Stats {
 impl Recording {
     /// When `label` was marked.
     pub fn mark(&self, label: &str) -> Option<Duration> {
-        self.marks.iter().find(|(l, _)| l == label).map(|(_, at)| *at)
+        self.marks
+            .iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, at)| *at)
     }
 
     /// Samples that started in `[from, to)` and pass `keep`.

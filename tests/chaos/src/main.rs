@@ -70,11 +70,20 @@ async fn main() -> anyhow::Result<ExitCode> {
             Ok(result) => {
                 eprintln!(
                     "[chaos] scenario {number}: {} (logs: {})",
-                    if result.passed() { "every criterion held" } else { "FAILED" },
+                    if result.passed() {
+                        "every criterion held"
+                    } else {
+                        "FAILED"
+                    },
                     result.run_dir.display()
                 );
                 for c in &result.criteria {
-                    eprintln!("    [{}] {}: {}", if c.held { "ok" } else { "NO" }, c.name, c.measured);
+                    eprintln!(
+                        "    [{}] {}: {}",
+                        if c.held { "ok" } else { "NO" },
+                        c.name,
+                        c.measured
+                    );
                 }
                 results.push(result);
             }
@@ -93,5 +102,9 @@ async fn main() -> anyhow::Result<ExitCode> {
     report::write(&report_path, &text)?;
     eprintln!("[chaos] report written to {}", report_path.display());
     let ok = errors.is_empty() && results.iter().all(|r| r.passed());
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

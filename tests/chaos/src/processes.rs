@@ -50,7 +50,13 @@ impl Bins {
         let exe = std::env::current_exe().map_err(io("locating the test executable"))?;
         let dir = exe
             .parent()
-            .and_then(|deps| if deps.ends_with("deps") { deps.parent() } else { Some(deps) })
+            .and_then(|deps| {
+                if deps.ends_with("deps") {
+                    deps.parent()
+                } else {
+                    Some(deps)
+                }
+            })
             .ok_or_else(|| Error::Setup(format!("no target directory above {}", exe.display())))?;
         Self::in_dir(dir)
     }
@@ -222,7 +228,11 @@ impl Process {
 
     /// The exit statuses of those crashes.
     pub fn crash_statuses(&self) -> Vec<String> {
-        self.state.lock().expect("process state").crash_statuses.clone()
+        self.state
+            .lock()
+            .expect("process state")
+            .crash_statuses
+            .clone()
     }
 
     /// Counts an unsignalled exit once.
@@ -232,7 +242,9 @@ impl Process {
         }
         if let Ok(Some(status)) = state.child.try_wait() {
             state.crashes += 1;
-            state.crash_statuses.push(format!("{}: {status}", self.name));
+            state
+                .crash_statuses
+                .push(format!("{}: {status}", self.name));
             // Counted: treat it as handled so it is not counted again.
             state.signalled = true;
         }

@@ -37,7 +37,10 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(io("binding the proxy"))?;
-        let port = listener.local_addr().map_err(io("binding the proxy"))?.port();
+        let port = listener
+            .local_addr()
+            .map_err(io("binding the proxy"))?
+            .port();
         let (mode, watching) = watch::channel(Mode::Pass);
         let accept = tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {

@@ -49,7 +49,8 @@ impl Machine {
                 .filter(|o| o.status.success())
                 .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         };
-        let mut commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+        let mut commit =
+            git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
         if git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty()) {
             commit.push_str("+dirty");
         }
@@ -65,7 +66,12 @@ impl Machine {
 }
 
 /// The report as Markdown.
-pub fn render(machine: &Machine, short: bool, results: &[ScenarioResult], errors: &[(u8, String)]) -> String {
+pub fn render(
+    machine: &Machine,
+    short: bool,
+    results: &[ScenarioResult],
+    errors: &[(u8, String)],
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

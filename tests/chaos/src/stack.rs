@@ -112,7 +112,9 @@ impl Stack {
         run_command(&options.bins.api, &["migrate"], &env).await?;
         let created = run_command(
             &options.bins.api,
-            &["keys", "create", "--name", "chaos", "--tier", "premium", "--limit", "1000000"],
+            &[
+                "keys", "create", "--name", "chaos", "--tier", "premium", "--limit", "1000000",
+            ],
             &env,
         )
         .await?;
@@ -147,7 +149,10 @@ impl Stack {
         for n in 1..=options.workers {
             let port = free_port()?;
             let mut own = env.clone();
-            own.push(("WUMP__WORKER__HEALTH_BIND".into(), format!("127.0.0.1:{port}")));
+            own.push((
+                "WUMP__WORKER__HEALTH_BIND".into(),
+                format!("127.0.0.1:{port}"),
+            ));
             workers.push(Process::spawn(
                 format!("worker-{n}"),
                 &options.bins.worker,
@@ -158,7 +163,9 @@ impl Stack {
             )?);
         }
         for process in apis.iter().chain(&workers) {
-            process.wait_healthy(&client, Duration::from_secs(60)).await?;
+            process
+                .wait_healthy(&client, Duration::from_secs(60))
+                .await?;
         }
         let queues = Queues::connect(&valkey_settings(&valkey.url()), QueueSettings::default())
             .await
@@ -291,13 +298,19 @@ pub fn base_env(database_url: &str, valkey_url: &str, local_root: &Path) -> Env 
         ("WUMP__DATABASE__MIGRATE_ON_START", "false".into()),
         ("WUMP__VALKEY__URL", valkey_url.to_owned()),
         ("WUMP__API__WORKERS", "2".into()),
-        ("WUMP__API__RATE_LIMITS__ANONYMOUS__PER_MINUTE", "1000000".into()),
+        (
+            "WUMP__API__RATE_LIMITS__ANONYMOUS__PER_MINUTE",
+            "1000000".into(),
+        ),
         ("WUMP__API__RATE_LIMITS__ANONYMOUS__BURST", "100000".into()),
         ("WUMP__QUEUES__HEARTBEAT_INTERVAL_SECS", "1".into()),
         ("WUMP__QUEUES__MISSED_HEARTBEATS", "3".into()),
         ("WUMP__QUEUES__POLL_INTERVAL_MS", "100".into()),
         ("WUMP__WORKER__SHUTDOWN_GRACE_SECS", "5".into()),
-        ("WUMP__PROVIDERS__LOCAL__ROOT", local_root.to_string_lossy().into_owned()),
+        (
+            "WUMP__PROVIDERS__LOCAL__ROOT",
+            local_root.to_string_lossy().into_owned(),
+        ),
         ("WUMP__PROVIDERS__GITHUB__ENABLED", "false".into()),
         ("WUMP__PROVIDERS__ECOSYSTEMS__ENABLED", "false".into()),
         ("WUMP__TELEMETRY__LOG_FORMAT", "json".into()),
@@ -306,7 +319,14 @@ pub fn base_env(database_url: &str, valkey_url: &str, local_root: &Path) -> Env 
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    for registry in ["NPM", "PYPI", "CRATES_IO", "MAVEN_CENTRAL", "RUBYGEMS", "PACKAGIST"] {
+    for registry in [
+        "NPM",
+        "PYPI",
+        "CRATES_IO",
+        "MAVEN_CENTRAL",
+        "RUBYGEMS",
+        "PACKAGIST",
+    ] {
         env.push((
             format!("WUMP__PROVIDERS__REGISTRIES__{registry}__ENABLED"),
             "false".into(),

@@ -32,8 +32,12 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
     options.work = config.work.clone();
     if config.short {
         // Shorter waits so the short run fits in seconds; the full run keeps the defaults.
-        options.env.push(("WUMP__DATABASE__CONNECT_TIMEOUT_MS".into(), "1000".into()));
-        options.env.push(("WUMP__DATABASE__POOL_WAIT_TIMEOUT_MS".into(), "500".into()));
+        options
+            .env
+            .push(("WUMP__DATABASE__CONNECT_TIMEOUT_MS".into(), "1000".into()));
+        options
+            .env
+            .push(("WUMP__DATABASE__POOL_WAIT_TIMEOUT_MS".into(), "500".into()));
     }
     let stack = Stack::start(options).await?;
     let mut result = ScenarioResult::new(5, TITLE, stack.dir.clone());
@@ -62,7 +66,11 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
     let early = recording.stats(holed, settled, |s| !s.class.cached());
     let uncached = recording.stats(settled, restored, |s| !s.class.cached());
     let cached = recording.stats(holed, restored, |s| s.class.cached());
-    let whole = recording.stats(Duration::ZERO, recording.end() + Duration::from_secs(1), |_| true);
+    let whole = recording.stats(
+        Duration::ZERO,
+        recording.end() + Duration::from_secs(1),
+        |_| true,
+    );
     let recovery = recording
         .last_failure_after(restored, |_| true)
         .map_or(Duration::ZERO, |end| end.saturating_sub(restored));
@@ -96,7 +104,10 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
         "uncached once the breaker is open: 503 with Retry-After / requests",
         format!(
             "{} / {} (statuses {:?}, errors {})",
-            uncached.unavailable_with_retry_after, uncached.requests, uncached.statuses, uncached.errors
+            uncached.unavailable_with_retry_after,
+            uncached.requests,
+            uncached.statuses,
+            uncached.errors
         ),
     );
     result.number(
@@ -110,7 +121,12 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
     );
     result.number(
         "cached during the black hole: 200 / requests (p99)",
-        format!("{} / {} ({})", cached.ok, cached.requests, ms(cached.p99_ms)),
+        format!(
+            "{} / {} ({})",
+            cached.ok,
+            cached.requests,
+            ms(cached.p99_ms)
+        ),
     );
     result.number("hangs (no answer in 10 s)", whole.hangs);
     result.number("full service after the route is back", secs(recovery));

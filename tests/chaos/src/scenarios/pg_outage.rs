@@ -28,8 +28,12 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
     options.work = config.work.clone();
     if config.short {
         // Retries within the short run's seconds (the full run keeps the defaults).
-        options.env.push(("WUMP__QUEUES__BACKOFF_BASE_MS".into(), "1000".into()));
-        options.env.push(("WUMP__QUEUES__BACKOFF_MAX_MS".into(), "4000".into()));
+        options
+            .env
+            .push(("WUMP__QUEUES__BACKOFF_BASE_MS".into(), "1000".into()));
+        options
+            .env
+            .push(("WUMP__QUEUES__BACKOFF_MAX_MS".into(), "4000".into()));
     }
     let stack = Stack::start(options).await?;
     let mut result = ScenarioResult::new(1, TITLE, stack.dir.clone());
@@ -76,7 +80,11 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
             .select(killed, restarted, |s| !s.class.cached())
             .filter(|s| s.status == Some(503)),
     );
-    let whole = recording.stats(Duration::ZERO, recording.end() + Duration::from_secs(1), |_| true);
+    let whole = recording.stats(
+        Duration::ZERO,
+        recording.end() + Duration::from_secs(1),
+        |_| true,
+    );
     let recovery = recording
         .last_failure_after(restarted, |_| true)
         .map_or(Duration::ZERO, |end| end.saturating_sub(restarted));
@@ -201,7 +209,11 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
         ms(uncached_503.p99_ms),
         uncached_503.requests > 0 && uncached_503.p99_ms < FAIL_FAST_P99_MS,
     );
-    result.criterion("no request hangs", whole.hangs.to_string(), whole.hangs == 0);
+    result.criterion(
+        "no request hangs",
+        whole.hangs.to_string(),
+        whole.hangs == 0,
+    );
     result.criterion(
         format!(
             "full service within {} of the restart, wump not restarted",
@@ -239,8 +251,16 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
         "no edge, count or roll-up left inconsistent",
         format!(
             "roll-ups {}, counts {}, listings {} of {} agree",
-            if consistency.rollups_match { "match" } else { "DIFFER" },
-            if consistency.counts_match { "match" } else { "DIFFER" },
+            if consistency.rollups_match {
+                "match"
+            } else {
+                "DIFFER"
+            },
+            if consistency.counts_match {
+                "match"
+            } else {
+                "DIFFER"
+            },
             consistency.listings_checked - consistency.listings_mismatched,
             consistency.listings_checked
         ),

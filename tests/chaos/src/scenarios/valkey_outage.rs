@@ -25,8 +25,12 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
     let mut options = StackOptions::new("valkey-outage", config.bins.clone());
     options.work = config.work.clone();
     if config.short {
-        options.env.push(("WUMP__QUEUES__BACKOFF_BASE_MS".into(), "1000".into()));
-        options.env.push(("WUMP__QUEUES__BACKOFF_MAX_MS".into(), "4000".into()));
+        options
+            .env
+            .push(("WUMP__QUEUES__BACKOFF_BASE_MS".into(), "1000".into()));
+        options
+            .env
+            .push(("WUMP__QUEUES__BACKOFF_MAX_MS".into(), "4000".into()));
     }
     let stack = Stack::start(options).await?;
     let mut result = ScenarioResult::new(2, TITLE, stack.dir.clone());
@@ -55,12 +59,16 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
     let restarted_at = Instant::now();
     let fed_during = feeder.so_far();
     // Resumed: a job enqueued now completes.
-    let probe = stack.enqueue_scrape(wump_core::jobs::Priority::High).await?;
+    let probe = stack
+        .enqueue_scrape(wump_core::jobs::Priority::High)
+        .await?;
     let resumed = crate::eventually(
         "a job enqueued after the restart to complete",
         config.pick(Duration::from_secs(120), Duration::from_secs(30)),
         || async {
-            let outcome = jobs::outcome(&stack, std::slice::from_ref(&probe)).await.ok()?;
+            let outcome = jobs::outcome(&stack, std::slice::from_ref(&probe))
+                .await
+                .ok()?;
             (outcome.completed == 1).then(|| restarted_at.elapsed())
         },
     )
@@ -74,7 +82,11 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
         .await;
 
     let reads = recording.stats(killed, restarted, |_| true);
-    let whole = recording.stats(Duration::ZERO, recording.end() + Duration::from_secs(1), |_| true);
+    let whole = recording.stats(
+        Duration::ZERO,
+        recording.end() + Duration::from_secs(1),
+        |_| true,
+    );
     // Jobs enqueued before or during the outage (what the feeder had by the restart).
     let before_or_during = &fed.ids[..fed_during.ids.len()];
     let outcome = jobs::outcome(&stack, before_or_during).await?;
@@ -116,10 +128,7 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
             _ => "unreadable".into(),
         },
     );
-    result.number(
-        "enqueues refused while Valkey was away",
-        fed_during.refused,
-    );
+    result.number("enqueues refused while Valkey was away", fed_during.refused);
     result.number(
         "first job completed after the restart",
         match &resumed {
@@ -187,7 +196,11 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
         ),
         outcome.jobs > 0 && outcome.missing == 0 && drained.is_ok(),
     );
-    result.criterion("no request hangs", whole.hangs.to_string(), whole.hangs == 0);
+    result.criterion(
+        "no request hangs",
+        whole.hangs.to_string(),
+        whole.hangs == 0,
+    );
     result.criterion("no process crashes", crashes.to_string(), crashes == 0);
     Ok(result)
 }
@@ -207,7 +220,9 @@ async fn local_limiter_decisions(stack: &Stack) -> Option<u64> {
             .await
             .ok()?;
         for line in text.lines() {
-            if line.starts_with("wump_api_rate_limit_decisions") && line.contains("backend=\"local\"") {
+            if line.starts_with("wump_api_rate_limit_decisions")
+                && line.contains("backend=\"local\"")
+            {
                 let value = line.rsplit(' ').next()?;
                 total += value.parse::<f64>().ok()? as u64;
             }

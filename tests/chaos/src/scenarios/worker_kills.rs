@@ -2,11 +2,11 @@
 //!
 //! A generated tree ([`Tree`]) is loaded through the real queues (`wump-worker enqueue
 //! scrape --provider local`, registries off) by three workers while, `cycles` times, a
-//! random worker that holds jobs right now is SIGKILLed and a replacement started. Orphan
-//! recovery (heartbeat 1 s × 3 missed) must bring the killed workers' jobs back. While the
-//! scrape's own jobs last the kills hit them; after that every repository's parse is
-//! enqueued again, round after round, so every cycle has jobs to interrupt (parses are
-//! idempotent: the rows end the same).
+//! random worker in the middle of a job (the job in its in-flight set in Valkey, its run
+//! started and not finished in `job_executions`) is SIGKILLed and a replacement started.
+//! Orphan recovery (heartbeat 1 s × 3 missed) must bring the killed workers' jobs back.
+//! Whenever nothing waits in the queues, every repository's parse is enqueued again, so
+//! every cycle has jobs to interrupt (parses are idempotent: the rows end the same).
 //!
 //! Afterwards every job is completed or dead-lettered, every repository parsed, and the
 //! database's rows equal those of a clean run of the same tree (one worker, no kills) into
@@ -177,6 +177,8 @@ pub struct WorkerKillsResult {
     pub kills_mid_job: usize,
     /// Jobs the victims held when killed.
     pub jobs_held_by_victims: usize,
+    /// Of those, runs the kill cut off mid-way (started, not finished).
+    pub runs_interrupted: usize,
     /// Rounds of re-parses enqueued to keep the workers busy.
     pub reparse_rounds: usize,
     pub jobs: JobCounts,
@@ -207,9 +209,10 @@ impl WorkerKillsResult {
         out.setup = format!(
             "A generated tree of {} repositories (seeded) loaded through the queues by three \
              workers (`enqueue scrape --provider local`, registries off; heartbeat 1 s × 3 \
-             missed) while, {} times, a random worker holding jobs is SIGKILLed and a \
-             replacement started; once the scrape's jobs are done every repository's parse is \
-             enqueued again, round after round, so each kill finds work. A clean run of the same \
+             missed) while, {} times, a random worker in the middle of a job (held in Valkey, \
+             its run started and not finished) is SIGKILLed and a replacement started; whenever \
+             nothing waits in the queues every repository's parse is enqueued again, so each \
+             kill finds work. A clean run of the same \
              tree (one worker, no kills, its own database and queues) is the reference.{}",
             self.repositories,
             self.cycles,
@@ -221,10 +224,11 @@ impl WorkerKillsResult {
         );
         out.number("kill cycles", self.cycles);
         out.number(
-            "kills that found the victim holding jobs",
+            "kills that found the victim in the middle of a run",
             self.kills_mid_job,
         );
         out.number("jobs the killed workers held", self.jobs_held_by_victims);
+        out.number("runs the kills cut off mid-way", self.runs_interrupted);
         out.number(
             "re-parse rounds enqueued to keep workers busy",
             self.reparse_rounds,
@@ -254,7 +258,7 @@ impl WorkerKillsResult {
             );
         }
         out.criterion(
-            "every kill hits a worker in the middle of jobs",
+            "every kill hits a worker in the middle of a job (its run started, not finished)",
             format!("{} of {} kills", self.kills_mid_job, self.cycles),
             self.kills_mid_job == self.cycles,
         );
@@ -375,43 +379,63 @@ pub async fn measure(
         &stack.env,
     )
     .await?;
-    let mut ours: Vec<String> = enqueued
+    let scrape = enqueued
         .split_whitespace()
         .next()
-        .map(str::to_owned)
-        .into_iter()
-        .collect();
+        .ok_or_else(|| Error::Setup(format!("`enqueue scrape` printed no id: {enqueued}")))?
+        .to_owned();
+    let mut ours = vec![scrape];
 
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(options.seed ^ 0x5eed);
+    let mut conn = stack.db().await?;
+    // `running` rows per job id already left behind by earlier kills: a job is mid-run when
+    // it has more than these.
+    let mut cut: BTreeMap<String, i64> = BTreeMap::new();
+    let mut scrape_done = false;
     for cycle in 0..options.cycles {
         let deadline = Instant::now() + options.busy_deadline;
-        let busy = loop {
-            let busy = busy_workers(&stack).await?;
-            if !busy.is_empty() {
-                break busy;
+        let (busy, mid_run) = loop {
+            if !scrape_done {
+                scrape_done = stored(&mut conn).await? >= tree.repository_count() as u64;
             }
-            if stack.jobs_outstanding().await == Some(0) {
-                // Nothing queued any more: another round of parses keeps them busy.
+            // Once the scrape has stored every repository and nothing waits: another round
+            // of parses keeps every worker busy.
+            if scrape_done && queued(&stack).await == Some(0) {
                 ours.extend(reparse_round(&stack, &tree).await?);
                 result.reparse_rounds += 1;
             }
+            let busy = busy_workers(&stack, &mut conn, &cut).await?;
+            let mid_run: Vec<&Held> = busy.iter().filter(|h| !h.running.is_empty()).collect();
+            if !mid_run.is_empty() {
+                break (mid_run[rng.random_range(0..mid_run.len())].clone(), true);
+            }
             if Instant::now() > deadline {
+                // Honestly counted: a kill of a worker that only held jobs not yet started.
+                if let Some(any) = busy.into_iter().next() {
+                    break (any, false);
+                }
                 return Err(Error::Timeout(
                     options.busy_deadline,
-                    format!("cycle {cycle}: a worker in the middle of a job"),
+                    format!("cycle {cycle}: a worker holding jobs"),
                 ));
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
         };
-        let (victim, held) = busy[rng.random_range(0..busy.len())];
-        stack.workers[victim].kill()?;
-        result.kills_mid_job += usize::from(held > 0);
-        result.jobs_held_by_victims += held;
-        if let Some(load) = &load {
-            load.mark(format!("kill {cycle}: {}", stack.workers[victim].name()));
+        stack.workers[busy.worker].kill()?;
+        result.kills_mid_job += usize::from(mid_run);
+        result.jobs_held_by_victims += busy.held;
+        result.runs_interrupted += busy.running.len();
+        for (id, rows) in &busy.running {
+            cut.insert(id.clone(), *rows);
         }
-        stack.workers[victim].restart()?;
+        if let Some(load) = &load {
+            load.mark(format!(
+                "kill {cycle}: {}",
+                stack.workers[busy.worker].name()
+            ));
+        }
+        stack.workers[busy.worker].restart()?;
     }
     result.kill_phase = started.elapsed();
 
@@ -526,10 +550,50 @@ async fn reparse_round(stack: &Stack, tree: &Tree) -> Result<Vec<String>> {
     Ok(ids)
 }
 
-/// `(index into stack.workers, jobs it holds)` for every live worker holding jobs now.
-async fn busy_workers(stack: &Stack) -> Result<Vec<(usize, usize)>> {
+/// Repositories stored so far.
+async fn stored(conn: &mut AsyncPgConnection) -> Result<u64> {
+    let row: Count = diesel::sql_query("SELECT count(*) AS n FROM repositories")
+        .get_result(conn)
+        .await
+        .map_err(|e| Error::Database(e.to_string()))?;
+    Ok(row.n as u64)
+}
+
+/// Jobs waiting (pending or scheduled) in every queue; `None` when Valkey cannot be read.
+async fn queued(stack: &Stack) -> Option<u64> {
+    let depths = stack.queues.depths().await.ok()?;
+    Some(depths.iter().map(|(_, d)| d.pending + d.scheduled).sum())
+}
+
+/// What one live worker holds right now.
+#[derive(Debug, Clone)]
+struct Held {
+    /// Index into `stack.workers`.
+    worker: usize,
+    /// Jobs in its in-flight sets.
+    held: usize,
+    /// Of those, the ones whose run has started and not finished: `(job id, running rows)`.
+    running: Vec<(String, i64)>,
+}
+
+#[derive(QueryableByName)]
+struct Running {
+    #[diesel(sql_type = Text)]
+    job_id: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Every live worker holding jobs now, with the jobs it is in the middle of: held in its
+/// in-flight set (Valkey) with a `running` row in `job_executions` beyond those `cut` by
+/// earlier kills.
+async fn busy_workers(
+    stack: &Stack,
+    db: &mut AsyncPgConnection,
+    cut: &BTreeMap<String, i64>,
+) -> Result<Vec<Held>> {
     let mut conn = stack.queues.connection();
-    let mut held: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut held: BTreeMap<usize, (usize, Vec<String>)> = BTreeMap::new();
     let pids: Vec<(usize, String)> = stack
         .workers
         .iter()
@@ -537,6 +601,7 @@ async fn busy_workers(stack: &Stack) -> Result<Vec<(usize, usize)>> {
         .filter(|(_, w)| w.exited().is_none())
         .map(|(i, w)| (i, format!("-{}-", w.pid())))
         .collect();
+    let valkey = |e: redis::RedisError| Error::Setup(format!("reading the queues: {e}"));
     for job_type in JobType::ALL {
         for priority in Priority::ALL {
             let config = stack.queues.config(job_type, priority);
@@ -546,24 +611,65 @@ async fn busy_workers(stack: &Stack) -> Result<Vec<(usize, usize)>> {
                 .arg(-1)
                 .query_async(&mut conn)
                 .await
-                .map_err(|e| Error::Setup(format!("reading the workers set: {e}")))?;
+                .map_err(valkey)?;
             for name in names {
                 let Some((index, _)) = pids.iter().find(|(_, pid)| name.contains(pid.as_str()))
                 else {
                     continue;
                 };
-                let n: usize = redis::cmd("SCARD")
+                let tasks: Vec<String> = redis::cmd("SMEMBERS")
                     .arg(format!("{}:{name}", config.inflight_jobs_set()))
                     .query_async(&mut conn)
                     .await
-                    .map_err(|e| Error::Setup(format!("reading in-flight jobs: {e}")))?;
-                if n > 0 {
-                    *held.entry(*index).or_default() += n;
+                    .map_err(valkey)?;
+                if tasks.is_empty() {
+                    continue;
+                }
+                let entry = held.entry(*index).or_default();
+                entry.0 += tasks.len();
+                for task in tasks {
+                    // The task's data is our envelope, whose id is the job's id.
+                    let data: Option<String> = redis::cmd("HGET")
+                        .arg(config.job_data_hash())
+                        .arg(&task)
+                        .query_async(&mut conn)
+                        .await
+                        .map_err(valkey)?;
+                    if let Some(id) = data
+                        .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+                        .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_owned))
+                    {
+                        entry.1.push(id);
+                    }
                 }
             }
         }
     }
-    Ok(held.into_iter().collect())
+    let ids: Vec<String> = held.values().flat_map(|(_, ids)| ids.clone()).collect();
+    let rows: Vec<Running> = diesel::sql_query(
+        "SELECT job_id, count(*) AS n FROM job_executions
+          WHERE status = 'running' AND job_id = ANY($1) GROUP BY job_id",
+    )
+    .bind::<diesel::sql_types::Array<Text>, _>(&ids)
+    .load(db)
+    .await
+    .map_err(|e| Error::Database(e.to_string()))?;
+    let running: BTreeMap<String, i64> = rows
+        .into_iter()
+        .filter(|r| r.n > cut.get(&r.job_id).copied().unwrap_or(0))
+        .map(|r| (r.job_id, r.n))
+        .collect();
+    Ok(held
+        .into_iter()
+        .map(|(worker, (count, ids))| Held {
+            worker,
+            held: count,
+            running: ids
+                .into_iter()
+                .filter_map(|id| running.get(&id).map(|n| (id, *n)))
+                .collect(),
+        })
+        .collect())
 }
 
 #[derive(QueryableByName)]
