@@ -116,6 +116,8 @@ pub struct RequestRecord {
     pub path: String,
     pub answer: Answer,
     pub status: u16,
+    /// The TCP connection it came on (numbered from 0 in accept order).
+    pub connection: u64,
 }
 
 /// A wait the stand-in announced on a token.
@@ -129,6 +131,8 @@ pub struct AnnouncedWait {
     /// Nothing on this token (and bucket) before this (ms since the epoch).
     pub until_ms: i64,
     pub primary: bool,
+    /// The connection of the request that was answered with it.
+    pub connection: u64,
 }
 
 /// How it misbehaves: relative weights of each answer, and their timings.
@@ -187,6 +191,12 @@ pub struct WaitsReport {
     pub into_wait_in_flight: usize,
     /// The latest arrival into a wait, measured from its announcement (ms).
     pub deepest_ms: i64,
+    /// Requests into a wait sent by the process that was told about it (its connection
+    /// belongs to the same process), beyond those in flight.
+    pub same_process: usize,
+    /// Requests into a wait sent by another process than the one told, beyond those in
+    /// flight: what only limits shared by the whole fleet prevent.
+    pub other_process: usize,
 }
 
 impl WaitsReport {
@@ -210,6 +220,10 @@ struct State {
     requests: Vec<RequestRecord>,
     waits: Vec<AnnouncedWait>,
     quotas: HashMap<(Option<usize>, Resource), Quota>,
+    /// The connection of the request being answered.
+    connection: u64,
+    /// The process owning each connection's client end, when it could be found.
+    owners: HashMap<u64, Option<u32>>,
     faults: Option<(Faults, StdRng)>,
     burst_left: u32,
     /// Fault kinds answered since misbehaving began.
@@ -259,20 +273,30 @@ impl GithubStandIn {
             faults: None,
             burst_left: 0,
             dealt: Vec::new(),
+            connection: 0,
+            owners: HashMap::new(),
         }));
         let shared = Arc::clone(&state);
         let server = tokio::spawn(async move {
             // Dropping the set (when the accept loop is aborted) ends every connection.
             let mut connections = JoinSet::new();
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
+            let port = addr.port();
+            for connection in 0u64.. {
+                let Ok((stream, peer)) = listener.accept().await else {
                     continue;
                 };
                 let state = Arc::clone(&shared);
                 connections.spawn(async move {
+                    // Which process is on the other end (for attributing requests into waits),
+                    // looked up before serving: a short-lived client socket is gone afterwards.
+                    let pid = tokio::task::spawn_blocking(move || socket_owner(peer.port(), port))
+                        .await
+                        .ok()
+                        .flatten();
+                    lock(&state).owners.insert(connection, pid);
                     let service = service_fn(move |request| {
                         let state = Arc::clone(&state);
-                        async move { Ok::<_, Infallible>(handle(&state, request).await) }
+                        async move { Ok::<_, Infallible>(handle(&state, connection, request).await) }
                     });
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -299,7 +323,7 @@ impl GithubStandIn {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 
     /// Starts misbehaving as `faults` says.
@@ -336,8 +360,79 @@ impl GithubStandIn {
     /// `in_flight_grace` of the announcement count as already in flight.
     pub fn waits_report(&self, in_flight_grace: Duration) -> WaitsReport {
         let state = self.lock();
-        waits_report(&state.requests, &state.waits, in_flight_grace)
+        let mut report = waits_report(&state.requests, &state.waits, in_flight_grace);
+        let (same, other) = by_process(&state, in_flight_grace);
+        report.same_process = same;
+        report.other_process = other;
+        report
     }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The process holding the client end of the connection from `peer_port` to `port` on
+/// 127.0.0.1 (Linux: `/proc/net/tcp` gives the socket's inode, `/proc/<pid>/fd` its owner).
+fn socket_owner(peer_port: u16, port: u16) -> Option<u32> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let inode = table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let port_of = |address: &str| {
+            address
+                .rsplit_once(':')
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok())
+        };
+        (fields.len() > 9
+            && port_of(fields[1]) == Some(peer_port)
+            && port_of(fields[2]) == Some(port))
+        .then(|| fields[9].to_owned())
+    })?;
+    let target = format!("socket:[{inode}]");
+    for process in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = process.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(process.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy() == target) {
+                return Some(pid);
+            }
+        }
+    }
+    None
+}
+
+/// Requests into a wait beyond those in flight, split into `(sent by the process that was
+/// told, sent by another)`; requests whose process is unknown count as neither.
+fn by_process(state: &State, in_flight_grace: Duration) -> (usize, usize) {
+    let grace = in_flight_grace.as_millis() as i64;
+    let owner = |connection: u64| state.owners.get(&connection).copied().flatten();
+    let (mut same, mut other) = (0, 0);
+    for request in &state.requests {
+        let earliest = state
+            .waits
+            .iter()
+            .filter(|w| {
+                w.token == request.token
+                    && w.resource.is_none_or(|r| r == request.resource)
+                    && w.from_ms < request.arrived_ms
+                    && request.arrived_ms < w.until_ms
+            })
+            .min_by_key(|w| w.from_ms);
+        let Some(wait) = earliest else { continue };
+        if request.arrived_ms - wait.from_ms <= grace {
+            continue;
+        }
+        match (owner(request.connection), owner(wait.connection)) {
+            (Some(a), Some(b)) if a == b => same += 1,
+            (Some(_), Some(_)) => other += 1,
+            _ => {}
+        }
+    }
+    (same, other)
 }
 
 /// See [`GithubStandIn::waits_report`].
@@ -423,7 +518,11 @@ impl Reply {
     }
 }
 
-async fn handle(state: &Mutex<State>, request: Request<Incoming>) -> Response<Body> {
+async fn handle(
+    state: &Mutex<State>,
+    connection: u64,
+    request: Request<Incoming>,
+) -> Response<Body> {
     let arrived_ms = now_ms();
     let method = request.method().as_str().to_owned();
     let path = request.uri().path().to_owned();
@@ -447,7 +546,8 @@ async fn handle(state: &Mutex<State>, request: Request<Incoming>) -> Response<Bo
         .unwrap_or_default();
 
     let (reply, answer, token, hold) = {
-        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = lock(state);
+        state.connection = connection;
         let token = authorization
             .as_deref()
             .and_then(|a| a.strip_prefix("Bearer "))
@@ -507,7 +607,9 @@ fn record(
     answer: Answer,
     reply: &Reply,
 ) {
+    let connection = state.connection;
     state.requests.push(RequestRecord {
+        connection,
         arrived_ms,
         token,
         resource,
@@ -737,6 +839,7 @@ fn secondary_reply(
         token,
         resource: None,
         from_ms: now_ms(),
+        connection: state.connection,
         until_ms: now + retry_after * 1000,
         primary: false,
     });
@@ -763,6 +866,7 @@ fn primary_reply(
         token,
         resource: Some(resource),
         from_ms: now_ms(),
+        connection: state.connection,
         until_ms: reset_secs * 1000,
         primary: true,
     });
@@ -1233,6 +1337,7 @@ mod tests {
             path: "/x".into(),
             answer: Answer::Normal,
             status: 200,
+            connection: 0,
         }
     }
 
@@ -1245,6 +1350,7 @@ mod tests {
                 from_ms: 1_000,
                 until_ms: 3_000,
                 primary: false,
+                connection: 0,
             },
             AnnouncedWait {
                 token: Some(1),
@@ -1252,6 +1358,7 @@ mod tests {
                 from_ms: 1_000,
                 until_ms: 9_000,
                 primary: true,
+                connection: 0,
             },
         ];
         let requests = [
@@ -1349,5 +1456,7 @@ mod server_tests {
         assert_eq!(report.secondary_waits, 2);
         assert_eq!(report.into_wait, 1);
         assert_eq!(report.beyond_in_flight(), 1);
+        // Both came from this test's process.
+        assert_eq!((report.same_process, report.other_process), (1, 0));
     }
 }

@@ -148,6 +148,10 @@ impl GithubMisbehavesResult {
             w.into_wait_in_flight,
         );
         out.number(
+            "beyond those: sent by the process told of the wait / by another process",
+            format!("{} / {}", w.same_process, w.other_process),
+        );
+        out.number(
             "deepest arrival into a wait",
             format!("{} ms", w.deepest_ms),
         );
@@ -185,8 +189,9 @@ impl GithubMisbehavesResult {
         out.criterion(
             "no request into an announced wait (beyond those already in flight)",
             format!(
-                "{} requests arrived inside a wait announced on their token, {} of them in flight",
-                w.into_wait, w.into_wait_in_flight
+                "{} requests arrived inside a wait announced on their token, {} of them in flight; \
+                 of the rest, {} came from the process that was told, {} from another",
+                w.into_wait, w.into_wait_in_flight, w.same_process, w.other_process
             ),
             w.beyond_in_flight() == 0,
         );
