@@ -412,7 +412,7 @@ fn by_process(state: &State, in_flight_grace: Duration) -> (usize, usize) {
     let owner = |connection: u64| state.owners.get(&connection).copied().flatten();
     let (mut same, mut other) = (0, 0);
     for request in &state.requests {
-        let earliest = state
+        let covering: Vec<&AnnouncedWait> = state
             .waits
             .iter()
             .filter(|w| {
@@ -421,15 +421,24 @@ fn by_process(state: &State, in_flight_grace: Duration) -> (usize, usize) {
                     && w.from_ms < request.arrived_ms
                     && request.arrived_ms < w.until_ms
             })
-            .min_by_key(|w| w.from_ms);
-        let Some(wait) = earliest else { continue };
-        if request.arrived_ms - wait.from_ms <= grace {
+            .collect();
+        let Some(earliest) = covering.iter().map(|w| w.from_ms).min() else {
+            continue;
+        };
+        if request.arrived_ms - earliest <= grace {
             continue;
         }
-        match (owner(request.connection), owner(wait.connection)) {
-            (Some(a), Some(b)) if a == b => same += 1,
-            (Some(_), Some(_)) => other += 1,
-            _ => {}
+        let Some(sender) = owner(request.connection) else {
+            continue;
+        };
+        // Told: one of the waits covering it was answered to this process before it.
+        if covering
+            .iter()
+            .any(|w| w.from_ms + grace < request.arrived_ms && owner(w.connection) == Some(sender))
+        {
+            same += 1;
+        } else {
+            other += 1;
         }
     }
     (same, other)
@@ -643,7 +652,9 @@ fn decide(
     body: &[u8],
 ) -> (Reply, Answer, Duration) {
     let now = now_ms();
-    // Like GitHub: inside an announced wait, the answer is another 403.
+    // Like GitHub: inside an announced wait, the answer is another 403 — told to this
+    // connection too, but the wait is not extended (so a fleet that keeps asking cannot
+    // keep the token locked for ever).
     let active = state
         .waits
         .iter()
@@ -656,13 +667,7 @@ fn decide(
         let reply = if wait.primary {
             primary_reply(state, token, resource, now, wait.until_ms)
         } else {
-            secondary_reply(
-                state,
-                token,
-                resource,
-                now,
-                (wait.until_ms - now + 999) / 1000,
-            )
+            secondary_reply(state, token, resource, now, wait.until_ms)
         };
         return (reply, Answer::StillLimited, Duration::ZERO);
     }
@@ -724,7 +729,8 @@ fn decide(
     }
     match answer {
         Answer::Secondary => {
-            let reply = secondary_reply(state, token, resource, now, hold.as_secs() as i64);
+            let until = now + hold.as_secs().max(1) as i64 * 1000;
+            let reply = secondary_reply(state, token, resource, now, until);
             return (reply, answer, Duration::ZERO);
         }
         Answer::Primary => {
@@ -811,14 +817,15 @@ fn rate_headers(
 }
 
 /// GitHub's secondary-limit 403, announced on the token for `retry_after` seconds.
+/// The wait lasts until `until_ms`; `retry-after` rounds what is left up to whole seconds.
 fn secondary_reply(
     state: &mut State,
     token: Option<usize>,
     resource: Resource,
     now: i64,
-    retry_after: i64,
+    until_ms: i64,
 ) -> Reply {
-    let retry_after = retry_after.max(1);
+    let retry_after = ((until_ms - now + 999) / 1000).max(1);
     let (limit, _) = resource.quota();
     let (used, reset_ms) = window(state, token, resource, now);
     let mut reply = Reply::error(
@@ -840,7 +847,7 @@ fn secondary_reply(
         resource: None,
         from_ms: now_ms(),
         connection: state.connection,
-        until_ms: now + retry_after * 1000,
+        until_ms,
         primary: false,
     });
     reply
