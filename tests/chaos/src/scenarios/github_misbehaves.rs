@@ -203,7 +203,7 @@ impl GithubMisbehavesResult {
         out.criterion(
             "the backlog drains afterwards: every job completed or dead-lettered",
             format!(
-                "{}; {} lost of {} ({} completed, {} dead-lettered){}",
+                "{}; {} of {} neither completed nor dead-lettered ({} completed, {} dead-lettered){}",
                 if self.drained {
                     format!("drained {} after it behaved", secs(self.drain))
                 } else {

@@ -265,7 +265,7 @@ impl WorkerKillsResult {
         out.criterion(
             "zero jobs lost: every job completed or dead-lettered, the queues drained",
             format!(
-                "{} lost of {} ({} completed, {} dead-lettered){}{}",
+                "{} of {} neither completed nor dead-lettered ({} completed, {} dead-lettered){}{}",
                 j.lost,
                 j.jobs,
                 j.completed,
