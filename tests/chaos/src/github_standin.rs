@@ -236,11 +236,15 @@ pub struct GithubStandIn {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
     server: tokio::task::JoinHandle<()>,
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Drop for GithubStandIn {
     fn drop(&mut self) {
         self.server.abort();
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 
@@ -262,8 +266,16 @@ impl GithubStandIn {
     /// Serves `tree` on a free port of 127.0.0.1; `tokens` are the ones it accepts (any
     /// other `Authorization` gets GitHub's 401).
     pub async fn start(tree: Tree, tokens: Vec<String>) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
+        // A runtime of its own: arrival times are taken when a request is read, so the
+        // harness' load (which shares the caller's runtime) must not delay them.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("github-standin")
+            .enable_all()
+            .build()?;
         let state = Arc::new(Mutex::new(State {
             tree,
             tokens,
@@ -277,7 +289,10 @@ impl GithubStandIn {
             owners: HashMap::new(),
         }));
         let shared = Arc::clone(&state);
-        let server = tokio::spawn(async move {
+        let server = runtime.spawn(async move {
+            let Ok(listener) = TcpListener::from_std(listener) else {
+                return;
+            };
             // Dropping the set (when the accept loop is aborted) ends every connection.
             let mut connections = JoinSet::new();
             let port = addr.port();
@@ -309,6 +324,7 @@ impl GithubStandIn {
             addr,
             state,
             server,
+            runtime: Some(runtime),
         })
     }
 
