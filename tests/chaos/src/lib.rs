@@ -4,15 +4,25 @@
 //! things and measure what callers and the queues noticed. `wump-chaos run` writes the
 //! numbers to `docs/reliability.md`; `tests/` runs short versions inside `just test`.
 //!
-//! The harness in one place ([`Stack`]):
+//! The harness in one place ([`stack::Stack`]); a scenario is a function of a
+//! [`scenarios::RunConfig`] returning a [`scenarios::ScenarioResult`]:
 //!
 //! ```ignore
-//! let stack = Stack::start(StackOptions::new("my-scenario", bins)).await?; // servers, 2 apis, 3 workers
-//! stack.seed_demo().await?;                      // scrape the tree through the queues, drain
-//! let load = Load::start(stack.load_targets(), LoadOptions::default());
-//! stack.postgres.kill()?;                        // or stack.valkey.kill(), stack.pg_proxy.set(Mode::BlackHole)
-//! let report = load.stop().await;                // per-class statuses, latencies, hangs, timeline
-//! let crashes = stack.stop().await?;             // processes that exited by themselves
+//! let mut options = StackOptions::new("my-scenario", config.bins.clone());
+//! options.work = config.work.clone();
+//! options.env.push(("WUMP__PROVIDERS__GITHUB__API_URL".into(), stand_in_url)); // extra settings
+//! let stack = Stack::start(options).await?;       // own PG + Valkey, migrate, key, 2 apis, 3 workers
+//! stack.seed(Duration::from_secs(60)).await?;     // scrape the local tree through the queues, drain
+//! Load::warm(&stack.load_targets(), &LoadOptions::default().cached_paths, deadline).await?;
+//! let load = Load::start(stack.load_targets(), LoadOptions::default())?;
+//! let feeder = Feeder::start(&stack, Duration::from_millis(500), 6); // keep jobs flowing
+//! stack.workers[1].kill()?; stack.workers[1].restart()?;  // or stack.postgres.kill(),
+//! let at = load.mark("fault");                    // stack.valkey.kill(), stack.pg_proxy.set(Mode::BlackHole)
+//! let fed = feeder.stop().await;                  // ids of every job enqueued
+//! let recording = load.stop().await;              // per-class stats, latencies, hangs, timeline
+//! stack.wait_idle(Duration::from_secs(120)).await?;
+//! let outcome = jobs::outcome(&stack, &fed.ids).await?;  // completed / dead / lost, runs
+//! let crashes = stack.stop();                     // processes that exited by themselves
 //! ```
 
 pub mod github_standin;

@@ -99,3 +99,81 @@ async fn connection(mut inbound: TcpStream, upstream: SocketAddr, mut mode: watc
         let _ = mode.wait_for(|m| *m != Mode::BlackHole).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::*;
+
+    /// An echo server; returns its address.
+    async fn echo() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let (mut r, mut w) = socket.split();
+                    let _ = tokio::io::copy(&mut r, &mut w).await;
+                });
+            }
+        });
+        address
+    }
+
+    /// Sends `ping` and reads the echo: `Some(true)` echoed, `Some(false)` closed, `None`
+    /// silence.
+    async fn round_trip(stream: &mut TcpStream) -> Option<bool> {
+        let _ = stream.write_all(b"ping").await;
+        let mut reply = [0u8; 4];
+        tokio::time::timeout(Duration::from_millis(300), stream.read_exact(&mut reply))
+            .await
+            .ok()
+            .map(|read| read.is_ok() && &reply == b"ping")
+    }
+
+    #[tokio::test]
+    async fn passes_cuts_black_holes_and_passes_again() {
+        let proxy = Proxy::start(echo().await).await.unwrap();
+        let connect = || TcpStream::connect(("127.0.0.1", proxy.port()));
+
+        let mut open = connect().await.unwrap();
+        assert_eq!(round_trip(&mut open).await, Some(true), "pass forwards");
+
+        proxy.set(Mode::BlackHole);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            round_trip(&mut open).await.is_none(),
+            "an open connection stalls"
+        );
+        let mut new = connect().await.expect("a black hole still accepts");
+        assert!(
+            round_trip(&mut new).await.is_none(),
+            "a new connection is never answered"
+        );
+
+        proxy.set(Mode::Cut);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            round_trip(&mut open).await,
+            Some(false),
+            "cut closes open connections"
+        );
+        let mut refused = connect().await.unwrap();
+        assert_eq!(
+            round_trip(&mut refused).await,
+            Some(false),
+            "cut closes new ones"
+        );
+
+        proxy.set(Mode::Pass);
+        let mut again = connect().await.unwrap();
+        assert_eq!(
+            round_trip(&mut again).await,
+            Some(true),
+            "pass forwards again"
+        );
+    }
+}

@@ -27,13 +27,18 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
     let mut options = StackOptions::new("pg-outage", config.bins.clone());
     options.work = config.work.clone();
     if config.short {
-        // Retries within the short run's seconds (the full run keeps the defaults).
+        // Retries within the short run's seconds (the full run keeps the defaults), and an
+        // outage still longer than any in-process cache: the API key cache lives 2 s here
+        // (30 s by default, which the full run's 60 s outage outlasts).
         options
             .env
             .push(("WUMP__QUEUES__BACKOFF_BASE_MS".into(), "1000".into()));
         options
             .env
             .push(("WUMP__QUEUES__BACKOFF_MAX_MS".into(), "4000".into()));
+        options
+            .env
+            .push(("WUMP__API__AUTH__KEY_CACHE_TTL_SECS".into(), "2".into()));
     }
     let stack = Stack::start(options).await?;
     let mut result = ScenarioResult::new(1, TITLE, stack.dir.clone());
@@ -47,7 +52,9 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
     )
     .await?;
     let load = Load::start(stack.load_targets(), load_options.clone())?;
-    let feeder = Feeder::start(&stack, Duration::from_millis(500), 6);
+    let feed_every = config.pick(Duration::from_millis(500), Duration::from_secs(1));
+    let feed_parses = if config.short { 3 } else { 6 };
+    let feeder = Feeder::start(&stack, feed_every, feed_parses);
     tokio::time::sleep(before).await;
 
     // Kill while jobs are in the middle of their work.
@@ -96,12 +103,14 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
 
     result.setup = format!(
         "Demo tree loaded through the queues ({}), pages warmed, then {} callers per class \
-         (one request every {} ms each) against both apis and a scrape plus 6 parses enqueued \
-         every 0.5 s. PostgreSQL killed with `pg_ctl stop -m immediate` {} into the load, \
+         (one request every {} ms each) against both apis and a scrape plus {} parses enqueued \
+         every {}. PostgreSQL killed with `pg_ctl stop -m immediate` {} into the load, \
          started again {} later, load kept on for {} more.",
         secs(seeded),
         load_options.callers_per_class,
         load_options.interval.as_millis(),
+        feed_parses,
+        secs(feed_every),
         secs(before),
         secs(outage),
         secs(after),

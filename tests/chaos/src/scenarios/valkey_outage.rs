@@ -44,7 +44,9 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
     )
     .await?;
     let load = Load::start(stack.load_targets(), load_options.clone())?;
-    let feeder = Feeder::start(&stack, Duration::from_millis(500), 6);
+    let feed_every = config.pick(Duration::from_millis(500), Duration::from_secs(1));
+    let feed_parses = if config.short { 3 } else { 6 };
+    let feeder = Feeder::start(&stack, feed_every, feed_parses);
     tokio::time::sleep(before).await;
 
     let limiter_local_before = local_limiter_decisions(&stack).await;
@@ -95,12 +97,14 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
 
     result.setup = format!(
         "Demo tree loaded ({}), pages warmed, {} callers per class (one request every {} ms \
-         each) against both apis, a scrape plus 6 parses enqueued every 0.5 s. Valkey \
+         each) against both apis, a scrape plus {} parses enqueued every {}. Valkey \
          (appendonly yes, appendfsync everysec) killed with SIGKILL {} into the load, started \
          again from its directory {} later; load kept on {} after.",
         secs(seeded),
         load_options.callers_per_class,
         load_options.interval.as_millis(),
+        feed_parses,
+        secs(feed_every),
         secs(before),
         secs(outage),
         secs(after),
