@@ -25,6 +25,7 @@
 //! let crashes = stack.stop();                     // processes that exited by themselves
 //! ```
 
+pub mod github_standin;
 pub mod jobs;
 pub mod load;
 pub mod processes;
@@ -33,6 +34,7 @@ pub mod report;
 pub mod scenarios;
 pub mod servers;
 pub mod stack;
+pub mod tree;
 
 use std::{
     future::Future,

@@ -43,3 +43,13 @@ async fn valkey_killed_reads_fall_back_and_every_job_is_accounted_for() {
 async fn postgres_black_holed_requests_fail_fast_and_pools_recover() {
     short(5).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_sigkilled_mid_job_lose_no_jobs_and_leave_the_rows_of_a_clean_run() {
+    short(3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_misbehaving_gets_no_request_into_an_announced_wait_and_the_backlog_drains() {
+    short(4).await;
+}

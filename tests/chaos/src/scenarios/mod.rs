@@ -6,9 +6,11 @@ use std::{path::PathBuf, time::Duration};
 
 use crate::{Result, processes::Bins, workspace_root};
 
+pub mod github_misbehaves;
 pub mod pg_black_hole;
 pub mod pg_outage;
 pub mod valkey_outage;
+pub mod worker_kills;
 
 /// How the scenarios run.
 #[derive(Debug, Clone)]
@@ -112,6 +114,8 @@ impl ScenarioResult {
 pub const ALL: &[(u8, &str)] = &[
     (1, pg_outage::TITLE),
     (2, valkey_outage::TITLE),
+    (3, worker_kills::TITLE),
+    (4, github_misbehaves::TITLE),
     (5, pg_black_hole::TITLE),
 ];
 
@@ -120,6 +124,8 @@ pub async fn run(number: u8, config: &RunConfig) -> Result<ScenarioResult> {
     match number {
         1 => pg_outage::run(config).await,
         2 => valkey_outage::run(config).await,
+        3 => worker_kills::run(config).await,
+        4 => github_misbehaves::run(config).await,
         5 => pg_black_hole::run(config).await,
         other => Err(crate::Error::Setup(format!("no scenario {other}"))),
     }
