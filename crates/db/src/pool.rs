@@ -103,7 +103,11 @@ impl Drop for PooledConnection {
         let Some(conn) = self.conn.take() else {
             return;
         };
-        if self.cut.as_ref().is_some_and(|cut| AtomicBool::load(cut, Ordering::Acquire)) {
+        if self
+            .cut
+            .as_ref()
+            .is_some_and(|cut| AtomicBool::load(cut, Ordering::Acquire))
+        {
             // Out of the pool (its slot frees) and closed: dropping the connection stops
             // its background task, which closes the socket.
             drop(Object::take(conn));

@@ -146,7 +146,10 @@ async fn with_the_database_black_holed_requests_fail_fast_through_the_breaker_an
         let cold = get(api, &format!("/test/cached/dark-{attempt}")).await;
         let took = started.elapsed();
         assert_eq!(cold.status().as_u16(), 503, "attempt {attempt}");
-        assert!(took < Duration::from_secs(4), "attempt {attempt} took {took:?}");
+        assert!(
+            took < Duration::from_secs(4),
+            "attempt {attempt} took {took:?}"
+        );
     }
     // Open now: the next requests are 503 + Retry-After without touching the database.
     for attempt in 0..5 {

@@ -236,7 +236,10 @@ pub async fn refresh_package_metadata(
         };
         let updated = db(ctx, async {
             let mut conn = checkout(&ctx.db).await?;
-            Ok(enrichment::update_package_metadata(&mut conn, package.id, metadata.as_ref()).await?)
+            Ok(
+                enrichment::update_package_metadata(&mut conn, package.id, metadata.as_ref())
+                    .await?,
+            )
         })
         .await?;
         if updated {
