@@ -20,8 +20,7 @@ async fn a_database_that_is_not_running_is_reported_unavailable_quickly() {
     let started = Instant::now();
     let err = pool::checkout(&pool)
         .await
-        .err()
-        .expect("no server, no connection");
+        .expect_err("no server, no connection");
     assert!(err.is_unavailable(), "{err:?}");
     assert!(
         started.elapsed() < Duration::from_secs(5),
