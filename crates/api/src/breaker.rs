@@ -5,6 +5,11 @@
 //! within `failure_window_ms` it opens: for `open_ms` loads fail at once (the cache still
 //! serves stale answers). Then one request probes (half-open): success closes it, failure
 //! opens it again. Any other answer, errors included, shows the database is there.
+//!
+//! Every load is bounded by `database.query_timeout_ms` ([`wump_db::pool::bounded_by`]): a
+//! database that accepts and never answers fails the load as unavailable (and its
+//! connection is closed, not reused), so the breaker opens on a black hole as it does on
+//! an outage instead of requests piling up behind it.
 
 use std::{
     future::Future,
@@ -26,6 +31,7 @@ pub struct CircuitBreaker {
 struct Inner {
     threshold: u32,
     window: Duration,
+    load_timeout: Duration,
     open_for: Duration,
     state: Mutex<State>,
 }
@@ -68,12 +74,14 @@ impl BreakerState {
 }
 
 impl CircuitBreaker {
-    /// A closed breaker with the given thresholds.
-    pub fn new(settings: &BreakerSettings) -> Self {
+    /// A closed breaker with the given thresholds, failing any load that takes longer than
+    /// `load_timeout` (`database.query_timeout_ms`) as unavailable.
+    pub fn new(settings: &BreakerSettings, load_timeout: Duration) -> Self {
         Self {
             inner: Arc::new(Inner {
                 threshold: settings.failure_threshold.max(1),
                 window: Duration::from_millis(settings.failure_window_ms),
+                load_timeout,
                 open_for: Duration::from_millis(settings.open_ms),
                 state: Mutex::new(CLOSED),
             }),
@@ -101,7 +109,7 @@ impl CircuitBreaker {
             probe,
             done: false,
         };
-        let result = load.await;
+        let result = wump_db::pool::bounded_by(self.inner.load_timeout, load).await;
         pending.done = true;
         match &result {
             Err(ApiError::Unavailable { .. }) => self.failed(probe),
@@ -208,11 +216,14 @@ mod tests {
     use super::*;
 
     fn breaker(open_ms: u64) -> CircuitBreaker {
-        CircuitBreaker::new(&BreakerSettings {
-            failure_threshold: 3,
-            failure_window_ms: 60_000,
-            open_ms,
-        })
+        CircuitBreaker::new(
+            &BreakerSettings {
+                failure_threshold: 3,
+                failure_window_ms: 60_000,
+                open_ms,
+            },
+            Duration::from_secs(60),
+        )
     }
 
     async fn down(breaker: &CircuitBreaker) -> Result<(), ApiError> {
@@ -280,6 +291,26 @@ mod tests {
         );
         breaker.call(async { Ok(()) }).await.unwrap();
         assert_eq!(breaker.state(), BreakerState::Closed);
+    }
+
+    #[tokio::test]
+    async fn a_load_that_never_answers_fails_as_unavailable_and_counts() {
+        let breaker = CircuitBreaker::new(
+            &BreakerSettings {
+                failure_threshold: 2,
+                failure_window_ms: 60_000,
+                open_ms: 60_000,
+            },
+            Duration::from_millis(50),
+        );
+        for _ in 0..2 {
+            let err = breaker
+                .call(std::future::pending::<Result<(), ApiError>>())
+                .await
+                .unwrap_err();
+            assert!(matches!(err, ApiError::Unavailable { .. }), "{err:?}");
+        }
+        assert_eq!(breaker.state(), BreakerState::Open);
     }
 
     #[tokio::test]

@@ -177,10 +177,11 @@ async fn still_pending(state: &AppState, id: Uuid) -> bool {
 /// The status of the job `id` (the queue envelope's id, which `job_executions.job_id`
 /// holds); `None` when wump knows no such job.
 pub async fn report(state: &AppState, id: Uuid) -> Result<Option<JobReport>, ApiError> {
-    let latest_run = {
+    let latest_run = wump_db::pool::bounded(&state.db, async {
         let mut conn = wump_db::pool::checkout(&state.db).await?;
-        job_status::latest_run(&mut conn, &id.to_string()).await?
-    };
+        Ok::<_, ApiError>(job_status::latest_run(&mut conn, &id.to_string()).await?)
+    })
+    .await?;
     let state_now = match &latest_run {
         Some(run) if run.status == JobStatus::Running.as_str() => JobState::Running,
         Some(run) if run.status == JobStatus::Completed.as_str() => JobState::Completed,

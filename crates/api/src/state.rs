@@ -66,7 +66,7 @@ impl AppState {
         key_prefix: String,
     ) -> Self {
         let settings = Arc::new(settings);
-        let breaker = CircuitBreaker::new(&settings.api.breaker);
+        let breaker = CircuitBreaker::new(&settings.api.breaker, settings.database.query_timeout());
         let cache = ResponseCache::new(
             valkey.clone(),
             key_prefix.clone(),

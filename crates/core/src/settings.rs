@@ -90,6 +90,10 @@ pub struct DatabaseSettings {
     pub connect_timeout_ms: u64,
     /// Server-side limit on any one statement.
     pub statement_timeout_ms: u64,
+    /// Client-side limit on one database operation (checkout and its queries): a server
+    /// that accepts and never answers fails the operation after this, instead of holding
+    /// it until TCP gives up, and the connection is closed rather than reused.
+    pub query_timeout_ms: u64,
     /// Apply pending migrations when a binary starts (convenient locally; run
     /// `wump-api migrate` as a separate step in production).
     pub migrate_on_start: bool,
@@ -105,6 +109,7 @@ impl Default for DatabaseSettings {
             pool_wait_timeout_ms: 2_000,
             connect_timeout_ms: 5_000,
             statement_timeout_ms: 30_000,
+            query_timeout_ms: 5_000,
             migrate_on_start: true,
         }
     }
@@ -119,6 +124,11 @@ impl DatabaseSettings {
     /// [`Self::connect_timeout_ms`] as a duration.
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.connect_timeout_ms)
+    }
+
+    /// [`Self::query_timeout_ms`] as a duration.
+    pub fn query_timeout(&self) -> Duration {
+        Duration::from_millis(self.query_timeout_ms)
     }
 }
 
@@ -655,6 +665,13 @@ pub struct QueueSettings {
     /// Provider rate-limit waits a job may take at one attempt without spending it; the
     /// job runs again after each wait. Beyond this a wait spends the attempt.
     pub max_rate_limit_waits: u32,
+    /// Waits for an unavailable database a job may take at one attempt without spending
+    /// it (waits of either kind at one attempt count together); beyond this the failure
+    /// spends the attempt, so a database that never returns still ends in the dead-letter
+    /// list.
+    pub max_database_waits: u32,
+    /// Longest of those waits: they start at 1 s and double up to this.
+    pub database_wait_max_ms: u64,
     /// How often an idle worker looks for new jobs.
     pub poll_interval_ms: u64,
     /// How often a worker tells Valkey it is alive.
@@ -680,6 +697,8 @@ impl Default for QueueSettings {
             backoff_base_ms: 10_000,
             backoff_max_ms: 600_000,
             max_rate_limit_waits: 5,
+            max_database_waits: 12,
+            database_wait_max_ms: 30_000,
             poll_interval_ms: 200,
             heartbeat_interval_secs: 5,
             missed_heartbeats: 6,

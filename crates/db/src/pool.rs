@@ -1,7 +1,15 @@
 //! The async connection pool (diesel-async over deadpool), over TLS when the URL's
 //! `sslmode` asks for it.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    ops::{Deref, DerefMut},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use diesel::{ConnectionError, sql_types::Text};
 use diesel_async::{
@@ -21,11 +29,151 @@ use crate::{
     tls::{self, Verification},
 };
 
-/// A pool of PostgreSQL connections.
-pub type DbPool = Pool<AsyncPgConnection>;
+/// A pool of PostgreSQL connections (derefs to deadpool's pool), with the client-side
+/// bound on one operation ([`bounded`]).
+#[derive(Clone)]
+pub struct DbPool {
+    pool: Pool<AsyncPgConnection>,
+    query_timeout: Duration,
+}
 
-/// A connection checked out of a [`DbPool`].
-pub type PooledConnection = Object<AsyncPgConnection>;
+impl DbPool {
+    /// `database.query_timeout_ms`: how long one operation may take.
+    pub fn query_timeout(&self) -> Duration {
+        self.query_timeout
+    }
+}
+
+impl Deref for DbPool {
+    type Target = Pool<AsyncPgConnection>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.pool
+    }
+}
+
+impl std::fmt::Debug for DbPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbPool")
+            .field("status", &self.pool.status())
+            .field("query_timeout", &self.query_timeout)
+            .finish()
+    }
+}
+
+/// A connection checked out of a [`DbPool`] (derefs to the connection). Checked out or
+/// queried inside a [`bounded`] operation that ran out of time (or was given up), it is
+/// closed when dropped instead of going back to the pool: a query may still be waiting for
+/// an answer on it, and the next user would wait behind that query.
+pub struct PooledConnection {
+    conn: Option<Object<AsyncPgConnection>>,
+    cut: Option<Arc<AtomicBool>>,
+}
+
+impl std::fmt::Debug for PooledConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PooledConnection")
+            .field("bounded", &self.cut.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Deref for PooledConnection {
+    type Target = AsyncPgConnection;
+
+    fn deref(&self) -> &Self::Target {
+        self.conn.as_ref().expect("present until dropped")
+    }
+}
+
+impl DerefMut for PooledConnection {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        // Every query borrows the connection mutably: one run inside a [`bounded`]
+        // operation ties the connection to that operation's fate, wherever it was checked
+        // out.
+        if let Ok(cut) = CUT.try_with(Arc::clone) {
+            self.cut = Some(cut);
+        }
+        self.conn.as_mut().expect("present until dropped")
+    }
+}
+
+impl Drop for PooledConnection {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        if self
+            .cut
+            .as_ref()
+            .is_some_and(|cut| AtomicBool::load(cut, Ordering::Acquire))
+        {
+            // Out of the pool (its slot frees) and closed: dropping the connection stops
+            // its background task, which closes the socket.
+            drop(Object::take(conn));
+            tracing::debug!("database connection closed: its operation ran out of time");
+        }
+    }
+}
+
+tokio::task_local! {
+    /// Set when the enclosing [`bounded`] operation ran out of time or was cancelled.
+    static CUT: Arc<AtomicBool>;
+}
+
+/// Runs `op` (which checks connections out and queries them) within `pool`'s
+/// `database.query_timeout_ms`. Out of time, it fails with [`DbError::Unavailable`] and the
+/// connections `op` held are closed, not returned to the pool; the same happens when the
+/// caller drops this future before it finishes.
+pub async fn bounded<T, E, Fut>(pool: &DbPool, op: Fut) -> Result<T, E>
+where
+    Fut: Future<Output = Result<T, E>>,
+    E: From<DbError>,
+{
+    bounded_by(pool.query_timeout, op).await
+}
+
+/// [`bounded`] with an explicit limit.
+pub async fn bounded_by<T, E, Fut>(limit: Duration, op: Fut) -> Result<T, E>
+where
+    Fut: Future<Output = Result<T, E>>,
+    E: From<DbError>,
+{
+    let cut = Arc::new(AtomicBool::new(false));
+    let mut op = Box::pin(CUT.scope(cut.clone(), op));
+    // Declared after `op`, so dropped before it: a caller that gives up marks the
+    // connections cut before they are dropped.
+    let mut sentinel = CutUnlessDone {
+        cut: cut.clone(),
+        done: false,
+    };
+    let outcome = tokio::time::timeout(limit, &mut op).await;
+    sentinel.done = outcome.is_ok();
+    match outcome {
+        Ok(result) => result,
+        Err(_) => {
+            cut.store(true, Ordering::Release);
+            drop(op);
+            Err(E::from(DbError::Unavailable(format!(
+                "no answer from PostgreSQL within {} ms",
+                limit.as_millis()
+            ))))
+        }
+    }
+}
+
+struct CutUnlessDone {
+    cut: Arc<AtomicBool>,
+    done: bool,
+}
+
+impl Drop for CutUnlessDone {
+    fn drop(&mut self) {
+        if !self.done {
+            self.cut.store(true, Ordering::Release);
+        }
+    }
+}
 
 /// Builds a pool from settings. Connections are opened lazily, so this succeeds even when
 /// the database is down; the first checkout then fails with [`DbError::Unavailable`].
@@ -46,14 +194,18 @@ pub fn connect(settings: &DatabaseSettings) -> Result<DbPool, DbError> {
         settings.url.expose_secret(),
         config,
     );
-    Pool::builder(manager)
+    let pool = Pool::builder(manager)
         .max_size(settings.pool_max_size)
         .runtime(deadpool::Runtime::Tokio1)
         .wait_timeout(Some(settings.pool_wait_timeout()))
         .create_timeout(Some(settings.connect_timeout()))
         .recycle_timeout(Some(settings.connect_timeout()))
         .build()
-        .map_err(|e| DbError::Unavailable(format!("cannot build the connection pool: {e}")))
+        .map_err(|e| DbError::Unavailable(format!("cannot build the connection pool: {e}")))?;
+    Ok(DbPool {
+        pool,
+        query_timeout: settings.query_timeout(),
+    })
 }
 
 /// What every new connection needs: tokio-postgres' settings from the URL, the TLS
@@ -87,6 +239,17 @@ impl Target {
             .parse()
             .map_err(|e| DbError::Config(format!("database.url: {e}")))?;
         config.ssl_mode(mode);
+        // A route that starts dropping packets: the kernel gives up on unacknowledged data
+        // after the query timeout instead of ~15 minutes of retransmissions, and idle
+        // connections are probed, so a dead socket errors and leaves the pool. (A peer
+        // that acknowledges and never answers is caught by `bounded` instead.)
+        let dead_after = settings.query_timeout().max(Duration::from_secs(1));
+        config
+            .keepalives(true)
+            .keepalives_idle(dead_after)
+            .keepalives_interval(Duration::from_secs(1))
+            .keepalives_retries(3)
+            .tcp_user_timeout(dead_after);
         let ca_file = settings.ca_file.as_deref();
         let tls = tls::client_config(verification, ca_file)
             .map_err(|e| DbError::Config(format!("database.ca_file: {e}")))?;
@@ -162,8 +325,14 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 }
 
 /// Checks a connection out of the pool, mapping every failure to [`DbError::Unavailable`].
+/// Inside [`bounded`], a connection still held when the operation runs out of time is
+/// closed rather than reused.
 pub async fn checkout(pool: &DbPool) -> Result<PooledConnection, DbError> {
-    Ok(pool.get().await?)
+    let conn = pool.pool.get().await?;
+    Ok(PooledConnection {
+        conn: Some(conn),
+        cut: CUT.try_with(Arc::clone).ok(),
+    })
 }
 
 /// Opens a single connection outside any pool (migrations, tests, administration).
@@ -174,11 +343,14 @@ pub async fn connect_once(settings: &DatabaseSettings) -> Result<AsyncPgConnecti
         .map_err(|e| DbError::Unavailable(e.to_string()))
 }
 
-/// Checks out a connection and runs `SELECT 1` (health checks).
+/// Checks out a connection and runs `SELECT 1` (health checks), within the query timeout.
 pub async fn ping(pool: &DbPool) -> Result<(), DbError> {
-    let mut conn = checkout(pool).await?;
-    diesel::sql_query("SELECT 1").execute(&mut conn).await?;
-    Ok(())
+    bounded(pool, async {
+        let mut conn = checkout(pool).await?;
+        diesel::sql_query("SELECT 1").execute(&mut *conn).await?;
+        Ok(())
+    })
+    .await
 }
 
 #[cfg(test)]

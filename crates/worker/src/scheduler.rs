@@ -243,12 +243,13 @@ impl Scheduler {
         let mut after: Option<Uuid> = None;
         let mut enqueued = 0;
         loop {
-            let page = {
+            let page = wump_db::pool::bounded(db, async {
                 let mut conn = checkout(db).await?;
                 enrichment::organizations_after(&mut conn, after, FAN_OUT_PAGE)
                     .await
-                    .map_err(wump_db::DbError::from)?
-            };
+                    .map_err(wump_db::DbError::from)
+            })
+            .await?;
             let Some((last, _, _)) = page.last() else {
                 return Ok(enqueued);
             };

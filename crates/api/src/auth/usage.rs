@@ -39,10 +39,10 @@ impl UsageRecorder {
         if ids.is_empty() {
             return Ok(0);
         }
-        let result = async {
+        let result = wump_db::pool::bounded(db, async {
             let mut conn = wump_db::pool::checkout(db).await?;
             Ok::<_, DbError>(api_keys::touch(&mut conn, &ids, Utc::now()).await?)
-        }
+        })
         .await;
         if result.is_err() {
             self.lock().extend(ids);

@@ -153,8 +153,11 @@ async fn queues_snapshot(state: &AppState) -> Result<wump_db::queue::QueuesSnaps
 async fn last_successes(
     state: &AppState,
 ) -> Result<Vec<(String, Option<chrono::DateTime<chrono::Utc>>)>, wump_db::DbError> {
-    let mut conn = wump_db::pool::checkout(state.read_db()).await?;
-    Ok(wump_db::job_health::last_successes(&mut conn).await?)
+    wump_db::pool::bounded(state.read_db(), async {
+        let mut conn = wump_db::pool::checkout(state.read_db()).await?;
+        Ok(wump_db::job_health::last_successes(&mut conn).await?)
+    })
+    .await
 }
 
 /// `200 {"status": "ok", ..body}` or `503 {"status": "unavailable", ..body}` with Retry-After.

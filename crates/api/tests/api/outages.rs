@@ -115,6 +115,68 @@ async fn with_the_database_down_cached_answers_are_stale_uncached_ones_fail_fast
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn with_the_database_black_holed_requests_fail_fast_through_the_breaker_and_the_pool_recovers()
+ {
+    let db = TestDatabase::new().await;
+    let valkey = TestValkey::new().await;
+    let db_url = db.settings().url.expose_secret().to_owned();
+    let proxy = TcpProxy::start(address_of(&db_url)).await;
+    let mut settings = test_settings(&db, &valkey);
+    settings.database.url = via(&db_url, proxy.address());
+    settings.database.pool_max_size = 2;
+    settings.database.query_timeout_ms = 1_000;
+    settings.api.breaker.failure_threshold = 2;
+    settings.api.breaker.open_ms = 1_000;
+    let api = start_with(settings, &valkey, test_routes::configure);
+
+    // Both pooled connections open and idle before the route goes dark.
+    let (first, second) = tokio::join!(
+        get(api, "/test/cached/open-a"),
+        get(api, "/test/cached/open-b")
+    );
+    assert_eq!(first.status().as_u16(), 200);
+    assert_eq!(second.status().as_u16(), 200);
+
+    proxy.black_hole();
+
+    // Queries on the open connections get no answer: each load gives up at the query
+    // timeout (well before any TCP timeout) and counts against the breaker.
+    for attempt in 0..2 {
+        let started = Instant::now();
+        let cold = get(api, &format!("/test/cached/dark-{attempt}")).await;
+        let took = started.elapsed();
+        assert_eq!(cold.status().as_u16(), 503, "attempt {attempt}");
+        assert!(
+            took < Duration::from_secs(4),
+            "attempt {attempt} took {took:?}"
+        );
+    }
+    // Open now: the next requests are 503 + Retry-After without touching the database.
+    for attempt in 0..5 {
+        let started = Instant::now();
+        let cold = get(api, &format!("/test/cached/fast-{attempt}")).await;
+        let took = started.elapsed();
+        assert_eq!(cold.status().as_u16(), 503);
+        assert!(cold.headers().contains_key("retry-after"));
+        assert!(took < Duration::from_millis(500), "took {took:?}");
+    }
+
+    proxy.restore();
+
+    // The connections whose queries were cut were closed, not reused: fresh ones answer
+    // (a reused one would answer the stalled query's reply to the next caller or wait
+    // behind it).
+    let recovered = eventually(api, "/test/cached/after", 200, Duration::from_secs(15)).await;
+    assert_eq!(x_cache(&recovered), "MISS");
+    for attempt in 0..4 {
+        let answer = get(api, &format!("/test/cached/again-{attempt}")).await;
+        assert_eq!(answer.status().as_u16(), 200);
+    }
+    let health: serde_json::Value = get(api, "/health/db").await.json().await.unwrap();
+    assert_eq!(health["breaker"], "closed", "{health}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn with_valkey_down_answers_come_from_the_database_and_the_cache_returns_after() {
     let db = TestDatabase::new().await;
     let valkey = TestValkey::new().await;

@@ -7,15 +7,21 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicBool, Ordering},
     },
+    time::Duration,
 };
 
 use tokio::{
-    net::{TcpListener, TcpStream},
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{
+        TcpListener, TcpStream,
+        tcp::{OwnedReadHalf, OwnedWriteHalf},
+    },
     task::AbortHandle,
 };
 
 /// Forwards connections to `upstream` while up; while cut, refuses new connections (closes
-/// them at once) and has dropped every open one.
+/// them at once) and has dropped every open one; while black-holed, accepts connections and
+/// reads what they send but forwards and answers nothing, on new and open ones alike.
 #[derive(Debug)]
 pub(crate) struct TcpProxy {
     address: SocketAddr,
@@ -26,6 +32,7 @@ pub(crate) struct TcpProxy {
 #[derive(Debug, Default)]
 struct Shared {
     cut: AtomicBool,
+    black_hole: AtomicBool,
     connections: Mutex<Vec<AbortHandle>>,
 }
 
@@ -43,7 +50,7 @@ impl TcpProxy {
                         drop(inbound);
                         continue;
                     }
-                    let task = tokio::spawn(forward(inbound, upstream));
+                    let task = tokio::spawn(forward(inbound, upstream, shared.clone()));
                     let mut connections = shared.connections.lock().unwrap();
                     connections.retain(|c| !c.is_finished());
                     connections.push(task.abort_handle());
@@ -71,9 +78,16 @@ impl TcpProxy {
         }
     }
 
-    /// Forwards new connections again.
+    /// Forwards new connections again, and what open ones sent while black-holed.
     pub(crate) fn restore(&self) {
         self.shared.cut.store(false, Ordering::SeqCst);
+        self.shared.black_hole.store(false, Ordering::SeqCst);
+    }
+
+    /// Keeps every connection open and answers nothing until [`Self::restore`]: a server
+    /// that is reachable and never replies.
+    pub(crate) fn black_hole(&self) {
+        self.shared.black_hole.store(true, Ordering::SeqCst);
     }
 }
 
@@ -84,9 +98,34 @@ impl Drop for TcpProxy {
     }
 }
 
-async fn forward(mut inbound: TcpStream, upstream: SocketAddr) {
-    let Ok(mut outbound) = TcpStream::connect(upstream).await else {
+async fn forward(inbound: TcpStream, upstream: SocketAddr, shared: Arc<Shared>) {
+    while shared.black_hole.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let Ok(outbound) = TcpStream::connect(upstream).await else {
         return;
     };
-    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+    let (from_client, to_client) = inbound.into_split();
+    let (from_server, to_server) = outbound.into_split();
+    tokio::select! {
+        () = pipe(from_client, to_server, &shared) => {}
+        () = pipe(from_server, to_client, &shared) => {}
+    }
+}
+
+/// Copies `from` to `to`, holding each chunk while the proxy is black-holed.
+async fn pipe(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, shared: &Shared) {
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        while shared.black_hole.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if to.write_all(&buffer[..n]).await.is_err() {
+            return;
+        }
+    }
 }

@@ -124,8 +124,7 @@ async fn verify_full_without_the_ca_file_fails_on_the_certificate() {
     let pool = wump_db::connect(&settings).unwrap();
     let err = pool::checkout(&pool)
         .await
-        .err()
-        .expect("an untrusted server");
+        .expect_err("an untrusted server");
     assert!(err.is_unavailable(), "{err:?}");
     assert!(err.to_string().contains("certificate"), "{err}");
 
@@ -144,7 +143,7 @@ async fn a_bad_sslmode_or_ca_file_is_a_settings_error_without_the_password() {
         url: SecretString::from(format!("{url}?sslmode=verify-everything")),
         ..DatabaseSettings::default()
     };
-    let err = wump_db::connect(&settings).err().expect("a settings error");
+    let err = wump_db::connect(&settings).expect_err("a settings error");
     assert!(matches!(err, DbError::Config(_)), "{err:?}");
     assert!(err.to_string().contains("sslmode"), "{err}");
     assert!(!err.to_string().contains("hunter2"), "{err}");
@@ -154,7 +153,7 @@ async fn a_bad_sslmode_or_ca_file_is_a_settings_error_without_the_password() {
         ca_file: Some("/nonexistent/global-bundle.pem".into()),
         ..DatabaseSettings::default()
     };
-    let err = wump_db::connect(&settings).err().expect("a settings error");
+    let err = wump_db::connect(&settings).expect_err("a settings error");
     assert!(matches!(err, DbError::Config(_)), "{err:?}");
     assert!(err.to_string().contains("global-bundle.pem"), "{err}");
     assert!(!err.to_string().contains("hunter2"), "{err}");

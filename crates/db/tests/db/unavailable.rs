@@ -20,8 +20,7 @@ async fn a_database_that_is_not_running_is_reported_unavailable_quickly() {
     let started = Instant::now();
     let err = pool::checkout(&pool)
         .await
-        .err()
-        .expect("no server, no connection");
+        .expect_err("no server, no connection");
     assert!(err.is_unavailable(), "{err:?}");
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -59,4 +58,68 @@ async fn readers_and_writers_fail_cleanly_when_the_connection_is_killed() {
     let write = upserts::upsert_packages(&mut conn, &[(Ecosystem::Npm, "left-pad")]).await;
     let err = wump_db::DbError::from(write.unwrap_err());
     assert!(err.is_unavailable(), "{err:?}");
+}
+
+/// A pool over the test database whose operations may take `query_timeout_ms`.
+fn bounded_pool(db: &TestDatabase, query_timeout_ms: u64) -> wump_db::DbPool {
+    wump_db::connect(&DatabaseSettings {
+        query_timeout_ms,
+        pool_max_size: 1,
+        ..db.settings().clone()
+    })
+    .unwrap()
+}
+
+async fn sleep_on(pool: &wump_db::DbPool, secs: f64) -> Result<(), wump_db::DbError> {
+    use diesel::sql_types::Double;
+    use diesel_async::RunQueryDsl;
+    let mut conn = pool::checkout(pool).await?;
+    diesel::sql_query("SELECT pg_sleep($1)")
+        .bind::<Double, _>(secs)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operation_without_an_answer_in_time_is_unavailable_and_its_connection_is_closed() {
+    let db = TestDatabase::new().await;
+    let pool = bounded_pool(&db, 300);
+
+    // An answer in time: the connection goes back to the pool.
+    pool::bounded(&pool, sleep_on(&pool, 0.0)).await.unwrap();
+    assert_eq!(pool.status().size, 1);
+
+    // No answer in time (the server is busy for 5 s, as a black-holed one never answers).
+    let started = Instant::now();
+    let err = pool::bounded(&pool, sleep_on(&pool, 5.0))
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(err.is_unavailable(), "{err}");
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    // Its query may still be pending: the connection left the pool instead of waiting there
+    // for the next caller, who gets a new one at once.
+    assert_eq!(pool.status().size, 0);
+    let started = Instant::now();
+    pool::bounded(&pool, sleep_on(&pool, 0.0)).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(pool.status().size, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bounded_operation_given_up_by_its_caller_closes_its_connection_too() {
+    let db = TestDatabase::new().await;
+    let pool = bounded_pool(&db, 60_000);
+    pool::bounded(&pool, sleep_on(&pool, 0.0)).await.unwrap();
+    assert_eq!(pool.status().size, 1);
+
+    let given_up = tokio::time::timeout(
+        Duration::from_millis(300),
+        pool::bounded(&pool, sleep_on(&pool, 5.0)),
+    )
+    .await;
+    assert!(given_up.is_err());
+    assert_eq!(pool.status().size, 0);
+    pool::ping(&pool).await.unwrap();
 }

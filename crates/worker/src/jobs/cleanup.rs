@@ -11,7 +11,7 @@ use wump_core::{
 };
 use wump_db::{edges, enrichment, jobs, pool::checkout, repositories};
 
-use super::{FollowUp, FollowUpJob, JobContext, JobError, JobOutcome, invalidate};
+use super::{FollowUp, FollowUpJob, JobContext, JobError, JobOutcome, db, invalidate};
 
 /// Deletes what has gone stale, each through the writers that keep counts exact:
 ///
@@ -29,30 +29,44 @@ pub async fn cleanup(ctx: &JobContext, _job: &CleanupJob) -> Result<JobOutcome, 
     let gone_cutoff = Utc::now() - ctx.gone_retention;
     let batch = i64::try_from(ctx.cleanup_batch.max(1)).unwrap_or(i64::MAX);
 
-    let mut conn = checkout(&ctx.db).await?;
-    let gone = repositories::gone_before(&mut conn, gone_cutoff, batch).await?;
+    let mut conn = db(ctx, async { Ok(checkout(&ctx.db).await?) }).await?;
+    let gone = db(ctx, async {
+        Ok(repositories::gone_before(&mut conn, gone_cutoff, batch).await?)
+    })
+    .await?;
     let mut touched_packages = Vec::new();
     let mut touched_organizations = BTreeSet::new();
     let mut deleted = 0usize;
     for (repository_id, organization_id) in gone {
-        let changes = edges::replace_repository_edges(&mut conn, repository_id, &[]).await?;
+        let (changes, was_deleted) = db(ctx, async {
+            let changes = edges::replace_repository_edges(&mut conn, repository_id, &[]).await?;
+            // A repository that came back between the two statements keeps its row.
+            let deleted = repositories::delete_gone(&mut conn, repository_id).await?;
+            Ok((changes, deleted))
+        })
+        .await?;
         touched_packages.extend(changes.touched_packages);
         touched_organizations.extend(changes.touched_organizations);
-        // A repository that came back between the two statements keeps its row.
-        if repositories::delete_gone(&mut conn, repository_id).await? {
+        if was_deleted {
             deleted += 1;
             touched_organizations.insert(organization_id);
         }
     }
     let shrunk: Vec<_> = touched_organizations.iter().copied().collect();
-    let to_enrich = enrichment::organization_keys(&mut conn, &shrunk).await?;
+    let to_enrich = db(ctx, async {
+        Ok(enrichment::organization_keys(&mut conn, &shrunk).await?)
+    })
+    .await?;
     drop(conn);
     invalidate(ctx, &mut outcome, touched_packages, touched_organizations).await?;
 
-    let mut conn = checkout(&ctx.db).await?;
-    let emptied = repositories::delete_empty_organizations(&mut conn, gone_cutoff).await?;
-    let pruned = jobs::prune(&mut conn, Utc::now() - ctx.job_retention).await?;
-    drop(conn);
+    let (emptied, pruned) = db(ctx, async {
+        let mut conn = checkout(&ctx.db).await?;
+        let emptied = repositories::delete_empty_organizations(&mut conn, gone_cutoff).await?;
+        let pruned = jobs::prune(&mut conn, Utc::now() - ctx.job_retention).await?;
+        Ok((emptied, pruned))
+    })
+    .await?;
     // The rows are gone, so `invalidate` cannot look their keys up: bump them directly.
     if !emptied.is_empty() {
         let pipeline = ctx.valkey.next().pipeline();

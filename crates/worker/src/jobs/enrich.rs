@@ -19,7 +19,7 @@ use wump_providers::{
     registries::{CratesIo, MavenCentral, Npm, Packagist, Pypi, Rubygems},
 };
 
-use super::{JobContext, JobError, JobOutcome, invalidate};
+use super::{JobContext, JobError, JobOutcome, db, invalidate};
 
 /// Where a repository keeps its own funding file.
 const REPOSITORY_FUNDING_FILE: &str = ".github/FUNDING.yml";
@@ -30,7 +30,7 @@ const REPOSITORY_FUNDING_FILE: &str = ".github/FUNDING.yml";
 /// owner onto their edges in batches, and finally fetches registry metadata for a bounded
 /// number of packages that lack it.
 pub async fn enrich(ctx: &JobContext, job: &EnrichJob) -> Result<JobOutcome, JobError> {
-    let (organization, top_repositories, (count, stars)) = {
+    let (organization, top_repositories, (count, stars)) = db(ctx, async {
         let mut conn = checkout(&ctx.db).await?;
         let organization = listings::organization_by_login(&mut conn, &job.host, &job.organization)
             .await?
@@ -41,8 +41,9 @@ pub async fn enrich(ctx: &JobContext, job: &EnrichJob) -> Result<JobOutcome, Job
         let top =
             repositories::organization_top_repositories(&mut conn, organization.id, limit).await?;
         let totals = repositories::organization_totals(&mut conn, organization.id).await?;
-        (organization, top, totals)
-    };
+        Ok((organization, top, totals))
+    })
+    .await?;
     let provider = ctx.repository_host(&job.host)?;
     let owner = provider.fetch_owner(&organization.login).await?;
 
@@ -74,27 +75,38 @@ pub async fn enrich(ctx: &JobContext, job: &EnrichJob) -> Result<JobOutcome, Job
     let mut outcome = JobOutcome::default();
     let mut touched_packages = Vec::new();
     let mut touched_organizations = Vec::new();
-    let mut conn = checkout(&ctx.db).await?;
-    let changed =
-        enrichment::update_organization_profile(&mut conn, organization.id, &profile).await?;
-    if changed {
-        touched_organizations.push(organization.id);
-        // "Organizations using P" shows the profile and funding: every P it uses is stale.
-        touched_packages
-            .extend(enrichment::organization_package_ids(&mut conn, organization.id).await?);
-    }
+    let mut conn = db(ctx, async { Ok(checkout(&ctx.db).await?) }).await?;
+    let changed = db(ctx, async {
+        let changed =
+            enrichment::update_organization_profile(&mut conn, organization.id, &profile).await?;
+        if changed {
+            touched_organizations.push(organization.id);
+            // "Organizations using P" shows the profile and funding: every P it uses is stale.
+            touched_packages
+                .extend(enrichment::organization_package_ids(&mut conn, organization.id).await?);
+        }
+        Ok(changed)
+    })
+    .await?;
 
     let mut after = None;
     let mut synced = 0usize;
     let batch = i64::try_from(ctx.sync_batch.max(1)).unwrap_or(i64::MAX);
     loop {
-        let ids =
-            repositories::organization_repository_ids(&mut conn, organization.id, after, batch)
-                .await?;
+        let ids = db(ctx, async {
+            Ok(
+                repositories::organization_repository_ids(&mut conn, organization.id, after, batch)
+                    .await?,
+            )
+        })
+        .await?;
         let Some(last) = ids.last().copied() else {
             break;
         };
-        let changes = edges::sync_repository_attributes(&mut conn, &ids).await?;
+        let changes = db(ctx, async {
+            Ok(edges::sync_repository_attributes(&mut conn, &ids).await?)
+        })
+        .await?;
         synced += changes.updated;
         touched_packages.extend(changes.touched_packages);
         touched_organizations.extend(changes.touched_organizations);
@@ -179,10 +191,11 @@ pub async fn refresh_package_metadata(
         .filter(|e| registry_for(*e).is_some_and(|name| ctx.providers.get(name).is_some()))
         .collect();
     let limit = i64::try_from(ctx.metadata_per_run).unwrap_or(i64::MAX);
-    let packages = {
+    let packages = db(ctx, async {
         let mut conn = checkout(&ctx.db).await?;
-        enrichment::packages_lacking_metadata(&mut conn, &ecosystems, limit).await?
-    };
+        Ok(enrichment::packages_lacking_metadata(&mut conn, &ecosystems, limit).await?)
+    })
+    .await?;
     let mut refreshed = Vec::new();
     for package in packages {
         let Ok(ecosystem) = package.ecosystem.parse::<Ecosystem>() else {
@@ -221,8 +234,15 @@ pub async fn refresh_package_metadata(
                 break;
             }
         };
-        let mut conn = checkout(&ctx.db).await?;
-        if enrichment::update_package_metadata(&mut conn, package.id, metadata.as_ref()).await? {
+        let updated = db(ctx, async {
+            let mut conn = checkout(&ctx.db).await?;
+            Ok(
+                enrichment::update_package_metadata(&mut conn, package.id, metadata.as_ref())
+                    .await?,
+            )
+        })
+        .await?;
+        if updated {
             refreshed.push(package.id);
         }
     }

@@ -42,6 +42,17 @@ pub use parse::{Declaration, MergedDependency, merge_dependencies, parse};
 pub use queued::{QueuedContext, register_all};
 pub use scrape::{discover, scrape};
 
+/// One database operation (checkouts and queries) within `database.query_timeout_ms`: a
+/// database that accepts and never answers fails the job as unavailable (the queue waits
+/// and runs it again) instead of holding it while its worker keeps heartbeating, and the
+/// connections it used are closed, not reused (`wump_db::pool::bounded`).
+pub(crate) async fn db<T>(
+    ctx: &JobContext,
+    op: impl std::future::Future<Output = Result<T, JobError>>,
+) -> Result<T, JobError> {
+    wump_db::pool::bounded(&ctx.db, op).await
+}
+
 /// Any job with its payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Job {
@@ -121,7 +132,7 @@ pub async fn run_recorded(
     job: &Job,
     delivery: &Delivery<'_>,
 ) -> Result<JobOutcome, JobError> {
-    let id = {
+    let id = db(ctx, async {
         let mut conn = checkout(&ctx.db).await?;
         let start = StartExecution {
             job_id: delivery.job_id,
@@ -130,8 +141,9 @@ pub async fn run_recorded(
             attempt: delivery.attempt,
             metadata: serde_json::json!({ "payload": job.payload_json() }),
         };
-        executions::start(&mut conn, &start).await?
-    };
+        Ok(executions::start(&mut conn, &start).await?)
+    })
+    .await?;
     let result = run(ctx, job).await;
     let (status, records, error, metadata) = match &result {
         Ok(outcome) => (
@@ -153,14 +165,17 @@ pub async fn run_recorded(
             },
         ),
     };
-    let mut conn = checkout(&ctx.db).await?;
     let end = FinishExecution {
         status,
         records_processed: i32::try_from(records).unwrap_or(i32::MAX),
         error: error.as_deref(),
         metadata,
     };
-    executions::finish(&mut conn, id, &end).await?;
+    db(ctx, async {
+        let mut conn = checkout(&ctx.db).await?;
+        Ok(executions::finish(&mut conn, id, &end).await?)
+    })
+    .await?;
     result
 }
 
@@ -274,7 +289,7 @@ async fn invalidate(
     let packages: Vec<Uuid> = packages.into_iter().collect();
     let organizations: Vec<Uuid> = organizations.into_iter().collect();
     let mut keys = Vec::new();
-    {
+    db(ctx, async {
         let mut conn = checkout(&ctx.db).await?;
         for (ecosystem, name) in enrichment::package_keys(&mut conn, &packages).await? {
             let Ok(ecosystem) = ecosystem.parse::<Ecosystem>() else {
@@ -285,7 +300,9 @@ async fn invalidate(
         for (host, login) in enrichment::organization_keys(&mut conn, &organizations).await? {
             keys.push(organization_version_key(&host, &login));
         }
-    }
+        Ok(())
+    })
+    .await?;
     // One round trip per chunk: an organization's profile change can touch thousands.
     for chunk in keys.chunks(1_000) {
         let pipeline = ctx.valkey.next().pipeline();

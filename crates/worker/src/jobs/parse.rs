@@ -15,7 +15,7 @@ use wump_db::{
 };
 use wump_providers::{ProviderError, RepoRef};
 
-use super::{JobContext, JobError, JobOutcome, invalidate};
+use super::{JobContext, JobError, JobOutcome, db, invalidate};
 
 /// Lists the repository's files, reads the manifests the matcher picks (a file that is
 /// too large, vanished or malformed is logged and skipped; the others still count), merges
@@ -24,10 +24,11 @@ use super::{JobContext, JobError, JobOutcome, invalidate};
 /// (cleanup deletes it after `gone_retention`). Funding files are left to enrichment.
 pub async fn parse(ctx: &JobContext, job: &ParseJob) -> Result<JobOutcome, JobError> {
     let full_name = job.repository.to_string();
-    let repository = {
+    let repository = db(ctx, async {
         let mut conn = checkout(&ctx.db).await?;
-        repositories::find(&mut conn, &job.host, &full_name).await?
-    }
+        Ok(repositories::find(&mut conn, &job.host, &full_name).await?)
+    })
+    .await?
     .ok_or_else(|| JobError::NotFound(format!("repository {}/{full_name}", job.host)))?;
     let provider = ctx.repository_host(&job.host)?;
     let repo = RepoRef {
@@ -44,12 +45,13 @@ pub async fn parse(ctx: &JobContext, job: &ParseJob) -> Result<JobOutcome, JobEr
     let Some(tree) = tree else {
         tracing::info!(repository = %full_name, "repository is gone; removing its edges");
         outcome.metadata.insert("gone".into(), json!(true));
-        let changes = {
+        let changes = db(ctx, async {
             let mut conn = checkout(&ctx.db).await?;
             let changes = edges::replace_repository_edges(&mut conn, repository.id, &[]).await?;
             repositories::mark_gone(&mut conn, repository.id).await?;
-            changes
-        };
+            Ok(changes)
+        })
+        .await?;
         outcome
             .metadata
             .insert("edges_deleted".into(), json!(changes.deleted));
@@ -114,7 +116,7 @@ pub async fn parse(ctx: &JobContext, job: &ParseJob) -> Result<JobOutcome, JobEr
     }
 
     let merged = merge_dependencies(declarations);
-    let changes = {
+    let changes = db(ctx, async {
         let mut conn = checkout(&ctx.db).await?;
         let names: Vec<(Ecosystem, &str)> = merged
             .iter()
@@ -138,8 +140,9 @@ pub async fn parse(ctx: &JobContext, job: &ParseJob) -> Result<JobOutcome, JobEr
         outcome
             .metadata
             .insert("dependencies".into(), json!(wanted.len()));
-        changes
-    };
+        Ok(changes)
+    })
+    .await?;
     outcome.records_processed = read;
     outcome.metadata.insert("manifests".into(), json!(read));
     outcome.metadata.insert("skipped".into(), json!(skipped));

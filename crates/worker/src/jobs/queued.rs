@@ -76,6 +76,8 @@ async fn run_queued(
             queue::JobError::permanent(error)
         } else if let Some(wait) = error.retry_after() {
             queue::JobError::rate_limited(error, wait)
+        } else if matches!(&error, JobError::Database(db) if db.is_unavailable()) {
+            queue::JobError::database_unavailable(error)
         } else {
             queue::JobError::retryable(error)
         }

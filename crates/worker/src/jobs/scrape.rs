@@ -18,7 +18,7 @@ use wump_db::{
 };
 use wump_providers::{DataProvider, DiscoveredRepository, DiscoveryQuery, PageToken, ProviderKind};
 
-use super::{FollowUp, FollowUpJob, JobContext, JobError, JobOutcome};
+use super::{FollowUp, FollowUpJob, JobContext, JobError, JobOutcome, db};
 
 /// Discovers every repository `job` asks for, one page at a time (never holding more than
 /// a page), upserts their organizations and repositories, and asks for a parse of each new
@@ -186,7 +186,7 @@ impl Stored {
         page: &[DiscoveredRepository],
     ) -> Result<(), JobError> {
         for batch in page.chunks(ctx.upsert_batch.max(1)) {
-            let mut conn = checkout(&ctx.db).await?;
+            let mut conn = db(ctx, async { Ok(checkout(&ctx.db).await?) }).await?;
             let organizations: Vec<OrganizationInput> = batch
                 .iter()
                 .map(|r| OrganizationInput {
@@ -195,21 +195,29 @@ impl Stored {
                     kind: r.owner.kind,
                 })
                 .collect();
-            let organization_ids = upserts::upsert_organizations(&mut conn, &organizations).await?;
+            let organization_ids = db(ctx, async {
+                Ok(upserts::upsert_organizations(&mut conn, &organizations).await?)
+            })
+            .await?;
             let inputs: Vec<RepositoryInput> = batch
                 .iter()
                 .zip(&organization_ids)
                 .map(|(r, organization_id)| repository_input(r, *organization_id))
                 .collect();
-            let upserted = upserts::upsert_repositories(&mut conn, &inputs).await?;
+            let upserted = db(ctx, async {
+                Ok(upserts::upsert_repositories(&mut conn, &inputs).await?)
+            })
+            .await?;
 
             // Never parsed: a parse that failed, or a scrape that stopped before its
             // follow-ups were enqueued. Asking again keeps at-least-once delivery whole.
             let ids: Vec<Uuid> = upserted.iter().map(|u| u.id).collect();
-            let unparsed: HashSet<Uuid> = repositories::never_parsed(&mut conn, &ids)
-                .await?
-                .into_iter()
-                .collect();
+            let unparsed: HashSet<Uuid> = db(ctx, async {
+                Ok(repositories::never_parsed(&mut conn, &ids).await?)
+            })
+            .await?
+            .into_iter()
+            .collect();
             for (repository, stored) in batch.iter().zip(&upserted) {
                 match stored.change {
                     RepositoryChange::New => self.new_repositories += 1,
@@ -232,9 +240,11 @@ impl Stored {
             let mut organization_ids = organization_ids;
             organization_ids.sort_unstable();
             organization_ids.dedup();
-            for (id, host, login) in
-                enrichment::unenriched_organizations(&mut conn, &organization_ids).await?
-            {
+            let unenriched = db(ctx, async {
+                Ok(enrichment::unenriched_organizations(&mut conn, &organization_ids).await?)
+            })
+            .await?;
+            for (id, host, login) in unenriched {
                 if self.enrich_requested.insert(id) {
                     self.follow_ups.push(FollowUp {
                         job: FollowUpJob::Enrich(EnrichJob {

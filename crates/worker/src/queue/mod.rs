@@ -16,6 +16,13 @@
 //!   envelope's errors; after `queues.max_rate_limit_waits` waits at one attempt, the next
 //!   one spends the attempt (delayed by the wait or the backoff, whichever is longer), so a
 //!   provider that never recovers still ends in the dead-letter list.
+//! - **So does an unavailable database.** A job that fails because PostgreSQL is down,
+//!   black-holed or out of connections ([`JobError::DatabaseUnavailable`]) goes back to its
+//!   queue at the same attempt after a wait that doubles from 1 s up to
+//!   `queues.database_wait_max_ms` ([`database_wait`]), up to `queues.max_database_waits`
+//!   waits at one attempt (waits of either kind count together); beyond that the failure
+//!   spends the attempt. An outage of a few minutes costs no attempt; a database that never
+//!   returns still ends in the dead-letter list.
 //! - **Idle pickup**: each worker polls every `queues.poll_interval_ms`; apalis-redis alone
 //!   polls only on heartbeats.
 //! - **Orphans**: a worker that stops heartbeating for `heartbeat_interval_secs ×
@@ -48,7 +55,7 @@ use uuid::Uuid;
 use wump_core::jobs::{JobPayload, Priority};
 
 pub use idle::wait_until_idle;
-pub use retry::retry_delay;
+pub use retry::{database_wait, retry_delay};
 pub use runner::{InFlight, Runner, shutdown_signal, worker_base_name};
 pub use wump_db::queue::{
     DeadJob, DeadLetters, Envelope, FailedAttempt, QueueDepth, QueueError, Queues, QueuesSnapshot,
@@ -110,6 +117,11 @@ pub enum JobError {
         error: anyhow::Error,
         wait: Duration,
     },
+    /// The database was unavailable (down, not answering, no connection free): run again
+    /// after a growing wait, without spending an attempt (up to `queues.max_database_waits`
+    /// waits per attempt).
+    #[error("{0:#}")]
+    DatabaseUnavailable(anyhow::Error),
 }
 
 impl JobError {
@@ -129,6 +141,16 @@ impl JobError {
             error: error.into(),
             wait,
         }
+    }
+
+    /// The database was unavailable: wait for it without spending an attempt.
+    pub fn database_unavailable(error: impl Into<anyhow::Error>) -> Self {
+        JobError::DatabaseUnavailable(error.into())
+    }
+
+    /// Whether the job failed because the database was unavailable.
+    pub fn is_database_unavailable(&self) -> bool {
+        matches!(self, JobError::DatabaseUnavailable(_))
     }
 
     /// Whether retries are skipped.

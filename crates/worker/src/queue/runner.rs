@@ -15,7 +15,7 @@ use wump_core::jobs::{JobType, Priority};
 
 use super::{
     BackgroundJob, DeadJob, Delivery, Envelope, FailedAttempt, JobError, QueueError, Queues,
-    retry_delay,
+    database_wait, retry_delay,
 };
 use crate::metrics::{self, JobMetrics, Outcome};
 
@@ -389,6 +389,20 @@ impl<J: BackgroundJob> Handler<J> {
                     rate_limit_waits = waits + 1,
                     error = %error,
                     "job rate limited; will run again after the wait"
+                )
+            });
+            self.queues.push(envelope, wait).await?;
+            return Ok(Outcome::Retried);
+        }
+        if error.is_database_unavailable() && waits < settings.max_database_waits as usize {
+            let wait = database_wait(settings, waits as u32);
+            span.in_scope(|| {
+                tracing::warn!(
+                    duration_ms,
+                    retry_in_ms = wait.as_millis() as u64,
+                    database_waits = waits + 1,
+                    error = %error,
+                    "job failed: the database is unavailable; will run again after the wait"
                 )
             });
             self.queues.push(envelope, wait).await?;

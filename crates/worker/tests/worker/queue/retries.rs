@@ -329,3 +329,110 @@ async fn rate_limit_waits_beyond_the_cap_spend_attempts_until_the_dead_letter_li
     assert_eq!(job.errors.len(), 4);
     assert!(job.last_error().unwrap().error.contains("rate limited"));
 }
+
+/// Fails `unavailable` times the way a job does while PostgreSQL is down (a real pool's
+/// checkout against a port nothing listens on), then succeeds.
+#[derive(Debug, Serialize, Deserialize)]
+struct DatabaseDown {
+    unavailable: usize,
+}
+
+impl JobPayload for DatabaseDown {
+    const JOB_TYPE: JobType = JobType::Parse;
+}
+
+impl BackgroundJob for DatabaseDown {
+    type Context = Log;
+
+    async fn run(self, log: Log, attempt: u32) -> Result<(), JobError> {
+        log.push("database down", attempt);
+        if log.len() <= self.unavailable {
+            let settings = wump_core::settings::DatabaseSettings {
+                url: "postgres://wump:wump@127.0.0.1:1/wump".to_owned().into(),
+                connect_timeout_ms: 500,
+                ..Default::default()
+            };
+            let pool = wump_db::connect(&settings).map_err(JobError::permanent)?;
+            let error = wump_db::pool::checkout(&pool).await.unwrap_err();
+            assert!(error.is_unavailable(), "{error}");
+            return Err(JobError::database_unavailable(error));
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_failing_on_an_unavailable_database_runs_again_at_the_same_attempt() {
+    let settings = wump_core::settings::QueueSettings {
+        max_attempts: 1,
+        ..fast_settings()
+    };
+    let (_valkey, queues) = test_queues(settings).await;
+    let log = Log::default();
+    let running = Running::start(
+        Runner::new(queues.clone(), Duration::from_secs(2)).register::<DatabaseDown>(log.clone()),
+    );
+    queues
+        .enqueue(&DatabaseDown { unavailable: 2 }, Priority::Normal)
+        .await
+        .unwrap();
+    eventually("the third run", Duration::from_secs(20), || async {
+        (log.len() == 3).then_some(())
+    })
+    .await;
+    running.stop().await;
+
+    let runs = log.entries();
+    assert_eq!(
+        runs.iter().map(|(_, a, _)| *a).collect::<Vec<_>>(),
+        [1, 1, 1],
+        "waiting for the database spends no attempt, even with a single attempt"
+    );
+    // Waits of 1 s then 2 s (each plus jitter): it does not spin while the database is away.
+    let second_wait = runs[2].2 - runs[1].2;
+    assert!(second_wait >= Duration::from_secs(2), "{second_wait:?}");
+    assert_eq!(queues.dead_letters().len().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_waits_beyond_the_cap_spend_attempts_until_the_dead_letter_list() {
+    let settings = wump_core::settings::QueueSettings {
+        max_attempts: 2,
+        max_database_waits: 1,
+        ..fast_settings()
+    };
+    let (_valkey, queues) = test_queues(settings).await;
+    let log = Log::default();
+    let running = Running::start(
+        Runner::new(queues.clone(), Duration::from_secs(2)).register::<DatabaseDown>(log.clone()),
+    );
+    let dead = queues.dead_letters();
+    let id = queues
+        .enqueue(
+            &DatabaseDown {
+                unavailable: usize::MAX,
+            },
+            Priority::Normal,
+        )
+        .await
+        .unwrap();
+    let job = eventually("the dead job", Duration::from_secs(20), || async {
+        dead.show(id).await.unwrap()
+    })
+    .await;
+    running.stop().await;
+
+    // Per attempt: one free wait, then a failure that spends the attempt.
+    assert_eq!(
+        log.entries().iter().map(|(_, a, _)| *a).collect::<Vec<_>>(),
+        [1, 1, 2, 2]
+    );
+    assert_eq!(job.attempts, 2);
+    assert_eq!(job.errors.len(), 4);
+    assert!(
+        job.last_error()
+            .unwrap()
+            .error
+            .contains("database unavailable")
+    );
+}
