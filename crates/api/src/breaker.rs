@@ -3,8 +3,14 @@
 //!
 //! Closed: loads run. After `failure_threshold` consecutive [`ApiError::Unavailable`]s
 //! within `failure_window_ms` it opens: for `open_ms` loads fail at once (the cache still
-//! serves stale answers). Then one request probes (half-open): success closes it, failure
+//! serves stale answers). Then one probe runs (half-open): success closes it, failure
 //! opens it again. Any other answer, errors included, shows the database is there.
+//!
+//! With a probe of its own ([`CircuitBreaker::with_probe`], a `SELECT 1` in the app), the
+//! breaker probes in the background and every request keeps failing fast meanwhile: against
+//! a database that accepts and never answers, a request that probed would wait out the whole
+//! query timeout (the chaos run's black hole measured 5 s for each of them). Without one,
+//! the next request's own load is the probe.
 //!
 //! Every load is bounded by `database.query_timeout_ms` ([`wump_db::pool::bounded_by`]): a
 //! database that accepts and never answers fails the load as unavailable (and its
@@ -27,13 +33,28 @@ pub struct CircuitBreaker {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+/// A background check that the database answers again.
+pub type Probe =
+    Arc<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+
 struct Inner {
     threshold: u32,
     window: Duration,
     load_timeout: Duration,
     open_for: Duration,
     state: Mutex<State>,
+    probe: Option<Probe>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("threshold", &self.threshold)
+            .field("open_for", &self.open_for)
+            .field("state", &self.state)
+            .field("probe", &self.probe.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +105,27 @@ impl CircuitBreaker {
                 load_timeout,
                 open_for: Duration::from_millis(settings.open_ms),
                 state: Mutex::new(CLOSED),
+                probe: None,
+            }),
+        }
+    }
+
+    /// The same breaker, half-opening through `probe` run in the background (bounded by the
+    /// load timeout) instead of through a request. Call before cloning it.
+    #[must_use]
+    pub fn with_probe(self, probe: Probe) -> Self {
+        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
+            threshold: shared.threshold,
+            window: shared.window,
+            load_timeout: shared.load_timeout,
+            open_for: shared.open_for,
+            state: Mutex::new(*shared.state.lock().unwrap_or_else(|p| p.into_inner())),
+            probe: None,
+        });
+        Self {
+            inner: Arc::new(Inner {
+                probe: Some(probe),
+                ..inner
             }),
         }
     }
@@ -130,11 +172,32 @@ impl CircuitBreaker {
             State::Closed { .. } => Ok(false),
             State::Open { until } if now >= until => {
                 *state = State::HalfOpen;
+                if let Some(probe) = &self.inner.probe {
+                    drop(state);
+                    self.probe_in_background(probe);
+                    return Err(open_error(self.inner.open_for));
+                }
                 Ok(true)
             }
             State::Open { until } => Err(open_error(until - now)),
             State::HalfOpen => Err(open_error(self.inner.open_for)),
         }
+    }
+
+    /// Runs `probe` off the request path; its answer closes or reopens the breaker.
+    fn probe_in_background(&self, probe: &Probe) {
+        let breaker = self.clone();
+        let check = probe();
+        tokio::spawn(async move {
+            let answered = tokio::time::timeout(breaker.inner.load_timeout, check)
+                .await
+                .unwrap_or(false);
+            if answered {
+                breaker.succeeded();
+            } else {
+                breaker.failed(true);
+            }
+        });
     }
 
     fn failed(&self, probe: bool) {
@@ -311,6 +374,61 @@ mod tests {
             assert!(matches!(err, ApiError::Unavailable { .. }), "{err:?}");
         }
         assert_eq!(breaker.state(), BreakerState::Open);
+    }
+
+    #[tokio::test]
+    async fn with_a_background_probe_no_request_waits_for_a_database_that_never_answers() {
+        let probes = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let answers = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let probe: Probe = {
+            let (probes, answers) = (Arc::clone(&probes), Arc::clone(&answers));
+            Arc::new(move || {
+                probes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let answers = answers.load(std::sync::atomic::Ordering::SeqCst);
+                Box::pin(async move {
+                    if !answers {
+                        std::future::pending::<()>().await;
+                    }
+                    true
+                })
+            })
+        };
+        let breaker = CircuitBreaker::new(
+            &BreakerSettings {
+                failure_threshold: 1,
+                failure_window_ms: 60_000,
+                open_ms: 0,
+            },
+            Duration::from_millis(200),
+        )
+        .with_probe(probe);
+        down(&breaker).await.unwrap_err();
+        let mut ran = false;
+        let started = Instant::now();
+        let err = breaker
+            .call(async {
+                ran = true;
+                Ok(())
+            })
+            .await
+            .unwrap_err();
+        assert!(!ran, "the request is not the probe");
+        assert!(matches!(err, ApiError::Unavailable { .. }), "{err:?}");
+        assert!(
+            started.elapsed() < Duration::from_millis(100),
+            "failed fast"
+        );
+        assert_eq!(probes.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // The probe times out after 200 ms and reopens the breaker; with the database back
+        // the next probe closes it, and requests run again.
+        answers.store(true, std::sync::atomic::Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while breaker.call(async { Ok(()) }).await.is_err() {
+            assert!(Instant::now() < deadline, "the breaker never closed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(breaker.state(), BreakerState::Closed);
+        assert!(probes.load(std::sync::atomic::Ordering::SeqCst) >= 2);
     }
 
     #[tokio::test]

@@ -66,7 +66,12 @@ impl AppState {
         key_prefix: String,
     ) -> Self {
         let settings = Arc::new(settings);
-        let breaker = CircuitBreaker::new(&settings.api.breaker, settings.database.query_timeout());
+        let probe_pool = db.clone();
+        let breaker = CircuitBreaker::new(&settings.api.breaker, settings.database.query_timeout())
+            .with_probe(Arc::new(move || {
+                let pool = probe_pool.clone();
+                Box::pin(async move { wump_db::pool::ping(&pool).await.is_ok() })
+            }));
         let cache = ResponseCache::new(
             valkey.clone(),
             key_prefix.clone(),

@@ -25,8 +25,10 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
     let hole = config.pick(Duration::from_secs(40), Duration::from_secs(8));
     let before = config.pick(Duration::from_secs(5), Duration::from_millis(1500));
     let after = config.pick(Duration::from_secs(20), Duration::from_secs(12));
-    // Before the breaker can open, each failure waits for the pool (pool_wait_timeout_ms,
-    // 2 s) or for a connection (connect_timeout_ms, 5 s): give it twice the longer.
+    // Before the breaker can open, each failure waits out the query timeout
+    // (query_timeout_ms, 5 s; 1 s in the short run), the pool (pool_wait_timeout_ms) or a
+    // connection (connect_timeout_ms): give it twice the longest, so the requests already
+    // stuck when the hole opened have failed by then.
     let settle = config.pick(Duration::from_secs(10), Duration::from_secs(4));
     let mut options = StackOptions::new("pg-black-hole", config.bins.clone());
     options.work = config.work.clone();
@@ -38,6 +40,9 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
         options
             .env
             .push(("WUMP__DATABASE__POOL_WAIT_TIMEOUT_MS".into(), "500".into()));
+        options
+            .env
+            .push(("WUMP__DATABASE__QUERY_TIMEOUT_MS".into(), "1000".into()));
     }
     let stack = Stack::start(options).await?;
     let mut result = ScenarioResult::new(5, TITLE, stack.dir.clone());

@@ -292,7 +292,7 @@ impl WorkerKillsResult {
                 )
             } else {
                 format!(
-                    "{} jobs ran more than once; tables differing (rows only in the chaos run, only in the clean run): {:?}",
+                    "{} jobs ran more than once; tables differing (rows only in the chaos run, only in the clean run; the rows are in differences.txt beside the logs): {:?}",
                     j.run_more_than_once, self.differences
                 )
             },
@@ -462,16 +462,27 @@ pub async fn measure(
         .await
         .map_err(|e| Error::Database(e.to_string()))?;
     let clean = dump(&mut clean_conn).await?;
+    // The differing rows themselves go beside the logs: the report keeps only counts.
+    let mut listing = String::new();
     for (table, rows) in &chaos {
         let theirs = clean.get(table).cloned().unwrap_or_default();
         result.rows.push((table.clone(), rows.len()));
-        let only_chaos = rows.difference(&theirs).count();
-        let only_clean = theirs.difference(rows).count();
-        if only_chaos + only_clean > 0 {
+        let only_chaos: Vec<_> = rows.difference(&theirs).collect();
+        let only_clean: Vec<_> = theirs.difference(rows).collect();
+        if only_chaos.len() + only_clean.len() > 0 {
+            for row in &only_chaos {
+                listing.push_str(&format!("{table} only in the chaos run: {row}\n"));
+            }
+            for row in &only_clean {
+                listing.push_str(&format!("{table} only in the clean run: {row}\n"));
+            }
             result
                 .differences
-                .push((table.clone(), only_chaos, only_clean));
+                .push((table.clone(), only_chaos.len(), only_clean.len()));
         }
+    }
+    if !listing.is_empty() {
+        let _ = std::fs::write(stack.dir.join("differences.txt"), listing);
     }
     result.crashes = stack.stop();
     Ok((result, stack.dir.clone()))
