@@ -22,6 +22,8 @@ pub mod queue;
 pub mod repositories;
 pub mod schema;
 #[cfg(feature = "test-support")]
+pub mod test_proxy;
+#[cfg(feature = "test-support")]
 pub mod test_support;
 mod tls;
 pub mod upserts;

@@ -101,7 +101,9 @@ impl Stack {
         let postgres = Postgres::start(&options.work, &dir)?;
         let valkey = Valkey::start(&dir)?;
         let pg_address: SocketAddr = ([127, 0, 0, 1], postgres.port()).into();
-        let pg_proxy = Proxy::start(pg_address).await?;
+        let pg_proxy = Proxy::start(pg_address)
+            .await
+            .map_err(crate::io("binding the proxy"))?;
         let mut env = base_env(
             &postgres.url_via(Some(pg_proxy.port())),
             &valkey.url(),

@@ -3,5 +3,4 @@
 //! ([`processes`]).
 
 mod processes;
-mod proxy;
 mod store;

@@ -15,7 +15,7 @@ use wump_providers::{
 };
 use wump_worker::fleet_limits::ValkeyFleetStore;
 
-use super::proxy::TcpProxy;
+use wump_db::test_proxy::{Mode, Proxy};
 
 async fn pool(settings: &ValkeySettings) -> ValkeyPool {
     let pool = connect_valkey(settings).unwrap();
@@ -286,7 +286,7 @@ async fn valkey_unreachable_means_the_fallback_logged_once_each_way() {
         .unwrap()
         .parse()
         .unwrap();
-    let proxy = TcpProxy::start(upstream).await;
+    let proxy = Proxy::start(upstream).await.unwrap();
     let mut settings = valkey.settings().clone();
     settings.url = format!("redis://{}", proxy.address()).into();
     settings.command_timeout_ms = 200;
@@ -307,7 +307,7 @@ async fn valkey_unreachable_means_the_fallback_logged_once_each_way() {
         .unwrap();
     assert!(!fleet.on_fallback());
 
-    proxy.cut();
+    proxy.set(Mode::Cut);
     for _ in 0..5 {
         assert_eq!(
             fleet.reserve(&ask).await,
@@ -324,7 +324,7 @@ async fn valkey_unreachable_means_the_fallback_logged_once_each_way() {
     );
     assert_eq!(captured.count(down), 1, "said once, not per request");
 
-    proxy.restore();
+    proxy.set(Mode::Pass);
     let started = std::time::Instant::now();
     while fleet.reserve(&ask).await.is_none() {
         assert!(
