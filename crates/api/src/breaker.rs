@@ -6,6 +6,12 @@
 //! serves stale answers). Then one probe runs (half-open): success closes it, failure
 //! opens it again. Any other answer, errors included, shows the database is there.
 //!
+//! A load that ran out the whole query timeout opens it at once: a refused connection costs
+//! a millisecond, so counting five of them is cheap, but a database that accepts and never
+//! answers makes each of the five cost the timeout, and every request behind them waits as
+//! long. For the same reason the loads still in flight when it opens fail then, not at
+//! their own timeout (their connections are closed, as [`wump_db::pool::bounded_by`] does).
+//!
 //! With a probe of its own ([`CircuitBreaker::with_probe`], a `SELECT 1` in the app), the
 //! breaker probes in the background and every request keeps failing fast meanwhile: against
 //! a database that accepts and never answers, a request that probed would wait out the whole
@@ -44,6 +50,8 @@ struct Inner {
     open_for: Duration,
     state: Mutex<State>,
     probe: Option<Probe>,
+    /// Counts openings, so loads in flight learn of one.
+    openings: tokio::sync::watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -106,6 +114,7 @@ impl CircuitBreaker {
                 open_for: Duration::from_millis(settings.open_ms),
                 state: Mutex::new(CLOSED),
                 probe: None,
+                openings: tokio::sync::watch::Sender::new(0),
             }),
         }
     }
@@ -121,6 +130,7 @@ impl CircuitBreaker {
             open_for: shared.open_for,
             state: Mutex::new(*shared.state.lock().unwrap_or_else(|p| p.into_inner())),
             probe: None,
+            openings: tokio::sync::watch::Sender::new(0),
         });
         Self {
             inner: Arc::new(Inner {
@@ -145,16 +155,25 @@ impl CircuitBreaker {
     where
         Fut: Future<Output = Result<T, ApiError>>,
     {
+        let mut openings = self.inner.openings.subscribe();
         let probe = self.admit()?;
         let mut pending = Pending {
             breaker: self,
             probe,
             done: false,
         };
-        let result = wump_db::pool::bounded_by(self.inner.load_timeout, load).await;
+        let started = Instant::now();
+        let result = tokio::select! {
+            result = wump_db::pool::bounded_by(self.inner.load_timeout, load) => result,
+            // Another load opened it: this one is as stuck as that one was.
+            _ = openings.changed() => return Err(open_error(self.inner.open_for)),
+        };
         pending.done = true;
         match &result {
-            Err(ApiError::Unavailable { .. }) => self.failed(probe),
+            Err(ApiError::Unavailable { .. }) => {
+                let timed_out = started.elapsed() >= self.inner.load_timeout;
+                self.failed(probe, timed_out);
+            }
             _ => self.succeeded(),
         }
         result
@@ -195,18 +214,19 @@ impl CircuitBreaker {
             if answered {
                 breaker.succeeded();
             } else {
-                breaker.failed(true);
+                breaker.failed(true, false);
             }
         });
     }
 
-    fn failed(&self, probe: bool) {
+    /// Learns of an unavailable answer; `timed_out` when it took the whole load timeout.
+    fn failed(&self, probe: bool, timed_out: bool) {
         let mut state = self.lock();
         let now = Instant::now();
         let open = State::Open {
             until: now + self.inner.open_for,
         };
-        *state = match *state {
+        let next = match *state {
             State::HalfOpen if probe => open,
             State::Closed { failures, since } => {
                 let (failures, since) = match since {
@@ -215,9 +235,10 @@ impl CircuitBreaker {
                     }
                     _ => (1, now),
                 };
-                if failures >= self.inner.threshold {
+                if failures >= self.inner.threshold || timed_out {
                     tracing::warn!(
                         failures,
+                        timed_out,
                         open_ms = self.inner.open_for.as_millis() as u64,
                         "database unavailable: circuit breaker open, failing fast"
                     );
@@ -232,6 +253,12 @@ impl CircuitBreaker {
             // Loads admitted before it opened report late: they change nothing.
             other => other,
         };
+        let opened = matches!(next, State::Open { .. }) && !matches!(*state, State::Open { .. });
+        *state = next;
+        drop(state);
+        if opened {
+            self.inner.openings.send_modify(|n| *n += 1);
+        }
     }
 
     fn succeeded(&self) {
@@ -357,23 +384,77 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_load_that_never_answers_fails_as_unavailable_and_counts() {
+    async fn one_load_that_runs_out_the_timeout_opens_it_at_once() {
         let breaker = CircuitBreaker::new(
             &BreakerSettings {
-                failure_threshold: 2,
+                failure_threshold: 5,
                 failure_window_ms: 60_000,
                 open_ms: 60_000,
             },
             Duration::from_millis(50),
         );
-        for _ in 0..2 {
-            let err = breaker
-                .call(std::future::pending::<Result<(), ApiError>>())
-                .await
-                .unwrap_err();
+        let err = breaker
+            .call(std::future::pending::<Result<(), ApiError>>())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApiError::Unavailable { .. }), "{err:?}");
+        assert_eq!(
+            breaker.state(),
+            BreakerState::Open,
+            "a black hole must not cost five timeouts before requests fail fast"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_quick_refusal_counts_towards_the_threshold_only() {
+        let breaker = breaker(60_000);
+        down(&breaker).await.unwrap_err();
+        assert_eq!(breaker.state(), BreakerState::Closed);
+    }
+
+    #[tokio::test]
+    async fn loads_in_flight_fail_as_soon_as_another_one_opens_it() {
+        let breaker = CircuitBreaker::new(
+            &BreakerSettings {
+                failure_threshold: 5,
+                failure_window_ms: 60_000,
+                open_ms: 60_000,
+            },
+            Duration::from_millis(500),
+        );
+        // Started first, so it runs out its timeout first; the others wait on the same
+        // silent database and would each wait their whole timeout.
+        let first = tokio::spawn({
+            let breaker = breaker.clone();
+            async move {
+                breaker
+                    .call(std::future::pending::<Result<(), ApiError>>())
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let started = Instant::now();
+        let others: Vec<_> = (0..3)
+            .map(|_| {
+                let breaker = breaker.clone();
+                tokio::spawn(async move {
+                    breaker
+                        .call(std::future::pending::<Result<(), ApiError>>())
+                        .await
+                })
+            })
+            .collect();
+        assert!(first.await.unwrap().is_err());
+        for other in others {
+            let err = other.await.unwrap().unwrap_err();
             assert!(matches!(err, ApiError::Unavailable { .. }), "{err:?}");
         }
-        assert_eq!(breaker.state(), BreakerState::Open);
+        let waited = started.elapsed();
+        assert!(
+            waited < Duration::from_millis(450),
+            "the others failed when the first opened the breaker (about 250 ms), not at their \
+             own timeout (500 ms): waited {waited:?}"
+        );
     }
 
     #[tokio::test]
