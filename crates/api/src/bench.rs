@@ -17,8 +17,8 @@ use uuid::Uuid;
 use wump_core::{DependencyKind, Ecosystem, OrganizationKind, Settings};
 use wump_db::{
     edges::EdgeInput,
-    listings::{self, DependentsQuery},
-    upserts::{OrganizationInput, RepositoryInput},
+    tables::{organizations::OrganizationInput, packages, repositories::RepositoryInput},
+    views::{self, DependentsQuery},
 };
 
 use crate::{
@@ -46,14 +46,14 @@ struct Row {
 
 async fn first_page(state: &AppState) -> Result<Vec<Row>, ApiError> {
     let mut conn = wump_db::pool::checkout(state.read_db()).await?;
-    let package = listings::package_by_name(&mut conn, Ecosystem::Cargo, PACKAGE)
+    let package = packages::by_name(&mut conn, Ecosystem::Cargo, PACKAGE)
         .await?
         .ok_or_else(|| ApiError::NotFound("run `wump-api bench-seed` first".into()))?;
     let query = DependentsQuery {
         limit: 30,
         ..DependentsQuery::default()
     };
-    let rows = listings::dependents(&mut conn, package.id, &query).await?;
+    let rows = views::dependents(&mut conn, package.id, &query).await?;
     Ok(rows
         .into_iter()
         .map(|d| Row {
@@ -102,8 +102,8 @@ pub async fn seed(settings: &Settings, dependents: usize) -> anyhow::Result<()> 
     let pool = wump_db::connect(&settings.database)?;
     let mut conn = wump_db::pool::checkout(&pool).await?;
     let package_id =
-        wump_db::upserts::upsert_packages(&mut conn, &[(Ecosystem::Cargo, PACKAGE)]).await?[0];
-    let existing = listings::dependents(
+        wump_db::tables::packages::upsert(&mut conn, &[(Ecosystem::Cargo, PACKAGE)]).await?[0];
+    let existing = views::dependents(
         &mut conn,
         package_id,
         &DependentsQuery {
@@ -127,7 +127,7 @@ pub async fn seed(settings: &Settings, dependents: usize) -> anyhow::Result<()> 
         })
         .collect();
     let organization_ids =
-        wump_db::upserts::upsert_organizations(&mut conn, &organizations).await?;
+        wump_db::tables::organizations::upsert(&mut conn, &organizations).await?;
     let edge = EdgeInput {
         package_id,
         kinds: BTreeSet::from([DependencyKind::Runtime]),
@@ -154,7 +154,7 @@ pub async fn seed(settings: &Settings, dependents: usize) -> anyhow::Result<()> 
                 change_token: Some(Uuid::new_v4().to_string()),
             })
             .collect();
-        let upserted = wump_db::upserts::upsert_repositories(&mut conn, &repositories).await?;
+        let upserted = wump_db::tables::repositories::upsert(&mut conn, &repositories).await?;
         for repository in upserted {
             wump_db::edges::replace_repository_edges(
                 &mut conn,

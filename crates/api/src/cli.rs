@@ -8,7 +8,7 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use secrecy::ExposeSecret;
-use wump_db::{AsyncPgConnection, api_keys::ApiKey};
+use wump_db::{AsyncPgConnection, tables::api_keys::ApiKey};
 
 use crate::auth::{
     LastKnown, Tier,
@@ -157,7 +157,7 @@ fn write_table(out: &mut impl Write, keys: &[ApiKey]) -> std::io::Result<()> {
             [
                 k.prefix.clone(),
                 k.name.clone(),
-                k.tier.clone(),
+                k.tier.to_string(),
                 when(Some(k.created_at), "-"),
                 when(k.expires_at, "never"),
                 when(k.last_used_at, "never"),

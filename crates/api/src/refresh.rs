@@ -19,10 +19,8 @@ use wump_core::{
     jobs::{DiscoverJob, JobType, Priority},
 };
 use wump_db::{
-    job_status,
-    jobs::JobStatus,
-    models::JobExecution,
     queue::{Envelope, QueueError, Queues},
+    tables::job_executions::{self, JobExecution, JobStatus},
 };
 
 use crate::{problem::ApiError, state::AppState};
@@ -179,12 +177,12 @@ async fn still_pending(state: &AppState, id: Uuid) -> bool {
 pub async fn report(state: &AppState, id: Uuid) -> Result<Option<JobReport>, ApiError> {
     let latest_run = wump_db::pool::bounded(&state.db, async {
         let mut conn = wump_db::pool::checkout(&state.db).await?;
-        Ok::<_, ApiError>(job_status::latest_run(&mut conn, &id.to_string()).await?)
+        Ok::<_, ApiError>(job_executions::latest_run(&mut conn, &id.to_string()).await?)
     })
     .await?;
     let state_now = match &latest_run {
-        Some(run) if run.status == JobStatus::Running.as_str() => JobState::Running,
-        Some(run) if run.status == JobStatus::Completed.as_str() => JobState::Completed,
+        Some(run) if run.status == JobStatus::Running => JobState::Running,
+        Some(run) if run.status == JobStatus::Completed => JobState::Completed,
         Some(run) if failed_for_good(state, id, run).await => JobState::Failed,
         // A failed attempt with attempts left waits for its retry.
         Some(_) => JobState::Queued,

@@ -7,8 +7,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 use wump_db::{
-    listings::{Dependent, OrganizationDependency, OrganizationUsage, SearchHit, Stats},
-    models::{self, Dependency, Organization, Package, Repository},
+    funding,
+    tables::{
+        dependencies::Dependency, organizations::Organization, packages::Package,
+        repositories::Repository,
+    },
+    views::{Dependent, OrganizationDependency, OrganizationUsage, SearchHit, Stats},
 };
 
 /// One way to fund a project or an organization.
@@ -20,7 +24,7 @@ pub struct FundingLinkView {
 }
 
 fn funding(value: &serde_json::Value) -> Vec<FundingLinkView> {
-    models::funding_links(value)
+    funding::funding_links(value)
         .into_iter()
         .map(|l| FundingLinkView {
             platform: l.platform,
@@ -59,7 +63,7 @@ impl PackageView {
     pub fn new(package: Package, top: Vec<OrganizationUsage>) -> Self {
         Self {
             funding: funding(&package.funding),
-            ecosystem: package.ecosystem,
+            ecosystem: package.ecosystem.to_string(),
             name: package.name,
             normalized_name: package.normalized_name,
             description: package.description,
@@ -118,7 +122,7 @@ impl From<OrganizationUsage> for OrganizationUsageView {
         Self {
             host: o.host,
             login: o.login,
-            kind: o.kind,
+            kind: o.kind.to_string(),
             name: o.name,
             description: o.description,
             repositories_count: usage.repositories_count,
@@ -182,8 +186,8 @@ pub struct Usage {
 impl From<Dependency> for Usage {
     fn from(d: Dependency) -> Self {
         Self {
-            kind: d.kind,
-            kinds: d.kinds,
+            kind: d.kind.to_string(),
+            kinds: d.kinds.iter().map(ToString::to_string).collect(),
             requirement: d.requirement,
             resolved_version: d.resolved_version,
             direct: d.direct,
@@ -235,7 +239,7 @@ impl From<Organization> for OrganizationView {
             funding: OrganizationFunding::of(&o),
             host: o.host,
             login: o.login,
-            kind: o.kind,
+            kind: o.kind.to_string(),
             name: o.name,
             description: o.description,
             repositories_count: o.repositories_count,
@@ -260,7 +264,7 @@ impl From<Package> for PackageSummary {
     fn from(p: Package) -> Self {
         Self {
             funding: funding(&p.funding),
-            ecosystem: p.ecosystem,
+            ecosystem: p.ecosystem.to_string(),
             name: p.name,
             description: p.description,
             latest_version: p.latest_version,
@@ -328,10 +332,10 @@ impl RepositoryView {
                     .entry(path.clone())
                     .or_default()
                     .push(ManifestDependency {
-                        ecosystem: package.ecosystem.clone(),
+                        ecosystem: package.ecosystem.to_string(),
                         name: package.name.clone(),
-                        kind: edge.kind.clone(),
-                        kinds: edge.kinds.clone(),
+                        kind: edge.kind.to_string(),
+                        kinds: edge.kinds.iter().map(ToString::to_string).collect(),
                         requirement: edge.requirement.clone(),
                         resolved_version: edge.resolved_version.clone(),
                         direct: edge.direct,
@@ -423,7 +427,7 @@ impl From<Stats> for StatsView {
                 .packages_by_ecosystem
                 .into_iter()
                 .map(|(ecosystem, packages, with)| EcosystemStats {
-                    ecosystem,
+                    ecosystem: ecosystem.to_string(),
                     packages,
                     packages_with_dependents: with,
                 })
@@ -434,7 +438,10 @@ impl From<Stats> for StatsView {
             jobs: s
                 .jobs_by_status
                 .into_iter()
-                .map(|(status, count)| JobStats { status, count })
+                .map(|(status, count)| JobStats {
+                    status: status.to_string(),
+                    count,
+                })
                 .collect(),
             last_parsed_at: s.last_parsed_at,
             last_enriched_at: s.last_enriched_at,

@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 /// The role a dependency plays in the project that declares it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(
+    feature = "diesel",
+    derive(diesel::AsExpression, diesel::FromSqlRow),
+    diesel(sql_type = diesel::sql_types::Text)
+)]
 pub enum DependencyKind {
     /// Needed when the project runs (the default section of most manifests).
     Runtime,

@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 /// A package ecosystem (registry) wump understands, identified by a lower-case id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(
+    feature = "diesel",
+    derive(diesel::AsExpression, diesel::FromSqlRow),
+    diesel(sql_type = diesel::sql_types::Text)
+)]
 pub enum Ecosystem {
     Npm,
     Pypi,

@@ -10,6 +10,11 @@ use crate::{Ecosystem, RepoFullName};
 /// The kinds of background job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(
+    feature = "diesel",
+    derive(diesel::AsExpression, diesel::FromSqlRow),
+    diesel(sql_type = diesel::sql_types::Text)
+)]
 pub enum JobType {
     Scrape,
     Parse,
@@ -43,6 +48,22 @@ impl JobType {
 impl fmt::Display for JobType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The id given was not a job type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown job type `{0}` (expected scrape, parse, enrich, discover or cleanup)")]
+pub struct UnknownJobType(pub String);
+
+impl std::str::FromStr for JobType {
+    type Err = UnknownJobType;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|j| j.as_str() == s)
+            .ok_or_else(|| UnknownJobType(s.to_owned()))
     }
 }
 
@@ -146,6 +167,17 @@ impl JobPayload for CleanupJob {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn job_types_round_trip_through_their_ids() {
+        for job_type in JobType::ALL {
+            assert_eq!(job_type.as_str().parse::<JobType>(), Ok(job_type));
+        }
+        assert_eq!(
+            "Parse".parse::<JobType>(),
+            Err(UnknownJobType("Parse".to_owned()))
+        );
+    }
 
     #[test]
     fn queue_names_are_explicit_and_braced() {

@@ -12,10 +12,14 @@ pub mod jobs;
 pub mod manifest;
 pub mod model;
 pub mod settings;
+#[cfg(feature = "diesel")]
+mod sql;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
+pub mod tier;
 
 pub use dependency::DependencyKind;
 pub use ecosystem::{Ecosystem, UnknownEcosystem};
-pub use model::{FundingLink, OrganizationKind, PackageRef, RepoFullName};
+pub use model::{FundingLink, OrganizationKind, PackageRef, RepoFullName, UnknownOrganizationKind};
 pub use settings::Settings;
+pub use tier::{Tier, UnknownTier};

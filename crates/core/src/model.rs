@@ -101,19 +101,49 @@ impl fmt::Display for RepoFullName {
 /// Whether a repository owner is an organization or a personal account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(
+    feature = "diesel",
+    derive(diesel::AsExpression, diesel::FromSqlRow),
+    diesel(sql_type = diesel::sql_types::Text)
+)]
 pub enum OrganizationKind {
     #[default]
     Organization,
     User,
 }
 
+/// The id given was not an organization kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown organization kind `{0}` (expected organization or user)")]
+pub struct UnknownOrganizationKind(pub String);
+
 impl OrganizationKind {
+    /// Every kind.
+    pub const ALL: [OrganizationKind; 2] = [OrganizationKind::Organization, OrganizationKind::User];
+
     /// The lower-case id stored in the database.
     pub const fn as_str(self) -> &'static str {
         match self {
             OrganizationKind::Organization => "organization",
             OrganizationKind::User => "user",
         }
+    }
+}
+
+impl fmt::Display for OrganizationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OrganizationKind {
+    type Err = UnknownOrganizationKind;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownOrganizationKind(s.to_owned()))
     }
 }
 
@@ -156,6 +186,14 @@ pub struct FundingLink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn organization_kinds_round_trip_through_their_ids() {
+        for kind in OrganizationKind::ALL {
+            assert_eq!(kind.to_string().parse::<OrganizationKind>(), Ok(kind));
+        }
+        assert!("team".parse::<OrganizationKind>().is_err());
+    }
 
     #[test]
     fn full_names_parse_and_display() {

@@ -1,5 +1,10 @@
 //! Writers of dependency edges and of everything derived from them.
 //!
+//! A module of its own rather than part of [`crate::tables::dependencies`]: each writer is
+//! one transaction over four tables (`dependencies`, `package_organizations`, `packages`,
+//! `repositories`), and what a reader comes here for is the invariant that transaction
+//! keeps. The single-table statements it runs live with their tables, crate-private.
+//!
 //! Invariant, kept in the same transaction as every edge change: for each package,
 //! `dependents_count` is the number of its *counted* edges (the repository is neither
 //! archived nor a fork, according to the edge's copies), `organizations_count` the number
@@ -13,20 +18,18 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, Utc};
 use diesel::{
-    dsl::now,
     prelude::*,
     sql_types::{Array, BigInt, Bool, Integer, Uuid as SqlUuid},
-    upsert::excluded,
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 use wump_core::DependencyKind;
 
-use crate::{
-    models::Dependency,
-    schema::{dependencies, package_organizations, repositories},
+use crate::tables::{
+    dependencies::{self, Dependency, NewEdge, primary_kind},
+    package_organizations::{self, RollupRow},
+    packages, repositories,
 };
 
 /// One edge as a parse of a repository produced it.
@@ -61,41 +64,6 @@ impl EdgeChanges {
     }
 }
 
-/// The kind shown when a repository uses a package in several ways: the one that says most
-/// about how much the repository relies on it.
-pub fn primary_kind(kinds: &BTreeSet<DependencyKind>) -> DependencyKind {
-    const PRECEDENCE: [DependencyKind; 6] = [
-        DependencyKind::Runtime,
-        DependencyKind::Peer,
-        DependencyKind::Optional,
-        DependencyKind::Build,
-        DependencyKind::Development,
-        DependencyKind::Test,
-    ];
-    PRECEDENCE
-        .into_iter()
-        .find(|k| kinds.contains(k))
-        .unwrap_or(DependencyKind::Runtime)
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = dependencies)]
-struct NewEdge<'a> {
-    package_id: Uuid,
-    repository_id: Uuid,
-    kind: &'static str,
-    kinds: Vec<&'static str>,
-    requirement: &'a str,
-    resolved_version: Option<&'a str>,
-    direct: Option<bool>,
-    manifest_paths: &'a [String],
-    organization_id: Uuid,
-    repo_stars: i32,
-    repo_pushed_at: Option<DateTime<Utc>>,
-    repo_archived: bool,
-    repo_fork: bool,
-}
-
 /// Replaces every dependency edge of a repository with `edges`, in one transaction of its
 /// own: inserts new edges, updates changed ones, deletes vanished ones, and keeps roll-ups
 /// and package counts exact. An unchanged set of edges writes nothing.
@@ -115,23 +83,15 @@ async fn replace_in_transaction(
     repository_id: Uuid,
     edges: &[EdgeInput],
 ) -> QueryResult<EdgeChanges> {
-    let (organization_id, stars, pushed_at, archived, fork) = repositories::table
-        .find(repository_id)
-        .select((
-            repositories::organization_id,
-            repositories::stars,
-            repositories::pushed_at,
-            repositories::archived,
-            repositories::fork,
-        ))
-        .for_update()
-        .first::<(Uuid, i32, Option<DateTime<Utc>>, bool, bool)>(conn)
-        .await?;
+    let repositories::EdgeCopies {
+        organization_id,
+        stars,
+        pushed_at,
+        archived,
+        fork,
+    } = repositories::lock_for_edges(conn, repository_id).await?;
 
-    let existing: HashMap<Uuid, Dependency> = dependencies::table
-        .filter(dependencies::repository_id.eq(repository_id))
-        .select(Dependency::as_select())
-        .load(conn)
+    let existing: HashMap<Uuid, Dependency> = dependencies::of_repository(conn, repository_id)
         .await?
         .into_iter()
         .map(|d| (d.package_id, d))
@@ -152,8 +112,8 @@ async fn replace_in_transaction(
         .map(|e| NewEdge {
             package_id: e.package_id,
             repository_id,
-            kind: primary_kind(&e.kinds).as_str(),
-            kinds: e.kinds.iter().map(|k| k.as_str()).collect(),
+            kind: primary_kind(&e.kinds),
+            kinds: e.kinds.iter().copied().collect(),
             requirement: &e.requirement,
             resolved_version: e.resolved_version.as_deref(),
             direct: e.direct,
@@ -176,34 +136,11 @@ async fn replace_in_transaction(
     }
 
     if !rows.is_empty() {
-        // Existing edges keep their copies of the repository's attributes: only the
-        // attribute sync changes those, so an update never moves an edge in or out of
-        // the counted set.
-        diesel::insert_into(dependencies::table)
-            .values(&rows)
-            .on_conflict((dependencies::repository_id, dependencies::package_id))
-            .do_update()
-            .set((
-                dependencies::kind.eq(excluded(dependencies::kind)),
-                dependencies::kinds.eq(excluded(dependencies::kinds)),
-                dependencies::requirement.eq(excluded(dependencies::requirement)),
-                dependencies::resolved_version.eq(excluded(dependencies::resolved_version)),
-                dependencies::direct.eq(excluded(dependencies::direct)),
-                dependencies::manifest_paths.eq(excluded(dependencies::manifest_paths)),
-                dependencies::updated_at.eq(now),
-            ))
-            .execute(conn)
-            .await?;
+        dependencies::upsert(conn, &rows).await?;
     }
     if !vanished.is_empty() {
         let ids: Vec<Uuid> = vanished.iter().map(|d| d.package_id).collect();
-        diesel::delete(
-            dependencies::table
-                .filter(dependencies::repository_id.eq(repository_id))
-                .filter(dependencies::package_id.eq_any(&ids)),
-        )
-        .execute(conn)
-        .await?;
+        dependencies::delete(conn, repository_id, &ids).await?;
     }
 
     let counted_new = !archived && !fork;
@@ -222,14 +159,14 @@ async fn replace_in_transaction(
     }
     for old in &vanished {
         changes.deleted += 1;
-        if is_counted(old) {
+        if old.is_counted() {
             *dependents_delta.entry(old.package_id).or_default() -= 1;
             pairs.insert((old.package_id, old.organization_id));
         }
     }
 
     let organizations_delta = recompute_rollups(conn, &pairs).await?;
-    apply_count_deltas(conn, &dependents_delta, &organizations_delta).await?;
+    packages::apply_count_deltas(conn, &dependents_delta, &organizations_delta).await?;
 
     let mut touched: BTreeSet<Uuid> = rows.iter().map(|r| r.package_id).collect();
     touched.extend(vanished.iter().map(|d| d.package_id));
@@ -245,17 +182,12 @@ async fn replace_in_transaction(
 
 /// Whether a stored edge already says what `wanted` says.
 fn same_edge(old: &Dependency, wanted: &EdgeInput) -> bool {
-    let kinds: Vec<&str> = wanted.kinds.iter().map(|k| k.as_str()).collect();
-    old.kind == primary_kind(&wanted.kinds).as_str()
-        && old.kinds == kinds
+    old.kind == primary_kind(&wanted.kinds)
+        && old.kinds.iter().eq(wanted.kinds.iter())
         && old.requirement == wanted.requirement
         && old.resolved_version == wanted.resolved_version
         && old.direct == wanted.direct
         && old.manifest_paths == wanted.manifest_paths
-}
-
-fn is_counted(edge: &Dependency) -> bool {
-    !edge.repo_archived && !edge.repo_fork
 }
 
 /// Copies stars, push time, archived/fork flags and owner from repositories onto their
@@ -293,13 +225,7 @@ async fn sync_in_transaction(
     conn: &mut AsyncPgConnection,
     ids: Vec<Uuid>,
 ) -> QueryResult<EdgeChanges> {
-    let locked: Vec<Uuid> = repositories::table
-        .filter(repositories::id.eq_any(&ids))
-        .order(repositories::id)
-        .select(repositories::id)
-        .for_update()
-        .load(conn)
-        .await?;
+    let locked = repositories::lock(conn, &ids).await?;
     if locked.is_empty() {
         return Ok(EdgeChanges::default());
     }
@@ -355,7 +281,7 @@ async fn sync_in_transaction(
         }
     }
     let organizations_delta = recompute_rollups(conn, &pairs).await?;
-    apply_count_deltas(conn, &dependents_delta, &organizations_delta).await?;
+    packages::apply_count_deltas(conn, &dependents_delta, &organizations_delta).await?;
 
     Ok(EdgeChanges {
         updated,
@@ -403,15 +329,6 @@ struct RollupTotals {
     stars_sum: i64,
     #[diesel(sql_type = Bool)]
     existed: bool,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = package_organizations)]
-struct RollupRow {
-    package_id: Uuid,
-    organization_id: Uuid,
-    repositories_count: i32,
-    stars_sum: i64,
 }
 
 /// Recomputes the roll-up rows of `pairs` from their counted edges; returns, per package,
@@ -466,93 +383,10 @@ async fn recompute_rollups(
         }
     }
     if !gone_packages.is_empty() {
-        diesel::sql_query(
-            "DELETE FROM package_organizations po
-              USING unnest($1::uuid[], $2::uuid[]) AS g(package_id, organization_id)
-              WHERE po.package_id = g.package_id AND po.organization_id = g.organization_id",
-        )
-        .bind::<Array<SqlUuid>, _>(&gone_packages)
-        .bind::<Array<SqlUuid>, _>(&gone_organizations)
-        .execute(conn)
-        .await?;
+        package_organizations::delete_pairs(conn, &gone_packages, &gone_organizations).await?;
     }
     if !present.is_empty() {
-        use package_organizations::dsl as po;
-        let upsert = diesel::insert_into(po::package_organizations)
-            .values(&present)
-            .on_conflict((po::package_id, po::organization_id))
-            .do_update()
-            .set((
-                po::repositories_count.eq(excluded(po::repositories_count)),
-                po::stars_sum.eq(excluded(po::stars_sum)),
-                po::last_seen_at.eq(now),
-            ));
-        // `ON CONFLICT … DO UPDATE … WHERE`: rewrite a row only when a value changed.
-        diesel::query_dsl::methods::FilterDsl::filter(
-            upsert,
-            po::repositories_count
-                .is_distinct_from(excluded(po::repositories_count))
-                .or(po::stars_sum.is_distinct_from(excluded(po::stars_sum))),
-        )
-        .execute(conn)
-        .await?;
+        package_organizations::upsert(conn, &present).await?;
     }
     Ok(delta)
-}
-
-/// Adds the deltas to the stored counts of each package, in one statement.
-async fn apply_count_deltas(
-    conn: &mut AsyncPgConnection,
-    dependents: &BTreeMap<Uuid, i32>,
-    organizations: &BTreeMap<Uuid, i32>,
-) -> QueryResult<()> {
-    let packages: BTreeSet<Uuid> = dependents
-        .keys()
-        .chain(organizations.keys())
-        .copied()
-        .collect();
-    let packages: Vec<Uuid> = packages
-        .into_iter()
-        .filter(|p| {
-            dependents.get(p).copied().unwrap_or(0) != 0
-                || organizations.get(p).copied().unwrap_or(0) != 0
-        })
-        .collect();
-    if packages.is_empty() {
-        return Ok(());
-    }
-    // Lock the package rows in id order first: concurrent writers touching overlapping
-    // packages then queue up instead of deadlocking. NO KEY UPDATE, not UPDATE: every
-    // writer already holds KEY SHARE locks on these rows (the foreign-key checks of the
-    // edges it inserted), and FOR UPDATE would wait on the other writer's, which waits on
-    // ours — a deadlock between parses of two organizations sharing packages.
-    crate::schema::packages::table
-        .filter(crate::schema::packages::id.eq_any(&packages))
-        .order(crate::schema::packages::id)
-        .select(crate::schema::packages::id)
-        .for_no_key_update()
-        .load::<Uuid>(conn)
-        .await?;
-    let dependents_delta: Vec<i32> = packages
-        .iter()
-        .map(|p| dependents.get(p).copied().unwrap_or(0))
-        .collect();
-    let organizations_delta: Vec<i32> = packages
-        .iter()
-        .map(|p| organizations.get(p).copied().unwrap_or(0))
-        .collect();
-    diesel::sql_query(
-        "UPDATE packages p
-            SET dependents_count = p.dependents_count + d.dependents,
-                organizations_count = p.organizations_count + d.organizations,
-                updated_at = now()
-           FROM unnest($1::uuid[], $2::int4[], $3::int4[]) AS d(id, dependents, organizations)
-          WHERE p.id = d.id",
-    )
-    .bind::<Array<SqlUuid>, _>(&packages)
-    .bind::<Array<Integer>, _>(&dependents_delta)
-    .bind::<Array<Integer>, _>(&organizations_delta)
-    .execute(conn)
-    .await?;
-    Ok(())
 }

@@ -20,7 +20,7 @@ use wump_core::{
     jobs::{JobType, Priority},
     settings::{ScheduleSettings, ScheduledJob},
 };
-use wump_db::{DbPool, enrichment, pool::checkout};
+use wump_db::{DbPool, pool::checkout, tables::organizations};
 
 use crate::{
     jobs::Job,
@@ -245,7 +245,7 @@ impl Scheduler {
         loop {
             let page = wump_db::pool::bounded(db, async {
                 let mut conn = checkout(db).await?;
-                enrichment::organizations_after(&mut conn, after, FAN_OUT_PAGE)
+                organizations::page_after(&mut conn, after, FAN_OUT_PAGE)
                     .await
                     .map_err(wump_db::DbError::from)
             })

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use wump_core::settings::AuthSettings;
-use wump_db::{ValkeyPool, api_keys::ApiKey};
+use wump_db::{ValkeyPool, tables::api_keys::ApiKey};
 
 use super::{KeyHash, Tier};
 
@@ -52,25 +52,17 @@ pub struct KnownKey {
 }
 
 impl KnownKey {
-    /// The state of a stored key as read at `now`; `None` when its tier is unknown.
-    pub fn confirmed(stored: &ApiKey, now: DateTime<Utc>) -> Option<Self> {
-        let Ok(tier) = stored.tier.parse() else {
-            tracing::error!(
-                key.prefix = stored.prefix,
-                tier = stored.tier,
-                "stored key has an unknown tier"
-            );
-            return None;
-        };
-        Some(Self {
+    /// The state of a stored key as read at `now`.
+    pub fn confirmed(stored: &ApiKey, now: DateTime<Utc>) -> Self {
+        Self {
             id: stored.id,
             prefix: stored.prefix.clone(),
-            tier,
+            tier: stored.tier,
             rate_limit: stored.rate_limit.and_then(|l| u32::try_from(l).ok()),
             expires_at: stored.expires_at,
             revoked_at: stored.revoked_at,
             confirmed_at: now,
-        })
+        }
     }
 
     /// Whether it is revoked at `now`.
@@ -142,13 +134,11 @@ impl LastKnown {
     /// Remembers a key just read from PostgreSQL (created, revoked, rotated); whether
     /// Valkey has it (`true` too when the grace is off and there is nothing to store).
     pub async fn remember_stored(&self, stored: &ApiKey) -> bool {
-        let (Ok(hash), Some(known)) = (
-            KeyHash::try_from(stored.key_hash.as_slice()),
-            KnownKey::confirmed(stored, Utc::now()),
-        ) else {
+        let Ok(hash) = KeyHash::try_from(stored.key_hash.as_slice()) else {
             return true;
         };
-        self.remember(hash, &known).await
+        self.remember(hash, &KnownKey::confirmed(stored, Utc::now()))
+            .await
     }
 
     /// Remembers what PostgreSQL just said about the key with hash `hash`: in-process and

@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use uuid::Uuid;
 use wump_db::{
     DbError,
-    api_keys::{self, ApiKey, NewApiKey},
+    tables::api_keys::{self, ApiKey, NewApiKey},
 };
 
 use super::{Tier, key};
@@ -147,7 +147,7 @@ async fn insert(
             name,
             key_hash: &generated.hash,
             prefix: &generated.prefix,
-            tier: tier.as_str(),
+            tier,
             rate_limit,
             expires_at,
         },
@@ -203,11 +203,7 @@ pub async fn rotate(
                 state,
             });
         }
-        let tier: Tier = old
-            .tier
-            .parse()
-            .map_err(|e: super::tier::UnknownTier| invalid("tier", e.to_string()))?;
-        let created = insert(conn, &old.name, tier, old.rate_limit, old.expires_at).await?;
+        let created = insert(conn, &old.name, old.tier, old.rate_limit, old.expires_at).await?;
         let revoke_at = now + Duration::minutes(i64::from(grace_minutes));
         let old = api_keys::revoke(conn, &prefix, revoke_at)
             .await?

@@ -41,7 +41,7 @@ use moka::future::Cache;
 use opentelemetry::{KeyValue, metrics::Counter};
 use secrecy::ExposeSecret;
 use wump_core::settings::ApiSettings;
-use wump_db::{DbError, DbPool, ValkeyPool, api_keys};
+use wump_db::{DbError, DbPool, ValkeyPool, tables::api_keys};
 
 pub use self::{
     caller::{Admin, Caller, Free, MinTier, RequireTier},
@@ -326,7 +326,7 @@ impl Authenticator {
         if !key::hashes_equal(&stored.key_hash, &hash) {
             return Ok(None);
         }
-        Ok(KnownKey::confirmed(&stored, Utc::now()))
+        Ok(Some(KnownKey::confirmed(&stored, Utc::now())))
     }
 }
 

@@ -11,7 +11,7 @@ use std::{
 
 use chrono::Utc;
 use uuid::Uuid;
-use wump_db::{DbError, DbPool, api_keys};
+use wump_db::{DbError, DbPool, tables::api_keys};
 
 /// The ids of the keys used since the last flush.
 #[derive(Debug, Default)]

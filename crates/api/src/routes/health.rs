@@ -103,7 +103,7 @@ pub(crate) async fn jobs(state: web::Data<AppState>) -> HttpResponse {
     let last_success: Option<serde_json::Map<String, Value>> =
         last_successes.as_ref().map(|rows| {
             rows.iter()
-                .map(|(job_type, at)| (job_type.clone(), json!(at)))
+                .map(|(job_type, at)| (job_type.to_string(), json!(at)))
                 .collect()
         });
     status(
@@ -152,10 +152,16 @@ async fn queues_snapshot(state: &AppState) -> Result<wump_db::queue::QueuesSnaps
 
 async fn last_successes(
     state: &AppState,
-) -> Result<Vec<(String, Option<chrono::DateTime<chrono::Utc>>)>, wump_db::DbError> {
+) -> Result<
+    Vec<(
+        wump_core::jobs::JobType,
+        Option<chrono::DateTime<chrono::Utc>>,
+    )>,
+    wump_db::DbError,
+> {
     wump_db::pool::bounded(state.read_db(), async {
         let mut conn = wump_db::pool::checkout(state.read_db()).await?;
-        Ok(wump_db::job_health::last_successes(&mut conn).await?)
+        Ok(wump_db::tables::job_executions::last_successes(&mut conn).await?)
     })
     .await
 }

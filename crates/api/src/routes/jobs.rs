@@ -106,7 +106,7 @@ pub(crate) async fn job_status(
     Ok(HttpResponse::Ok().json(JobStatusBody {
         job_id: report.id,
         status: report.state,
-        job_type: run.map(|r| r.job_type.clone()),
+        job_type: run.map(|r| r.job_type.to_string()),
         attempt: run.map(|r| r.attempt),
         started_at: run.map(|r| r.started_at),
         finished_at: run.and_then(|r| r.finished_at),

@@ -3,7 +3,14 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use wump_db::{AsyncPgConnection, listings, lookups, models::Organization};
+use wump_db::{
+    AsyncPgConnection,
+    tables::{
+        self,
+        organizations::{self, Organization},
+    },
+    views,
+};
 
 use super::connection;
 use crate::{
@@ -93,7 +100,7 @@ pub(crate) async fn resolve_host(
             &variant,
             || async {
                 let mut conn = connection(state).await?;
-                let host = lookups::organization_host(&mut conn, login)
+                let host = organizations::host_of_login(&mut conn, login)
                     .await?
                     .ok_or_else(|| not_found(login))?;
                 Ok(Fresh::from(host))
@@ -112,7 +119,7 @@ async fn find_organization(
     host: &str,
     login: &str,
 ) -> Result<Organization, ApiError> {
-    listings::organization_by_login(conn, host, login)
+    organizations::by_login(conn, host, login)
         .await?
         .ok_or_else(|| not_found(login))
 }
@@ -227,7 +234,7 @@ pub(crate) async fn repositories(
         .get_or_load(&scope, CacheClass::Organization, &variant, || async {
             let mut conn = connection(&state).await?;
             let organization = find_organization(&mut conn, &host, &login).await?;
-            let rows = listings::organization_repositories(
+            let rows = tables::repositories::of_organization(
                 &mut conn,
                 organization.id,
                 after,
@@ -282,7 +289,7 @@ pub(crate) async fn dependencies(
         .get_or_load(&scope, CacheClass::Organization, &variant, || async {
             let mut conn = connection(&state).await?;
             let organization = find_organization(&mut conn, &host, &login).await?;
-            let rows = listings::organization_dependencies(
+            let rows = views::organization_dependencies(
                 &mut conn,
                 organization.id,
                 after,

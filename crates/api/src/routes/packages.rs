@@ -5,9 +5,11 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use wump_db::{
     AsyncPgConnection,
-    listings::{self, DependentsCursor, DependentsQuery, DependentsSort, OrganizationsSort},
-    lookups,
-    models::Package,
+    tables::{
+        self,
+        packages::{self, Package},
+    },
+    views::{self, DependentsCursor, DependentsQuery, DependentsSort, OrganizationsSort},
 };
 
 use super::{NoParams, connection};
@@ -74,7 +76,7 @@ fn scope(key: &PackageKey) -> Scope {
 
 /// The package, or 404 naming it.
 async fn find_package(conn: &mut AsyncPgConnection, key: &PackageKey) -> Result<Package, ApiError> {
-    listings::package_by_name(conn, key.ecosystem, &key.name)
+    packages::by_name(conn, key.ecosystem, &key.name)
         .await?
         .ok_or_else(|| {
             ApiError::NotFound(format!(
@@ -94,7 +96,7 @@ async fn package_page(
         .get_or_load(&scope(&key), CacheClass::Package, "package", || async {
             let mut conn = connection(state).await?;
             let package = find_package(&mut conn, &key).await?;
-            let top = listings::organizations_using(
+            let top = views::organizations_using(
                 &mut conn,
                 package.id,
                 OrganizationsSort::Stars,
@@ -388,7 +390,7 @@ pub(crate) async fn dependents(
                     }
                 }
             }
-            let rows = listings::dependents(&mut conn, package.id, &query).await?;
+            let rows = views::dependents(&mut conn, package.id, &query).await?;
             let sort = query.sort;
             let (rows, next) = split_page(rows, request.per_page, |row| {
                 let key = match row.cursor(sort) {
@@ -415,10 +417,10 @@ async fn organization_id(
     conn: &mut AsyncPgConnection,
     login: &str,
 ) -> Result<Option<uuid::Uuid>, ApiError> {
-    let Some(host) = lookups::organization_host(conn, login).await? else {
+    let Some(host) = tables::organizations::host_of_login(conn, login).await? else {
         return Ok(None);
     };
-    Ok(listings::organization_by_login(conn, &host, login)
+    Ok(tables::organizations::by_login(conn, &host, login)
         .await?
         .map(|o| o.id))
 }
@@ -509,7 +511,7 @@ pub(crate) async fn organizations(
             || async {
                 let mut conn = connection(&state).await?;
                 let package = find_package(&mut conn, &key).await?;
-                let rows = listings::organizations_using(
+                let rows = views::organizations_using(
                     &mut conn,
                     package.id,
                     db_sort,

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use wump_db::listings;
+use wump_db::views;
 
 use super::{connection, organizations::HostParams};
 use crate::{
@@ -66,7 +66,7 @@ pub(crate) async fn show(
         .get_or_load(&scope, CacheClass::Repository, &variant, || async {
             let mut conn = connection(&state).await?;
             let (repository, edges) =
-                listings::repository_by_full_name(&mut conn, &host, &full_name)
+                views::repository_with_dependencies(&mut conn, &host, &full_name)
                     .await?
                     .ok_or_else(|| {
                         ApiError::NotFound(format!("wump knows no repository `{full_name}`"))

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-use wump_db::listings::{self, SearchTarget};
+use wump_db::views::{self, SearchTarget};
 
 use super::connection;
 use crate::{
@@ -109,8 +109,8 @@ pub(crate) async fn search(
         .cache
         .get_or_load(&Scope::Global, CacheClass::Search, &variant, || async {
             let mut conn = connection(&state).await?;
-            let rows = listings::search(&mut conn, db_target, text, after, i64::from(per_page) + 1)
-                .await?;
+            let rows =
+                views::search(&mut conn, db_target, text, after, i64::from(per_page) + 1).await?;
             let (rows, next) = split_page(rows, per_page, |hit| {
                 let key = SortKey::Score(hit.similarity, hit.weight);
                 pagination::encode(listing, key, hit.id)

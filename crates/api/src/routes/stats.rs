@@ -1,7 +1,7 @@
 //! Totals across the whole database.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use wump_db::listings;
+use wump_db::views;
 
 use super::{NoParams, connection};
 use crate::{
@@ -30,7 +30,7 @@ pub(crate) async fn stats(
         .cache
         .get_or_load(&Scope::Global, CacheClass::Stats, "stats", || async {
             let mut conn = connection(&state).await?;
-            let stats = listings::stats(&mut conn).await?;
+            let stats = views::stats(&mut conn).await?;
             Ok(Fresh::from(StatsView::from(stats)))
         })
         .await?;

@@ -5,8 +5,8 @@ use chrono::Utc;
 use wump_api::auth::Tier;
 use wump_core::jobs::{JobType, Priority};
 use wump_db::{
-    jobs::{self, StartExecution},
     queue::{DeadJob, Envelope},
+    tables::job_executions::{self, StartExecution},
 };
 
 use crate::{
@@ -273,7 +273,7 @@ async fn recent_job_runs_are_listed_newest_first_in_pages() {
     let mut job_ids = Vec::new();
     for i in 0..5 {
         let job_id = format!("job-{i}");
-        jobs::start(
+        job_executions::start(
             &mut conn,
             &StartExecution {
                 job_id: &job_id,

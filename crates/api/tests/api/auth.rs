@@ -212,7 +212,7 @@ async fn x_forwarded_for_counts_only_behind_a_trusted_proxy() {
 
 async fn last_used_at(app: &TestApp, key: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     let mut conn = app.db.connection().await;
-    wump_db::api_keys::find_by_prefix(&mut conn, &key[5..13])
+    wump_db::tables::api_keys::find_by_prefix(&mut conn, &key[5..13])
         .await
         .unwrap()
         .unwrap()

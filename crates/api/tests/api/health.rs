@@ -93,8 +93,8 @@ async fn valkey_health_is_503_while_valkey_is_unreachable() {
 async fn job_health_shows_depths_dead_letters_and_last_successes_and_fails_over_the_threshold() {
     use wump_core::jobs::{JobType, Priority};
     use wump_db::{
-        jobs::{FinishExecution, JobStatus, StartExecution},
         queue::{DeadJob, Envelope, Queues},
+        tables::job_executions::{FinishExecution, JobStatus, StartExecution},
     };
 
     let app = crate::TestApp::spawn_with(|s| s.api.health.dead_letter_threshold = 1).await;
@@ -112,7 +112,7 @@ async fn job_health_shows_depths_dead_letters_and_last_successes_and_fails_over_
     assert_eq!(body["queues"][&queue]["pending"], 0, "{body}");
 
     let mut conn = app.db.connection().await;
-    let run = wump_db::jobs::start(
+    let run = wump_db::tables::job_executions::start(
         &mut conn,
         &StartExecution {
             job_id: "job-1",
@@ -124,7 +124,7 @@ async fn job_health_shows_depths_dead_letters_and_last_successes_and_fails_over_
     )
     .await
     .unwrap();
-    wump_db::jobs::finish(
+    wump_db::tables::job_executions::finish(
         &mut conn,
         run,
         &FinishExecution {

@@ -3,7 +3,7 @@
 
 use secrecy::SecretString;
 use wump_api::auth::Tier;
-use wump_db::jobs::{self, FinishExecution, JobStatus, StartExecution};
+use wump_db::tables::job_executions::{self, FinishExecution, JobStatus, StartExecution};
 
 use crate::{
     TestApp,
@@ -151,7 +151,7 @@ async fn with_valkey_unreachable_the_local_limiter_still_limits_and_requests_suc
     // A job the database knows answers without Valkey.
     let job_id = uuid::Uuid::now_v7().to_string();
     let mut conn = app.db.connection().await;
-    let run = jobs::start(
+    let run = job_executions::start(
         &mut conn,
         &StartExecution {
             job_id: &job_id,
@@ -163,7 +163,7 @@ async fn with_valkey_unreachable_the_local_limiter_still_limits_and_requests_suc
     )
     .await
     .unwrap();
-    jobs::finish(
+    job_executions::finish(
         &mut conn,
         run,
         &FinishExecution {

@@ -8,8 +8,8 @@ use wump_core::{
     settings::QueueSettings,
 };
 use wump_db::{
-    jobs::{self, FinishExecution, JobStatus, StartExecution},
     queue::Queues,
+    tables::job_executions::{self, FinishExecution, JobStatus, StartExecution},
 };
 
 use crate::{
@@ -113,7 +113,7 @@ async fn two_refreshes_queue_one_high_priority_discovery_with_one_job_id() {
 
 async fn start_run(app: &TestApp, job_id: &str, attempt: i32) -> uuid::Uuid {
     let mut conn = app.db.connection().await;
-    jobs::start(
+    job_executions::start(
         &mut conn,
         &StartExecution {
             job_id,
@@ -129,7 +129,7 @@ async fn start_run(app: &TestApp, job_id: &str, attempt: i32) -> uuid::Uuid {
 
 async fn finish_run(app: &TestApp, run: uuid::Uuid, status: JobStatus) {
     let mut conn = app.db.connection().await;
-    jobs::finish(
+    job_executions::finish(
         &mut conn,
         run,
         &FinishExecution {

@@ -9,13 +9,10 @@ use wump_core::{DependencyKind, Ecosystem, FundingLink, OrganizationKind};
 use wump_db::{
     AsyncPgConnection,
     edges::{EdgeInput, replace_repository_edges},
-    enrichment::{
-        OrganizationProfile, PackageMetadataInput, update_organization_profile,
-        update_package_metadata,
-    },
-    upserts::{
-        OrganizationInput, RepositoryInput, upsert_organizations, upsert_packages,
-        upsert_repositories,
+    tables::{
+        organizations::{self, OrganizationInput, OrganizationProfile},
+        packages::{self, PackageMetadataInput},
+        repositories::{self, RepositoryInput},
     },
 };
 
@@ -138,7 +135,7 @@ impl Seed {
             login: login.into(),
             kind: OrganizationKind::Organization,
         };
-        upsert_organizations(&mut self.conn, &[input])
+        organizations::upsert(&mut self.conn, &[input])
             .await
             .unwrap()[0]
     }
@@ -165,7 +162,7 @@ impl Seed {
             repositories_count: 0,
             stars_total: 0,
         };
-        update_organization_profile(&mut self.conn, id, &profile)
+        organizations::update_profile(&mut self.conn, id, &profile)
             .await
             .unwrap();
     }
@@ -203,12 +200,15 @@ impl Seed {
             pushed_at: repo.pushed_at,
             change_token: Some("t1".into()),
         };
-        upsert_repositories(&mut self.conn, &[input]).await.unwrap()[0].id
+        repositories::upsert(&mut self.conn, &[input])
+            .await
+            .unwrap()[0]
+            .id
     }
 
     /// A package.
     pub(crate) async fn package(&mut self, ecosystem: Ecosystem, name: &str) -> Uuid {
-        upsert_packages(&mut self.conn, &[(ecosystem, name)])
+        packages::upsert(&mut self.conn, &[(ecosystem, name)])
             .await
             .unwrap()[0]
     }
@@ -233,7 +233,7 @@ impl Seed {
                 })
                 .collect(),
         };
-        update_package_metadata(&mut self.conn, id, Some(&input))
+        packages::update_metadata(&mut self.conn, id, Some(&input))
             .await
             .unwrap();
     }

@@ -10,8 +10,8 @@ use wump_core::DependencyKind;
 use wump_db::{
     AsyncPgConnection,
     edges::{self, EdgeInput},
+    tables::repositories,
     test_support::{self, TestDatabase},
-    upserts,
 };
 
 use crate::{day, edge, organization, packages, repository, repository_input};
@@ -128,7 +128,7 @@ async fn apply(conn: &mut AsyncPgConnection, world: &World, op: &Op) {
             );
             input.archived = *archived;
             input.fork = *fork;
-            upserts::upsert_repositories(conn, &[input]).await.unwrap();
+            repositories::upsert(conn, &[input]).await.unwrap();
             edges::sync_repository_attributes(conn, &[world.repos[*repo]])
                 .await
                 .unwrap();
@@ -234,7 +234,7 @@ async fn archiving_a_repository_removes_it_from_counts_and_rollups() {
         (changes.inserted, changes.touched_packages.clone()),
         (1, vec![react])
     );
-    let package = wump_db::listings::package_by_name(&mut conn, wump_core::Ecosystem::Npm, "React")
+    let package = wump_db::tables::packages::by_name(&mut conn, wump_core::Ecosystem::Npm, "React")
         .await
         .unwrap()
         .unwrap();
@@ -244,14 +244,12 @@ async fn archiving_a_repository_removes_it_from_counts_and_rollups() {
     );
 
     input.archived = true;
-    upserts::upsert_repositories(&mut conn, &[input])
-        .await
-        .unwrap();
+    repositories::upsert(&mut conn, &[input]).await.unwrap();
     let synced = edges::sync_repository_attributes(&mut conn, &[repo])
         .await
         .unwrap();
     assert_eq!(synced.touched_packages, vec![react]);
-    let package = wump_db::listings::package_by_name(&mut conn, wump_core::Ecosystem::Npm, "react")
+    let package = wump_db::tables::packages::by_name(&mut conn, wump_core::Ecosystem::Npm, "react")
         .await
         .unwrap()
         .unwrap();

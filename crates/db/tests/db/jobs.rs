@@ -5,7 +5,7 @@ use diesel_async::RunQueryDsl;
 use serde_json::json;
 use wump_core::jobs::JobType;
 use wump_db::{
-    jobs::{self, FinishExecution, JobStatus, StartExecution},
+    tables::job_executions::{self, FinishExecution, JobStatus, StartExecution},
     test_support::TestDatabase,
 };
 
@@ -24,12 +24,12 @@ async fn a_run_starts_running_and_finishes_once() {
     let db = TestDatabase::new().await;
     let mut conn = db.connection().await;
 
-    let id = jobs::start(&mut conn, &started("job-1", JobType::Parse))
+    let id = job_executions::start(&mut conn, &started("job-1", JobType::Parse))
         .await
         .unwrap();
-    let running = jobs::recent(&mut conn, None, 10).await.unwrap();
+    let running = job_executions::recent(&mut conn, None, 10).await.unwrap();
     assert_eq!(running.len(), 1);
-    assert_eq!(running[0].status, "running");
+    assert_eq!(running[0].status, JobStatus::Running);
     assert_eq!(running[0].finished_at, None);
 
     let end = FinishExecution {
@@ -38,11 +38,11 @@ async fn a_run_starts_running_and_finishes_once() {
         error: Some("provider unavailable"),
         metadata: json!({ "rate_limit_wait_ms": 1500 }),
     };
-    jobs::finish(&mut conn, id, &end).await.unwrap();
-    let done = &jobs::recent(&mut conn, Some(JobType::Parse), 10)
+    job_executions::finish(&mut conn, id, &end).await.unwrap();
+    let done = &job_executions::recent(&mut conn, Some(JobType::Parse), 10)
         .await
         .unwrap()[0];
-    assert_eq!(done.status, "failed");
+    assert_eq!(done.status, JobStatus::Failed);
     assert_eq!(done.records_processed, 7);
     assert_eq!(done.error.as_deref(), Some("provider unavailable"));
     // Start metadata is kept, finish metadata is merged over it.
@@ -54,10 +54,12 @@ async fn a_run_starts_running_and_finishes_once() {
 
     // Finishing twice, or as running, is refused.
     assert_eq!(
-        jobs::finish(&mut conn, id, &end).await.unwrap_err(),
+        job_executions::finish(&mut conn, id, &end)
+            .await
+            .unwrap_err(),
         diesel::result::Error::NotFound
     );
-    let other = jobs::start(&mut conn, &started("job-2", JobType::Scrape))
+    let other = job_executions::start(&mut conn, &started("job-2", JobType::Scrape))
         .await
         .unwrap();
     let still_running = FinishExecution {
@@ -65,17 +67,20 @@ async fn a_run_starts_running_and_finishes_once() {
         ..end.clone()
     };
     assert!(
-        jobs::finish(&mut conn, other, &still_running)
+        job_executions::finish(&mut conn, other, &still_running)
             .await
             .is_err()
     );
     assert!(
-        jobs::recent(&mut conn, Some(JobType::Enrich), 10)
+        job_executions::recent(&mut conn, Some(JobType::Enrich), 10)
             .await
             .unwrap()
             .is_empty()
     );
-    assert_eq!(jobs::recent(&mut conn, None, 1).await.unwrap()[0].id, other);
+    assert_eq!(
+        job_executions::recent(&mut conn, None, 1).await.unwrap()[0].id,
+        other
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -83,10 +88,10 @@ async fn prune_deletes_old_finished_runs_only() {
     let db = TestDatabase::new().await;
     let mut conn = db.connection().await;
 
-    let old_done = jobs::start(&mut conn, &started("old-done", JobType::Parse))
+    let old_done = job_executions::start(&mut conn, &started("old-done", JobType::Parse))
         .await
         .unwrap();
-    jobs::finish(
+    job_executions::finish(
         &mut conn,
         old_done,
         &FinishExecution {
@@ -98,17 +103,17 @@ async fn prune_deletes_old_finished_runs_only() {
     )
     .await
     .unwrap();
-    let _old_running = jobs::start(&mut conn, &started("old-running", JobType::Parse))
+    let _old_running = job_executions::start(&mut conn, &started("old-running", JobType::Parse))
         .await
         .unwrap();
     diesel::sql_query("UPDATE job_executions SET created_at = now() - interval '100 days'")
         .execute(&mut conn)
         .await
         .unwrap();
-    let recent_done = jobs::start(&mut conn, &started("recent", JobType::Cleanup))
+    let recent_done = job_executions::start(&mut conn, &started("recent", JobType::Cleanup))
         .await
         .unwrap();
-    jobs::finish(
+    job_executions::finish(
         &mut conn,
         recent_done,
         &FinishExecution {
@@ -122,9 +127,9 @@ async fn prune_deletes_old_finished_runs_only() {
     .unwrap();
 
     let cutoff = Utc::now() - chrono::Duration::days(90);
-    assert_eq!(jobs::prune(&mut conn, cutoff).await.unwrap(), 1);
-    assert_eq!(jobs::prune(&mut conn, cutoff).await.unwrap(), 0);
-    let left: Vec<String> = jobs::recent(&mut conn, None, 10)
+    assert_eq!(job_executions::prune(&mut conn, cutoff).await.unwrap(), 1);
+    assert_eq!(job_executions::prune(&mut conn, cutoff).await.unwrap(), 0);
+    let left: Vec<String> = job_executions::recent(&mut conn, None, 10)
         .await
         .unwrap()
         .into_iter()

@@ -7,9 +7,9 @@ use uuid::Uuid;
 use wump_core::{DependencyKind, Ecosystem};
 use wump_db::{
     edges::{self, EdgeInput},
-    listings::{self, DependentsQuery, DependentsSort, OrganizationsSort, SearchTarget},
+    tables::{organizations, repositories},
     test_support::TestDatabase,
-    upserts,
+    views::{self, DependentsQuery, DependentsSort, OrganizationsSort, SearchTarget},
 };
 
 use crate::{day, organization, packages, repository, repository_input};
@@ -151,9 +151,7 @@ async fn dependents_pages_cover_every_row_once_in_order_for_every_sort_and_filte
                 ..filter.clone()
             };
             loop {
-                let page = listings::dependents(&mut conn, package, &query)
-                    .await
-                    .unwrap();
+                let page = views::dependents(&mut conn, package, &query).await.unwrap();
                 walked.extend(page.iter().map(|d| d.repository.id));
                 match page.last() {
                     Some(last) if page.len() as i64 == query.limit => {
@@ -167,7 +165,7 @@ async fn dependents_pages_cover_every_row_once_in_order_for_every_sort_and_filte
     }
 
     // The stored count equals what the default listing returns.
-    let stored = listings::package_by_name(&mut conn, Ecosystem::Npm, "left-pad")
+    let stored = packages::by_name(&mut conn, Ecosystem::Npm, "left-pad")
         .await
         .unwrap()
         .unwrap();
@@ -220,7 +218,7 @@ async fn organizations_using_a_package_are_ranked_and_paged_without_gaps() {
         let mut walked = Vec::new();
         let mut after = None;
         loop {
-            let page = listings::organizations_using(&mut conn, package, sort, false, after, 5)
+            let page = views::organizations_using(&mut conn, package, sort, false, after, 5)
                 .await
                 .unwrap();
             walked.extend(page.iter().map(|u| (u.organization.id, u.sort_value(sort))));
@@ -250,7 +248,7 @@ async fn organization_repository_and_search_readers_answer_what_was_written() {
         repository_input(org, "Acme-Corp/lib", 70, Some(day(1))),
     )
     .await;
-    let ids = upserts::upsert_packages(
+    let ids = packages::upsert(
         &mut conn,
         &[
             (Ecosystem::Npm, "react"),
@@ -278,19 +276,19 @@ async fn organization_repository_and_search_readers_answer_what_was_written() {
     .await
     .unwrap();
 
-    let found = listings::organization_by_login(&mut conn, "github.com", "acme-corp")
+    let found = organizations::by_login(&mut conn, "github.com", "acme-corp")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(found.login, "Acme-Corp");
     assert!(
-        listings::organization_by_login(&mut conn, "github.com", "nobody")
+        organizations::by_login(&mut conn, "github.com", "nobody")
             .await
             .unwrap()
             .is_none()
     );
 
-    let repos = listings::organization_repositories(&mut conn, org, None, 10)
+    let repos = repositories::of_organization(&mut conn, org, None, 10)
         .await
         .unwrap();
     assert_eq!(
@@ -301,7 +299,7 @@ async fn organization_repository_and_search_readers_answer_what_was_written() {
         ["Acme-Corp/lib", "Acme-Corp/app"]
     );
 
-    let used = listings::organization_dependencies(&mut conn, org, None, 10)
+    let used = views::organization_dependencies(&mut conn, org, None, 10)
         .await
         .unwrap();
     assert_eq!(
@@ -310,15 +308,16 @@ async fn organization_repository_and_search_readers_answer_what_was_written() {
             .collect::<Vec<_>>(),
         [("react", 2), ("react-dom", 1)]
     );
-    let next = listings::organization_dependencies(&mut conn, org, Some((2, ids[0])), 10)
+    let next = views::organization_dependencies(&mut conn, org, Some((2, ids[0])), 10)
         .await
         .unwrap();
     assert_eq!(next.len(), 1);
 
-    let (repo, deps) = listings::repository_by_full_name(&mut conn, "github.com", "acme-corp/APP")
-        .await
-        .unwrap()
-        .unwrap();
+    let (repo, deps) =
+        views::repository_with_dependencies(&mut conn, "github.com", "acme-corp/APP")
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(repo.id, app);
     assert_eq!(
         deps.iter()
@@ -327,13 +326,13 @@ async fn organization_repository_and_search_readers_answer_what_was_written() {
         ["react", "react-dom"]
     );
 
-    let hits = listings::search(&mut conn, SearchTarget::Packages, "react", None, 10)
+    let hits = views::search(&mut conn, SearchTarget::Packages, "react", None, 10)
         .await
         .unwrap();
     assert_eq!(hits[0].name, "react", "exact match ranks first: {hits:?}");
     assert!(hits.iter().any(|h| h.name == "react-dom"));
     assert!(hits.iter().all(|h| h.name != "requests"));
-    let rest = listings::search(
+    let rest = views::search(
         &mut conn,
         SearchTarget::Packages,
         "react",
@@ -346,25 +345,25 @@ async fn organization_repository_and_search_readers_answer_what_was_written() {
         rest.iter().map(|h| h.id).collect::<Vec<_>>(),
         hits[1..].iter().map(|h| h.id).collect::<Vec<_>>()
     );
-    let orgs = listings::search(&mut conn, SearchTarget::Organizations, "acme", None, 10)
+    let orgs = views::search(&mut conn, SearchTarget::Organizations, "acme", None, 10)
         .await
         .unwrap();
     assert_eq!(orgs.len(), 1);
     // LIKE wildcards in the query are literal.
     assert!(
-        listings::search(&mut conn, SearchTarget::Packages, "%", None, 10)
+        views::search(&mut conn, SearchTarget::Packages, "%", None, 10)
             .await
             .unwrap()
             .is_empty()
     );
 
-    let stats = listings::stats(&mut conn).await.unwrap();
+    let stats = views::stats(&mut conn).await.unwrap();
     assert_eq!(
         (stats.repositories, stats.organizations, stats.dependencies),
         (2, 1, 3)
     );
     assert_eq!(
         stats.packages_by_ecosystem,
-        vec![("npm".to_owned(), 2, 2), ("pypi".to_owned(), 1, 0)]
+        vec![(Ecosystem::Npm, 2, 2), (Ecosystem::Pypi, 1, 0)]
     );
 }

@@ -18,11 +18,15 @@ use wump_core::{DependencyKind, Ecosystem, OrganizationKind};
 use wump_db::{
     AsyncPgConnection,
     edges::EdgeInput,
-    upserts::{
-        OrganizationInput, RepositoryInput, upsert_organizations, upsert_packages,
-        upsert_repositories,
+    tables::{
+        organizations::{self, OrganizationInput},
+        packages,
+        repositories::{self, RepositoryInput},
     },
 };
+
+// `packages` is both the table module imported above and the helper below (modules and
+// functions live in different namespaces): `use crate::packages` brings both.
 
 /// An organization on the test host.
 pub async fn organization(conn: &mut AsyncPgConnection, login: &str) -> Uuid {
@@ -31,7 +35,7 @@ pub async fn organization(conn: &mut AsyncPgConnection, login: &str) -> Uuid {
         login: login.into(),
         kind: OrganizationKind::Organization,
     };
-    upsert_organizations(conn, &[input]).await.unwrap()[0]
+    organizations::upsert(conn, &[input]).await.unwrap()[0]
 }
 
 /// A repository input with the given owner and attributes, everything else empty.
@@ -59,13 +63,13 @@ pub fn repository_input(
 
 /// Upserts one repository and returns its id.
 pub async fn repository(conn: &mut AsyncPgConnection, input: RepositoryInput) -> Uuid {
-    upsert_repositories(conn, &[input]).await.unwrap()[0].id
+    repositories::upsert(conn, &[input]).await.unwrap()[0].id
 }
 
 /// Package ids for npm packages with these names.
 pub async fn packages(conn: &mut AsyncPgConnection, names: &[&str]) -> Vec<Uuid> {
     let input: Vec<(Ecosystem, &str)> = names.iter().map(|n| (Ecosystem::Npm, *n)).collect();
-    upsert_packages(conn, &input).await.unwrap()
+    packages::upsert(conn, &input).await.unwrap()
 }
 
 /// An edge to `package_id` of the given kinds.

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 use wump_core::{Ecosystem, settings::DatabaseSettings};
-use wump_db::{listings, pool, test_support::TestDatabase, upserts};
+use wump_db::{pool, tables::packages, test_support::TestDatabase};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_database_that_is_not_running_is_reported_unavailable_quickly() {
@@ -50,12 +50,12 @@ async fn readers_and_writers_fail_cleanly_when_the_connection_is_killed() {
     .await
     .unwrap();
 
-    let read = listings::package_by_name(&mut conn, Ecosystem::Npm, "left-pad").await;
+    let read = packages::by_name(&mut conn, Ecosystem::Npm, "left-pad").await;
     assert!(
         read.is_err(),
         "a read on a killed connection must fail: {read:?}"
     );
-    let write = upserts::upsert_packages(&mut conn, &[(Ecosystem::Npm, "left-pad")]).await;
+    let write = packages::upsert(&mut conn, &[(Ecosystem::Npm, "left-pad")]).await;
     let err = wump_db::DbError::from(write.unwrap_err());
     assert!(err.is_unavailable(), "{err:?}");
 }

@@ -5,8 +5,11 @@ use diesel_async::RunQueryDsl;
 use wump_core::{DependencyKind, Ecosystem, OrganizationKind};
 use wump_db::{
     AsyncPgConnection, edges,
+    tables::{
+        organizations::{self, OrganizationInput},
+        repositories::{self, RepositoryChange},
+    },
     test_support::TestDatabase,
-    upserts::{self, OrganizationInput, RepositoryChange},
 };
 
 use crate::{day, edge, organization, packages, repository, repository_input};
@@ -62,19 +65,15 @@ async fn upserting_the_same_batch_twice_changes_nothing() {
             kind: OrganizationKind::Organization,
         },
     ];
-    let first = upserts::upsert_organizations(&mut conn, &orgs)
-        .await
-        .unwrap();
+    let first = organizations::upsert(&mut conn, &orgs).await.unwrap();
     assert_eq!(first[0], first[2]);
     let repos = vec![
         repository_input(first[0], "rust-lang/cargo", 12_000, Some(day(3))),
         repository_input(first[1], "dtolnay/syn", 3_000, None),
     ];
-    let upserted = upserts::upsert_repositories(&mut conn, &repos)
-        .await
-        .unwrap();
+    let upserted = repositories::upsert(&mut conn, &repos).await.unwrap();
     assert!(upserted.iter().all(|r| r.change == RepositoryChange::New));
-    let package_ids = upserts::upsert_packages(
+    let package_ids = packages::upsert(
         &mut conn,
         &[
             (Ecosystem::Pypi, "Friendly_Bard"),
@@ -101,14 +100,10 @@ async fn upserting_the_same_batch_twice_changes_nothing() {
     let before = dump(&mut conn).await;
 
     assert_eq!(
-        upserts::upsert_organizations(&mut conn, &orgs)
-            .await
-            .unwrap(),
+        organizations::upsert(&mut conn, &orgs).await.unwrap(),
         first
     );
-    let again = upserts::upsert_repositories(&mut conn, &repos)
-        .await
-        .unwrap();
+    let again = repositories::upsert(&mut conn, &repos).await.unwrap();
     assert_eq!(
         again.iter().map(|r| r.id).collect::<Vec<_>>(),
         upserted.iter().map(|r| r.id).collect::<Vec<_>>()
@@ -118,7 +113,7 @@ async fn upserting_the_same_batch_twice_changes_nothing() {
             .iter()
             .all(|r| r.change == RepositoryChange::Unchanged)
     );
-    let same_packages = upserts::upsert_packages(
+    let same_packages = packages::upsert(
         &mut conn,
         &[
             (Ecosystem::Pypi, "Friendly_Bard"),
@@ -156,7 +151,7 @@ async fn repository_upserts_report_new_moved_and_unchanged_change_tokens() {
 
     let mut input = repository_input(org, "acme/widgets", 10, Some(day(1)));
     let id = repository(&mut conn, input.clone()).await;
-    let unchanged = upserts::upsert_repositories(&mut conn, &[input.clone()])
+    let unchanged = repositories::upsert(&mut conn, &[input.clone()])
         .await
         .unwrap();
     assert_eq!(unchanged[0].change, RepositoryChange::Unchanged);
@@ -164,14 +159,14 @@ async fn repository_upserts_report_new_moved_and_unchanged_change_tokens() {
     // More stars alone does not call for a new parse; a new push does.
     input.stars = 11;
     assert_eq!(
-        upserts::upsert_repositories(&mut conn, &[input.clone()])
+        repositories::upsert(&mut conn, &[input.clone()])
             .await
             .unwrap()[0]
             .change,
         RepositoryChange::Unchanged
     );
     input.change_token = Some("tree-sha-2".into());
-    let moved = upserts::upsert_repositories(&mut conn, &[input.clone()])
+    let moved = repositories::upsert(&mut conn, &[input.clone()])
         .await
         .unwrap();
     assert_eq!(moved[0].change, RepositoryChange::TokenMoved);
@@ -180,10 +175,7 @@ async fn repository_upserts_report_new_moved_and_unchanged_change_tokens() {
     // The host's spelling of the name may change case; it is still the same repository.
     input.full_name = "ACME/Widgets".into();
     assert_eq!(
-        upserts::upsert_repositories(&mut conn, &[input])
-            .await
-            .unwrap()[0]
-            .id,
+        repositories::upsert(&mut conn, &[input]).await.unwrap()[0].id,
         id
     );
 }

@@ -9,7 +9,11 @@ use wump_core::{
     cache::organization_version_key,
     jobs::{CleanupJob, EnrichJob, Priority},
 };
-use wump_db::{edges, enrichment, jobs, pool::checkout, repositories};
+use wump_db::{
+    edges,
+    pool::checkout,
+    tables::{job_executions, organizations, repositories},
+};
 
 use super::{FollowUp, FollowUpJob, JobContext, JobError, JobOutcome, db, invalidate};
 
@@ -54,7 +58,7 @@ pub async fn cleanup(ctx: &JobContext, _job: &CleanupJob) -> Result<JobOutcome, 
     }
     let shrunk: Vec<_> = touched_organizations.iter().copied().collect();
     let to_enrich = db(ctx, async {
-        Ok(enrichment::organization_keys(&mut conn, &shrunk).await?)
+        Ok(organizations::keys(&mut conn, &shrunk).await?)
     })
     .await?;
     drop(conn);
@@ -62,8 +66,8 @@ pub async fn cleanup(ctx: &JobContext, _job: &CleanupJob) -> Result<JobOutcome, 
 
     let (emptied, pruned) = db(ctx, async {
         let mut conn = checkout(&ctx.db).await?;
-        let emptied = repositories::delete_empty_organizations(&mut conn, gone_cutoff).await?;
-        let pruned = jobs::prune(&mut conn, Utc::now() - ctx.job_retention).await?;
+        let emptied = organizations::delete_empty(&mut conn, gone_cutoff).await?;
+        let pruned = job_executions::prune(&mut conn, Utc::now() - ctx.job_retention).await?;
         Ok((emptied, pruned))
     })
     .await?;

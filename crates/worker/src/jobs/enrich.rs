@@ -9,10 +9,13 @@ use wump_core::{
 };
 use wump_db::{
     edges,
-    enrichment::{self, OrganizationProfile, PackageMetadataInput},
-    listings,
     pool::checkout,
-    repositories,
+    tables::{
+        organizations::{self, OrganizationProfile},
+        package_organizations,
+        packages::{self, PackageMetadataInput},
+        repositories,
+    },
 };
 use wump_providers::{
     DataProvider, ProviderError, RepoRef,
@@ -32,15 +35,14 @@ const REPOSITORY_FUNDING_FILE: &str = ".github/FUNDING.yml";
 pub async fn enrich(ctx: &JobContext, job: &EnrichJob) -> Result<JobOutcome, JobError> {
     let (organization, top_repositories, (count, stars)) = db(ctx, async {
         let mut conn = checkout(&ctx.db).await?;
-        let organization = listings::organization_by_login(&mut conn, &job.host, &job.organization)
+        let organization = organizations::by_login(&mut conn, &job.host, &job.organization)
             .await?
             .ok_or_else(|| {
                 JobError::NotFound(format!("organization {}/{}", job.host, job.organization))
             })?;
         let limit = i64::try_from(ctx.funding_repositories).unwrap_or(i64::MAX);
-        let top =
-            repositories::organization_top_repositories(&mut conn, organization.id, limit).await?;
-        let totals = repositories::organization_totals(&mut conn, organization.id).await?;
+        let top = repositories::top_of_organization(&mut conn, organization.id, limit).await?;
+        let totals = repositories::totals_of_organization(&mut conn, organization.id).await?;
         Ok((organization, top, totals))
     })
     .await?;
@@ -77,13 +79,14 @@ pub async fn enrich(ctx: &JobContext, job: &EnrichJob) -> Result<JobOutcome, Job
     let mut touched_organizations = Vec::new();
     let mut conn = db(ctx, async { Ok(checkout(&ctx.db).await?) }).await?;
     let changed = db(ctx, async {
-        let changed =
-            enrichment::update_organization_profile(&mut conn, organization.id, &profile).await?;
+        let changed = organizations::update_profile(&mut conn, organization.id, &profile).await?;
         if changed {
             touched_organizations.push(organization.id);
             // "Organizations using P" shows the profile and funding: every P it uses is stale.
-            touched_packages
-                .extend(enrichment::organization_package_ids(&mut conn, organization.id).await?);
+            touched_packages.extend(
+                package_organizations::package_ids_of_organization(&mut conn, organization.id)
+                    .await?,
+            );
         }
         Ok(changed)
     })
@@ -94,10 +97,7 @@ pub async fn enrich(ctx: &JobContext, job: &EnrichJob) -> Result<JobOutcome, Job
     let batch = i64::try_from(ctx.sync_batch.max(1)).unwrap_or(i64::MAX);
     loop {
         let ids = db(ctx, async {
-            Ok(
-                repositories::organization_repository_ids(&mut conn, organization.id, after, batch)
-                    .await?,
-            )
+            Ok(repositories::ids_of_organization(&mut conn, organization.id, after, batch).await?)
         })
         .await?;
         let Some(last) = ids.last().copied() else {
@@ -193,14 +193,12 @@ pub async fn refresh_package_metadata(
     let limit = i64::try_from(ctx.metadata_per_run).unwrap_or(i64::MAX);
     let packages = db(ctx, async {
         let mut conn = checkout(&ctx.db).await?;
-        Ok(enrichment::packages_lacking_metadata(&mut conn, &ecosystems, limit).await?)
+        Ok(packages::lacking_metadata(&mut conn, &ecosystems, limit).await?)
     })
     .await?;
     let mut refreshed = Vec::new();
     for package in packages {
-        let Ok(ecosystem) = package.ecosystem.parse::<Ecosystem>() else {
-            continue;
-        };
+        let ecosystem = package.ecosystem;
         let Some(provider) = registry_for(ecosystem).and_then(|name| ctx.providers.get(name))
         else {
             continue;
@@ -236,10 +234,7 @@ pub async fn refresh_package_metadata(
         };
         let updated = db(ctx, async {
             let mut conn = checkout(&ctx.db).await?;
-            Ok(
-                enrichment::update_package_metadata(&mut conn, package.id, metadata.as_ref())
-                    .await?,
-            )
+            Ok(packages::update_metadata(&mut conn, package.id, metadata.as_ref()).await?)
         })
         .await?;
         if updated {

@@ -24,14 +24,16 @@ use fred::interfaces::KeysInterface;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 use wump_core::{
-    Ecosystem,
     cache::{organization_version_key, package_version_key},
     jobs::{CleanupJob, DiscoverJob, EnrichJob, JobType, ParseJob, Priority, ScrapeJob},
 };
 use wump_db::{
-    DbError, ValkeyError, enrichment,
-    jobs::{self as executions, FinishExecution, JobStatus, StartExecution},
+    DbError, ValkeyError,
     pool::checkout,
+    tables::{
+        job_executions::{self as executions, FinishExecution, JobStatus, StartExecution},
+        organizations, packages,
+    },
 };
 use wump_providers::ProviderError;
 
@@ -291,13 +293,10 @@ async fn invalidate(
     let mut keys = Vec::new();
     db(ctx, async {
         let mut conn = checkout(&ctx.db).await?;
-        for (ecosystem, name) in enrichment::package_keys(&mut conn, &packages).await? {
-            let Ok(ecosystem) = ecosystem.parse::<Ecosystem>() else {
-                continue;
-            };
+        for (ecosystem, name) in packages::keys(&mut conn, &packages).await? {
             keys.push(package_version_key(ecosystem, &name));
         }
-        for (host, login) in enrichment::organization_keys(&mut conn, &organizations).await? {
+        for (host, login) in organizations::keys(&mut conn, &organizations).await? {
             keys.push(organization_version_key(&host, &login));
         }
         Ok(())

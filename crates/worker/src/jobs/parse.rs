@@ -11,7 +11,7 @@ use wump_core::{
 use wump_db::{
     edges::{self, EdgeInput},
     pool::checkout,
-    repositories, upserts,
+    tables::{packages, repositories},
 };
 use wump_providers::{ProviderError, RepoRef};
 
@@ -122,7 +122,7 @@ pub async fn parse(ctx: &JobContext, job: &ParseJob) -> Result<JobOutcome, JobEr
             .iter()
             .map(|m| (m.ecosystem, m.name.as_str()))
             .collect();
-        let ids = upserts::upsert_packages(&mut conn, &names).await?;
+        let ids = packages::upsert(&mut conn, &names).await?;
         let wanted: Vec<EdgeInput> = merged
             .into_iter()
             .zip(ids)

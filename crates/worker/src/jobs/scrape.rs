@@ -11,10 +11,11 @@ use wump_core::{
     jobs::{DiscoverJob, EnrichJob, ParseJob, Priority, ScrapeJob},
 };
 use wump_db::{
-    enrichment,
     pool::checkout,
-    repositories,
-    upserts::{self, OrganizationInput, RepositoryChange, RepositoryInput},
+    tables::{
+        organizations::{self, OrganizationInput},
+        repositories::{self, RepositoryChange, RepositoryInput},
+    },
 };
 use wump_providers::{DataProvider, DiscoveredRepository, DiscoveryQuery, PageToken, ProviderKind};
 
@@ -196,7 +197,7 @@ impl Stored {
                 })
                 .collect();
             let organization_ids = db(ctx, async {
-                Ok(upserts::upsert_organizations(&mut conn, &organizations).await?)
+                Ok(organizations::upsert(&mut conn, &organizations).await?)
             })
             .await?;
             let inputs: Vec<RepositoryInput> = batch
@@ -205,7 +206,7 @@ impl Stored {
                 .map(|(r, organization_id)| repository_input(r, *organization_id))
                 .collect();
             let upserted = db(ctx, async {
-                Ok(upserts::upsert_repositories(&mut conn, &inputs).await?)
+                Ok(repositories::upsert(&mut conn, &inputs).await?)
             })
             .await?;
 
@@ -241,7 +242,7 @@ impl Stored {
             organization_ids.sort_unstable();
             organization_ids.dedup();
             let unenriched = db(ctx, async {
-                Ok(enrichment::unenriched_organizations(&mut conn, &organization_ids).await?)
+                Ok(organizations::unenriched(&mut conn, &organization_ids).await?)
             })
             .await?;
             for (id, host, login) in unenriched {

@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use wump_db::api_keys::ApiKey;
+use wump_db::tables::api_keys::ApiKey;
 
 use super::query;
 use crate::{
@@ -42,7 +42,7 @@ impl From<&ApiKey> for ApiKeyBody {
         Self {
             prefix: key.prefix.clone(),
             name: key.name.clone(),
-            tier: key.tier.clone(),
+            tier: key.tier.to_string(),
             rate_limit: key.rate_limit,
             created_at: key.created_at,
             expires_at: key.expires_at,
@@ -152,7 +152,7 @@ pub(crate) async fn create_key(
     state.auth.confirmed(&created.stored).await;
     tracing::info!(
         key.prefix = created.stored.prefix,
-        key.tier = created.stored.tier,
+        key.tier = created.stored.tier.as_str(),
         by = admin.caller().key_prefix.as_deref().unwrap_or("admin_key"),
         "api key created"
     );

@@ -6,11 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use wump_core::jobs::JobType;
-use wump_db::{
-    job_status::{self, RunCursor, RunFilter},
-    jobs::JobStatus,
-    models::JobExecution,
-};
+use wump_db::tables::job_executions::{self, JobExecution, JobStatus, RunCursor, RunFilter};
 
 use super::query;
 use crate::{
@@ -59,10 +55,10 @@ impl From<JobExecution> for JobRunBody {
         Self {
             id: run.id,
             job_id: run.job_id,
-            job_type: run.job_type,
+            job_type: run.job_type.to_string(),
             queue: run.queue,
             attempt: run.attempt,
-            status: run.status,
+            status: run.status.to_string(),
             records_processed: run.records_processed,
             error: run.error,
             started_at: run.started_at,
@@ -170,7 +166,7 @@ pub(crate) async fn list_runs(
     let (filter, limit) = query::<RunsQuery>(&req)?.filter()?;
     let mut conn = wump_db::pool::checkout(&state.db).await?;
     // One more than asked tells whether there is a next page.
-    let mut runs = job_status::recent_runs(&mut conn, &filter, i64::from(limit) + 1).await?;
+    let mut runs = job_executions::recent_runs(&mut conn, &filter, i64::from(limit) + 1).await?;
     let next_cursor = if runs.len() > limit as usize {
         runs.truncate(limit as usize);
         runs.last().map(encode_cursor)

@@ -7,10 +7,12 @@ use wump_core::{
     jobs::{CleanupJob, EnrichJob, JobType, ParseJob, Priority},
 };
 use wump_db::{
-    AsyncPgConnection, jobs,
-    listings::{self, DependentsQuery},
-    models::Repository,
-    repositories,
+    AsyncPgConnection,
+    tables::{
+        job_executions, organizations, packages,
+        repositories::{self, Repository},
+    },
+    views::{self, DependentsQuery},
 };
 use wump_worker::jobs::{Delivery, FollowUp, FollowUpJob, Job, run, run_recorded};
 
@@ -52,7 +54,7 @@ async fn recorded_runs_say_how_they_ended_and_cleanup_prunes_old_ones() {
     assert!(err.is_permanent());
 
     let mut conn = h.conn().await;
-    let recent = jobs::recent(&mut conn, Some(JobType::Parse), 10)
+    let recent = job_executions::recent(&mut conn, Some(JobType::Parse), 10)
         .await
         .unwrap();
     let summary: Vec<(&str, &str, i32, i32, bool)> = recent
@@ -168,7 +170,7 @@ async fn a_repository_gone_from_its_host_is_deleted_after_the_retention_with_exa
     );
     assert_eq!(invariant_violations(&mut conn).await, 0);
     h.drain(outcome.follow_ups[0].to_job()).await;
-    let acme = listings::organization_by_login(&mut conn, "local", "acme")
+    let acme = organizations::by_login(&mut conn, "local", "acme")
         .await
         .unwrap()
         .unwrap();
@@ -198,7 +200,7 @@ async fn an_organization_left_without_repositories_is_deleted_and_its_cache_vers
 
     let mut conn = h.conn().await;
     assert!(
-        listings::organization_by_login(&mut conn, "local", "initech")
+        organizations::by_login(&mut conn, "local", "initech")
             .await
             .unwrap()
             .is_none()
@@ -210,7 +212,7 @@ async fn an_organization_left_without_repositories_is_deleted_and_its_cache_vers
     // The other organizations stay, though none of them lost anything.
     for login in ["acme", "globex"] {
         assert!(
-            listings::organization_by_login(&mut conn, "local", login)
+            organizations::by_login(&mut conn, "local", login)
                 .await
                 .unwrap()
                 .is_some()
@@ -266,17 +268,17 @@ async fn archived_repositories_keep_their_edges_through_cleanup_but_are_not_coun
     ctx.gone_retention = chrono::Duration::seconds(-1);
     let outcome = run(&ctx, &Job::Cleanup(CleanupJob {})).await.unwrap();
     assert_eq!(outcome.metadata["repositories_deleted"], 0);
-    let (tools, edges) = listings::repository_by_full_name(&mut conn, "local", "acme/tools")
+    let (tools, edges) = views::repository_with_dependencies(&mut conn, "local", "acme/tools")
         .await
         .unwrap()
         .unwrap();
     assert!(tools.archived);
     assert_eq!(edges.len(), 3);
-    let django = listings::package_by_name(&mut conn, Pypi, "django")
+    let django = packages::by_name(&mut conn, Pypi, "django")
         .await
         .unwrap()
         .unwrap();
-    let archived = listings::dependents(
+    let archived = views::dependents(
         &mut conn,
         django.id,
         &DependentsQuery {

@@ -15,8 +15,9 @@ use secrecy::ExposeSecret;
 use wump_core::Ecosystem;
 use wump_db::{
     AsyncPgConnection,
-    listings::{self, DependentsQuery, OrganizationsSort},
-    models::funding_links,
+    funding::funding_links,
+    tables::{organizations, packages},
+    views::{self, DependentsQuery, OrganizationsSort},
 };
 
 use super::{
@@ -87,11 +88,11 @@ async fn users(
     sort: OrganizationsSort,
     has_funding: bool,
 ) -> Vec<(String, i32, i64)> {
-    let package = listings::package_by_name(conn, ecosystem, name)
+    let package = packages::by_name(conn, ecosystem, name)
         .await
         .unwrap()
         .unwrap_or_else(|| panic!("no package {ecosystem}/{name}"));
-    listings::organizations_using(conn, package.id, sort, has_funding, None, 100)
+    views::organizations_using(conn, package.id, sort, has_funding, None, 100)
         .await
         .unwrap()
         .into_iter()
@@ -251,11 +252,11 @@ async fn the_demo_loads_through_the_queues_and_answers_what_its_readme_promises(
     // jquery: only archived repositories use it, so nothing counts it.
     assert_eq!(counts(&mut conn, Npm, "jquery").await, (0, 0));
     assert_eq!(dependents(&mut conn, Npm, "jquery").await, vec![]);
-    let jquery = listings::package_by_name(&mut conn, Npm, "jquery")
+    let jquery = packages::by_name(&mut conn, Npm, "jquery")
         .await
         .unwrap()
         .unwrap();
-    let archived: Vec<(String, i32)> = listings::dependents(
+    let archived: Vec<(String, i32)> = views::dependents(
         &mut conn,
         jquery.id,
         &DependentsQuery {
@@ -366,7 +367,7 @@ async fn the_demo_loads_through_the_queues_and_answers_what_its_readme_promises(
         vec![u("quillstack", 2, 2440), u("lumen-analytics", 1, 190)]
     );
     assert!(
-        listings::package_by_name(&mut conn, Packagist, "php")
+        packages::by_name(&mut conn, Packagist, "php")
             .await
             .unwrap()
             .is_none(),
@@ -378,7 +379,7 @@ async fn the_demo_loads_through_the_queues_and_answers_what_its_readme_promises(
     );
 
     // Profiles and funding: the owner's FUNDING.yml plus those of its top repositories.
-    let northwind = listings::organization_by_login(&mut conn, "local", "northwind")
+    let northwind = organizations::by_login(&mut conn, "local", "northwind")
         .await
         .unwrap()
         .unwrap();
@@ -402,7 +403,7 @@ async fn the_demo_loads_through_the_queues_and_answers_what_its_readme_promises(
             "https://northwind.example/open-source",
         ]
     );
-    let ember = listings::organization_by_login(&mut conn, "local", "emberlabs")
+    let ember = organizations::by_login(&mut conn, "local", "emberlabs")
         .await
         .unwrap()
         .unwrap();
@@ -410,11 +411,11 @@ async fn the_demo_loads_through_the_queues_and_answers_what_its_readme_promises(
         ember.sponsors_listing_url.as_deref(),
         Some("https://github.com/sponsors/emberlabs")
     );
-    let mira = listings::organization_by_login(&mut conn, "local", "mira-chen")
+    let mira = organizations::by_login(&mut conn, "local", "mira-chen")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(mira.kind, "user");
+    assert_eq!(mira.kind.as_str(), "user");
     assert_eq!(
         funding_links(&mira.funding)
             .into_iter()
@@ -422,14 +423,14 @@ async fn the_demo_loads_through_the_queues_and_answers_what_its_readme_promises(
             .collect::<Vec<_>>(),
         ["https://ko-fi.com/mirachen"]
     );
-    let tidewater = listings::organization_by_login(&mut conn, "local", "tidewater")
+    let tidewater = organizations::by_login(&mut conn, "local", "tidewater")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(funding_links(&tidewater.funding), vec![]);
 
     let mut used: Vec<(String, i32)> =
-        listings::organization_dependencies(&mut conn, ember.id, None, 100)
+        views::organization_dependencies(&mut conn, ember.id, None, 100)
             .await
             .unwrap()
             .into_iter()

@@ -8,7 +8,7 @@ use wump_core::{
     Ecosystem, FundingLink, OrganizationKind, PackageRef, RepoFullName,
     jobs::{DiscoverJob, EnrichJob, ParseJob, Priority, ScrapeJob},
 };
-use wump_db::listings;
+use wump_db::tables::packages;
 use wump_providers::{
     DataProvider, DiscoveredRepository, DiscoveryQuery, OwnerRef, PackageMetadata, PageToken,
     ProviderError, ProviderKind, RepoRef, RepositoryPage,
@@ -62,7 +62,7 @@ async fn enrichment_fills_package_metadata_from_the_ecosystems_registry_once() {
     h.scrape_all().await;
 
     let mut conn = h.conn().await;
-    let react = listings::package_by_name(&mut conn, Ecosystem::Npm, "react")
+    let react = packages::by_name(&mut conn, Ecosystem::Npm, "react")
         .await
         .unwrap()
         .unwrap();
@@ -73,14 +73,14 @@ async fn enrichment_fills_package_metadata_from_the_ecosystems_registry_once() {
     );
     assert!(react.metadata_refreshed_at.is_some());
     // The registry does not know lodash: asked once, then left alone.
-    let lodash = listings::package_by_name(&mut conn, Ecosystem::Npm, "lodash")
+    let lodash = packages::by_name(&mut conn, Ecosystem::Npm, "lodash")
         .await
         .unwrap()
         .unwrap();
     assert!(lodash.metadata_refreshed_at.is_some());
     assert_eq!(lodash.description, None);
     // No registry for PyPI here: those wait.
-    let requests = listings::package_by_name(&mut conn, Ecosystem::Pypi, "requests")
+    let requests = packages::by_name(&mut conn, Ecosystem::Pypi, "requests")
         .await
         .unwrap()
         .unwrap();
@@ -178,7 +178,7 @@ async fn discover_stores_dependents_and_asks_for_high_priority_parses() {
     let runs = h.drain(job).await;
     assert!(runs.len() >= 3);
     let mut conn = h.conn().await;
-    let react = listings::package_by_name(&mut conn, Ecosystem::Npm, "react")
+    let react = packages::by_name(&mut conn, Ecosystem::Npm, "react")
         .await
         .unwrap()
         .unwrap();

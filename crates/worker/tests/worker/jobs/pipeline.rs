@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use wump_core::{DependencyKind, Ecosystem, jobs::JobType};
 use wump_db::{
     AsyncPgConnection,
-    listings::{self, DependentsQuery, OrganizationsSort},
-    models::funding_links,
+    funding::funding_links,
+    tables::{organizations, packages},
+    views::{self, DependentsQuery, OrganizationsSort},
 };
 use wump_worker::jobs::{FollowUpJob, Job};
 
@@ -18,17 +19,14 @@ pub(crate) async fn dependents(
     ecosystem: Ecosystem,
     name: &str,
 ) -> Vec<(String, i32)> {
-    let Some(package) = listings::package_by_name(conn, ecosystem, name)
-        .await
-        .unwrap()
-    else {
+    let Some(package) = packages::by_name(conn, ecosystem, name).await.unwrap() else {
         return Vec::new();
     };
     let query = DependentsQuery {
         limit: 100,
         ..DependentsQuery::default()
     };
-    listings::dependents(conn, package.id, &query)
+    views::dependents(conn, package.id, &query)
         .await
         .unwrap()
         .into_iter()
@@ -42,11 +40,11 @@ async fn users(
     ecosystem: Ecosystem,
     name: &str,
 ) -> Vec<(String, i32, i64)> {
-    let package = listings::package_by_name(conn, ecosystem, name)
+    let package = packages::by_name(conn, ecosystem, name)
         .await
         .unwrap()
         .unwrap();
-    listings::organizations_using(conn, package.id, OrganizationsSort::Stars, false, None, 100)
+    views::organizations_using(conn, package.id, OrganizationsSort::Stars, false, None, 100)
         .await
         .unwrap()
         .into_iter()
@@ -60,7 +58,7 @@ pub(crate) async fn counts(
     ecosystem: Ecosystem,
     name: &str,
 ) -> (i32, i32) {
-    let p = listings::package_by_name(conn, ecosystem, name)
+    let p = packages::by_name(conn, ecosystem, name)
         .await
         .unwrap()
         .unwrap();
@@ -129,7 +127,7 @@ async fn the_pipeline_stores_exactly_what_the_fixture_implies() {
     // Installed code and local path dependencies are no dependencies.
     for (ecosystem, name) in [(Npm, "evil"), (Npm, "left-pad"), (Cargo, "mine")] {
         assert!(
-            listings::package_by_name(&mut conn, ecosystem, name)
+            packages::by_name(&mut conn, ecosystem, name)
                 .await
                 .unwrap()
                 .is_none(),
@@ -138,7 +136,7 @@ async fn the_pipeline_stores_exactly_what_the_fixture_implies() {
     }
 
     // The edge of a package used two ways names both, and where.
-    let (_, edges) = listings::repository_by_full_name(&mut conn, "local", "acme/web")
+    let (_, edges) = views::repository_with_dependencies(&mut conn, "local", "acme/web")
         .await
         .unwrap()
         .unwrap();
@@ -147,7 +145,7 @@ async fn the_pipeline_stores_exactly_what_the_fixture_implies() {
         .map(|(edge, package)| {
             (
                 package.normalized_name.clone(),
-                edge.kind.clone(),
+                edge.kind.to_string(),
                 edge.manifest_paths.clone(),
                 edge.requirement.clone(),
             )
@@ -178,7 +176,7 @@ async fn the_pipeline_stores_exactly_what_the_fixture_implies() {
     );
 
     // The malformed package.json is skipped; the repository's other manifest still counts.
-    let (broken, edges) = listings::repository_by_full_name(&mut conn, "local", "globex/broken")
+    let (broken, edges) = views::repository_with_dependencies(&mut conn, "local", "globex/broken")
         .await
         .unwrap()
         .unwrap();
@@ -196,7 +194,7 @@ async fn the_pipeline_stores_exactly_what_the_fixture_implies() {
     );
 
     // Organization roll-ups and funding.
-    let acme = listings::organization_by_login(&mut conn, "local", "acme")
+    let acme = organizations::by_login(&mut conn, "local", "acme")
         .await
         .unwrap()
         .unwrap();
@@ -216,13 +214,13 @@ async fn the_pipeline_stores_exactly_what_the_fixture_implies() {
             "https://acme.example/donate",
         ]
     );
-    let globex = listings::organization_by_login(&mut conn, "local", "globex")
+    let globex = organizations::by_login(&mut conn, "local", "globex")
         .await
         .unwrap()
         .unwrap();
     assert_eq!((globex.repositories_count, globex.stars_total), (3, 231));
     assert_eq!(funding_links(&globex.funding), vec![]);
-    let initech = listings::organization_by_login(&mut conn, "local", "initech")
+    let initech = organizations::by_login(&mut conn, "local", "initech")
         .await
         .unwrap()
         .unwrap();
@@ -234,13 +232,12 @@ async fn the_pipeline_stores_exactly_what_the_fixture_implies() {
         ),
         ("user", 1, 10)
     );
-    let used: Vec<(String, i32)> =
-        listings::organization_dependencies(&mut conn, acme.id, None, 100)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|d| (d.package.normalized_name, d.repositories_count))
-            .collect();
+    let used: Vec<(String, i32)> = views::organization_dependencies(&mut conn, acme.id, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.package.normalized_name, d.repositories_count))
+        .collect();
     assert_eq!(used[0], ("lodash".into(), 2));
     assert_eq!(used.len(), 7);
 }
@@ -388,7 +385,7 @@ async fn a_scrape_of_one_owner_stores_only_its_repositories() {
     assert_eq!(runs[0].1.records_processed, 3);
     let mut conn = h.conn().await;
     assert!(
-        listings::organization_by_login(&mut conn, "local", "acme")
+        organizations::by_login(&mut conn, "local", "acme")
             .await
             .unwrap()
             .is_none()

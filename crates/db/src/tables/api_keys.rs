@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
+use wump_core::Tier;
 
 use crate::schema::api_keys;
 
@@ -21,8 +22,8 @@ pub struct ApiKey {
     pub key_hash: Vec<u8>,
     /// The visible start of the key, unique.
     pub prefix: String,
-    /// `free`, `standard`, `premium` or `admin`.
-    pub tier: String,
+    /// `Free`, `Standard`, `Premium` or `Admin` (never `Anonymous`).
+    pub tier: Tier,
     /// Requests per minute overriding the tier's; `None` takes the tier's.
     pub rate_limit: Option<i32>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -71,7 +72,7 @@ pub struct NewApiKey<'a> {
     pub name: &'a str,
     pub key_hash: &'a [u8],
     pub prefix: &'a str,
-    pub tier: &'a str,
+    pub tier: Tier,
     pub rate_limit: Option<i32>,
     pub expires_at: Option<DateTime<Utc>>,
 }

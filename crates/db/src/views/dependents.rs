@@ -1,0 +1,163 @@
+//! The repositories depending on a package (`dependencies` joined with `repositories` and
+//! the owner's login), filtered and keyset-paged over the edges' copies of the
+//! repositories' stars and push times.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+use wump_core::DependencyKind;
+
+use crate::{
+    schema::{dependencies, organizations, repositories},
+    tables::{dependencies::Dependency, repositories::Repository},
+};
+
+/// How a dependents listing is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DependentsSort {
+    /// Most-starred repositories first.
+    #[default]
+    Stars,
+    /// Most recently pushed first; never-pushed last.
+    PushedAt,
+}
+
+/// Where the previous page of dependents ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DependentsCursor {
+    Stars {
+        stars: i32,
+        repository_id: Uuid,
+    },
+    PushedAt {
+        pushed_at: Option<DateTime<Utc>>,
+        repository_id: Uuid,
+    },
+}
+
+/// Filters and page of a dependents listing.
+#[derive(Debug, Clone, Default)]
+pub struct DependentsQuery {
+    /// Only repositories using the package as this kind (among others).
+    pub kind: Option<DependencyKind>,
+    pub min_stars: Option<i32>,
+    pub include_archived: bool,
+    pub include_forks: bool,
+    pub organization_id: Option<Uuid>,
+    pub direct: Option<bool>,
+    pub sort: DependentsSort,
+    pub after: Option<DependentsCursor>,
+    pub limit: i64,
+}
+
+/// A repository that depends on the package, with the edge that says how.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct Dependent {
+    pub edge: Dependency,
+    pub repository: Repository,
+    pub organization_login: String,
+}
+
+impl Dependent {
+    /// The cursor that continues a listing after this row.
+    pub fn cursor(&self, sort: DependentsSort) -> DependentsCursor {
+        match sort {
+            DependentsSort::Stars => DependentsCursor::Stars {
+                stars: self.edge.repo_stars,
+                repository_id: self.edge.repository_id,
+            },
+            DependentsSort::PushedAt => DependentsCursor::PushedAt {
+                pushed_at: self.edge.repo_pushed_at,
+                repository_id: self.edge.repository_id,
+            },
+        }
+    }
+}
+
+/// A page of the repositories depending on a package.
+pub async fn dependents(
+    conn: &mut AsyncPgConnection,
+    package_id: Uuid,
+    query: &DependentsQuery,
+) -> QueryResult<Vec<Dependent>> {
+    use dependencies::dsl as d;
+
+    let mut q = d::dependencies
+        .inner_join(repositories::table)
+        .inner_join(organizations::table.on(organizations::id.eq(d::organization_id)))
+        .filter(d::package_id.eq(package_id))
+        .select((
+            Dependency::as_select(),
+            Repository::as_select(),
+            organizations::login,
+        ))
+        .limit(query.limit)
+        .into_boxed();
+    if let Some(kind) = query.kind {
+        q = q.filter(d::kinds.contains(vec![kind]));
+    }
+    if let Some(min) = query.min_stars {
+        q = q.filter(d::repo_stars.ge(min));
+    }
+    if !query.include_archived {
+        q = q.filter(d::repo_archived.eq(false));
+    }
+    if !query.include_forks {
+        q = q.filter(d::repo_fork.eq(false));
+    }
+    if let Some(org) = query.organization_id {
+        q = q.filter(d::organization_id.eq(org));
+    }
+    if let Some(direct) = query.direct {
+        q = q.filter(d::direct.eq(direct));
+    }
+    q = match (query.sort, query.after) {
+        (DependentsSort::Stars, after) => {
+            if let Some(DependentsCursor::Stars {
+                stars,
+                repository_id,
+            }) = after
+            {
+                // `<=` bounds the index range; the rest skips the ties already returned.
+                q = q.filter(d::repo_stars.le(stars)).filter(
+                    d::repo_stars
+                        .lt(stars)
+                        .or(d::repository_id.gt(repository_id)),
+                );
+            }
+            q.order((d::repo_stars.desc(), d::repository_id.asc()))
+        }
+        (DependentsSort::PushedAt, after) => {
+            match after {
+                Some(DependentsCursor::PushedAt {
+                    pushed_at: Some(at),
+                    repository_id,
+                }) => {
+                    q = q.filter(
+                        d::repo_pushed_at
+                            .lt(at)
+                            .or(d::repo_pushed_at
+                                .eq(at)
+                                .and(d::repository_id.gt(repository_id)))
+                            .or(d::repo_pushed_at.is_null()),
+                    );
+                }
+                Some(DependentsCursor::PushedAt {
+                    pushed_at: None,
+                    repository_id,
+                }) => {
+                    q = q
+                        .filter(d::repo_pushed_at.is_null())
+                        .filter(d::repository_id.gt(repository_id));
+                }
+                _ => {}
+            }
+            q.order((
+                d::repo_pushed_at.desc().nulls_last(),
+                d::repository_id.asc(),
+            ))
+        }
+    };
+    q.load(conn).await
+}

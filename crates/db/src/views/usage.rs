@@ -1,0 +1,123 @@
+//! The roll-ups read both ways (`package_organizations` joined with `organizations` or
+//! `packages`): the organizations using a package, and the packages an organization uses.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::{
+    schema::{organizations, package_organizations, packages},
+    tables::{organizations::Organization, packages::Package},
+};
+
+/// How organizations using a package are ranked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrganizationsSort {
+    /// By the stars of their repositories that use the package.
+    #[default]
+    Stars,
+    /// By how many of their repositories use it.
+    Repositories,
+}
+
+/// An organization using a package, with the roll-up for that pair.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct OrganizationUsage {
+    pub organization: Organization,
+    pub repositories_count: i32,
+    pub stars_sum: i64,
+}
+
+impl OrganizationUsage {
+    /// The sort value of this row (for cursors).
+    pub fn sort_value(&self, sort: OrganizationsSort) -> i64 {
+        match sort {
+            OrganizationsSort::Stars => self.stars_sum,
+            OrganizationsSort::Repositories => i64::from(self.repositories_count),
+        }
+    }
+}
+
+/// A page of the organizations whose repositories depend on a package.
+pub async fn organizations_using(
+    conn: &mut AsyncPgConnection,
+    package_id: Uuid,
+    sort: OrganizationsSort,
+    has_funding: bool,
+    after: Option<(i64, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<OrganizationUsage>> {
+    use package_organizations::dsl as po;
+
+    let mut q = po::package_organizations
+        .inner_join(organizations::table)
+        .filter(po::package_id.eq(package_id))
+        .select((
+            Organization::as_select(),
+            po::repositories_count,
+            po::stars_sum,
+        ))
+        .limit(limit)
+        .into_boxed();
+    if has_funding {
+        q = q.filter(
+            organizations::sponsors_listing_url
+                .is_not_null()
+                .or(organizations::funding.ne(serde_json::json!([]))),
+        );
+    }
+    q = match sort {
+        OrganizationsSort::Stars => {
+            if let Some((stars, id)) = after {
+                q = q
+                    .filter(po::stars_sum.le(stars))
+                    .filter(po::stars_sum.lt(stars).or(po::organization_id.gt(id)));
+            }
+            q.order((po::stars_sum.desc(), po::organization_id.asc()))
+        }
+        OrganizationsSort::Repositories => {
+            if let Some((count, id)) = after {
+                let count = i32::try_from(count).unwrap_or(i32::MAX);
+                q = q.filter(po::repositories_count.le(count)).filter(
+                    po::repositories_count
+                        .lt(count)
+                        .or(po::organization_id.gt(id)),
+                );
+            }
+            q.order((po::repositories_count.desc(), po::organization_id.asc()))
+        }
+    };
+    q.load(conn).await
+}
+
+/// A package an organization depends on, with how many of its repositories use it.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct OrganizationDependency {
+    pub package: Package,
+    pub repositories_count: i32,
+    pub stars_sum: i64,
+}
+
+/// A page of the packages an organization's repositories depend on, most-used first.
+pub async fn organization_dependencies(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    after: Option<(i32, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<OrganizationDependency>> {
+    use package_organizations::dsl as po;
+
+    let mut q = po::package_organizations
+        .inner_join(packages::table)
+        .filter(po::organization_id.eq(organization_id))
+        .select((Package::as_select(), po::repositories_count, po::stars_sum))
+        .order((po::repositories_count.desc(), po::package_id.asc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some((count, id)) = after {
+        q = q
+            .filter(po::repositories_count.le(count))
+            .filter(po::repositories_count.lt(count).or(po::package_id.gt(id)));
+    }
+    q.load(conn).await
+}
