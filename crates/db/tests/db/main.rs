@@ -6,6 +6,7 @@ mod jobs;
 mod listings;
 mod migrations;
 mod tls;
+mod typed_columns;
 mod unavailable;
 mod upserts;
 mod valkey;
