@@ -46,11 +46,15 @@ test: services-up && checks
     cargo build --workspace --bins --locked
     cargo test --workspace --locked
 
-# fmt, clippy (warnings are errors) and the crate dependency-direction check.
-lint:
+# fmt, clippy (warnings are errors), the crate dependency-direction check and the schema-drift check.
+lint: && schema-check
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
     scripts/check-deps.sh
+
+# crates/db/src/schema.rs against what `diesel print-schema` (diesel.toml) prints for a database the migrations just built (needs PostgreSQL: starts it like `test`).
+schema-check: services-up
+    cargo test --locked -p wump-db --test db -- --exact schema::schema_rs_matches_what_the_migrations_create
 
 # Repository checks that need no compiling: compose.yaml, the images against the justfile, OpenTofu code, crate dependency directions.
 checks: check-compose check-docker-drift check-hcl test-checkers

@@ -5,6 +5,7 @@ mod edges;
 mod jobs;
 mod listings;
 mod migrations;
+mod schema;
 mod tls;
 mod typed_columns;
 mod unavailable;
