@@ -333,22 +333,3 @@ impl Authenticator {
 fn unauthenticated(detail: &str) -> ApiError {
     ApiError::Unauthenticated(detail.to_owned())
 }
-
-/// Adds the `api_key` security scheme (`X-API-Key` header) that the guarded handlers'
-/// `security(("api_key" = []))` refers to: `#[openapi(modifiers(&ApiKeySecurity))]`.
-#[derive(Debug)]
-pub struct ApiKeySecurity;
-
-impl utoipa::Modify for ApiKeySecurity {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            crate::openapi::API_KEY_SCHEME,
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                "X-API-Key",
-                "An API key (`wump_<prefix>_<secret>`); without one, anonymous limits apply",
-            ))),
-        );
-    }
-}

@@ -8,7 +8,6 @@ use wump_db::pool::PooledConnection;
 
 use crate::{params, problem::ApiError, state::AppState};
 
-pub(crate) mod access_openapi;
 pub(crate) mod admin;
 pub(crate) mod docs;
 pub(crate) mod health;

@@ -3,12 +3,13 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-use wump_db::listings::{self, SearchTarget};
+use wump_db::listings::{self, SearchHit, SearchTarget};
 
 use super::connection;
 use crate::{
-    cache::{CacheClass, Fresh, Scope},
-    pagination::{self, Canonical, SortKey, split_page},
+    cache::{CacheClass, Scope},
+    listing::PageRequest,
+    pagination::{self, Canonical, SortKey},
     params::{self, Choice, choice_name},
     problem::ApiError,
     state::AppState,
@@ -83,49 +84,41 @@ pub(crate) async fn search(
         ));
     }
     let target: SearchType = params::choice(query.r#type.as_deref(), "type")?;
-    let per_page = params::per_page(query.per_page.as_deref())?;
     let (db_target, listing) = match target {
         SearchType::Package => (SearchTarget::Packages, "search:package"),
         SearchType::Organization => (SearchTarget::Organizations, "search:organization"),
     };
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|raw| match pagination::decode(raw, listing)? {
-            (SortKey::Score(similarity, weight), id) => Ok((similarity, weight, id)),
-            _ => Err(ApiError::invalid(
-                "cursor",
-                "is not a cursor this API issued",
-            )),
-        })
-        .transpose()?;
     let mut canonical = Canonical::default();
     canonical
         .push("q", text.to_lowercase())
-        .push("type", choice_name(target))
-        .push("per_page", per_page);
-    let variant = canonical.variant("search", query.cursor.as_deref());
-    let cached = state
-        .cache
-        .get_or_load(&Scope::Global, CacheClass::Search, &variant, || async {
-            let mut conn = connection(&state).await?;
-            let rows = listings::search(&mut conn, db_target, text, after, i64::from(per_page) + 1)
-                .await?;
-            let (rows, next) = split_page(rows, per_page, |hit| {
-                let key = SortKey::Score(hit.similarity, hit.weight);
-                pagination::encode(listing, key, hit.id)
-            });
-            let link = next.as_deref().map(|c| canonical.next_link(req.path(), c));
-            let package = target == SearchType::Package;
-            let body = SearchPage {
-                items: rows
-                    .into_iter()
-                    .map(|h| SearchHitView::new(h, package))
-                    .collect(),
-                next_cursor: next,
-            };
-            Ok(Fresh { body, link })
-        })
-        .await?;
-    Ok(cached.respond(&req))
+        .push("type", choice_name(target));
+    let page = PageRequest::new(
+        "search",
+        listing,
+        canonical,
+        query.per_page.as_deref(),
+        query.cursor,
+    )?;
+    let after = match page.after()? {
+        Some((SortKey::Score(similarity, weight), id)) => Some((similarity, weight, id)),
+        Some(_) => return Err(pagination::foreign_cursor()),
+        None => None,
+    };
+    let limit = page.limit();
+    let load = || async {
+        let mut conn = connection(&state).await?;
+        Ok(listings::search(&mut conn, db_target, text, after, limit).await?)
+    };
+    let cursor_of = |hit: &SearchHit| (SortKey::Score(hit.similarity, hit.weight), hit.id);
+    let item = |hit| SearchHitView::new(hit, target == SearchType::Package);
+    page.respond(
+        &state,
+        &req,
+        &Scope::Global,
+        CacheClass::Search,
+        load,
+        cursor_of,
+        item,
+    )
+    .await
 }
