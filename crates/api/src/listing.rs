@@ -17,24 +17,32 @@ use crate::{
     views::PageItem,
 };
 
+/// What names a listing in one order: where its pages are cached and which cursors are
+/// its own. The names are part of cache keys and issued cursors: keep them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Listing {
+    /// The cache class of its pages (their TTL).
+    pub class: CacheClass,
+    /// The route in the cache variant, e.g. `dependents`.
+    pub route: &'static str,
+    /// The listing and sort its cursors carry, e.g. `dependents:stars`.
+    pub sort: &'static str,
+}
+
 /// One page of a listing, validated.
 #[derive(Debug)]
 pub(crate) struct PageRequest {
-    /// The route in the cache variant, e.g. `dependents`.
-    route: &'static str,
-    /// The listing and sort cursors belong to, e.g. `dependents:stars`.
-    listing: &'static str,
+    listing: Listing,
     canonical: Canonical,
     per_page: u32,
     cursor: Option<String>,
 }
 
 impl PageRequest {
-    /// A page of `listing` (cached under `route`) with the filters already in `canonical`;
-    /// `per_page` goes last. 400 naming `per_page` or `cursor` when either is invalid.
+    /// A page of `listing` with the filters already in `canonical`; `per_page` goes last.
+    /// 400 naming `per_page` or `cursor` when either is invalid.
     pub(crate) fn new(
-        route: &'static str,
-        listing: &'static str,
+        listing: Listing,
         mut canonical: Canonical,
         per_page: Option<&str>,
         cursor: Option<String>,
@@ -42,7 +50,6 @@ impl PageRequest {
         let per_page = params::per_page(per_page)?;
         canonical.push("per_page", per_page);
         let page = Self {
-            route,
             listing,
             canonical,
             per_page,
@@ -56,7 +63,14 @@ impl PageRequest {
     pub(crate) fn after(&self) -> Result<Option<(SortKey, Uuid)>, ApiError> {
         self.cursor
             .as_deref()
-            .map(|raw| pagination::decode(raw, self.listing))
+            .map(|raw| pagination::decode(raw, self.listing.sort))
+            .transpose()
+    }
+
+    /// [`PageRequest::after`] for a listing sorted by a number (stars, a count).
+    pub(crate) fn after_number(&self) -> Result<Option<(i64, Uuid)>, ApiError> {
+        self.after()?
+            .map(|(key, id)| Ok((pagination::number(key)?, id)))
             .transpose()
     }
 
@@ -65,18 +79,13 @@ impl PageRequest {
         i64::from(self.per_page) + 1
     }
 
-    /// The page through the cache: `load` runs on a miss and returns up to
+    /// The page through the cache of `scope`: `load` runs on a miss and returns up to
     /// [`PageRequest::limit`] rows; `key` gives a row's sort key and id (the cursor).
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "each is one of the things a listing differs by"
-    )]
     pub(crate) async fn respond<Row, Item, Load, Fut>(
         self,
         state: &AppState,
         req: &HttpRequest,
         scope: &Scope,
-        class: CacheClass,
         load: Load,
         key: impl Fn(&Row) -> (SortKey, Uuid),
         item: impl Fn(Row) -> Item,
@@ -86,14 +95,16 @@ impl PageRequest {
         Load: FnOnce() -> Fut,
         Fut: Future<Output = Result<Vec<Row>, ApiError>>,
     {
-        let variant = self.canonical.variant(self.route, self.cursor.as_deref());
+        let variant = self
+            .canonical
+            .variant(self.listing.route, self.cursor.as_deref());
         let cached = state
             .cache
-            .get_or_load(scope, class, &variant, || async {
+            .get_or_load(scope, self.listing.class, &variant, || async {
                 let rows = load().await?;
                 let (rows, next) = split_page(rows, self.per_page, |row| {
                     let (sort_key, id) = key(row);
-                    pagination::encode(self.listing, sort_key, id)
+                    pagination::encode(self.listing.sort, sort_key, id)
                 });
                 let link = next
                     .as_deref()

@@ -14,7 +14,7 @@ use wump_db::{
 use super::connection;
 use crate::{
     cache::{CacheClass, Fresh, Scope},
-    listing::PageRequest,
+    listing::{Listing, PageRequest},
     pagination::{self, Canonical, SortKey},
     params,
     problem::ApiError,
@@ -173,27 +173,27 @@ impl OrganizationPageParams {
     fn page(
         &self,
         route: &'static str,
-        listing: &'static str,
+        sort: &'static str,
         host: &str,
     ) -> Result<PageRequest, ApiError> {
         let mut canonical = Canonical::default();
         if self.host.is_some() {
             canonical.push("host", host);
         }
-        PageRequest::new(
+        let listing = Listing {
+            class: CacheClass::Organization,
             route,
-            listing,
-            canonical,
-            self.per_page.as_deref(),
-            self.cursor.clone(),
-        )
+            sort,
+        };
+        let (per_page, cursor) = (self.per_page.as_deref(), self.cursor.clone());
+        PageRequest::new(listing, canonical, per_page, cursor)
     }
 }
 
-/// The `int4` sort value and id where the previous page ended.
+/// The `int4` sort value (stars, a count) and id where the previous page ended.
 fn after_count(page: &PageRequest) -> Result<Option<(i32, Uuid)>, ApiError> {
-    page.after()?
-        .map(|(key, id)| Ok((pagination::int4(pagination::number(key)?)?, id)))
+    page.after_number()?
+        .map(|(count, id)| Ok((pagination::int4(count)?, id)))
         .transpose()
 }
 
@@ -222,16 +222,9 @@ pub(crate) async fn repositories(
         Ok(listings::organization_repositories(&mut conn, organization.id, after, limit).await?)
     };
     let cursor_of = |r: &Repository| (SortKey::Number(r.stars.into()), r.id);
-    page.respond(
-        &state,
-        &req,
-        &scope,
-        CacheClass::Organization,
-        load,
-        cursor_of,
-        RepositorySummary::from,
-    )
-    .await
+    let item = RepositorySummary::from;
+    page.respond(&state, &req, &scope, load, cursor_of, item)
+        .await
 }
 
 /// The packages an organization's repositories depend on, the most used first, with each
@@ -266,14 +259,6 @@ pub(crate) async fn dependencies(
     let cursor_of =
         |d: &OrganizationDependency| (SortKey::Number(d.repositories_count.into()), d.package.id);
     let item = OrganizationDependencyView::from;
-    page.respond(
-        &state,
-        &req,
-        &scope,
-        CacheClass::Organization,
-        load,
-        cursor_of,
-        item,
-    )
-    .await
+    page.respond(&state, &req, &scope, load, cursor_of, item)
+        .await
 }

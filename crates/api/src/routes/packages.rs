@@ -18,7 +18,7 @@ use wump_db::{
 use super::{NoParams, connection};
 use crate::{
     cache::{CacheClass, Fresh, Scope},
-    listing::PageRequest,
+    listing::{Listing, PageRequest},
     pagination::{self, Canonical, SortKey},
     params::{self, Choice, PackageKey, choice_name},
     problem::ApiError,
@@ -255,6 +255,11 @@ impl DependentsParams {
             DependentsSortParam::Stars => (DependentsSort::Stars, "dependents:stars"),
             DependentsSortParam::PushedAt => (DependentsSort::PushedAt, "dependents:pushed_at"),
         };
+        let listing = Listing {
+            class: CacheClass::Dependents,
+            route: "dependents",
+            sort: listing,
+        };
         let mut canonical = Canonical::default();
         canonical
             .push_some("kind", kind.map(|k| k.as_str()))
@@ -264,13 +269,7 @@ impl DependentsParams {
             .push_some("organization", organization.as_deref())
             .push_some("direct", direct)
             .push("sort", choice_name(sort_param));
-        let page = PageRequest::new(
-            "dependents",
-            listing,
-            canonical,
-            self.per_page.as_deref(),
-            self.cursor,
-        )?;
+        let page = PageRequest::new(listing, canonical, self.per_page.as_deref(), self.cursor)?;
         let after = page
             .after()?
             .map(|(key, id)| dependents_cursor(key, id, sort))
@@ -357,17 +356,9 @@ pub(crate) async fn dependents(
         };
         (key, row.edge.repository_id)
     };
-    let scope = scope(&key);
-    page.respond(
-        &state,
-        &req,
-        &scope,
-        CacheClass::Dependents,
-        load,
-        cursor_of,
-        DependentView::from,
-    )
-    .await
+    let item = DependentView::from;
+    page.respond(&state, &req, &scope(&key), load, cursor_of, item)
+        .await
 }
 
 /// The id of the organization `login` (on its preferred host), if wump knows it.
@@ -417,6 +408,32 @@ pub(crate) struct OrganizationsParams {
     cursor: Option<String>,
 }
 
+impl OrganizationsParams {
+    /// The order, the funding filter and the page.
+    fn validate(self) -> Result<(OrganizationsSort, bool, PageRequest), ApiError> {
+        let sort: OrganizationsSortParam = params::choice(self.sort.as_deref(), "sort")?;
+        let has_funding = params::boolean(self.has_funding.as_deref(), "has_funding", false)?;
+        let (db_sort, listing) = match sort {
+            OrganizationsSortParam::Stars => (OrganizationsSort::Stars, "organizations:stars"),
+            OrganizationsSortParam::Repositories => (
+                OrganizationsSort::Repositories,
+                "organizations:repositories",
+            ),
+        };
+        let listing = Listing {
+            class: CacheClass::Organizations,
+            route: "organizations",
+            sort: listing,
+        };
+        let mut canonical = Canonical::default();
+        canonical
+            .push("sort", choice_name(sort))
+            .push("has_funding", has_funding);
+        let page = PageRequest::new(listing, canonical, self.per_page.as_deref(), self.cursor)?;
+        Ok((db_sort, has_funding, page))
+    }
+}
+
 /// The organizations whose repositories use a package, with their funding: whom to ask
 /// for sponsorship. Without filters it has exactly `organizations_count` items.
 #[utoipa::path(
@@ -435,61 +452,17 @@ pub(crate) async fn organizations(
     query: web::Query<OrganizationsParams>,
 ) -> Result<HttpResponse, ApiError> {
     let key = path.key()?;
-    let query = query.into_inner();
-    let sort: OrganizationsSortParam = params::choice(query.sort.as_deref(), "sort")?;
-    let has_funding = params::boolean(query.has_funding.as_deref(), "has_funding", false)?;
-    let (db_sort, listing) = match sort {
-        OrganizationsSortParam::Stars => (OrganizationsSort::Stars, "organizations:stars"),
-        OrganizationsSortParam::Repositories => (
-            OrganizationsSort::Repositories,
-            "organizations:repositories",
-        ),
+    let (sort, has_funding, page) = query.into_inner().validate()?;
+    let (after, limit) = (page.after_number()?, page.limit());
+    let load = || async {
+        let mut conn = connection(&state).await?;
+        let id = find_package(&mut conn, &key).await?.id;
+        let rows = listings::organizations_using(&mut conn, id, sort, has_funding, after, limit);
+        Ok(rows.await?)
     };
-    let mut canonical = Canonical::default();
-    canonical
-        .push("sort", choice_name(sort))
-        .push("has_funding", has_funding);
-    let page = PageRequest::new(
-        "organizations",
-        listing,
-        canonical,
-        query.per_page.as_deref(),
-        query.cursor,
-    )?;
-    let after = page
-        .after()?
-        .map(|(key, id)| Ok::<_, ApiError>((pagination::number(key)?, id)))
-        .transpose()?;
-    let limit = page.limit();
-    let load =
-        || async {
-            let mut conn = connection(&state).await?;
-            let package = find_package(&mut conn, &key).await?;
-            Ok(listings::organizations_using(
-                &mut conn,
-                package.id,
-                db_sort,
-                has_funding,
-                after,
-                limit,
-            )
-            .await?)
-        };
-    let cursor_of = |row: &OrganizationUsage| {
-        (
-            SortKey::Number(row.sort_value(db_sort)),
-            row.organization.id,
-        )
-    };
-    let scope = scope(&key);
-    page.respond(
-        &state,
-        &req,
-        &scope,
-        CacheClass::Organizations,
-        load,
-        cursor_of,
-        OrganizationUsageView::from,
-    )
-    .await
+    let cursor_of =
+        |row: &OrganizationUsage| (SortKey::Number(row.sort_value(sort)), row.organization.id);
+    let item = OrganizationUsageView::from;
+    page.respond(&state, &req, &scope(&key), load, cursor_of, item)
+        .await
 }

@@ -8,7 +8,7 @@ use wump_db::listings::{self, SearchHit, SearchTarget};
 use super::connection;
 use crate::{
     cache::{CacheClass, Scope},
-    listing::PageRequest,
+    listing::{Listing, PageRequest},
     pagination::{self, Canonical, SortKey},
     params::{self, Choice, choice_name},
     problem::ApiError,
@@ -56,6 +56,42 @@ pub(crate) struct SearchParams {
     cursor: Option<String>,
 }
 
+impl SearchParams {
+    /// What to search and the page, for the query `text` (trimmed `q`).
+    fn validate(&self, text: &str) -> Result<(SearchType, PageRequest), ApiError> {
+        let chars = text.chars().count();
+        if !(MIN_QUERY_CHARS..=MAX_QUERY_CHARS).contains(&chars)
+            || text.chars().any(char::is_control)
+        {
+            return Err(ApiError::invalid(
+                "q",
+                format!(
+                    "must be {MIN_QUERY_CHARS} to {MAX_QUERY_CHARS} characters, without control characters"
+                ),
+            ));
+        }
+        let target: SearchType = params::choice(self.r#type.as_deref(), "type")?;
+        let sort = match target {
+            SearchType::Package => "search:package",
+            SearchType::Organization => "search:organization",
+        };
+        let listing = Listing {
+            class: CacheClass::Search,
+            route: "search",
+            sort,
+        };
+        let mut canonical = Canonical::default();
+        canonical
+            .push("q", text.to_lowercase())
+            .push("type", choice_name(target));
+        let (per_page, cursor) = (self.per_page.as_deref(), self.cursor.clone());
+        Ok((
+            target,
+            PageRequest::new(listing, canonical, per_page, cursor)?,
+        ))
+    }
+}
+
 /// Packages or organizations whose name resembles `q`, the most similar first (ties: the
 /// most used first).
 #[utoipa::path(
@@ -74,51 +110,23 @@ pub(crate) async fn search(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let text = query.q.as_deref().map(str::trim).unwrap_or_default();
-    let chars = text.chars().count();
-    if !(MIN_QUERY_CHARS..=MAX_QUERY_CHARS).contains(&chars) || text.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "q",
-            format!(
-                "must be {MIN_QUERY_CHARS} to {MAX_QUERY_CHARS} characters, without control characters"
-            ),
-        ));
-    }
-    let target: SearchType = params::choice(query.r#type.as_deref(), "type")?;
-    let (db_target, listing) = match target {
-        SearchType::Package => (SearchTarget::Packages, "search:package"),
-        SearchType::Organization => (SearchTarget::Organizations, "search:organization"),
-    };
-    let mut canonical = Canonical::default();
-    canonical
-        .push("q", text.to_lowercase())
-        .push("type", choice_name(target));
-    let page = PageRequest::new(
-        "search",
-        listing,
-        canonical,
-        query.per_page.as_deref(),
-        query.cursor,
-    )?;
+    let (target, page) = query.validate(text)?;
     let after = match page.after()? {
         Some((SortKey::Score(similarity, weight), id)) => Some((similarity, weight, id)),
         Some(_) => return Err(pagination::foreign_cursor()),
         None => None,
     };
     let limit = page.limit();
+    let db_target = match target {
+        SearchType::Package => SearchTarget::Packages,
+        SearchType::Organization => SearchTarget::Organizations,
+    };
     let load = || async {
         let mut conn = connection(&state).await?;
         Ok(listings::search(&mut conn, db_target, text, after, limit).await?)
     };
     let cursor_of = |hit: &SearchHit| (SortKey::Score(hit.similarity, hit.weight), hit.id);
     let item = |hit| SearchHitView::new(hit, target == SearchType::Package);
-    page.respond(
-        &state,
-        &req,
-        &Scope::Global,
-        CacheClass::Search,
-        load,
-        cursor_of,
-        item,
-    )
-    .await
+    page.respond(&state, &req, &Scope::Global, load, cursor_of, item)
+        .await
 }
