@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::{
     cache::{CacheClass, Fresh, Scope},
     pagination::{self, Canonical, SortKey, split_page},
-    params,
+    params::PerPage,
     problem::ApiError,
     state::AppState,
     views::PageItem,
@@ -40,14 +40,14 @@ pub(crate) struct PageRequest {
 
 impl PageRequest {
     /// A page of `listing` with the filters already in `canonical`; `per_page` goes last.
-    /// 400 naming `per_page` or `cursor` when either is invalid.
+    /// 400 naming `cursor` when it is not one of this listing's.
     pub(crate) fn new(
         listing: Listing,
         mut canonical: Canonical,
-        per_page: Option<&str>,
+        per_page: Option<PerPage>,
         cursor: Option<String>,
     ) -> Result<Self, ApiError> {
-        let per_page = params::per_page(per_page)?;
+        let per_page = PerPage::or_default(per_page);
         canonical.push("per_page", per_page);
         let page = Self {
             listing,

@@ -341,14 +341,3 @@ mod tests {
         );
     }
 }
-
-#[cfg(test)]
-mod dump_tmp {
-    #[test]
-    fn dump_tmp() {
-        if let Ok(path) = std::env::var("WUMP_OPENAPI_DUMP") {
-            let json = serde_json::to_string_pretty(super::document()).unwrap();
-            std::fs::write(path, json).unwrap();
-        }
-    }
-}

@@ -6,8 +6,9 @@
 //! every one is pinned by a test below. Each starts with a [`Keys`] prefix, empty in
 //! production and one per test so tests sharing a server stay apart.
 //!
-//! The queues' own keys (`{q}:active`, `{q}:data`, ...) belong to apalis-redis; their
-//! names are chosen in `queue::storage`.
+//! The queues' own keys (`{q}:active`, `{q}:data`, ...) belong to apalis-redis under the
+//! queue names of `wump_core::jobs::queue_name` (`{wump:parse:high}`), which the worker's
+//! runner and the api's enqueueing must agree on without a database between them.
 //!
 //! | key | writer | what |
 //! |---|---|---|

@@ -21,7 +21,6 @@ pub(crate) mod stats;
 /// Registers every route.
 pub(crate) fn configure(config: &mut web::ServiceConfig) {
     config
-        .app_data(params::query_config())
         .app_data(params::path_config())
         .service(health::live)
         .service(health::ready)

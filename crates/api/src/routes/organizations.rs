@@ -16,7 +16,7 @@ use crate::{
     cache::{CacheClass, Fresh, Scope},
     listing::{Listing, PageRequest},
     pagination::{self, Canonical, SortKey},
-    params,
+    params::{self, PerPage, Query},
     problem::ApiError,
     state::AppState,
     views::{
@@ -75,8 +75,8 @@ pub(crate) struct OrganizationPageParams {
     )]
     host: Option<String>,
     /// Page size, 1 to 100 (default 30).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
-    per_page: Option<String>,
+    #[param(inline)]
+    per_page: Option<PerPage>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
 }
@@ -153,7 +153,7 @@ pub(crate) async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<OrganizationPath>,
-    query: web::Query<HostParams>,
+    query: Query<HostParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (login, host, scope) = organization(&state, &path, query.host.as_deref()).await?;
     let cached = state
@@ -185,8 +185,7 @@ impl OrganizationPageParams {
             route,
             sort,
         };
-        let (per_page, cursor) = (self.per_page.as_deref(), self.cursor.clone());
-        PageRequest::new(listing, canonical, per_page, cursor)
+        PageRequest::new(listing, canonical, self.per_page, self.cursor.clone())
     }
 }
 
@@ -211,7 +210,7 @@ pub(crate) async fn repositories(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<OrganizationPath>,
-    query: web::Query<OrganizationPageParams>,
+    query: Query<OrganizationPageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (login, host, scope) = organization(&state, &path, query.host.as_deref()).await?;
     let page = query.page("repositories", "organization-repositories:stars", &host)?;
@@ -242,7 +241,7 @@ pub(crate) async fn dependencies(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<OrganizationPath>,
-    query: web::Query<OrganizationPageParams>,
+    query: Query<OrganizationPageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (login, host, scope) = organization(&state, &path, query.host.as_deref()).await?;
     let page = query.page(

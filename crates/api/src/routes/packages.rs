@@ -20,7 +20,7 @@ use crate::{
     cache::{CacheClass, Fresh, Scope},
     listing::{Listing, PageRequest},
     pagination::{self, Canonical, SortKey},
-    params::{self, Choice, PackageKey, choice_name},
+    params::{self, Choice, Flag, NonNegative, PackageKey, PerPage, Query, choice_name},
     problem::ApiError,
     state::AppState,
     views::{
@@ -109,7 +109,7 @@ pub(crate) async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<PackagePath>,
-    _query: web::Query<NoParams>,
+    _query: Query<NoParams>,
 ) -> Result<HttpResponse, ApiError> {
     package_page(&state, &req, path.key()?).await
 }
@@ -120,8 +120,8 @@ pub(crate) async fn show(
 #[into_params(parameter_in = Query)]
 pub(crate) struct LookupParams {
     /// The ecosystem id (with `name`).
-    #[param(value_type = Option<Ecosystem>, inline, example = "npm")]
-    ecosystem: Option<String>,
+    #[param(inline, example = "npm")]
+    ecosystem: Option<Ecosystem>,
     /// The package name as the registry writes it, e.g. `@babel/core` (with `ecosystem`).
     #[param(example = "left-pad", min_length = 1, max_length = 256)]
     name: Option<String>,
@@ -148,7 +148,7 @@ pub(crate) struct LookupParams {
 pub(crate) async fn lookup(
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<LookupParams>,
+    query: Query<LookupParams>,
 ) -> Result<HttpResponse, ApiError> {
     let key = match query.into_inner() {
         LookupParams {
@@ -160,7 +160,7 @@ pub(crate) async fn lookup(
             purl: None,
             ecosystem: Some(ecosystem),
             name: Some(name),
-        } => PackageKey::from_query(&ecosystem, &name)?,
+        } => PackageKey::new(ecosystem, &name)?,
         LookupParams { purl: Some(_), .. } => {
             return Err(ApiError::invalid(
                 "purl",
@@ -192,6 +192,8 @@ pub(crate) enum DependentsSortParam {
     PushedAt,
 }
 
+params::choice_param!(DependentsSortParam);
+
 impl Choice for DependentsSortParam {
     const CHOICES: &'static [(&'static str, Self)] = &[
         ("stars", DependentsSortParam::Stars),
@@ -205,27 +207,27 @@ impl Choice for DependentsSortParam {
 #[into_params(parameter_in = Query)]
 pub(crate) struct DependentsParams {
     /// Only repositories that use the package as this kind (among others).
-    #[param(value_type = Option<DependencyKind>, inline)]
-    kind: Option<String>,
+    #[param(inline)]
+    kind: Option<DependencyKind>,
     /// Only repositories with at least this many stars.
-    #[param(value_type = Option<i32>, minimum = 0)]
-    min_stars: Option<String>,
+    #[param(inline)]
+    min_stars: Option<NonNegative>,
     /// Include archived repositories (default false, as `dependents_count` counts).
-    #[param(value_type = Option<bool>)]
-    include_archived: Option<String>,
+    #[param(inline)]
+    include_archived: Option<Flag>,
     /// Include forks (default false, as `dependents_count` counts).
-    #[param(value_type = Option<bool>)]
-    include_forks: Option<String>,
+    #[param(inline)]
+    include_forks: Option<Flag>,
     /// Only repositories of this organization (login).
     organization: Option<String>,
     /// Only direct (true) or only transitive (false) uses; default both.
-    #[param(value_type = Option<bool>)]
-    direct: Option<String>,
-    #[param(value_type = Option<DependentsSortParam>, inline)]
-    sort: Option<String>,
+    #[param(inline)]
+    direct: Option<Flag>,
+    #[param(inline)]
+    sort: Option<DependentsSortParam>,
     /// Page size, 1 to 100 (default 30).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
-    per_page: Option<String>,
+    #[param(inline)]
+    per_page: Option<PerPage>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
 }
@@ -239,18 +241,17 @@ struct DependentsRequest {
 
 impl DependentsParams {
     fn validate(self) -> Result<DependentsRequest, ApiError> {
-        let kind = params::dependency_kind(self.kind.as_deref())?;
-        let min_stars = params::non_negative(self.min_stars.as_deref(), "min_stars")?;
-        let include_archived =
-            params::boolean(self.include_archived.as_deref(), "include_archived", false)?;
-        let include_forks = params::boolean(self.include_forks.as_deref(), "include_forks", false)?;
+        let kind = self.kind;
+        let min_stars = self.min_stars.map(|n| n.0);
+        let include_archived = Flag::or(self.include_archived, false);
+        let include_forks = Flag::or(self.include_forks, false);
         let organization = self
             .organization
             .as_deref()
             .map(|o| params::login(o, "organization"))
             .transpose()?;
-        let direct = params::optional_boolean(self.direct.as_deref(), "direct")?;
-        let sort_param: DependentsSortParam = params::choice(self.sort.as_deref(), "sort")?;
+        let direct = self.direct.map(|f| f.0);
+        let sort_param = DependentsSortParam::or_default(self.sort);
         let (sort, listing) = match sort_param {
             DependentsSortParam::Stars => (DependentsSort::Stars, "dependents:stars"),
             DependentsSortParam::PushedAt => (DependentsSort::PushedAt, "dependents:pushed_at"),
@@ -269,7 +270,7 @@ impl DependentsParams {
             .push_some("organization", organization.as_deref())
             .push_some("direct", direct)
             .push("sort", choice_name(sort_param));
-        let page = PageRequest::new(listing, canonical, self.per_page.as_deref(), self.cursor)?;
+        let page = PageRequest::new(listing, canonical, self.per_page, self.cursor)?;
         let after = page
             .after()?
             .map(|(key, id)| dependents_cursor(key, id, sort))
@@ -327,7 +328,7 @@ pub(crate) async fn dependents(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<PackagePath>,
-    query: web::Query<DependentsParams>,
+    query: Query<DependentsParams>,
 ) -> Result<HttpResponse, ApiError> {
     let key = path.key()?;
     let DependentsRequest {
@@ -384,6 +385,8 @@ pub(crate) enum OrganizationsSortParam {
     Repositories,
 }
 
+params::choice_param!(OrganizationsSortParam);
+
 impl Choice for OrganizationsSortParam {
     const CHOICES: &'static [(&'static str, Self)] = &[
         ("stars", OrganizationsSortParam::Stars),
@@ -396,14 +399,14 @@ impl Choice for OrganizationsSortParam {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct OrganizationsParams {
-    #[param(value_type = Option<OrganizationsSortParam>, inline)]
-    sort: Option<String>,
+    #[param(inline)]
+    sort: Option<OrganizationsSortParam>,
     /// Only organizations with a sponsors page or FUNDING.yml links.
-    #[param(value_type = Option<bool>)]
-    has_funding: Option<String>,
+    #[param(inline)]
+    has_funding: Option<Flag>,
     /// Page size, 1 to 100 (default 30).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
-    per_page: Option<String>,
+    #[param(inline)]
+    per_page: Option<PerPage>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
 }
@@ -411,8 +414,8 @@ pub(crate) struct OrganizationsParams {
 impl OrganizationsParams {
     /// The order, the funding filter and the page.
     fn validate(self) -> Result<(OrganizationsSort, bool, PageRequest), ApiError> {
-        let sort: OrganizationsSortParam = params::choice(self.sort.as_deref(), "sort")?;
-        let has_funding = params::boolean(self.has_funding.as_deref(), "has_funding", false)?;
+        let sort = OrganizationsSortParam::or_default(self.sort);
+        let has_funding = Flag::or(self.has_funding, false);
         let (db_sort, listing) = match sort {
             OrganizationsSortParam::Stars => (OrganizationsSort::Stars, "organizations:stars"),
             OrganizationsSortParam::Repositories => (
@@ -429,7 +432,7 @@ impl OrganizationsParams {
         canonical
             .push("sort", choice_name(sort))
             .push("has_funding", has_funding);
-        let page = PageRequest::new(listing, canonical, self.per_page.as_deref(), self.cursor)?;
+        let page = PageRequest::new(listing, canonical, self.per_page, self.cursor)?;
         Ok((db_sort, has_funding, page))
     }
 }
@@ -449,7 +452,7 @@ pub(crate) async fn organizations(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<PackagePath>,
-    query: web::Query<OrganizationsParams>,
+    query: Query<OrganizationsParams>,
 ) -> Result<HttpResponse, ApiError> {
     let key = path.key()?;
     let (sort, has_funding, page) = query.into_inner().validate()?;

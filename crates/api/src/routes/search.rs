@@ -10,7 +10,7 @@ use crate::{
     cache::{CacheClass, Scope},
     listing::{Listing, PageRequest},
     pagination::{self, Canonical, SortKey},
-    params::{self, Choice, choice_name},
+    params::{self, Choice, PerPage, Query, choice_name},
     problem::ApiError,
     state::AppState,
     views::{SearchHitView, SearchPage},
@@ -31,6 +31,8 @@ pub(crate) enum SearchType {
     Organization,
 }
 
+params::choice_param!(SearchType);
+
 impl Choice for SearchType {
     const CHOICES: &'static [(&'static str, Self)] = &[
         ("package", SearchType::Package),
@@ -47,11 +49,11 @@ pub(crate) struct SearchParams {
     /// substring of the name, case-insensitive).
     #[param(required = true, value_type = String, min_length = 2, max_length = 100, example = "babel")]
     q: Option<String>,
-    #[param(value_type = Option<SearchType>, inline)]
-    r#type: Option<String>,
+    #[param(inline)]
+    r#type: Option<SearchType>,
     /// Page size, 1 to 100 (default 30).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
-    per_page: Option<String>,
+    #[param(inline)]
+    per_page: Option<PerPage>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
 }
@@ -70,7 +72,7 @@ impl SearchParams {
                 ),
             ));
         }
-        let target: SearchType = params::choice(self.r#type.as_deref(), "type")?;
+        let target = SearchType::or_default(self.r#type);
         let sort = match target {
             SearchType::Package => "search:package",
             SearchType::Organization => "search:organization",
@@ -84,11 +86,8 @@ impl SearchParams {
         canonical
             .push("q", text.to_lowercase())
             .push("type", choice_name(target));
-        let (per_page, cursor) = (self.per_page.as_deref(), self.cursor.clone());
-        Ok((
-            target,
-            PageRequest::new(listing, canonical, per_page, cursor)?,
-        ))
+        let page = PageRequest::new(listing, canonical, self.per_page, self.cursor.clone())?;
+        Ok((target, page))
     }
 }
 
@@ -106,7 +105,7 @@ impl SearchParams {
 pub(crate) async fn search(
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<SearchParams>,
+    query: Query<SearchParams>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let text = query.q.as_deref().map(str::trim).unwrap_or_default();
