@@ -13,6 +13,7 @@ mod error;
 pub mod job_health;
 pub mod job_status;
 pub mod jobs;
+pub mod keys;
 pub mod listings;
 pub mod lookups;
 pub mod migrations;
@@ -31,5 +32,6 @@ pub mod valkey;
 
 pub use diesel_async::AsyncPgConnection;
 pub use error::DbError;
+pub use keys::Keys;
 pub use pool::{DbPool, connect};
 pub use valkey::{ValkeyError, ValkeyPool, connect_valkey};

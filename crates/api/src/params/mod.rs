@@ -1,10 +1,11 @@
 //! Validated path and query parameters, shared by every handler.
 //!
-//! Query structs keep their values as strings and are checked here, so every error names
-//! the parameter it is about (serde's own messages for `?per_page=abc` do not). Unknown
-//! query parameters are rejected by `#[serde(deny_unknown_fields)]` on each struct and
-//! turned into a problem naming them by [`query_config`]; [`path_config`] does the same for
-//! path segments, so no plain-text 400 from actix ever reaches a client.
+//! Query structs declare their fields typed ([`PerPage`], [`Flag`], [`NonNegative`], sort
+//! enums, core's enums) and are extracted by [`Query`], whose errors name the parameter
+//! they are about (serde's own messages for `?per_page=abc` do not). Unknown query
+//! parameters are rejected by `#[serde(deny_unknown_fields)]` on each struct;
+//! [`path_config`] turns path-segment errors into problems too, so no plain-text 400 from
+//! actix ever reaches a client.
 //!
 //! Limits (documented in docs/api.md):
 //! - package names: 1 to [`MAX_NAME_LEN`] bytes after trimming, no control characters;
@@ -13,15 +14,14 @@
 //! - `per_page`: 1 to [`MAX_PER_PAGE`], default [`DEFAULT_PER_PAGE`].
 
 mod purl;
+mod query;
 
-use actix_web::{
-    HttpRequest,
-    error::{PathError, QueryPayloadError},
-    web,
-};
+use actix_web::{HttpRequest, error::PathError, web};
 use wump_core::{DependencyKind, Ecosystem};
 
 pub use self::purl::parse_purl;
+pub(crate) use self::query::choice_param;
+pub use self::query::{Flag, NonNegative, PerPage, Query, parse as parse_query};
 use crate::problem::ApiError;
 
 /// Longest package name accepted, in bytes.
@@ -172,6 +172,11 @@ pub fn non_negative(raw: Option<&str>, parameter: &str) -> Result<Option<i32>, A
 pub trait Choice: Sized + Copy + 'static {
     /// Every value with its spelling; the first is the default.
     const CHOICES: &'static [(&'static str, Self)];
+
+    /// The value given, else the default.
+    fn or_default(value: Option<Self>) -> Self {
+        value.unwrap_or(Self::CHOICES[0].1)
+    }
 }
 
 /// The value of an enum parameter, the first choice when absent.
@@ -211,25 +216,6 @@ pub fn dependency_kind(raw: Option<&str>) -> Result<Option<DependencyKind>, ApiE
             })
     })
     .transpose()
-}
-
-/// Query-string errors (unknown or repeated parameters) as problems naming the parameter.
-pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, _req: &HttpRequest| {
-        let QueryPayloadError::Deserialize(cause) = &err else {
-            return ApiError::invalid("query", err.to_string()).into();
-        };
-        let message = cause.to_string();
-        let parameter = backticked(&message).unwrap_or("query").to_owned();
-        let reason = if message.starts_with("unknown field") {
-            "is not a parameter of this endpoint".to_owned()
-        } else if message.starts_with("duplicate field") {
-            "is given more than once".to_owned()
-        } else {
-            message
-        };
-        ApiError::invalid(parameter, reason).into()
-    })
 }
 
 /// Path-segment errors as problems (every handler takes its segments as strings, so this

@@ -15,7 +15,7 @@ use wump_db::{
 use super::query;
 use crate::{
     auth::{Admin, RequireTier},
-    problem::{ApiError, Problem},
+    problem::ApiError,
     state::AppState,
 };
 
@@ -155,11 +155,8 @@ impl RunsQuery {
     params(RunsQuery),
     responses(
         (status = 200, description = "A page of runs", body = JobRunsPage),
-        (status = 400, description = "An invalid parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = ["admin"]))
 )]
 #[get("/api/v1/admin/jobs")]
 pub(crate) async fn list_runs(
