@@ -17,7 +17,7 @@ mod purl;
 mod query;
 
 use actix_web::{HttpRequest, error::PathError, web};
-use wump_core::{DependencyKind, Ecosystem};
+use wump_core::Ecosystem;
 
 pub use self::purl::parse_purl;
 pub(crate) use self::query::choice_param;
@@ -51,11 +51,6 @@ impl PackageKey {
         Self::new(ecosystem, name)
     }
 
-    /// From query parameters: an unknown ecosystem is a 400 naming `ecosystem`.
-    pub fn from_query(ecosystem: &str, name: &str) -> Result<Self, ApiError> {
-        Self::new(parse_ecosystem(ecosystem)?, name)
-    }
-
     /// Validates `name` for `ecosystem`.
     pub fn new(ecosystem: Ecosystem, name: &str) -> Result<Self, ApiError> {
         let name = package_name(name, "name")?;
@@ -66,13 +61,6 @@ impl PackageKey {
             normalized_name,
         })
     }
-}
-
-/// An ecosystem id given as a query parameter.
-pub fn parse_ecosystem(value: &str) -> Result<Ecosystem, ApiError> {
-    value
-        .parse()
-        .map_err(|e| ApiError::invalid("ecosystem", format!("{e}")))
 }
 
 /// A package name: trimmed, non-empty, at most [`MAX_NAME_LEN`] bytes, no control characters.
@@ -146,11 +134,6 @@ pub fn boolean(raw: Option<&str>, parameter: &str, default: bool) -> Result<bool
     }
 }
 
-/// An optional boolean: absent means "no filter".
-pub fn optional_boolean(raw: Option<&str>, parameter: &str) -> Result<Option<bool>, ApiError> {
-    raw.map(|_| boolean(raw, parameter, false)).transpose()
-}
-
 /// A non-negative integer that fits PostgreSQL's `int4`.
 pub fn non_negative(raw: Option<&str>, parameter: &str) -> Result<Option<i32>, ApiError> {
     raw.map(|raw| {
@@ -202,22 +185,6 @@ pub fn choice_name<T: Choice + PartialEq>(value: T) -> &'static str {
         .map_or("", |(n, _)| n)
 }
 
-/// A dependency kind filter.
-pub fn dependency_kind(raw: Option<&str>) -> Result<Option<DependencyKind>, ApiError> {
-    raw.map(|raw| {
-        DependencyKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == raw.trim())
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "kind",
-                    "must be one of runtime, development, build, test, optional, peer",
-                )
-            })
-    })
-    .transpose()
-}
-
 /// Path-segment errors as problems (every handler takes its segments as strings, so this
 /// only fires on segments that are not valid UTF-8 once decoded).
 pub fn path_config() -> web::PathConfig {
@@ -258,14 +225,10 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_ecosystem_is_404_in_a_path_and_400_in_a_query() {
+    fn an_unknown_ecosystem_in_a_path_is_404() {
         let err = PackageKey::from_path("npmx", "left-pad").unwrap_err();
         assert!(
             matches!(err, ApiError::NotFoundParameter { ref parameter, .. } if parameter == "ecosystem")
-        );
-        let err = PackageKey::from_query("npmx", "left-pad").unwrap_err();
-        assert!(
-            matches!(err, ApiError::InvalidParameter { ref parameter, .. } if parameter == "ecosystem")
         );
     }
 
@@ -287,18 +250,9 @@ mod tests {
     fn booleans_and_choices_name_their_parameter() {
         assert!(boolean(Some("true"), "include_forks", false).unwrap());
         assert!(!boolean(None, "include_forks", false).unwrap());
-        assert_eq!(optional_boolean(None, "direct").unwrap(), None);
         assert_eq!(
             parameter_of(boolean(Some("yes"), "include_forks", false).unwrap_err()),
             "include_forks"
-        );
-        assert_eq!(
-            dependency_kind(Some("peer")).unwrap(),
-            Some(DependencyKind::Peer)
-        );
-        assert_eq!(
-            parameter_of(dependency_kind(Some("x")).unwrap_err()),
-            "kind"
         );
         assert_eq!(
             parameter_of(non_negative(Some("-3"), "min_stars").unwrap_err()),
