@@ -149,6 +149,13 @@ fuzz-api MAX_EXAMPLES="50": services-up
 bench-api:
     python3 scripts/bench-api.py
 
+# Generate a realistic dataset (small: 100 k repositories / ~1 M edges; large: 1 M / ~10 M)
+# straight into its own database wump_bench_SIZE, check it against the listings, and record
+# its size on disk in docs/benchmarks.md. Minutes; not part of `just test`.
+bench-data SIZE="small": services-up
+    cargo build --release --locked -p wump-bench
+    {{ target_dir }}/release/wump-bench data {{ SIZE }} --report docs/benchmarks.md
+
 # Benchmark the lockfile parsers (criterion, a few minutes) and record MB/s in docs/benchmarks.md.
 bench-parsers:
     mkdir -p {{ target_dir }}/criterion

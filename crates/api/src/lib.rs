@@ -13,6 +13,7 @@ pub mod cli;
 pub mod guard;
 pub mod http;
 pub mod limits;
+mod listing;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
@@ -25,5 +26,4 @@ pub mod server;
 pub mod state;
 pub mod views;
 
-pub use routes::access_openapi::AccessApi;
 pub use state::AppState;

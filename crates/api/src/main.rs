@@ -64,7 +64,8 @@ async fn keys(settings: &Settings, command: &wump_api::cli::KeysCommand) -> anyh
         fred::interfaces::ClientLike::wait_for_connect(&valkey),
     )
     .await;
-    let last_known = wump_api::auth::LastKnown::new(&settings.api.auth, valkey, String::new());
+    let last_known =
+        wump_api::auth::LastKnown::new(&settings.api.auth, valkey, wump_db::Keys::default());
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
     wump_api::cli::keys(command, &mut conn, &last_known, &mut out, &mut err).await
 }

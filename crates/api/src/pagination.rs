@@ -95,11 +95,18 @@ pub fn decode(raw: &str, listing: &str) -> Result<(SortKey, Uuid), ApiError> {
 pub fn number(key: SortKey) -> Result<i64, ApiError> {
     match key {
         SortKey::Number(n) => Ok(n),
-        _ => Err(ApiError::invalid(
-            "cursor",
-            "is not a cursor this API issued",
-        )),
+        _ => Err(foreign_cursor()),
     }
+}
+
+/// A number sort value of an `int4` column (stars, counts).
+pub fn int4(value: i64) -> Result<i32, ApiError> {
+    i32::try_from(value).map_err(|_| foreign_cursor())
+}
+
+/// The 400 for a cursor that decodes but cannot be one of this listing's.
+pub fn foreign_cursor() -> ApiError {
+    ApiError::invalid("cursor", "is not a cursor this API issued")
 }
 
 /// A listing's normalized query parameters (without the cursor), in a fixed order: the

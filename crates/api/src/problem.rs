@@ -111,6 +111,75 @@ impl ApiError {
     }
 }
 
+/// One kind of problem as the OpenAPI document describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentedProblem {
+    pub status: StatusCode,
+    pub problem_type: &'static str,
+    /// What it means to a client.
+    pub meaning: &'static str,
+}
+
+impl ApiError {
+    /// Every kind of problem a route can answer, its status and type taken from one error
+    /// of that kind through the mapping above, so the document cannot drift from it.
+    pub fn documented() -> Vec<DocumentedProblem> {
+        let kinds = [
+            (
+                ApiError::invalid("", ""),
+                "A parameter or the body is invalid or unknown (`parameter` names it).",
+            ),
+            (
+                ApiError::NotFound(String::new()),
+                "No such package, organization, repository, ecosystem, job or key.",
+            ),
+            (
+                ApiError::Unprocessable {
+                    field: String::new(),
+                    reason: String::new(),
+                },
+                "The request is well-formed but cannot be acted on (`parameter` names the field).",
+            ),
+            (
+                ApiError::PayloadTooLarge { limit: 0 },
+                "The request body is too large.",
+            ),
+            (
+                ApiError::Unauthenticated(String::new()),
+                "The `X-API-Key` is missing where one is needed, malformed, unknown, expired or revoked.",
+            ),
+            (
+                ApiError::Forbidden {
+                    required: String::new(),
+                },
+                "The key's tier is below what the endpoint needs.",
+            ),
+            (
+                ApiError::RateLimited {
+                    retry_after: Duration::ZERO,
+                },
+                "Rate limit exceeded; see `Retry-After`.",
+            ),
+            (
+                ApiError::Unavailable {
+                    what: "",
+                    retry_after: Duration::ZERO,
+                },
+                "A dependency (the database, the job queue) is unavailable or the request timed out; see `Retry-After`.",
+            ),
+            (ApiError::Internal(anyhow::anyhow!("")), "Internal error."),
+        ];
+        kinds
+            .into_iter()
+            .map(|(error, meaning)| DocumentedProblem {
+                status: error.status_code(),
+                problem_type: error.problem_type(),
+                meaning,
+            })
+            .collect()
+    }
+}
+
 /// The body of every error response (RFC 9457 §3, with two extension members).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {

@@ -1,40 +1,18 @@
 //! On-demand refreshes: a high-priority discovery of one package, deduplicated while one
-//! is pending, and the status of any queued job.
-//!
-//! Deduplication is a Valkey key per package (`wump:refresh:<ecosystem>:<normalized
-//! name>`) holding the pending job's id, set with `SET NX` and a TTL
-//! (`[api.refresh] pending_ttl_secs`). A second refresh while it is held gets the same job
-//! id; once that job has completed or finally failed (its `job_executions` row says so),
-//! the next refresh replaces the key and enqueues anew. A second key per job
-//! (`wump:refresh-job:<id>`, a day) lets the status endpoint say `queued` before the worker
-//! has written any row.
+//! is pending (`Queues::request_refresh` in `wump_db::queue`, next to the queues), and the
+//! status of any queued job.
 
 use std::time::Duration;
 
-use redis::AsyncCommands as _;
 use serde::Serialize;
 use uuid::Uuid;
-use wump_core::{
-    Ecosystem,
-    jobs::{DiscoverJob, JobType, Priority},
-};
+use wump_core::Ecosystem;
 use wump_db::{
-    queue::{Envelope, QueueError, Queues},
+    queue::Accepted,
     tables::job_executions::{self, JobExecution, JobStatus},
 };
 
 use crate::{problem::ApiError, state::AppState};
-
-/// How long a refresh's job id stays known to the status endpoint before it has run.
-const JOB_KEY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// Deletes KEYS[1] only while it still holds ARGV[1] (never another request's job).
-const DELETE_IF_HOLDS: &str = r#"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"#;
 
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -56,26 +34,6 @@ pub struct JobReport {
     pub latest_run: Option<JobExecution>,
 }
 
-/// A refresh that was accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Accepted {
-    pub job_id: Uuid,
-    /// `false` when an earlier refresh's job was still pending.
-    pub enqueued: bool,
-}
-
-fn dedup_key(state: &AppState, ecosystem: Ecosystem, name: &str) -> String {
-    format!(
-        "{}wump:refresh:{ecosystem}:{}",
-        state.key_prefix,
-        ecosystem.normalize_name(name)
-    )
-}
-
-fn job_key(state: &AppState, id: Uuid) -> String {
-    format!("{}wump:refresh-job:{id}", state.key_prefix)
-}
-
 /// Enqueues a high-priority discovery of `name` unless one is pending.
 pub async fn request(
     state: &AppState,
@@ -83,83 +41,22 @@ pub async fn request(
     name: &str,
 ) -> Result<Accepted, ApiError> {
     let queues = state.queues.get().await?;
-    let mut conn = queues.connection();
-    let dedup = dedup_key(state, ecosystem, name);
-    let pending_ttl = state.settings.api.refresh.pending_ttl_secs.max(1);
-    // A few rounds at most: each one either claims the key or finds a holder.
-    for _ in 0..3 {
-        let payload = serde_json::to_value(DiscoverJob {
-            ecosystem,
-            name: name.to_owned(),
+    let pending_ttl = state.settings.api.refresh.pending_ttl_secs;
+    let accepted = queues
+        .request_refresh(&state.keys, ecosystem, name, pending_ttl, |holder| {
+            still_pending(state, holder)
         })
-        .map_err(|e| ApiError::Internal(e.into()))?;
-        let envelope = Envelope::new(JobType::Discover, Priority::High, payload);
-        let id = envelope.id;
-        let claimed: Option<String> = redis::cmd("SET")
-            .arg(&dedup)
-            .arg(id.to_string())
-            .arg("NX")
-            .arg("EX")
-            .arg(pending_ttl)
-            .query_async(&mut conn)
-            .await
-            .map_err(QueueError::from)?;
-        if claimed.is_some() {
-            enqueue(state, queues, &dedup, envelope).await?;
-            tracing::info!(job.id = %id, package.ecosystem = %ecosystem, package.name = name, "refresh enqueued");
-            return Ok(Accepted {
-                job_id: id,
-                enqueued: true,
-            });
-        }
-        let holder: Option<String> = conn.get(&dedup).await.map_err(QueueError::from)?;
-        let Some(holder) = holder.and_then(|h| h.parse::<Uuid>().ok()) else {
-            continue;
-        };
-        if still_pending(state, holder).await {
-            return Ok(Accepted {
-                job_id: holder,
-                enqueued: false,
-            });
-        }
-        let _: i64 = redis::Script::new(DELETE_IF_HOLDS)
-            .key(&dedup)
-            .arg(holder.to_string())
-            .invoke_async(&mut conn)
-            .await
-            .map_err(QueueError::from)?;
-    }
-    Err(ApiError::Unavailable {
-        what: "the job queue",
-        retry_after: Duration::from_secs(1),
-    })
-}
-
-/// Pushes the job, releasing the dedup key when that fails.
-async fn enqueue(
-    state: &AppState,
-    queues: &Queues,
-    dedup: &str,
-    envelope: Envelope,
-) -> Result<(), ApiError> {
-    let id = envelope.id;
-    let mut conn = queues.connection();
-    let known: Result<(), _> = conn
-        .set_ex(job_key(state, id), dedup, JOB_KEY_TTL.as_secs())
-        .await;
-    let pushed = match known {
-        Ok(()) => queues.push(envelope, Duration::ZERO).await,
-        Err(e) => Err(e.into()),
+        .await?;
+    let Some(accepted) = accepted else {
+        return Err(ApiError::Unavailable {
+            what: "the job queue",
+            retry_after: Duration::from_secs(1),
+        });
     };
-    if let Err(error) = pushed {
-        let _: Result<i64, _> = redis::Script::new(DELETE_IF_HOLDS)
-            .key(dedup)
-            .arg(id.to_string())
-            .invoke_async(&mut conn)
-            .await;
-        return Err(error.into());
+    if accepted.enqueued {
+        tracing::info!(job.id = %accepted.job_id, package.ecosystem = %ecosystem, package.name = name, "refresh enqueued");
     }
-    Ok(())
+    Ok(accepted)
 }
 
 /// Whether the job holding a dedup key may still run. When its state cannot be read it
@@ -188,12 +85,7 @@ pub async fn report(state: &AppState, id: Uuid) -> Result<Option<JobReport>, Api
         Some(_) => JobState::Queued,
         None => {
             let queues = state.queues.get().await?;
-            let mut conn = queues.connection();
-            let known: bool = conn
-                .exists(job_key(state, id))
-                .await
-                .map_err(QueueError::from)?;
-            if !known {
+            if !queues.refresh_known(&state.keys, id).await? {
                 return Ok(None);
             }
             JobState::Queued

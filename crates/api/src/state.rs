@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use wump_core::Settings;
-use wump_db::{DbPool, ValkeyPool};
+use wump_db::{DbPool, Keys, ValkeyPool};
 
 use crate::{
     auth::Authenticator,
@@ -25,12 +25,13 @@ pub struct AppState {
     pub read_db: Option<DbPool>,
     /// Opens when the database keeps failing, so requests fail fast instead of queueing.
     pub breaker: CircuitBreaker,
-    /// Cache, rate limits and the cache versions the worker bumps.
+    /// The API's one Valkey client (cache, rate limits, last known keys, the cache
+    /// versions the worker bumps); the job queues' connection belongs to apalis.
     pub valkey: ValkeyPool,
     pub cache: ResponseCache,
-    /// Prepended to every Valkey key this API reads or writes: empty in production, one
+    /// Every Valkey key this API reads or writes, under a prefix: empty in production, one
     /// per test so tests sharing a server stay apart (the worker takes the same prefix).
-    pub key_prefix: String,
+    pub keys: Keys,
     /// Request and cache instruments.
     pub metrics: Metrics,
     /// Where `/metrics` reads from; `None` (404) when the process exports none.
@@ -47,7 +48,7 @@ pub struct AppState {
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
-            .field("key_prefix", &self.key_prefix)
+            .field("keys", &self.keys)
             .finish_non_exhaustive()
     }
 }
@@ -66,6 +67,7 @@ impl AppState {
         key_prefix: String,
     ) -> Self {
         let settings = Arc::new(settings);
+        let keys = Keys::new(key_prefix);
         let probe_pool = db.clone();
         let breaker = CircuitBreaker::new(&settings.api.breaker, settings.database.query_timeout())
             .with_probe(Arc::new(move || {
@@ -74,7 +76,7 @@ impl AppState {
             }));
         let cache = ResponseCache::new(
             valkey.clone(),
-            key_prefix.clone(),
+            keys.clone(),
             settings.api.cache.clone(),
             breaker.clone(),
         );
@@ -84,17 +86,17 @@ impl AppState {
             db.clone(),
             breaker.clone(),
             valkey.clone(),
-            key_prefix.clone(),
+            keys.clone(),
         ));
         let limiter = Arc::new(RateLimiter::new(
             valkey.clone(),
-            key_prefix.clone(),
+            keys.clone(),
             settings.api.rate_limits.clone(),
         ));
         let queues = Arc::new(LazyQueues::new(
             settings.valkey.clone(),
             settings.queues.clone(),
-            &key_prefix,
+            keys.prefix(),
         ));
         Self {
             settings,
@@ -103,7 +105,7 @@ impl AppState {
             breaker,
             valkey,
             cache,
-            key_prefix,
+            keys,
             metrics: Metrics::new(),
             metrics_registry: None,
             auth,

@@ -449,6 +449,14 @@ impl From<Stats> for StatsView {
     }
 }
 
+/// An item of a paginated listing, and the page body it goes in.
+pub trait PageItem: Sized {
+    /// The page body (one schema per listing in the OpenAPI document).
+    type Page: Serialize;
+    /// A page of `items`, `next_cursor` absent on the last page.
+    fn page(items: Vec<Self>, next_cursor: Option<String>) -> Self::Page;
+}
+
 macro_rules! page {
     ($page:ident, $item:ty, $doc:literal) => {
         #[doc = $doc]
@@ -458,6 +466,13 @@ macro_rules! page {
             /// Pass as `cursor` to get the next page (the `Link` header carries the same
             /// URL); null on the last page.
             pub next_cursor: Option<String>,
+        }
+
+        impl PageItem for $item {
+            type Page = $page;
+            fn page(items: Vec<Self>, next_cursor: Option<String>) -> $page {
+                $page { items, next_cursor }
+            }
         }
     };
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The role a dependency plays in the project that declares it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(
     feature = "diesel",

@@ -5,7 +5,6 @@
 //! build on these types so that a package, a queue name or a cache key means the same
 //! thing everywhere.
 
-pub mod cache;
 pub mod dependency;
 pub mod ecosystem;
 pub mod jobs;

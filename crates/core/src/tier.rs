@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// A caller's tier. Anonymous callers have no key; every key has one of the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(
     feature = "diesel",
     derive(diesel::AsExpression, diesel::FromSqlRow),

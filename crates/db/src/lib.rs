@@ -13,6 +13,7 @@
 pub mod edges;
 mod error;
 pub mod funding;
+pub mod keys;
 pub mod migrations;
 pub mod pool;
 pub mod queue;
@@ -28,5 +29,6 @@ pub mod views;
 
 pub use diesel_async::AsyncPgConnection;
 pub use error::DbError;
+pub use keys::Keys;
 pub use pool::{DbPool, connect};
 pub use valkey::{ValkeyError, ValkeyPool, connect_valkey};

@@ -283,7 +283,7 @@ impl ValkeyFleetStore {
 
     /// The hash of `provider`'s `token` (a fingerprint, or `host` for a registry).
     pub fn key(&self, provider: &str, token: &str) -> String {
-        format!("{}{{wump:limits}}:{provider}:{token}", self.prefix)
+        wump_db::Keys::new(self.prefix.as_str()).fleet_limits(provider, token)
     }
 }
 

@@ -53,7 +53,7 @@ pub enum ScheduleError {
 
 /// The key that lets one replica, and only one, enqueue `name`'s tick at `tick`.
 pub fn tick_key(prefix: &str, name: &str, tick: DateTime<Utc>) -> String {
-    format!("{prefix}wump:schedule:{name}:{}", tick.timestamp())
+    wump_db::Keys::new(prefix).schedule_tick(name, tick)
 }
 
 /// One enabled entry, parsed.

@@ -45,7 +45,7 @@ pub fn job_context(settings: &Settings) -> anyhow::Result<JobContext> {
         // The same GitHub provider, its conditional-request cache shared through Valkey.
         let cache = ValkeyHttpCache::new(
             valkey.clone(),
-            format!("{}wump:http:", settings.queues.key_prefix),
+            wump_db::Keys::new(settings.queues.key_prefix.as_str()).http_cache(),
             Duration::from_secs(settings.http_cache.ttl_secs),
             settings.http_cache.max_entry_bytes,
         );

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use wump_core::settings::AuthSettings;
-use wump_db::{ValkeyPool, tables::api_keys::ApiKey};
+use wump_db::{Keys, ValkeyPool, tables::api_keys::ApiKey};
 
 use super::{KeyHash, Tier};
 
@@ -89,7 +89,7 @@ pub struct LastKnown {
     grace: Duration,
     local: Cache<KeyHash, KnownKey>,
     valkey: ValkeyPool,
-    key_prefix: String,
+    keys: Keys,
     timeout: Duration,
     /// The last write to Valkey failed (logged once per switch, not once per key).
     writes_failing: AtomicBool,
@@ -104,8 +104,8 @@ impl std::fmt::Debug for LastKnown {
 }
 
 impl LastKnown {
-    /// Last known validity from `[api.auth]`, its Valkey keys under `key_prefix`.
-    pub fn new(settings: &AuthSettings, valkey: ValkeyPool, key_prefix: String) -> Self {
+    /// Last known validity from `[api.auth]`, its Valkey keys spelled by `keys`.
+    pub fn new(settings: &AuthSettings, valkey: ValkeyPool, keys: impl Into<Keys>) -> Self {
         let grace = Duration::from_secs(settings.outage_grace_secs);
         let local = Cache::builder()
             .max_capacity(settings.key_cache_capacity.max(1))
@@ -115,7 +115,7 @@ impl LastKnown {
             grace,
             local,
             valkey,
-            key_prefix,
+            keys: keys.into(),
             timeout: Duration::from_millis(settings.valkey_timeout_ms.max(1)),
             writes_failing: AtomicBool::new(false),
         }
@@ -258,8 +258,7 @@ impl LastKnown {
     fn valkey_keys(&self, hash: &KeyHash) -> (String, String) {
         let digest = Sha256::digest(hash);
         let name: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        let base = format!("{}wump:auth:{{{name}}}", self.key_prefix);
-        (format!("{base}:known"), format!("{base}:revoked"))
+        self.keys.auth(&name)
     }
 
     /// Runs one command with this store's timeout on a connected client, at once failing

@@ -41,7 +41,7 @@ use moka::future::Cache;
 use opentelemetry::{KeyValue, metrics::Counter};
 use secrecy::ExposeSecret;
 use wump_core::settings::ApiSettings;
-use wump_db::{DbError, DbPool, ValkeyPool, tables::api_keys};
+use wump_db::{DbError, DbPool, Keys, ValkeyPool, tables::api_keys};
 
 pub use self::{
     caller::{Admin, Caller, Free, MinTier, RequireTier},
@@ -109,7 +109,7 @@ impl std::fmt::Debug for Authenticator {
 
 impl Authenticator {
     /// An authenticator from `[api]` whose lookups go through `breaker`, with last known
-    /// validity in `valkey` under `key_prefix`; invalid entries (refused by
+    /// validity in `valkey` spelled by `keys`; invalid entries (refused by
     /// [`validate_settings`] at startup) are logged and ignored. Starts the `last_used_at`
     /// flusher when called inside a Tokio runtime. Create after telemetry is initialised.
     pub fn new(
@@ -117,7 +117,7 @@ impl Authenticator {
         db: DbPool,
         breaker: CircuitBreaker,
         valkey: ValkeyPool,
-        key_prefix: String,
+        keys: impl Into<Keys>,
     ) -> Self {
         let proxies = TrustedProxies::parse(&settings.auth.trusted_proxies).unwrap_or_else(|e| {
             tracing::error!(error = e, "ignoring api.auth.trusted_proxies");
@@ -161,7 +161,7 @@ impl Authenticator {
             db,
             breaker,
             cache,
-            last_known: LastKnown::new(&settings.auth, valkey, key_prefix),
+            last_known: LastKnown::new(&settings.auth, valkey, keys),
             on_last_known: AtomicBool::new(false),
             grace_accepts,
             grace_refusals,
@@ -332,23 +332,4 @@ impl Authenticator {
 
 fn unauthenticated(detail: &str) -> ApiError {
     ApiError::Unauthenticated(detail.to_owned())
-}
-
-/// Adds the `api_key` security scheme (`X-API-Key` header) that the guarded handlers'
-/// `security(("api_key" = []))` refers to: `#[openapi(modifiers(&ApiKeySecurity))]`.
-#[derive(Debug)]
-pub struct ApiKeySecurity;
-
-impl utoipa::Modify for ApiKeySecurity {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            crate::openapi::API_KEY_SCHEME,
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                "X-API-Key",
-                "An API key (`wump_<prefix>_<secret>`); without one, anonymous limits apply",
-            ))),
-        );
-    }
 }

@@ -4,13 +4,13 @@
 //! - [`ResponseCache::get_or_load`] answers from Valkey when it can, else runs `load`
 //!   (single-flight per key) and stores its answer for the [`CacheClass`]'s TTL.
 //! - Keys are namespaced by the [`Scope`]'s version counter
-//!   ([`wump_core::cache::package_version_key`] / `organization_version_key`), so one
+//!   ([`Keys::package_version`] / [`Keys::organization_version`]), so one
 //!   increment by the worker invalidates every filter and page of a package.
 //! - [`Cached::respond`] writes the body with `ETag`, `Cache-Control`, `X-Cache` and the
 //!   `Link` header, and answers `304` to a matching `If-None-Match`.
 //!
-//! How: the key is `prefix + "wump:cache:v1:" + scope + ":" + version + ":" + class + ":" +
-//! sha256(variant)`. An entry carries its own expiry (the class's TTL) and Valkey keeps it
+//! How: the key is [`Keys::cache_entry`], `prefix + "wump:cache:v1:" + scope + ":" + version
+//! + ":" + class + ":" + sha256(variant)`. An entry carries its own expiry (the class's TTL) and Valkey keeps it
 //! `[api.cache] stale_secs` longer: when `load` then fails with [`ApiError::Unavailable`]
 //! (the database is down) the expired answer is served as `STALE` instead of a 503. When
 //! Valkey is down every request is a `MISS` answered by `load` (see [`store`]).
@@ -33,7 +33,7 @@ use actix_web::{
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use wump_core::{Ecosystem, settings::CacheSettings};
-use wump_db::ValkeyPool;
+use wump_db::{Keys, ValkeyPool};
 
 use self::{entry::Entry, flight::Flights, store::Store};
 use crate::{breaker::CircuitBreaker, metrics::Metrics, problem::ApiError};
@@ -120,7 +120,7 @@ pub struct ResponseCache {
 
 struct Inner {
     store: Store,
-    key_prefix: String,
+    keys: Keys,
     settings: CacheSettings,
     flights: Flights<Outcome>,
     breaker: CircuitBreaker,
@@ -137,10 +137,10 @@ impl std::fmt::Debug for ResponseCache {
 }
 
 impl ResponseCache {
-    /// A cache over `valkey` whose keys start with `key_prefix`; loads go through `breaker`.
+    /// A cache over `valkey` whose keys are spelled by `keys`; loads go through `breaker`.
     pub fn new(
         valkey: ValkeyPool,
-        key_prefix: String,
+        keys: impl Into<Keys>,
         settings: CacheSettings,
         breaker: CircuitBreaker,
     ) -> Self {
@@ -148,7 +148,7 @@ impl ResponseCache {
         Self {
             inner: Arc::new(Inner {
                 store: Store::new(valkey, cooldown),
-                key_prefix,
+                keys: keys.into(),
                 settings,
                 flights: Flights::default(),
                 breaker,
@@ -180,12 +180,8 @@ impl ResponseCache {
         }
         let store = &self.inner.store;
         // Without the version the key cannot be known: load, share the load, store nothing.
-        let version = match scope.version_key() {
-            Some(key) => {
-                store
-                    .version(&format!("{}{key}", self.inner.key_prefix))
-                    .await
-            }
+        let version = match scope.version_key(&self.inner.keys) {
+            Some(key) => store.version(&key).await,
             None => Ok(0),
         };
         let key = self.key(scope, version.ok(), class, variant);
@@ -233,13 +229,9 @@ impl ResponseCache {
         for byte in digest {
             hex.push_str(&format!("{byte:02x}"));
         }
-        let version = version.map_or_else(|| "?".to_owned(), |v| v.to_string());
-        format!(
-            "{}wump:cache:v1:{}:{version}:{}:{hex}",
-            self.inner.key_prefix,
-            scope.key_part(),
-            class.as_str()
-        )
+        self.inner
+            .keys
+            .cache_entry(&scope.key_part(), version, class.as_str(), &hex)
     }
 
     fn answer(&self, entry: &Entry, status: CacheStatus) -> Cached {
@@ -262,19 +254,14 @@ impl ResponseCache {
 }
 
 impl Scope {
-    /// The worker's version counter for this scope (without the key prefix).
-    fn version_key(&self) -> Option<String> {
+    /// The worker's version counter for this scope.
+    fn version_key(&self, keys: &Keys) -> Option<String> {
         match self {
             Scope::Package {
                 ecosystem,
                 normalized_name,
-            } => Some(wump_core::cache::package_version_key(
-                *ecosystem,
-                normalized_name,
-            )),
-            Scope::Organization { host, login } => {
-                Some(wump_core::cache::organization_version_key(host, login))
-            }
+            } => Some(keys.package_version(*ecosystem, normalized_name)),
+            Scope::Organization { host, login } => Some(keys.organization_version(host, login)),
             Scope::Global => None,
         }
     }

@@ -25,7 +25,7 @@ use fred::{
 };
 use opentelemetry::{KeyValue, metrics::Counter};
 use wump_core::settings::RateLimitSettings;
-use wump_db::ValkeyPool;
+use wump_db::{Keys, ValkeyPool};
 
 use self::gcra::{Decision, Quota};
 pub use self::local::LocalLimiter;
@@ -89,7 +89,7 @@ impl Verdict {
 /// The API's rate limiter.
 pub struct RateLimiter {
     valkey: ValkeyPool,
-    key_prefix: String,
+    keys: Keys,
     settings: RateLimitSettings,
     local: LocalLimiter,
     /// Valkey failed; the local limiter answers until `retry_at_us`.
@@ -108,9 +108,9 @@ impl std::fmt::Debug for RateLimiter {
 }
 
 impl RateLimiter {
-    /// A limiter over `valkey`, its keys under `key_prefix`. Create after telemetry is
+    /// A limiter over `valkey`, its keys spelled by `keys`. Create after telemetry is
     /// initialised (the decision counter comes from the global meter provider).
-    pub fn new(valkey: ValkeyPool, key_prefix: String, settings: RateLimitSettings) -> Self {
+    pub fn new(valkey: ValkeyPool, keys: impl Into<Keys>, settings: RateLimitSettings) -> Self {
         let decisions = opentelemetry::global::meter("wump-api")
             .u64_counter("wump.api.rate_limit.decisions")
             .with_description("Rate limiter decisions by tier, decision and backend")
@@ -118,7 +118,7 @@ impl RateLimiter {
         Self {
             local: LocalLimiter::new(settings.local_capacity),
             valkey,
-            key_prefix,
+            keys: keys.into(),
             settings,
             valkey_down: AtomicBool::new(false),
             retry_at_us: AtomicU64::new(0),
@@ -175,7 +175,7 @@ impl RateLimiter {
                 fail_fast: true,
                 ..Options::default()
             };
-            let key = format!("{}wump:ratelimit:{subject}", self.key_prefix);
+            let key = self.keys.rate_limit(subject);
             let args = vec![quota.emission_us.to_string(), quota.burst.to_string()];
             let client = client.with_options(&options);
             let call = client.eval(gcra::SCRIPT, vec![key], args);

@@ -1,10 +1,11 @@
 //! Validated path and query parameters, shared by every handler.
 //!
-//! Query structs keep their values as strings and are checked here, so every error names
-//! the parameter it is about (serde's own messages for `?per_page=abc` do not). Unknown
-//! query parameters are rejected by `#[serde(deny_unknown_fields)]` on each struct and
-//! turned into a problem naming them by [`query_config`]; [`path_config`] does the same for
-//! path segments, so no plain-text 400 from actix ever reaches a client.
+//! Query structs declare their fields typed ([`PerPage`], [`Flag`], [`NonNegative`], sort
+//! enums, core's enums) and are extracted by [`Query`], whose errors name the parameter
+//! they are about (serde's own messages for `?per_page=abc` do not). Unknown query
+//! parameters are rejected by `#[serde(deny_unknown_fields)]` on each struct;
+//! [`path_config`] turns path-segment errors into problems too, so no plain-text 400 from
+//! actix ever reaches a client.
 //!
 //! Limits (documented in docs/api.md):
 //! - package names: 1 to [`MAX_NAME_LEN`] bytes after trimming, no control characters;
@@ -13,15 +14,14 @@
 //! - `per_page`: 1 to [`MAX_PER_PAGE`], default [`DEFAULT_PER_PAGE`].
 
 mod purl;
+mod query;
 
-use actix_web::{
-    HttpRequest,
-    error::{PathError, QueryPayloadError},
-    web,
-};
-use wump_core::{DependencyKind, Ecosystem};
+use actix_web::{HttpRequest, error::PathError, web};
+use wump_core::Ecosystem;
 
 pub use self::purl::parse_purl;
+pub(crate) use self::query::choice_param;
+pub use self::query::{Flag, NonNegative, PerPage, Query, parse as parse_query};
 use crate::problem::ApiError;
 
 /// Longest package name accepted, in bytes.
@@ -51,11 +51,6 @@ impl PackageKey {
         Self::new(ecosystem, name)
     }
 
-    /// From query parameters: an unknown ecosystem is a 400 naming `ecosystem`.
-    pub fn from_query(ecosystem: &str, name: &str) -> Result<Self, ApiError> {
-        Self::new(parse_ecosystem(ecosystem)?, name)
-    }
-
     /// Validates `name` for `ecosystem`.
     pub fn new(ecosystem: Ecosystem, name: &str) -> Result<Self, ApiError> {
         let name = package_name(name, "name")?;
@@ -66,13 +61,6 @@ impl PackageKey {
             normalized_name,
         })
     }
-}
-
-/// An ecosystem id given as a query parameter.
-pub fn parse_ecosystem(value: &str) -> Result<Ecosystem, ApiError> {
-    value
-        .parse()
-        .map_err(|e| ApiError::invalid("ecosystem", format!("{e}")))
 }
 
 /// A package name: trimmed, non-empty, at most [`MAX_NAME_LEN`] bytes, no control characters.
@@ -146,11 +134,6 @@ pub fn boolean(raw: Option<&str>, parameter: &str, default: bool) -> Result<bool
     }
 }
 
-/// An optional boolean: absent means "no filter".
-pub fn optional_boolean(raw: Option<&str>, parameter: &str) -> Result<Option<bool>, ApiError> {
-    raw.map(|_| boolean(raw, parameter, false)).transpose()
-}
-
 /// A non-negative integer that fits PostgreSQL's `int4`.
 pub fn non_negative(raw: Option<&str>, parameter: &str) -> Result<Option<i32>, ApiError> {
     raw.map(|raw| {
@@ -172,6 +155,11 @@ pub fn non_negative(raw: Option<&str>, parameter: &str) -> Result<Option<i32>, A
 pub trait Choice: Sized + Copy + 'static {
     /// Every value with its spelling; the first is the default.
     const CHOICES: &'static [(&'static str, Self)];
+
+    /// The value given, else the default.
+    fn or_default(value: Option<Self>) -> Self {
+        value.unwrap_or(Self::CHOICES[0].1)
+    }
 }
 
 /// The value of an enum parameter, the first choice when absent.
@@ -195,41 +183,6 @@ pub fn choice_name<T: Choice + PartialEq>(value: T) -> &'static str {
         .iter()
         .find(|(_, v)| *v == value)
         .map_or("", |(n, _)| n)
-}
-
-/// A dependency kind filter.
-pub fn dependency_kind(raw: Option<&str>) -> Result<Option<DependencyKind>, ApiError> {
-    raw.map(|raw| {
-        DependencyKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == raw.trim())
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "kind",
-                    "must be one of runtime, development, build, test, optional, peer",
-                )
-            })
-    })
-    .transpose()
-}
-
-/// Query-string errors (unknown or repeated parameters) as problems naming the parameter.
-pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, _req: &HttpRequest| {
-        let QueryPayloadError::Deserialize(cause) = &err else {
-            return ApiError::invalid("query", err.to_string()).into();
-        };
-        let message = cause.to_string();
-        let parameter = backticked(&message).unwrap_or("query").to_owned();
-        let reason = if message.starts_with("unknown field") {
-            "is not a parameter of this endpoint".to_owned()
-        } else if message.starts_with("duplicate field") {
-            "is given more than once".to_owned()
-        } else {
-            message
-        };
-        ApiError::invalid(parameter, reason).into()
-    })
 }
 
 /// Path-segment errors as problems (every handler takes its segments as strings, so this
@@ -272,14 +225,10 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_ecosystem_is_404_in_a_path_and_400_in_a_query() {
+    fn an_unknown_ecosystem_in_a_path_is_404() {
         let err = PackageKey::from_path("npmx", "left-pad").unwrap_err();
         assert!(
             matches!(err, ApiError::NotFoundParameter { ref parameter, .. } if parameter == "ecosystem")
-        );
-        let err = PackageKey::from_query("npmx", "left-pad").unwrap_err();
-        assert!(
-            matches!(err, ApiError::InvalidParameter { ref parameter, .. } if parameter == "ecosystem")
         );
     }
 
@@ -301,18 +250,9 @@ mod tests {
     fn booleans_and_choices_name_their_parameter() {
         assert!(boolean(Some("true"), "include_forks", false).unwrap());
         assert!(!boolean(None, "include_forks", false).unwrap());
-        assert_eq!(optional_boolean(None, "direct").unwrap(), None);
         assert_eq!(
             parameter_of(boolean(Some("yes"), "include_forks", false).unwrap_err()),
             "include_forks"
-        );
-        assert_eq!(
-            dependency_kind(Some("peer")).unwrap(),
-            Some(DependencyKind::Peer)
-        );
-        assert_eq!(
-            parameter_of(dependency_kind(Some("x")).unwrap_err()),
-            "kind"
         );
         assert_eq!(
             parameter_of(non_negative(Some("-3"), "min_stars").unwrap_err()),

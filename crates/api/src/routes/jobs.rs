@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::{
     auth::{Free, RequireTier},
     params::PackageKey,
-    problem::{ApiError, Problem},
+    problem::ApiError,
     refresh::{self, JobState},
     state::AppState,
 };
@@ -53,11 +53,6 @@ pub(crate) struct JobStatusBody {
     responses(
         (status = 202, description = "Refresh queued (or already pending)", body = RefreshAccepted,
             headers(("Location" = String, description = "The job's status URL"))),
-        (status = 400, description = "An invalid package name", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown ecosystem", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The job queue is unavailable", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
@@ -86,9 +81,6 @@ pub(crate) async fn refresh_package(
     params(("id" = Uuid, Path, description = "The job id a refresh returned")),
     responses(
         (status = 200, description = "The job's status", body = JobStatusBody),
-        (status = 400, description = "Not a job id", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database or job queue is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/api/v1/jobs/{id}")]

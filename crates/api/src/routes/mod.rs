@@ -8,7 +8,6 @@ use wump_db::pool::PooledConnection;
 
 use crate::{params, problem::ApiError, state::AppState};
 
-pub(crate) mod access_openapi;
 pub(crate) mod admin;
 pub(crate) mod docs;
 pub(crate) mod health;
@@ -22,7 +21,6 @@ pub(crate) mod stats;
 /// Registers every route.
 pub(crate) fn configure(config: &mut web::ServiceConfig) {
     config
-        .app_data(params::query_config())
         .app_data(params::path_config())
         .service(health::live)
         .service(health::ready)

@@ -3,25 +3,28 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use uuid::Uuid;
 use wump_db::{
     AsyncPgConnection,
     tables::{
         self,
         organizations::{self, Organization},
+        repositories::Repository,
     },
-    views,
+    views::{self, OrganizationDependency},
 };
 
 use super::connection;
 use crate::{
     cache::{CacheClass, Fresh, Scope},
-    pagination::{self, Canonical, SortKey, split_page},
-    params,
+    listing::{Listing, PageRequest},
+    pagination::{self, Canonical, SortKey},
+    params::{self, PerPage, Query},
     problem::ApiError,
     state::AppState,
     views::{
         OrganizationDependenciesPage, OrganizationDependencyView, OrganizationView,
-        RepositoriesPage,
+        RepositoriesPage, RepositorySummary,
     },
 };
 
@@ -75,8 +78,8 @@ pub(crate) struct OrganizationPageParams {
     )]
     host: Option<String>,
     /// Page size, 1 to 100 (default 30).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
-    per_page: Option<String>,
+    #[param(inline)]
+    per_page: Option<PerPage>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
 }
@@ -153,7 +156,7 @@ pub(crate) async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<OrganizationPath>,
-    query: web::Query<HostParams>,
+    query: Query<HostParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (login, host, scope) = organization(&state, &path, query.host.as_deref()).await?;
     let cached = state
@@ -167,40 +170,33 @@ pub(crate) async fn show(
     Ok(cached.respond(&req))
 }
 
-struct PageRequest {
-    per_page: u32,
-    after: Option<(i64, uuid::Uuid)>,
-    canonical: Canonical,
-    cursor: Option<String>,
-}
-
 impl OrganizationPageParams {
-    fn validate(&self, host: &str, listing: &str) -> Result<PageRequest, ApiError> {
-        let per_page = params::per_page(self.per_page.as_deref())?;
-        let after = self
-            .cursor
-            .as_deref()
-            .map(|raw| {
-                let (key, id) = pagination::decode(raw, listing)?;
-                Ok::<_, ApiError>((pagination::number(key)?, id))
-            })
-            .transpose()?;
+    /// The page of `listing` (cached under `route`) on `host`; the host is part of the
+    /// canonical query only when it was asked for.
+    fn page(
+        &self,
+        route: &'static str,
+        sort: &'static str,
+        host: &str,
+    ) -> Result<PageRequest, ApiError> {
         let mut canonical = Canonical::default();
         if self.host.is_some() {
             canonical.push("host", host);
         }
-        canonical.push("per_page", per_page);
-        Ok(PageRequest {
-            per_page,
-            after,
-            canonical,
-            cursor: self.cursor.clone(),
-        })
+        let listing = Listing {
+            class: CacheClass::Organization,
+            route,
+            sort,
+        };
+        PageRequest::new(listing, canonical, self.per_page, self.cursor.clone())
     }
 }
 
-fn int4(value: i64) -> Result<i32, ApiError> {
-    i32::try_from(value).map_err(|_| ApiError::invalid("cursor", "is not a cursor this API issued"))
+/// The `int4` sort value (stars, a count) and id where the previous page ended.
+fn after_count(page: &PageRequest) -> Result<Option<(i32, Uuid)>, ApiError> {
+    page.after_number()?
+        .map(|(count, id)| Ok((pagination::int4(count)?, id)))
+        .transpose()
 }
 
 /// An organization's repositories, most-starred first.
@@ -217,44 +213,20 @@ pub(crate) async fn repositories(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<OrganizationPath>,
-    query: web::Query<OrganizationPageParams>,
+    query: Query<OrganizationPageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    const LISTING: &str = "organization-repositories:stars";
     let (login, host, scope) = organization(&state, &path, query.host.as_deref()).await?;
-    let page = query.validate(&host, LISTING)?;
-    let after = page
-        .after
-        .map(|(stars, id)| Ok::<_, ApiError>((int4(stars)?, id)))
-        .transpose()?;
-    let variant = page
-        .canonical
-        .variant("repositories", page.cursor.as_deref());
-    let cached = state
-        .cache
-        .get_or_load(&scope, CacheClass::Organization, &variant, || async {
-            let mut conn = connection(&state).await?;
-            let organization = find_organization(&mut conn, &host, &login).await?;
-            let rows = tables::repositories::of_organization(
-                &mut conn,
-                organization.id,
-                after,
-                i64::from(page.per_page) + 1,
-            )
-            .await?;
-            let (rows, next) = split_page(rows, page.per_page, |r| {
-                pagination::encode(LISTING, SortKey::Number(r.stars.into()), r.id)
-            });
-            let link = next
-                .as_deref()
-                .map(|c| page.canonical.next_link(req.path(), c));
-            let body = RepositoriesPage {
-                items: rows.into_iter().map(Into::into).collect(),
-                next_cursor: next,
-            };
-            Ok(Fresh { body, link })
-        })
-        .await?;
-    Ok(cached.respond(&req))
+    let page = query.page("repositories", "organization-repositories:stars", &host)?;
+    let (after, limit) = (after_count(&page)?, page.limit());
+    let load = || async {
+        let mut conn = connection(&state).await?;
+        let organization = find_organization(&mut conn, &host, &login).await?;
+        Ok(tables::repositories::of_organization(&mut conn, organization.id, after, limit).await?)
+    };
+    let cursor_of = |r: &Repository| (SortKey::Number(r.stars.into()), r.id);
+    let item = RepositorySummary::from;
+    page.respond(&state, &req, &scope, load, cursor_of, item)
+        .await
 }
 
 /// The packages an organization's repositories depend on, the most used first, with each
@@ -272,46 +244,23 @@ pub(crate) async fn dependencies(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<OrganizationPath>,
-    query: web::Query<OrganizationPageParams>,
+    query: Query<OrganizationPageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    const LISTING: &str = "organization-dependencies:repositories";
     let (login, host, scope) = organization(&state, &path, query.host.as_deref()).await?;
-    let page = query.validate(&host, LISTING)?;
-    let after = page
-        .after
-        .map(|(count, id)| Ok::<_, ApiError>((int4(count)?, id)))
-        .transpose()?;
-    let variant = page
-        .canonical
-        .variant("dependencies", page.cursor.as_deref());
-    let cached = state
-        .cache
-        .get_or_load(&scope, CacheClass::Organization, &variant, || async {
-            let mut conn = connection(&state).await?;
-            let organization = find_organization(&mut conn, &host, &login).await?;
-            let rows = views::organization_dependencies(
-                &mut conn,
-                organization.id,
-                after,
-                i64::from(page.per_page) + 1,
-            )
-            .await?;
-            let (rows, next) = split_page(rows, page.per_page, |d| {
-                let key = SortKey::Number(d.repositories_count.into());
-                pagination::encode(LISTING, key, d.package.id)
-            });
-            let link = next
-                .as_deref()
-                .map(|c| page.canonical.next_link(req.path(), c));
-            let body = OrganizationDependenciesPage {
-                items: rows
-                    .into_iter()
-                    .map(OrganizationDependencyView::from)
-                    .collect(),
-                next_cursor: next,
-            };
-            Ok(Fresh { body, link })
-        })
-        .await?;
-    Ok(cached.respond(&req))
+    let page = query.page(
+        "dependencies",
+        "organization-dependencies:repositories",
+        &host,
+    )?;
+    let (after, limit) = (after_count(&page)?, page.limit());
+    let load = || async {
+        let mut conn = connection(&state).await?;
+        let organization = find_organization(&mut conn, &host, &login).await?;
+        Ok(views::organization_dependencies(&mut conn, organization.id, after, limit).await?)
+    };
+    let cursor_of =
+        |d: &OrganizationDependency| (SortKey::Number(d.repositories_count.into()), d.package.id);
+    let item = OrganizationDependencyView::from;
+    page.respond(&state, &req, &scope, load, cursor_of, item)
+        .await
 }

@@ -3,23 +3,31 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use wump_core::{DependencyKind, Ecosystem};
 use wump_db::{
     AsyncPgConnection,
     tables::{
         self,
         packages::{self, Package},
     },
-    views::{self, DependentsCursor, DependentsQuery, DependentsSort, OrganizationsSort},
+    views::{
+        self, Dependent, DependentsCursor, DependentsQuery, DependentsSort, OrganizationUsage,
+        OrganizationsSort,
+    },
 };
 
 use super::{NoParams, connection};
 use crate::{
     cache::{CacheClass, Fresh, Scope},
-    pagination::{self, Canonical, SortKey, split_page},
-    params::{self, Choice, PackageKey, choice_name},
+    listing::{Listing, PageRequest},
+    pagination::{self, Canonical, SortKey},
+    params::{self, Choice, Flag, NonNegative, PackageKey, PerPage, Query, choice_name},
     problem::ApiError,
     state::AppState,
-    views::{DependentsPage, OrganizationUsagePage, OrganizationUsageView, PackageView},
+    views::{
+        DependentView, DependentsPage, OrganizationUsagePage, OrganizationUsageView, PackageView,
+    },
 };
 
 /// How many organizations the package page previews.
@@ -30,35 +38,12 @@ const TOP_ORGANIZATIONS: i64 = 5;
 #[into_params(parameter_in = Path)]
 pub(crate) struct PackagePath {
     /// The ecosystem id.
-    #[param(value_type = EcosystemId, inline, example = "npm")]
+    #[param(value_type = Ecosystem, inline, example = "npm")]
     ecosystem: String,
     /// The package name, percent-encoded: `/` as `%2F`, `@` as `%40` (npm
     /// `%40babel%2Fcore`, Go `github.com%2Fgorilla%2Fmux`, Maven `org.slf4j:slf4j-api`).
     #[param(example = "left-pad", min_length = 1, max_length = 256)]
     name: String,
-}
-
-/// The ecosystems wump knows, as they are spelled in URLs.
-#[derive(Debug, Clone, Copy, ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[expect(
-    dead_code,
-    reason = "documents the ecosystem ids; PackageKey parses them"
-)]
-pub(crate) enum EcosystemId {
-    Npm,
-    Pypi,
-    Cargo,
-    Go,
-    Rubygems,
-    Maven,
-    Packagist,
-    Nuget,
-    Hex,
-    Pub,
-    Swiftpm,
-    Cocoapods,
-    Actions,
 }
 
 impl PackagePath {
@@ -126,7 +111,7 @@ pub(crate) async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<PackagePath>,
-    _query: web::Query<NoParams>,
+    _query: Query<NoParams>,
 ) -> Result<HttpResponse, ApiError> {
     package_page(&state, &req, path.key()?).await
 }
@@ -137,8 +122,8 @@ pub(crate) async fn show(
 #[into_params(parameter_in = Query)]
 pub(crate) struct LookupParams {
     /// The ecosystem id (with `name`).
-    #[param(value_type = Option<EcosystemId>, inline, example = "npm")]
-    ecosystem: Option<String>,
+    #[param(inline, example = "npm")]
+    ecosystem: Option<Ecosystem>,
     /// The package name as the registry writes it, e.g. `@babel/core` (with `ecosystem`).
     #[param(example = "left-pad", min_length = 1, max_length = 256)]
     name: Option<String>,
@@ -165,7 +150,7 @@ pub(crate) struct LookupParams {
 pub(crate) async fn lookup(
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<LookupParams>,
+    query: Query<LookupParams>,
 ) -> Result<HttpResponse, ApiError> {
     let key = match query.into_inner() {
         LookupParams {
@@ -177,7 +162,7 @@ pub(crate) async fn lookup(
             purl: None,
             ecosystem: Some(ecosystem),
             name: Some(name),
-        } => PackageKey::from_query(&ecosystem, &name)?,
+        } => PackageKey::new(ecosystem, &name)?,
         LookupParams { purl: Some(_), .. } => {
             return Err(ApiError::invalid(
                 "purl",
@@ -209,27 +194,13 @@ pub(crate) enum DependentsSortParam {
     PushedAt,
 }
 
+params::choice_param!(DependentsSortParam);
+
 impl Choice for DependentsSortParam {
     const CHOICES: &'static [(&'static str, Self)] = &[
         ("stars", DependentsSortParam::Stars),
         ("pushed_at", DependentsSortParam::PushedAt),
     ];
-}
-
-/// `kind` filter values.
-#[derive(Debug, Clone, Copy, ToSchema)]
-#[expect(
-    dead_code,
-    reason = "documents `kind`; params::dependency_kind parses it"
-)]
-#[schema(rename_all = "lowercase")]
-pub(crate) enum KindParam {
-    Runtime,
-    Development,
-    Build,
-    Test,
-    Optional,
-    Peer,
 }
 
 /// Filters, order and page of the dependents listing.
@@ -238,65 +209,60 @@ pub(crate) enum KindParam {
 #[into_params(parameter_in = Query)]
 pub(crate) struct DependentsParams {
     /// Only repositories that use the package as this kind (among others).
-    #[param(value_type = Option<KindParam>, inline)]
-    kind: Option<String>,
+    #[param(inline)]
+    kind: Option<DependencyKind>,
     /// Only repositories with at least this many stars.
-    #[param(value_type = Option<i32>, minimum = 0)]
-    min_stars: Option<String>,
+    #[param(inline)]
+    min_stars: Option<NonNegative>,
     /// Include archived repositories (default false, as `dependents_count` counts).
-    #[param(value_type = Option<bool>)]
-    include_archived: Option<String>,
+    #[param(inline)]
+    include_archived: Option<Flag>,
     /// Include forks (default false, as `dependents_count` counts).
-    #[param(value_type = Option<bool>)]
-    include_forks: Option<String>,
+    #[param(inline)]
+    include_forks: Option<Flag>,
     /// Only repositories of this organization (login).
     organization: Option<String>,
     /// Only direct (true) or only transitive (false) uses; default both.
-    #[param(value_type = Option<bool>)]
-    direct: Option<String>,
-    #[param(value_type = Option<DependentsSortParam>, inline)]
-    sort: Option<String>,
+    #[param(inline)]
+    direct: Option<Flag>,
+    #[param(inline)]
+    sort: Option<DependentsSortParam>,
     /// Page size, 1 to 100 (default 30).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
-    per_page: Option<String>,
+    #[param(inline)]
+    per_page: Option<PerPage>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
-/// A validated dependents request.
+/// The dependents filters of a request, with its page.
 struct DependentsRequest {
     query: DependentsQuery,
     organization: Option<String>,
-    per_page: u32,
-    listing: &'static str,
-    canonical: Canonical,
-    cursor: Option<String>,
+    page: PageRequest,
 }
 
 impl DependentsParams {
     fn validate(self) -> Result<DependentsRequest, ApiError> {
-        let kind = params::dependency_kind(self.kind.as_deref())?;
-        let min_stars = params::non_negative(self.min_stars.as_deref(), "min_stars")?;
-        let include_archived =
-            params::boolean(self.include_archived.as_deref(), "include_archived", false)?;
-        let include_forks = params::boolean(self.include_forks.as_deref(), "include_forks", false)?;
+        let kind = self.kind;
+        let min_stars = self.min_stars.map(|n| n.0);
+        let include_archived = Flag::or(self.include_archived, false);
+        let include_forks = Flag::or(self.include_forks, false);
         let organization = self
             .organization
             .as_deref()
             .map(|o| params::login(o, "organization"))
             .transpose()?;
-        let direct = params::optional_boolean(self.direct.as_deref(), "direct")?;
-        let sort_param: DependentsSortParam = params::choice(self.sort.as_deref(), "sort")?;
-        let per_page = params::per_page(self.per_page.as_deref())?;
+        let direct = self.direct.map(|f| f.0);
+        let sort_param = DependentsSortParam::or_default(self.sort);
         let (sort, listing) = match sort_param {
             DependentsSortParam::Stars => (DependentsSort::Stars, "dependents:stars"),
             DependentsSortParam::PushedAt => (DependentsSort::PushedAt, "dependents:pushed_at"),
         };
-        let after = self
-            .cursor
-            .as_deref()
-            .map(|raw| dependents_cursor(raw, listing))
-            .transpose()?;
+        let listing = Listing {
+            class: CacheClass::Dependents,
+            route: "dependents",
+            sort: listing,
+        };
         let mut canonical = Canonical::default();
         canonical
             .push_some("kind", kind.map(|k| k.as_str()))
@@ -305,8 +271,12 @@ impl DependentsParams {
             .push("include_forks", include_forks)
             .push_some("organization", organization.as_deref())
             .push_some("direct", direct)
-            .push("sort", choice_name(sort_param))
-            .push("per_page", per_page);
+            .push("sort", choice_name(sort_param));
+        let page = PageRequest::new(listing, canonical, self.per_page, self.cursor)?;
+        let after = page
+            .after()?
+            .map(|(key, id)| dependents_cursor(key, id, sort))
+            .transpose()?;
         Ok(DependentsRequest {
             query: DependentsQuery {
                 kind,
@@ -317,35 +287,30 @@ impl DependentsParams {
                 direct,
                 sort,
                 after,
-                limit: i64::from(per_page) + 1,
+                limit: page.limit(),
             },
             organization,
-            per_page,
-            listing,
-            canonical,
-            cursor: self.cursor,
+            page,
         })
     }
 }
 
-fn dependents_cursor(raw: &str, listing: &str) -> Result<DependentsCursor, ApiError> {
-    let (key, repository_id) = pagination::decode(raw, listing)?;
-    match key {
-        SortKey::Number(stars) if listing == "dependents:stars" => Ok(DependentsCursor::Stars {
-            stars: i32::try_from(stars)
-                .map_err(|_| ApiError::invalid("cursor", "is not a cursor this API issued"))?,
+/// The cursor of a dependents page, if `key` is one of `sort`'s.
+fn dependents_cursor(
+    key: SortKey,
+    repository_id: Uuid,
+    sort: DependentsSort,
+) -> Result<DependentsCursor, ApiError> {
+    match (key, sort) {
+        (SortKey::Number(stars), DependentsSort::Stars) => Ok(DependentsCursor::Stars {
+            stars: pagination::int4(stars)?,
             repository_id,
         }),
-        SortKey::Time(pushed_at) if listing == "dependents:pushed_at" => {
-            Ok(DependentsCursor::PushedAt {
-                pushed_at,
-                repository_id,
-            })
-        }
-        _ => Err(ApiError::invalid(
-            "cursor",
-            "is not a cursor this API issued",
-        )),
+        (SortKey::Time(pushed_at), DependentsSort::PushedAt) => Ok(DependentsCursor::PushedAt {
+            pushed_at,
+            repository_id,
+        }),
+        _ => Err(pagination::foreign_cursor()),
     }
 }
 
@@ -365,58 +330,45 @@ pub(crate) async fn dependents(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<PackagePath>,
-    query: web::Query<DependentsParams>,
+    query: Query<DependentsParams>,
 ) -> Result<HttpResponse, ApiError> {
     let key = path.key()?;
-    let request = query.into_inner().validate()?;
-    let variant = request
-        .canonical
-        .variant("dependents", request.cursor.as_deref());
-    let cached = state
-        .cache
-        .get_or_load(&scope(&key), CacheClass::Dependents, &variant, || async {
-            let mut conn = connection(&state).await?;
-            let package = find_package(&mut conn, &key).await?;
-            let mut query = request.query;
-            if let Some(login) = &request.organization {
-                match organization_id(&mut conn, login).await? {
-                    Some(id) => query.organization_id = Some(id),
-                    None => {
-                        let empty = DependentsPage {
-                            items: Vec::new(),
-                            next_cursor: None,
-                        };
-                        return Ok(Fresh::from(empty));
-                    }
-                }
-            }
-            let rows = views::dependents(&mut conn, package.id, &query).await?;
-            let sort = query.sort;
-            let (rows, next) = split_page(rows, request.per_page, |row| {
-                let key = match row.cursor(sort) {
-                    DependentsCursor::Stars { stars, .. } => SortKey::Number(stars.into()),
-                    DependentsCursor::PushedAt { pushed_at, .. } => SortKey::Time(pushed_at),
-                };
-                pagination::encode(request.listing, key, row.edge.repository_id)
-            });
-            let link = next
-                .as_deref()
-                .map(|c| request.canonical.next_link(req.path(), c));
-            let body = DependentsPage {
-                items: rows.into_iter().map(Into::into).collect(),
-                next_cursor: next,
+    let DependentsRequest {
+        query,
+        organization,
+        page,
+    } = query.into_inner().validate()?;
+    let sort = query.sort;
+    let load = || async {
+        let mut conn = connection(&state).await?;
+        let package = find_package(&mut conn, &key).await?;
+        let mut query = query.clone();
+        if let Some(login) = &organization {
+            // An organization wump does not know has no repositories here.
+            let Some(id) = organization_id(&mut conn, login).await? else {
+                return Ok(Vec::new());
             };
-            Ok(Fresh { body, link })
-        })
-        .await?;
-    Ok(cached.respond(&req))
+            query.organization_id = Some(id);
+        }
+        Ok(views::dependents(&mut conn, package.id, &query).await?)
+    };
+    let cursor_of = |row: &Dependent| {
+        let key = match row.cursor(sort) {
+            DependentsCursor::Stars { stars, .. } => SortKey::Number(stars.into()),
+            DependentsCursor::PushedAt { pushed_at, .. } => SortKey::Time(pushed_at),
+        };
+        (key, row.edge.repository_id)
+    };
+    let item = DependentView::from;
+    page.respond(&state, &req, &scope(&key), load, cursor_of, item)
+        .await
 }
 
 /// The id of the organization `login` (on its preferred host), if wump knows it.
 async fn organization_id(
     conn: &mut AsyncPgConnection,
     login: &str,
-) -> Result<Option<uuid::Uuid>, ApiError> {
+) -> Result<Option<Uuid>, ApiError> {
     let Some(host) = tables::organizations::host_of_login(conn, login).await? else {
         return Ok(None);
     };
@@ -435,6 +387,8 @@ pub(crate) enum OrganizationsSortParam {
     Repositories,
 }
 
+params::choice_param!(OrganizationsSortParam);
+
 impl Choice for OrganizationsSortParam {
     const CHOICES: &'static [(&'static str, Self)] = &[
         ("stars", OrganizationsSortParam::Stars),
@@ -447,16 +401,42 @@ impl Choice for OrganizationsSortParam {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct OrganizationsParams {
-    #[param(value_type = Option<OrganizationsSortParam>, inline)]
-    sort: Option<String>,
+    #[param(inline)]
+    sort: Option<OrganizationsSortParam>,
     /// Only organizations with a sponsors page or FUNDING.yml links.
-    #[param(value_type = Option<bool>)]
-    has_funding: Option<String>,
+    #[param(inline)]
+    has_funding: Option<Flag>,
     /// Page size, 1 to 100 (default 30).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
-    per_page: Option<String>,
+    #[param(inline)]
+    per_page: Option<PerPage>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+}
+
+impl OrganizationsParams {
+    /// The order, the funding filter and the page.
+    fn validate(self) -> Result<(OrganizationsSort, bool, PageRequest), ApiError> {
+        let sort = OrganizationsSortParam::or_default(self.sort);
+        let has_funding = Flag::or(self.has_funding, false);
+        let (db_sort, listing) = match sort {
+            OrganizationsSortParam::Stars => (OrganizationsSort::Stars, "organizations:stars"),
+            OrganizationsSortParam::Repositories => (
+                OrganizationsSort::Repositories,
+                "organizations:repositories",
+            ),
+        };
+        let listing = Listing {
+            class: CacheClass::Organizations,
+            route: "organizations",
+            sort: listing,
+        };
+        let mut canonical = Canonical::default();
+        canonical
+            .push("sort", choice_name(sort))
+            .push("has_funding", has_funding);
+        let page = PageRequest::new(listing, canonical, self.per_page, self.cursor)?;
+        Ok((db_sort, has_funding, page))
+    }
 }
 
 /// The organizations whose repositories use a package, with their funding: whom to ask
@@ -474,64 +454,20 @@ pub(crate) async fn organizations(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<PackagePath>,
-    query: web::Query<OrganizationsParams>,
+    query: Query<OrganizationsParams>,
 ) -> Result<HttpResponse, ApiError> {
     let key = path.key()?;
-    let query = query.into_inner();
-    let sort: OrganizationsSortParam = params::choice(query.sort.as_deref(), "sort")?;
-    let has_funding = params::boolean(query.has_funding.as_deref(), "has_funding", false)?;
-    let per_page = params::per_page(query.per_page.as_deref())?;
-    let (db_sort, listing) = match sort {
-        OrganizationsSortParam::Stars => (OrganizationsSort::Stars, "organizations:stars"),
-        OrganizationsSortParam::Repositories => (
-            OrganizationsSort::Repositories,
-            "organizations:repositories",
-        ),
+    let (sort, has_funding, page) = query.into_inner().validate()?;
+    let (after, limit) = (page.after_number()?, page.limit());
+    let load = || async {
+        let mut conn = connection(&state).await?;
+        let id = find_package(&mut conn, &key).await?.id;
+        let rows = views::organizations_using(&mut conn, id, sort, has_funding, after, limit);
+        Ok(rows.await?)
     };
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|raw| {
-            let (key, id) = pagination::decode(raw, listing)?;
-            Ok::<_, ApiError>((pagination::number(key)?, id))
-        })
-        .transpose()?;
-    let mut canonical = Canonical::default();
-    canonical
-        .push("sort", choice_name(sort))
-        .push("has_funding", has_funding)
-        .push("per_page", per_page);
-    let variant = canonical.variant("organizations", query.cursor.as_deref());
-    let cached = state
-        .cache
-        .get_or_load(
-            &scope(&key),
-            CacheClass::Organizations,
-            &variant,
-            || async {
-                let mut conn = connection(&state).await?;
-                let package = find_package(&mut conn, &key).await?;
-                let rows = views::organizations_using(
-                    &mut conn,
-                    package.id,
-                    db_sort,
-                    has_funding,
-                    after,
-                    i64::from(per_page) + 1,
-                )
-                .await?;
-                let (rows, next) = split_page(rows, per_page, |row| {
-                    let key = SortKey::Number(row.sort_value(db_sort));
-                    pagination::encode(listing, key, row.organization.id)
-                });
-                let link = next.as_deref().map(|c| canonical.next_link(req.path(), c));
-                let body = OrganizationUsagePage {
-                    items: rows.into_iter().map(OrganizationUsageView::from).collect(),
-                    next_cursor: next,
-                };
-                Ok(Fresh { body, link })
-            },
-        )
-        .await?;
-    Ok(cached.respond(&req))
+    let cursor_of =
+        |row: &OrganizationUsage| (SortKey::Number(row.sort_value(sort)), row.organization.id);
+    let item = OrganizationUsageView::from;
+    page.respond(&state, &req, &scope(&key), load, cursor_of, item)
+        .await
 }

@@ -50,7 +50,7 @@ pub(crate) async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<RepositoryPath>,
-    query: web::Query<HostParams>,
+    query: crate::params::Query<HostParams>,
 ) -> Result<HttpResponse, ApiError> {
     let owner = params::login(&path.owner, "owner")?;
     let repo = params::login(&path.repo, "repo")?;

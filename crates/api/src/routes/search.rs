@@ -3,13 +3,14 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-use wump_db::views::{self, SearchTarget};
+use wump_db::views::{self, SearchHit, SearchTarget};
 
 use super::connection;
 use crate::{
-    cache::{CacheClass, Fresh, Scope},
-    pagination::{self, Canonical, SortKey, split_page},
-    params::{self, Choice, choice_name},
+    cache::{CacheClass, Scope},
+    listing::{Listing, PageRequest},
+    pagination::{self, Canonical, SortKey},
+    params::{self, Choice, PerPage, Query, choice_name},
     problem::ApiError,
     state::AppState,
     views::{SearchHitView, SearchPage},
@@ -30,6 +31,8 @@ pub(crate) enum SearchType {
     Organization,
 }
 
+params::choice_param!(SearchType);
+
 impl Choice for SearchType {
     const CHOICES: &'static [(&'static str, Self)] = &[
         ("package", SearchType::Package),
@@ -46,13 +49,46 @@ pub(crate) struct SearchParams {
     /// substring of the name, case-insensitive).
     #[param(required = true, value_type = String, min_length = 2, max_length = 100, example = "babel")]
     q: Option<String>,
-    #[param(value_type = Option<SearchType>, inline)]
-    r#type: Option<String>,
+    #[param(inline)]
+    r#type: Option<SearchType>,
     /// Page size, 1 to 100 (default 30).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
-    per_page: Option<String>,
+    #[param(inline)]
+    per_page: Option<PerPage>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+}
+
+impl SearchParams {
+    /// What to search and the page, for the query `text` (trimmed `q`).
+    fn validate(&self, text: &str) -> Result<(SearchType, PageRequest), ApiError> {
+        let chars = text.chars().count();
+        if !(MIN_QUERY_CHARS..=MAX_QUERY_CHARS).contains(&chars)
+            || text.chars().any(char::is_control)
+        {
+            return Err(ApiError::invalid(
+                "q",
+                format!(
+                    "must be {MIN_QUERY_CHARS} to {MAX_QUERY_CHARS} characters, without control characters"
+                ),
+            ));
+        }
+        let target = SearchType::or_default(self.r#type);
+        let sort = match target {
+            SearchType::Package => "search:package",
+            SearchType::Organization => "search:organization",
+        };
+        let listing = Listing {
+            class: CacheClass::Search,
+            route: "search",
+            sort,
+        };
+        let mut canonical = Canonical::default();
+        canonical
+            .push("q", text.to_lowercase())
+            .push("type", choice_name(target));
+        let page = PageRequest::new(listing, canonical, self.per_page, self.cursor.clone())?;
+        Ok((target, page))
+    }
 }
 
 /// Packages or organizations whose name resembles `q`, the most similar first (ties: the
@@ -69,63 +105,27 @@ pub(crate) struct SearchParams {
 pub(crate) async fn search(
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<SearchParams>,
+    query: Query<SearchParams>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let text = query.q.as_deref().map(str::trim).unwrap_or_default();
-    let chars = text.chars().count();
-    if !(MIN_QUERY_CHARS..=MAX_QUERY_CHARS).contains(&chars) || text.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "q",
-            format!(
-                "must be {MIN_QUERY_CHARS} to {MAX_QUERY_CHARS} characters, without control characters"
-            ),
-        ));
-    }
-    let target: SearchType = params::choice(query.r#type.as_deref(), "type")?;
-    let per_page = params::per_page(query.per_page.as_deref())?;
-    let (db_target, listing) = match target {
-        SearchType::Package => (SearchTarget::Packages, "search:package"),
-        SearchType::Organization => (SearchTarget::Organizations, "search:organization"),
+    let (target, page) = query.validate(text)?;
+    let after = match page.after()? {
+        Some((SortKey::Score(similarity, weight), id)) => Some((similarity, weight, id)),
+        Some(_) => return Err(pagination::foreign_cursor()),
+        None => None,
     };
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|raw| match pagination::decode(raw, listing)? {
-            (SortKey::Score(similarity, weight), id) => Ok((similarity, weight, id)),
-            _ => Err(ApiError::invalid(
-                "cursor",
-                "is not a cursor this API issued",
-            )),
-        })
-        .transpose()?;
-    let mut canonical = Canonical::default();
-    canonical
-        .push("q", text.to_lowercase())
-        .push("type", choice_name(target))
-        .push("per_page", per_page);
-    let variant = canonical.variant("search", query.cursor.as_deref());
-    let cached = state
-        .cache
-        .get_or_load(&Scope::Global, CacheClass::Search, &variant, || async {
-            let mut conn = connection(&state).await?;
-            let rows =
-                views::search(&mut conn, db_target, text, after, i64::from(per_page) + 1).await?;
-            let (rows, next) = split_page(rows, per_page, |hit| {
-                let key = SortKey::Score(hit.similarity, hit.weight);
-                pagination::encode(listing, key, hit.id)
-            });
-            let link = next.as_deref().map(|c| canonical.next_link(req.path(), c));
-            let package = target == SearchType::Package;
-            let body = SearchPage {
-                items: rows
-                    .into_iter()
-                    .map(|h| SearchHitView::new(h, package))
-                    .collect(),
-                next_cursor: next,
-            };
-            Ok(Fresh { body, link })
-        })
-        .await?;
-    Ok(cached.respond(&req))
+    let limit = page.limit();
+    let db_target = match target {
+        SearchType::Package => SearchTarget::Packages,
+        SearchType::Organization => SearchTarget::Organizations,
+    };
+    let load = || async {
+        let mut conn = connection(&state).await?;
+        Ok(views::search(&mut conn, db_target, text, after, limit).await?)
+    };
+    let cursor_of = |hit: &SearchHit| (SortKey::Score(hit.similarity, hit.weight), hit.id);
+    let item = |hit| SearchHitView::new(hit, target == SearchType::Package);
+    page.respond(&state, &req, &Scope::Global, load, cursor_of, item)
+        .await
 }

@@ -24,7 +24,7 @@ use crate::{
 pub(crate) async fn stats(
     state: web::Data<AppState>,
     req: HttpRequest,
-    _query: web::Query<NoParams>,
+    _query: crate::params::Query<NoParams>,
 ) -> Result<HttpResponse, ApiError> {
     let cached = state
         .cache

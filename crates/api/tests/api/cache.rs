@@ -95,10 +95,8 @@ async fn a_version_bump_by_the_worker_invalidates_every_variant() {
         CacheStatus::Hit
     );
 
-    let version_key = valkey.key(&wump_core::cache::package_version_key(
-        Ecosystem::Cargo,
-        "serde",
-    ));
+    let version_key =
+        valkey.key(&wump_db::Keys::default().package_version(Ecosystem::Cargo, "serde"));
     let _: i64 = valkey.pool().incr(&version_key).await.unwrap();
 
     let after = dependents(&state, &runs, json!({"v": 2})).await;

@@ -2,7 +2,8 @@
 //! current ETag, and a worker-style version bump that makes every page fresh again.
 
 use fred::prelude::*;
-use wump_core::{Ecosystem, cache::package_version_key};
+use wump_core::Ecosystem;
+use wump_db::Keys;
 
 use crate::{
     TestApp,
@@ -85,7 +86,7 @@ async fn a_worker_version_bump_makes_every_page_of_the_package_fresh() {
     // …and bumps the package's cache version, as wump-worker does after a write.
     let key = app
         .valkey
-        .key(&package_version_key(Ecosystem::Npm, "left-pad"));
+        .key(&Keys::default().package_version(Ecosystem::Npm, "left-pad"));
     let _: i64 = app.valkey.pool().incr(&key).await.unwrap();
 
     let after = app.get_json(dependents).await;
@@ -113,10 +114,9 @@ async fn an_organization_version_bump_refreshes_its_pages() {
         .await;
     assert_eq!(app.get_json(path).await.header("x-cache"), Some("HIT"));
 
-    let key = app.valkey.key(&wump_core::cache::organization_version_key(
-        "github.com",
-        "acme",
-    ));
+    let key = app
+        .valkey
+        .key(&Keys::default().organization_version("github.com", "acme"));
     let _: i64 = app.valkey.pool().incr(&key).await.unwrap();
     let after = app.get_json(path).await;
     assert_eq!(after.header("x-cache"), Some("MISS"));

@@ -76,7 +76,7 @@ pub struct DeadLetters {
 
 impl DeadLetters {
     pub(super) fn new(queues: Queues) -> Self {
-        let key = format!("{}{{wump:dead}}", queues.prefix());
+        let key = crate::Keys::new(queues.prefix()).dead_letters();
         Self { queues, key }
     }
 

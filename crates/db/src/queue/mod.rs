@@ -8,10 +8,12 @@
 
 mod dead_letter;
 mod envelope;
+mod refresh;
 mod storage;
 
 pub use dead_letter::{DeadJob, DeadLetters, Selection};
 pub use envelope::{Envelope, FailedAttempt};
+pub use refresh::Accepted;
 pub use storage::{QueueDepth, Queues, QueuesSnapshot};
 
 /// A queue operation failed (Valkey unreachable, a stored value unreadable).

@@ -3,14 +3,10 @@
 use std::collections::BTreeSet;
 
 use chrono::Utc;
-use fred::interfaces::KeysInterface;
 use serde_json::json;
-use wump_core::{
-    cache::organization_version_key,
-    jobs::{CleanupJob, EnrichJob, Priority},
-};
+use wump_core::jobs::{CleanupJob, EnrichJob, Priority};
 use wump_db::{
-    edges,
+    Keys, edges,
     pool::checkout,
     tables::{job_executions, organizations, repositories},
 };
@@ -72,14 +68,12 @@ pub async fn cleanup(ctx: &JobContext, _job: &CleanupJob) -> Result<JobOutcome, 
     })
     .await?;
     // The rows are gone, so `invalidate` cannot look their keys up: bump them directly.
-    if !emptied.is_empty() {
-        let pipeline = ctx.valkey.next().pipeline();
-        for (host, login) in &emptied {
-            let key = organization_version_key(host, login);
-            let () = pipeline.incr(format!("{}{key}", ctx.key_prefix)).await?;
-        }
-        let _: Vec<i64> = pipeline.all().await?;
-    }
+    let keys = Keys::new(ctx.key_prefix.as_str());
+    let versions: Vec<String> = emptied
+        .iter()
+        .map(|(host, login)| keys.organization_version(host, login))
+        .collect();
+    Keys::bump_versions(&ctx.valkey, &versions).await?;
     outcome.follow_ups = to_enrich
         .into_iter()
         .filter(|key| !emptied.contains(key))

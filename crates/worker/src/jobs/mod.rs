@@ -20,15 +20,11 @@ mod scrape;
 
 use std::{collections::BTreeSet, time::Duration};
 
-use fred::interfaces::KeysInterface;
 use serde_json::{Map, Value};
 use uuid::Uuid;
-use wump_core::{
-    cache::{organization_version_key, package_version_key},
-    jobs::{CleanupJob, DiscoverJob, EnrichJob, JobType, ParseJob, Priority, ScrapeJob},
-};
+use wump_core::jobs::{CleanupJob, DiscoverJob, EnrichJob, JobType, ParseJob, Priority, ScrapeJob};
 use wump_db::{
-    DbError, ValkeyError,
+    DbError, Keys, ValkeyError,
     pool::checkout,
     tables::{
         job_executions::{self as executions, FinishExecution, JobStatus, StartExecution},
@@ -290,26 +286,20 @@ async fn invalidate(
     }
     let packages: Vec<Uuid> = packages.into_iter().collect();
     let organizations: Vec<Uuid> = organizations.into_iter().collect();
+    let spelling = Keys::new(ctx.key_prefix.as_str());
     let mut keys = Vec::new();
     db(ctx, async {
         let mut conn = checkout(&ctx.db).await?;
         for (ecosystem, name) in packages::keys(&mut conn, &packages).await? {
-            keys.push(package_version_key(ecosystem, &name));
+            keys.push(spelling.package_version(ecosystem, &name));
         }
         for (host, login) in organizations::keys(&mut conn, &organizations).await? {
-            keys.push(organization_version_key(&host, &login));
+            keys.push(spelling.organization_version(&host, &login));
         }
         Ok(())
     })
     .await?;
-    // One round trip per chunk: an organization's profile change can touch thousands.
-    for chunk in keys.chunks(1_000) {
-        let pipeline = ctx.valkey.next().pipeline();
-        for key in chunk {
-            let () = pipeline.incr(format!("{}{key}", ctx.key_prefix)).await?;
-        }
-        let _: Vec<i64> = pipeline.all().await?;
-    }
+    Keys::bump_versions(&ctx.valkey, &keys).await?;
     extend_sorted(&mut outcome.touched_packages, packages);
     extend_sorted(&mut outcome.touched_organizations, organizations);
     Ok(())

@@ -9,7 +9,7 @@ use wump_db::queue::{DeadJob, Selection};
 use super::query;
 use crate::{
     auth::{Admin, RequireTier},
-    problem::{ApiError, Problem},
+    problem::ApiError,
     state::AppState,
 };
 
@@ -104,12 +104,8 @@ fn dead_id(raw: &str) -> Result<Uuid, ApiError> {
     params(DeadLettersQuery),
     responses(
         (status = 200, description = "The dead jobs", body = DeadLettersPage),
-        (status = 400, description = "An invalid parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The job queue is unavailable", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = ["admin"]))
 )]
 #[get("/api/v1/admin/dead-letters")]
 pub(crate) async fn list(
@@ -139,13 +135,8 @@ pub(crate) async fn list(
     params(("id" = Uuid, Path, description = "The job id")),
     responses(
         (status = 200, description = "The dead job", body = DeadJobBody),
-        (status = 400, description = "Not a job id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such dead job", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The job queue is unavailable", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = ["admin"]))
 )]
 #[get("/api/v1/admin/dead-letters/{id}")]
 pub(crate) async fn show(
@@ -171,13 +162,8 @@ pub(crate) async fn show(
     params(("id" = Uuid, Path, description = "The job id")),
     responses(
         (status = 200, description = "The job was replayed", body = ReplayedBody),
-        (status = 400, description = "Not a job id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such dead job", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The job queue is unavailable", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = ["admin"]))
 )]
 #[post("/api/v1/admin/dead-letters/{id}/replay")]
 pub(crate) async fn replay_one(
@@ -196,11 +182,8 @@ pub(crate) async fn replay_one(
     tag = "admin",
     responses(
         (status = 200, description = "The jobs replayed", body = ReplayedBody),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The job queue is unavailable", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = ["admin"]))
 )]
 #[post("/api/v1/admin/dead-letters/replay")]
 pub(crate) async fn replay_all(

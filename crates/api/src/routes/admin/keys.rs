@@ -13,7 +13,8 @@ use crate::{
         manage::{self, CreatedKey, KeyError, KeySpec},
     },
     body::JsonBody,
-    problem::{ApiError, Problem},
+    openapi::AlsoUnprocessable,
+    problem::ApiError,
     state::AppState,
 };
 
@@ -126,13 +127,8 @@ impl From<KeyError> for ApiError {
     request_body = CreateKeyRequest,
     responses(
         (status = 201, description = "The key was created", body = CreatedKeyBody),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is invalid or unknown", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = ["admin"]))
 )]
 #[post("/api/v1/admin/keys")]
 pub(crate) async fn create_key(
@@ -164,10 +160,8 @@ pub(crate) async fn create_key(
     tag = "admin",
     responses(
         (status = 200, description = "Every key", body = Vec<ApiKeyBody>),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = ["admin"]))
 )]
 #[get("/api/v1/admin/keys")]
 pub(crate) async fn list_keys(
@@ -187,11 +181,8 @@ pub(crate) async fn list_keys(
     params(("prefix" = String, Path, description = "The key's prefix")),
     responses(
         (status = 200, description = "The revoked key", body = ApiKeyBody),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No key with this prefix", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = ["admin"]))
 )]
 #[delete("/api/v1/admin/keys/{prefix}")]
 pub(crate) async fn revoke_key(
@@ -213,13 +204,9 @@ pub(crate) async fn revoke_key(
     params(("prefix" = String, Path, description = "The key's prefix"), RotateQuery),
     responses(
         (status = 201, description = "The new key, and the one it replaces", body = CreatedKeyBody),
-        (status = 400, description = "An invalid parameter (`grace_minutes`)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No key with this prefix", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The key is revoked or expired, or the grace is too long", body = Problem, content_type = "application/problem+json"),
+        AlsoUnprocessable,
     ),
-    security(("api_key" = []))
+    security(("api_key" = ["admin"]))
 )]
 #[post("/api/v1/admin/keys/{prefix}/rotate")]
 pub(crate) async fn rotate_key(

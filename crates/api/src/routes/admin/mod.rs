@@ -10,19 +10,8 @@ use serde::de::DeserializeOwned;
 use crate::problem::ApiError;
 
 /// The query string as `T`; an unknown or malformed parameter is a 400 naming it.
-// Replaced by the shared parameter parsing (`params.rs`) when the branches merge.
 pub(crate) fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
-    web::Query::<T>::from_query(req.query_string())
-        .map(web::Query::into_inner)
-        .map_err(|e| {
-            let message = e.to_string();
-            let parameter = ["unknown field `", "missing field `"]
-                .iter()
-                .find_map(|start| message.split_once(start))
-                .and_then(|(_, rest)| rest.split_once('`'))
-                .map_or("query", |(field, _)| field);
-            ApiError::invalid(parameter, message.clone())
-        })
+    crate::params::parse_query(req.query_string())
 }
 
 /// Registers the admin routes.

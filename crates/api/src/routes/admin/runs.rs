@@ -11,7 +11,7 @@ use wump_db::tables::job_executions::{self, JobExecution, JobStatus, RunCursor, 
 use super::query;
 use crate::{
     auth::{Admin, RequireTier},
-    problem::{ApiError, Problem},
+    problem::ApiError,
     state::AppState,
 };
 
@@ -151,11 +151,8 @@ impl RunsQuery {
     params(RunsQuery),
     responses(
         (status = 200, description = "A page of runs", body = JobRunsPage),
-        (status = 400, description = "An invalid parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = ["admin"]))
 )]
 #[get("/api/v1/admin/jobs")]
 pub(crate) async fn list_runs(

@@ -1,0 +1,118 @@
+//! The one pipeline every keyset-paginated listing runs through: a validated page request,
+//! its cursor, the canonical query (cache variant and `Link`), the cached load, the page
+//! split and the response. A listing handler supplies only what differs: its filters in
+//! the canonical query, the query itself, each row's sort key and its view.
+
+use std::future::Future;
+
+use actix_web::{HttpRequest, HttpResponse};
+use uuid::Uuid;
+
+use crate::{
+    cache::{CacheClass, Fresh, Scope},
+    pagination::{self, Canonical, SortKey, split_page},
+    params::PerPage,
+    problem::ApiError,
+    state::AppState,
+    views::PageItem,
+};
+
+/// What names a listing in one order: where its pages are cached and which cursors are
+/// its own. The names are part of cache keys and issued cursors: keep them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Listing {
+    /// The cache class of its pages (their TTL).
+    pub class: CacheClass,
+    /// The route in the cache variant, e.g. `dependents`.
+    pub route: &'static str,
+    /// The listing and sort its cursors carry, e.g. `dependents:stars`.
+    pub sort: &'static str,
+}
+
+/// One page of a listing, validated.
+#[derive(Debug)]
+pub(crate) struct PageRequest {
+    listing: Listing,
+    canonical: Canonical,
+    per_page: u32,
+    cursor: Option<String>,
+}
+
+impl PageRequest {
+    /// A page of `listing` with the filters already in `canonical`; `per_page` goes last.
+    /// 400 naming `cursor` when it is not one of this listing's.
+    pub(crate) fn new(
+        listing: Listing,
+        mut canonical: Canonical,
+        per_page: Option<PerPage>,
+        cursor: Option<String>,
+    ) -> Result<Self, ApiError> {
+        let per_page = PerPage::or_default(per_page);
+        canonical.push("per_page", per_page);
+        let page = Self {
+            listing,
+            canonical,
+            per_page,
+            cursor,
+        };
+        page.after()?;
+        Ok(page)
+    }
+
+    /// Where the previous page ended: its last row's sort key and id.
+    pub(crate) fn after(&self) -> Result<Option<(SortKey, Uuid)>, ApiError> {
+        self.cursor
+            .as_deref()
+            .map(|raw| pagination::decode(raw, self.listing.sort))
+            .transpose()
+    }
+
+    /// [`PageRequest::after`] for a listing sorted by a number (stars, a count).
+    pub(crate) fn after_number(&self) -> Result<Option<(i64, Uuid)>, ApiError> {
+        self.after()?
+            .map(|(key, id)| Ok((pagination::number(key)?, id)))
+            .transpose()
+    }
+
+    /// How many rows to ask for: one more than the page, to know whether another follows.
+    pub(crate) fn limit(&self) -> i64 {
+        i64::from(self.per_page) + 1
+    }
+
+    /// The page through the cache of `scope`: `load` runs on a miss and returns up to
+    /// [`PageRequest::limit`] rows; `key` gives a row's sort key and id (the cursor).
+    pub(crate) async fn respond<Row, Item, Load, Fut>(
+        self,
+        state: &AppState,
+        req: &HttpRequest,
+        scope: &Scope,
+        load: Load,
+        key: impl Fn(&Row) -> (SortKey, Uuid),
+        item: impl Fn(Row) -> Item,
+    ) -> Result<HttpResponse, ApiError>
+    where
+        Item: PageItem,
+        Load: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<Row>, ApiError>>,
+    {
+        let variant = self
+            .canonical
+            .variant(self.listing.route, self.cursor.as_deref());
+        let cached = state
+            .cache
+            .get_or_load(scope, self.listing.class, &variant, || async {
+                let rows = load().await?;
+                let (rows, next) = split_page(rows, self.per_page, |row| {
+                    let (sort_key, id) = key(row);
+                    pagination::encode(self.listing.sort, sort_key, id)
+                });
+                let link = next
+                    .as_deref()
+                    .map(|c| self.canonical.next_link(req.path(), c));
+                let body = Item::page(rows.into_iter().map(item).collect(), next);
+                Ok(Fresh { body, link })
+            })
+            .await?;
+        Ok(cached.respond(req))
+    }
+}

@@ -1,0 +1,6 @@
+//! Benchmarks at scale (issue 13): datasets of millions of edges generated straight into
+//! PostgreSQL, and the measurements `just bench…` recipes write into `docs/benchmarks.md`.
+//! Nothing here runs in `just test` except its own unit tests and a tiny dataset.
+
+pub mod data;
+pub mod report;
