@@ -27,7 +27,7 @@ mod scrape;
 
 use std::future::Future;
 
-use serde::{Serialize, de::DeserializeOwned};
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
 use wump_core::jobs::{
     CleanupJob, DiscoverJob, EnrichJob, JobPayload, ParseJob, Priority, ScrapeJob,
@@ -45,7 +45,7 @@ use crate::queue::Runner;
 /// queues, one per priority) and the code that runs it.
 ///
 /// Jobs are delivered at least once: running one twice must leave the same rows.
-pub trait BackgroundJob: JobPayload + Serialize + DeserializeOwned + Send + Sync + 'static {
+pub trait BackgroundJob: JobPayload + DeserializeOwned + Send + Sync + 'static {
     /// What a run needs (pools, clients, settings); cloned for every run.
     type Context: Clone + Send + Sync + 'static;
 

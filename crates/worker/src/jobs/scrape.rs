@@ -10,7 +10,7 @@ use super::{
     discovered::{Stored, walk_pages},
 };
 
-/// Discovers every repository `job` asks for, one page at a time (never holding more than
+/// Discovers every repository the job asks for, one page at a time (never holding more than
 /// a page), upserts their organizations and repositories, and asks for a parse of each new
 /// repository, each whose change token moved and each never parsed, and an enrichment of
 /// each organization never enriched.

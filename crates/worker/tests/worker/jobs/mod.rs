@@ -1,4 +1,4 @@
-//! The job runners end to end against real PostgreSQL and Valkey (see
+//! The jobs end to end against real PostgreSQL and Valkey (see
 //! `wump_db::test_support`), reading repositories from a fixture tree (or the bundled demo)
 //! through the local provider, and the Valkey HTTP cache.
 
