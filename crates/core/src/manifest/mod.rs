@@ -1,5 +1,6 @@
 //! Manifest and lockfile parsers: pure functions from a file's bytes to the dependencies
-//! and funding links it declares.
+//! and funding links it declares, and the merge of a repository's declarations into one
+//! edge per package ([`merge`]).
 //!
 //! Every input is untrusted. [`parse`] enforces a size limit before any parser runs, parsers
 //! bound their nesting depth, none expands XML entities, and a malformed file is a
@@ -20,6 +21,7 @@ pub mod go;
 pub mod hex;
 pub mod matcher;
 pub mod maven;
+pub mod merge;
 pub mod npm;
 pub mod nuget;
 pub mod packagist;
@@ -31,6 +33,7 @@ use serde::Serialize;
 
 pub use error::ManifestError;
 pub use format::Format;
+pub use merge::{Declaration, MergedDependency, merge_dependencies};
 
 use crate::{DependencyKind, Ecosystem, FundingLink};
 

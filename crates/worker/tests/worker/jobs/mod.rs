@@ -1,4 +1,4 @@
-//! The job runners end to end against real PostgreSQL and Valkey (see
+//! The jobs end to end against real PostgreSQL and Valkey (see
 //! `wump_db::test_support`), reading repositories from a fixture tree (or the bundled demo)
 //! through the local provider, and the Valkey HTTP cache.
 
@@ -20,7 +20,7 @@ use diesel::{QueryableByName, sql_types::Text};
 use diesel_async::RunQueryDsl;
 use fred::interfaces::LuaInterface;
 use wump_core::{
-    jobs::{ParseJob, ScrapeJob},
+    jobs::{JobType, ParseJob, Priority, ScrapeJob, queue_name},
     manifest::matcher,
 };
 use wump_db::{
@@ -28,7 +28,7 @@ use wump_db::{
     test_support::{TestDatabase, TestValkey},
 };
 use wump_providers::{LocalProvider, ProviderRegistry};
-use wump_worker::jobs::{Job, JobContext, JobOutcome, run};
+use wump_worker::jobs::{BackgroundJob, Delivery, Job, JobContext, JobError, JobOutcome};
 
 /// A database, a Valkey prefix, a fixture tree and a context over all three.
 #[derive(Debug)]
@@ -137,6 +137,33 @@ impl Harness {
                 )
             })
             .collect()
+    }
+}
+
+/// Runs `job` once, as the queue would run its first attempt (unrecorded).
+pub(crate) async fn run(ctx: &JobContext, job: &Job) -> Result<JobOutcome, JobError> {
+    async fn first_attempt<J: BackgroundJob<Context = JobContext>>(
+        ctx: &JobContext,
+        job: &J,
+    ) -> Result<JobOutcome, JobError> {
+        job.run(ctx, &delivery(J::JOB_TYPE, 1)).await
+    }
+    match job {
+        Job::Scrape(job) => first_attempt(ctx, job).await,
+        Job::Parse(job) => first_attempt(ctx, job).await,
+        Job::Enrich(job) => first_attempt(ctx, job).await,
+        Job::Discover(job) => first_attempt(ctx, job).await,
+        Job::Cleanup(job) => first_attempt(ctx, job).await,
+    }
+}
+
+/// Attempt `attempt` of a fresh job of `job_type` from its normal queue.
+pub(crate) fn delivery(job_type: JobType, attempt: u32) -> Delivery {
+    Delivery {
+        id: uuid::Uuid::now_v7(),
+        queue: queue_name(job_type, Priority::Normal),
+        priority: Priority::Normal,
+        attempt,
     }
 }
 

@@ -279,7 +279,7 @@ async fn running_everything_again_changes_nothing() {
             host: "local".into(),
             organization: login.into(),
         });
-        let outcome = wump_worker::jobs::run(&h.ctx, &job).await.unwrap();
+        let outcome = super::run(&h.ctx, &job).await.unwrap();
         assert_eq!(outcome.metadata["profile_changed"], false, "{login}");
     }
     assert_eq!(dump(&mut conn, &["parsed_at"]).await, before_unstamped);
@@ -440,7 +440,7 @@ async fn a_sink_takes_follow_ups_batch_by_batch_instead_of_the_outcome() {
     let sink = std::sync::Arc::new(Collect::default());
     h.ctx.follow_up_sink = Some(sink.clone());
     h.ctx.upsert_batch = 1;
-    let outcome = wump_worker::jobs::run(
+    let outcome = super::run(
         &h.ctx,
         &Job::Scrape(wump_core::jobs::ScrapeJob {
             provider: "local".into(),
