@@ -7,6 +7,8 @@
 
 mod error;
 mod format;
+mod ruby;
+mod scan;
 mod toml_doc;
 mod xml;
 mod yaml;

@@ -12,7 +12,7 @@ use crate::{
     DependencyKind,
     manifest::{
         Format, ManifestError, ParsedDependency,
-        rubygems::ruby::{Call, Value, visit_calls},
+        ruby::{Call, Value, visit_calls},
     },
 };
 

@@ -4,6 +4,8 @@
 //! strings, booleans, lists, tuples, keyword pairs) with bounded recursion, turning
 //! anything computed into [`Term::Other`].
 
+use crate::manifest::scan::{Scanner, closing, is_ident_char, is_ident_start, opening};
+
 /// One Elixir token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Tok {
@@ -33,18 +35,8 @@ pub(super) struct Unterminated {
     pub(super) line: usize,
 }
 
-fn is_ident_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
-}
-
-fn is_ident_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
-}
-
 struct Lexer<'a> {
-    src: &'a str,
-    bytes: &'a [u8],
-    pos: usize,
+    scan: Scanner<'a>,
     toks: Vec<Tok>,
     unterminated: Option<usize>,
 }
@@ -52,62 +44,37 @@ struct Lexer<'a> {
 /// Splits Elixir source into tokens; only an unclosed double-quoted string is an error.
 pub(super) fn tokenize(src: &str) -> Result<Vec<Tok>, Unterminated> {
     let mut lexer = Lexer {
-        src,
-        bytes: src.as_bytes(),
-        pos: 0,
+        scan: Scanner::new(src),
         toks: Vec::new(),
         unterminated: None,
     };
     lexer.run();
     match lexer.unterminated {
-        Some(at) => {
-            let line = 1 + src
-                .as_bytes()
-                .iter()
-                .take(at)
-                .filter(|&&b| b == b'\n')
-                .count();
-            Err(Unterminated { line })
-        }
+        Some(at) => Err(Unterminated {
+            line: lexer.scan.line_at(at),
+        }),
         None => Ok(lexer.toks),
     }
 }
 
 impl Lexer<'_> {
-    fn peek(&self, offset: usize) -> Option<u8> {
-        self.bytes.get(self.pos + offset).copied()
-    }
-
-    fn rest(&self) -> &str {
-        self.src.get(self.pos..).unwrap_or("")
-    }
-
-    fn slice(&self, from: usize, to: usize) -> &str {
-        self.src.get(from..to).unwrap_or("")
-    }
-
-    fn skip_while(&mut self, mut keep: impl FnMut(u8) -> bool) {
-        while self.peek(0).is_some_and(&mut keep) {
-            self.pos += 1;
-        }
-    }
-
     /// A `key:` label needs whitespace (or the end) right after its colon.
     fn label_colon_follows(&self) -> bool {
-        self.peek(0) == Some(b':') && self.peek(1).is_none_or(|c| c.is_ascii_whitespace())
+        self.scan.peek(0) == Some(b':') && self.scan.peek(1).is_none_or(|c| c.is_ascii_whitespace())
     }
 
     fn run(&mut self) {
-        while let Some(b) = self.peek(0) {
+        while let Some(b) = self.scan.peek(0) {
             match b {
-                b if b.is_ascii_whitespace() => self.pos += 1,
-                b'#' => self.skip_while(|c| c != b'\n'),
+                b if b.is_ascii_whitespace() => self.scan.pos += 1,
+                b'#' => self.scan.skip_while(|c| c != b'\n'),
                 b'"' | b'\''
                     if self
+                        .scan
                         .rest()
                         .starts_with(if b == b'"' { "\"\"\"" } else { "'''" }) =>
                 {
-                    let start = self.pos;
+                    let start = self.scan.pos;
                     let (text, closed) = self.heredoc(b);
                     self.toks.push(if b == b'"' {
                         Tok::Str(text)
@@ -119,56 +86,56 @@ impl Lexer<'_> {
                     }
                 }
                 b'"' => {
-                    let start = self.pos;
-                    self.pos += 1;
+                    let start = self.scan.pos;
+                    self.scan.pos += 1;
                     let (text, closed) = self.delimited(b'"', true);
                     if !closed {
                         self.unterminated.get_or_insert(start);
                     }
                     if self.label_colon_follows() {
-                        self.pos += 1;
+                        self.scan.pos += 1;
                         self.toks.push(Tok::Label(text));
                     } else {
                         self.toks.push(Tok::Str(text));
                     }
                 }
                 b'\'' => {
-                    self.pos += 1;
+                    self.scan.pos += 1;
                     let _ = self.delimited(b'\'', true);
                     self.toks.push(Tok::Value);
                 }
-                b'~' if self.peek(1).is_some_and(|c| c.is_ascii_alphabetic()) => self.sigil(),
-                b':' if self.peek(1) == Some(b'"') => {
-                    self.pos += 2;
+                b'~' if self.scan.peek(1).is_some_and(|c| c.is_ascii_alphabetic()) => self.sigil(),
+                b':' if self.scan.peek(1) == Some(b'"') => {
+                    self.scan.pos += 2;
                     let (text, _) = self.delimited(b'"', true);
                     self.toks.push(Tok::Atom(text));
                 }
-                b':' if self.peek(1).is_some_and(is_ident_start) => {
-                    self.pos += 1;
-                    let start = self.pos;
-                    self.skip_while(|c| is_ident_char(c) || c == b'.' || c == b'@');
-                    if matches!(self.peek(0), Some(b'?' | b'!')) {
-                        self.pos += 1;
+                b':' if self.scan.peek(1).is_some_and(is_ident_start) => {
+                    self.scan.pos += 1;
+                    let start = self.scan.pos;
+                    self.scan
+                        .skip_while(|c| is_ident_char(c) || c == b'.' || c == b'@');
+                    if matches!(self.scan.peek(0), Some(b'?' | b'!')) {
+                        self.scan.pos += 1;
                     }
-                    let name = self.slice(start, self.pos).to_owned();
+                    let name = self.scan.slice(start, self.scan.pos).to_owned();
                     self.toks.push(Tok::Atom(name));
                 }
                 b'?' if self
+                    .scan
                     .peek(1)
                     .is_some_and(|c| c.is_ascii() && !c.is_ascii_whitespace()) =>
                 {
-                    self.pos += if self.peek(1) == Some(b'\\') { 3 } else { 2 };
-                    self.pos = self.pos.min(self.bytes.len());
+                    let width = if self.scan.peek(1) == Some(b'\\') {
+                        3
+                    } else {
+                        2
+                    };
+                    self.scan.advance_clamped(width);
                     self.toks.push(Tok::Value);
                 }
                 b'0'..=b'9' => {
-                    self.skip_while(|c| c.is_ascii_alphanumeric() || c == b'_');
-                    if self.peek(0) == Some(b'.')
-                        && self.peek(1).is_some_and(|c| c.is_ascii_digit())
-                    {
-                        self.pos += 1;
-                        self.skip_while(|c| c.is_ascii_alphanumeric() || c == b'_');
-                    }
+                    self.scan.skip_number();
                     self.toks.push(Tok::Value);
                 }
                 b if is_ident_start(b) => self.identifier(),
@@ -178,14 +145,14 @@ impl Lexer<'_> {
     }
 
     fn identifier(&mut self) {
-        let start = self.pos;
-        self.skip_while(is_ident_char);
-        if matches!(self.peek(0), Some(b'?' | b'!')) {
-            self.pos += 1;
+        let start = self.scan.pos;
+        self.scan.skip_while(is_ident_char);
+        if matches!(self.scan.peek(0), Some(b'?' | b'!')) {
+            self.scan.pos += 1;
         }
-        let word = self.slice(start, self.pos).to_owned();
+        let word = self.scan.slice(start, self.scan.pos).to_owned();
         if self.label_colon_follows() {
-            self.pos += 1;
+            self.scan.pos += 1;
             self.toks.push(Tok::Label(word));
         } else {
             self.toks.push(Tok::Ident(word));
@@ -193,14 +160,10 @@ impl Lexer<'_> {
     }
 
     fn punct(&mut self) {
-        let rest = self.rest();
-        match PUNCTS.iter().find(|p| rest.starts_with(**p)) {
-            Some(op) => {
-                self.pos += op.len();
-                self.toks.push(Tok::Punct(op));
-            }
+        match self.scan.punct(PUNCTS) {
+            Some(op) => self.toks.push(Tok::Punct(op)),
             None => {
-                self.pos += rest.chars().next().map_or(1, char::len_utf8);
+                self.scan.skip_char();
                 self.toks.push(Tok::Value);
             }
         }
@@ -208,28 +171,27 @@ impl Lexer<'_> {
 
     /// Reads up to `close` (opening delimiter consumed); returns the text and whether it closed.
     fn delimited(&mut self, close: u8, interpolating: bool) -> (String, bool) {
-        let open = match close {
-            b')' => Some(b'('),
-            b']' => Some(b'['),
-            b'}' => Some(b'{'),
-            b'>' => Some(b'<'),
-            _ => None,
-        };
+        let open = opening(close);
         let mut out = Vec::new();
         let mut nesting = 0usize;
-        while let Some(b) = self.peek(0) {
-            self.pos += 1;
+        while let Some(b) = self.scan.peek(0) {
+            self.scan.pos += 1;
             match b {
                 b'\\' => {
-                    if let Some(next) = self.peek(0) {
-                        self.pos += 1;
+                    if let Some(next) = self.scan.peek(0) {
+                        self.scan.pos += 1;
                         out.push(next);
                     }
                 }
-                b'#' if interpolating && self.peek(0) == Some(b'{') => {
-                    let start = self.pos - 1;
+                b'#' if interpolating && self.scan.peek(0) == Some(b'{') => {
+                    let start = self.scan.pos - 1;
                     self.skip_interpolation();
-                    out.extend_from_slice(self.bytes.get(start..self.pos).unwrap_or_default());
+                    out.extend_from_slice(
+                        self.scan
+                            .bytes()
+                            .get(start..self.scan.pos)
+                            .unwrap_or_default(),
+                    );
                 }
                 b if Some(b) == open => {
                     nesting += 1;
@@ -248,8 +210,8 @@ impl Lexer<'_> {
 
     fn skip_interpolation(&mut self) {
         let mut depth = 0usize;
-        while let Some(b) = self.peek(0) {
-            self.pos += 1;
+        while let Some(b) = self.scan.peek(0) {
+            self.scan.pos += 1;
             match b {
                 b'{' => depth += 1,
                 b'}' => {
@@ -259,16 +221,16 @@ impl Lexer<'_> {
                     }
                 }
                 b'"' => {
-                    while let Some(c) = self.peek(0) {
-                        self.pos += 1;
+                    while let Some(c) = self.scan.peek(0) {
+                        self.scan.pos += 1;
                         if c == b'\\' {
-                            self.pos = (self.pos + 1).min(self.bytes.len());
+                            self.scan.advance_clamped(1);
                         } else if c == b'"' {
                             break;
                         }
                     }
                 }
-                b'\\' => self.pos = (self.pos + 1).min(self.bytes.len()),
+                b'\\' => self.scan.advance_clamped(1),
                 _ => {}
             }
         }
@@ -277,47 +239,40 @@ impl Lexer<'_> {
     /// `"""` or `'''` heredoc: runs to a line whose trimmed text is the same three quotes.
     fn heredoc(&mut self, quote: u8) -> (String, bool) {
         let fence = if quote == b'"' { "\"\"\"" } else { "'''" };
-        self.pos += 3;
-        let body_start = self.pos;
-        while self.peek(0).is_some() {
-            let line_end = self
-                .rest()
-                .find('\n')
-                .map_or(self.bytes.len(), |i| self.pos + i);
-            let line = self.slice(self.pos, line_end);
-            if self.pos > body_start && line.trim_start().starts_with(fence) {
-                let text = self.slice(body_start, self.pos).to_owned();
-                self.pos += line.len() - line.trim_start().len() + 3;
+        self.scan.pos += 3;
+        let body_start = self.scan.pos;
+        while self.scan.peek(0).is_some() {
+            let line = self.scan.rest_of_line();
+            let line_end = self.scan.pos + line.len();
+            if self.scan.pos > body_start && line.trim_start().starts_with(fence) {
+                let text = self.scan.slice(body_start, self.scan.pos).to_owned();
+                self.scan.pos += line.len() - line.trim_start().len() + 3;
                 return (text, true);
             }
-            self.pos = (line_end + 1).min(self.bytes.len());
+            self.scan.pos = line_end;
+            self.scan.advance_clamped(1);
         }
-        (self.slice(body_start, self.pos).to_owned(), false)
+        (self.scan.slice(body_start, self.scan.pos).to_owned(), false)
     }
 
     /// `~w(a b)a`, `~r/x/`, `~S"""…"""`: skipped as one value.
     fn sigil(&mut self) {
-        self.pos += 1;
-        self.skip_while(|c| c.is_ascii_alphabetic());
-        match self.peek(0) {
+        self.scan.pos += 1;
+        self.scan.skip_while(|c| c.is_ascii_alphabetic());
+        match self.scan.peek(0) {
             Some(q @ (b'"' | b'\''))
                 if self
+                    .scan
                     .rest()
                     .starts_with(if q == b'"' { "\"\"\"" } else { "'''" }) =>
             {
                 let _ = self.heredoc(q);
             }
             Some(open) if !open.is_ascii_alphanumeric() && !open.is_ascii_whitespace() => {
-                let close = match open {
-                    b'(' => b')',
-                    b'[' => b']',
-                    b'{' => b'}',
-                    b'<' => b'>',
-                    other => other,
-                };
-                self.pos += 1;
+                let close = closing(open);
+                self.scan.pos += 1;
                 let _ = self.delimited(close, true);
-                self.skip_while(|c| c.is_ascii_alphabetic());
+                self.scan.skip_while(|c| c.is_ascii_alphabetic());
             }
             _ => {}
         }

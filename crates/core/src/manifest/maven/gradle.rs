@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use super::coordinates;
 use crate::{
     DependencyKind, Ecosystem,
-    manifest::{Format, MAX_DEPTH, ManifestError, ParsedDependency, ParsedManifest},
+    manifest::{Format, MAX_DEPTH, ManifestError, ParsedDependency, ParsedManifest, scan::Scanner},
 };
 
 /// Deepest `${…}` template nesting inside a string.
@@ -66,50 +66,44 @@ struct Token<'a> {
 
 #[derive(Debug)]
 struct Lexer<'a> {
-    text: &'a str,
-    bytes: &'a [u8],
-    pos: usize,
-    line: usize,
+    scan: Scanner<'a>,
 }
 
 impl<'a> Lexer<'a> {
     fn new(text: &'a str) -> Self {
         Lexer {
-            text,
-            bytes: text.as_bytes(),
-            pos: 0,
-            line: 1,
+            scan: Scanner::new(text),
         }
     }
 
-    fn peek(&self, offset: usize) -> Option<u8> {
-        self.bytes.get(self.pos + offset).copied()
+    /// The 1-based line of the cursor.
+    fn line(&self) -> usize {
+        self.scan.line_at(self.scan.pos)
     }
 
     fn tokens(mut self) -> Result<Vec<Token<'a>>, String> {
         let mut tokens = Vec::new();
-        if self.text.starts_with("#!") {
-            self.skip_line();
+        if self.scan.rest().starts_with("#!") {
+            self.scan.skip_line();
         }
         let mut newline_before = false;
-        while let Some(b) = self.peek(0) {
-            let line = self.line;
+        while let Some(b) = self.scan.peek(0) {
+            let line = self.line();
             let tok = match b {
                 b'\n' => {
-                    self.line += 1;
-                    self.pos += 1;
+                    self.scan.pos += 1;
                     newline_before = true;
                     continue;
                 }
                 b if b.is_ascii_whitespace() => {
-                    self.pos += 1;
+                    self.scan.pos += 1;
                     continue;
                 }
-                b'/' if self.peek(1) == Some(b'/') => {
-                    self.skip_line();
+                b'/' if self.scan.peek(1) == Some(b'/') => {
+                    self.scan.skip_line();
                     continue;
                 }
-                b'/' if self.peek(1) == Some(b'*') => {
+                b'/' if self.scan.peek(1) == Some(b'*') => {
                     self.skip_block_comment()?;
                     continue;
                 }
@@ -117,11 +111,11 @@ impl<'a> Lexer<'a> {
                 b if b.is_ascii_alphabetic() || b == b'_' || b == b'$' => Tok::Ident(self.ident()),
                 b'(' | b')' | b'{' | b'}' | b'[' | b']' | b',' | b':' | b'=' | b';' | b'.'
                 | b'+' => {
-                    self.pos += 1;
+                    self.scan.pos += 1;
                     Tok::Punct(b)
                 }
                 _ => {
-                    self.pos += 1;
+                    self.scan.pos += 1;
                     Tok::Other
                 }
             };
@@ -135,73 +129,59 @@ impl<'a> Lexer<'a> {
         Ok(tokens)
     }
 
-    fn skip_line(&mut self) {
-        while self.peek(0).is_some_and(|b| b != b'\n') {
-            self.pos += 1;
-        }
-    }
-
     fn skip_block_comment(&mut self) -> Result<(), String> {
-        let start_line = self.line;
-        self.pos += 2;
+        let start_line = self.line();
+        self.scan.pos += 2;
         loop {
-            match self.peek(0) {
+            match self.scan.peek(0) {
                 None => {
                     return Err(format!(
                         "comment opened on line {start_line} is never closed"
                     ));
                 }
-                Some(b'*') if self.peek(1) == Some(b'/') => {
-                    self.pos += 2;
+                Some(b'*') if self.scan.peek(1) == Some(b'/') => {
+                    self.scan.pos += 2;
                     return Ok(());
                 }
-                Some(b) => {
-                    self.line += usize::from(b == b'\n');
-                    self.pos += 1;
-                }
+                Some(_) => self.scan.pos += 1,
             }
         }
     }
 
     fn ident(&mut self) -> &'a str {
-        let start = self.pos;
-        while self
-            .peek(0)
-            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
-        {
-            self.pos += 1;
-        }
-        &self.text[start..self.pos]
+        let start = self.scan.pos;
+        self.scan
+            .skip_while(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$');
+        self.scan.slice(start, self.scan.pos)
     }
 
     /// Reads a string literal at the cursor (`'…'`, `"…"`, `'''…'''` or `"""…"""`) and returns
     /// its contents. Double-quoted strings may hold `${…}` templates, themselves holding strings.
     fn string(&mut self, nesting: usize) -> Result<&'a str, String> {
-        let start_line = self.line;
+        let start_line = self.line();
         let unterminated = || format!("string opened on line {start_line} is never closed");
-        let quote = self.peek(0).ok_or_else(unterminated)?;
-        let triple = self.peek(1) == Some(quote) && self.peek(2) == Some(quote);
-        self.pos += if triple { 3 } else { 1 };
-        let start = self.pos;
+        let quote = self.scan.peek(0).ok_or_else(unterminated)?;
+        let triple = self.scan.peek(1) == Some(quote) && self.scan.peek(2) == Some(quote);
+        self.scan.pos += if triple { 3 } else { 1 };
+        let start = self.scan.pos;
         loop {
-            let b = self.peek(0).ok_or_else(unterminated)?;
+            let b = self.scan.peek(0).ok_or_else(unterminated)?;
             match b {
-                b'\\' => self.pos += 2,
+                b'\\' => self.scan.pos += 2,
                 b'\n' if !triple => return Err(unterminated()),
-                b'\n' => {
-                    self.line += 1;
-                    self.pos += 1;
+                b'$' if quote == b'"' && self.scan.peek(1) == Some(b'{') => {
+                    self.template(nesting)?
                 }
-                b'$' if quote == b'"' && self.peek(1) == Some(b'{') => self.template(nesting)?,
                 _ if b == quote
                     && (!triple
-                        || (self.peek(1) == Some(quote) && self.peek(2) == Some(quote))) =>
+                        || (self.scan.peek(1) == Some(quote)
+                            && self.scan.peek(2) == Some(quote))) =>
                 {
-                    let end = self.pos;
-                    self.pos += if triple { 3 } else { 1 };
-                    return self.text.get(start..end).ok_or_else(unterminated);
+                    let end = self.scan.pos;
+                    self.scan.pos += if triple { 3 } else { 1 };
+                    return Ok(self.scan.slice(start, end));
                 }
-                _ => self.pos += 1,
+                _ => self.scan.pos += 1,
             }
         }
     }
@@ -211,14 +191,14 @@ impl<'a> Lexer<'a> {
         if nesting >= MAX_TEMPLATE_NESTING {
             return Err(format!(
                 "string templates nested too deeply on line {}",
-                self.line
+                self.line()
             ));
         }
-        let start_line = self.line;
-        self.pos += 2;
+        let start_line = self.line();
+        self.scan.pos += 2;
         let mut depth = 1usize;
         while depth > 0 {
-            match self.peek(0) {
+            match self.scan.peek(0) {
                 None => {
                     return Err(format!(
                         "template opened on line {start_line} is never closed"
@@ -231,10 +211,9 @@ impl<'a> Lexer<'a> {
                     match b {
                         b'{' => depth += 1,
                         b'}' => depth -= 1,
-                        b'\n' => self.line += 1,
                         _ => {}
                     }
-                    self.pos += 1;
+                    self.scan.pos += 1;
                 }
             }
         }

@@ -8,7 +8,7 @@
 //! (or a `path "…" do` block) marks it local; a git gem (`git:`, `github:`, … or their
 //! blocks) without a version takes its `ref:`/`tag:`/`branch:` as requirement, else `""`.
 
-use super::ruby::{Call, Value, visit_calls};
+use crate::manifest::ruby::{Call, Value, visit_calls};
 use crate::{
     DependencyKind, Ecosystem,
     manifest::{Format, ManifestError, ParsedDependency},

@@ -1,7 +1,7 @@
 //! `*.gemspec`: `add_dependency`/`add_runtime_dependency` (runtime) and
 //! `add_development_dependency` (development), on any receiver (`s.`, `spec.`, `gem.`).
 
-use super::ruby::visit_calls;
+use crate::manifest::ruby::visit_calls;
 use crate::{
     DependencyKind, Ecosystem,
     manifest::{Format, ManifestError, ParsedDependency},

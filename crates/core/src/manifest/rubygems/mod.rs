@@ -3,7 +3,6 @@
 mod gemfile;
 mod gemspec;
 mod lockfile;
-pub(crate) mod ruby;
 
 use super::{Format, ManifestError, ParsedManifest};
 

@@ -2,6 +2,8 @@
 //! (multi-line, raw, with `\(…)` interpolation), identifiers, numbers and punctuation.
 //! A single forward pass.
 
+use crate::manifest::scan::{Scanner, is_ident_char};
+
 /// One Swift token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Tok {
@@ -29,64 +31,37 @@ pub(super) struct Unterminated {
 }
 
 struct Lexer<'a> {
-    src: &'a str,
-    bytes: &'a [u8],
-    pos: usize,
+    scan: Scanner<'a>,
     toks: Vec<Tok>,
 }
 
 /// Splits Swift source into tokens; only an unclosed string literal is an error.
 pub(super) fn tokenize(src: &str) -> Result<Vec<Tok>, Unterminated> {
     let mut lexer = Lexer {
-        src,
-        bytes: src.as_bytes(),
-        pos: 0,
+        scan: Scanner::new(src),
         toks: Vec::new(),
     };
     lexer.run().map_err(|at| Unterminated {
-        line: 1 + src
-            .as_bytes()
-            .iter()
-            .take(at)
-            .filter(|&&b| b == b'\n')
-            .count(),
+        line: lexer.scan.line_at(at),
     })?;
     Ok(lexer.toks)
 }
 
-fn is_ident_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
-}
-
 impl Lexer<'_> {
-    fn peek(&self, offset: usize) -> Option<u8> {
-        self.bytes.get(self.pos + offset).copied()
-    }
-
-    fn rest(&self) -> &str {
-        self.src.get(self.pos..).unwrap_or("")
-    }
-
-    fn skip_while(&mut self, mut keep: impl FnMut(u8) -> bool) {
-        while self.peek(0).is_some_and(&mut keep) {
-            self.pos += 1;
-        }
-    }
-
     /// Tokenizes everything; `Err` holds where an unclosed string starts.
     fn run(&mut self) -> Result<(), usize> {
-        while let Some(b) = self.peek(0) {
-            let start = self.pos;
+        while let Some(b) = self.scan.peek(0) {
+            let start = self.scan.pos;
             match b {
-                b if b.is_ascii_whitespace() => self.pos += 1,
-                b'/' if self.peek(1) == Some(b'/') => self.skip_while(|c| c != b'\n'),
-                b'/' if self.peek(1) == Some(b'*') => self.block_comment(),
+                b if b.is_ascii_whitespace() => self.scan.pos += 1,
+                b'/' if self.scan.peek(1) == Some(b'/') => self.scan.skip_while(|c| c != b'\n'),
+                b'/' if self.scan.peek(1) == Some(b'*') => self.block_comment(),
                 b'#' => {
-                    let hashes = self.rest().bytes().take_while(|&c| c == b'#').count();
-                    self.pos += hashes;
+                    let hashes = self.scan.rest().bytes().take_while(|&c| c == b'#').count();
+                    self.scan.pos += hashes;
                     // Raw strings use a few `#`s; longer runs are not strings (and would
                     // make matching the closing delimiter slow).
-                    if hashes <= MAX_RAW_HASHES && self.peek(0) == Some(b'"') {
+                    if hashes <= MAX_RAW_HASHES && self.scan.peek(0) == Some(b'"') {
                         let text = self.string(hashes).ok_or(start)?;
                         self.toks.push(Tok::Str(text));
                     } else {
@@ -98,27 +73,21 @@ impl Lexer<'_> {
                     self.toks.push(Tok::Str(text));
                 }
                 b'0'..=b'9' => {
-                    self.skip_while(|c| c.is_ascii_alphanumeric() || c == b'_');
-                    if self.peek(0) == Some(b'.')
-                        && self.peek(1).is_some_and(|c| c.is_ascii_digit())
-                    {
-                        self.pos += 1;
-                        self.skip_while(|c| c.is_ascii_alphanumeric() || c == b'_');
-                    }
-                    let text = self.src.get(start..self.pos).unwrap_or("").to_owned();
+                    self.scan.skip_number();
+                    let text = self.scan.slice(start, self.scan.pos).to_owned();
                     self.toks.push(Tok::Num(text));
                 }
                 b'`' => {
-                    self.pos += 1;
-                    let from = self.pos;
-                    self.skip_while(|c| c != b'`' && c != b'\n');
-                    let text = self.src.get(from..self.pos).unwrap_or("").to_owned();
-                    self.pos = (self.pos + 1).min(self.bytes.len());
+                    self.scan.pos += 1;
+                    let from = self.scan.pos;
+                    self.scan.skip_while(|c| c != b'`' && c != b'\n');
+                    let text = self.scan.slice(from, self.scan.pos).to_owned();
+                    self.scan.advance_clamped(1);
                     self.toks.push(Tok::Ident(text));
                 }
                 b if is_ident_char(b) => {
-                    self.skip_while(is_ident_char);
-                    let text = self.src.get(start..self.pos).unwrap_or("").to_owned();
+                    self.scan.skip_while(is_ident_char);
+                    let text = self.scan.slice(start, self.scan.pos).to_owned();
                     self.toks.push(Tok::Ident(text));
                 }
                 _ => self.punct(),
@@ -128,30 +97,26 @@ impl Lexer<'_> {
     }
 
     fn punct(&mut self) {
-        let rest = self.rest();
-        match PUNCTS.iter().find(|p| rest.starts_with(**p)) {
-            Some(op) => {
-                self.pos += op.len();
-                self.toks.push(Tok::Punct(op));
-            }
-            None => self.pos += rest.chars().next().map_or(1, char::len_utf8),
+        match self.scan.punct(PUNCTS) {
+            Some(op) => self.toks.push(Tok::Punct(op)),
+            None => self.scan.skip_char(),
         }
     }
 
     fn block_comment(&mut self) {
         let mut depth = 0usize;
-        while self.peek(0).is_some() {
-            if self.rest().starts_with("/*") {
+        while self.scan.peek(0).is_some() {
+            if self.scan.rest().starts_with("/*") {
                 depth += 1;
-                self.pos += 2;
-            } else if self.rest().starts_with("*/") {
+                self.scan.pos += 2;
+            } else if self.scan.rest().starts_with("*/") {
                 depth = depth.saturating_sub(1);
-                self.pos += 2;
+                self.scan.pos += 2;
                 if depth == 0 {
                     return;
                 }
             } else {
-                self.pos += 1;
+                self.scan.pos += 1;
             }
         }
     }
@@ -159,34 +124,35 @@ impl Lexer<'_> {
     /// A `"…"` or `"""…"""` literal closed by its quotes and `hashes` `#`s (raw strings);
     /// `None` when it never closes.
     fn string(&mut self, hashes: usize) -> Option<String> {
-        let multiline = self.rest().starts_with("\"\"\"");
+        let multiline = self.scan.rest().starts_with("\"\"\"");
         let quotes = if multiline { "\"\"\"" } else { "\"" };
         let close: String = format!("{quotes}{}", "#".repeat(hashes));
         let escape: String = format!("\\{}", "#".repeat(hashes));
-        self.pos += quotes.len();
+        self.scan.pos += quotes.len();
         let mut out = String::new();
         loop {
-            let rest = self.rest();
+            let rest = self.scan.rest();
             if rest.is_empty() || (!multiline && rest.starts_with('\n')) {
                 return None;
             }
             if rest.starts_with(close.as_str()) {
-                self.pos += close.len();
+                self.scan.pos += close.len();
                 return Some(out);
             }
             if rest.starts_with(escape.as_str()) {
-                let after = self.pos + escape.len();
-                if self.bytes.get(after) == Some(&b'(') {
-                    self.pos = after;
-                    let from = self.pos;
+                let after = self.scan.pos + escape.len();
+                if self.scan.bytes().get(after) == Some(&b'(') {
+                    self.scan.pos = after;
+                    let from = self.scan.pos;
                     self.skip_interpolation();
-                    out.push_str(&format!(
-                        "\\({}",
-                        self.src.get(from + 1..self.pos).unwrap_or("")
-                    ));
+                    out.push_str(&format!("\\({}", self.scan.slice(from + 1, self.scan.pos)));
                     continue;
                 }
-                let next = self.src.get(after..).and_then(|r| r.chars().next());
+                let next = self
+                    .scan
+                    .slice(after, self.scan.bytes().len())
+                    .chars()
+                    .next();
                 match next {
                     Some(c) => {
                         out.push(match c {
@@ -194,23 +160,23 @@ impl Lexer<'_> {
                             't' => '\t',
                             other => other,
                         });
-                        self.pos = after + c.len_utf8();
+                        self.scan.pos = after + c.len_utf8();
                     }
-                    None => self.pos = after,
+                    None => self.scan.pos = after,
                 }
                 continue;
             }
             let c = rest.chars().next()?;
             out.push(c);
-            self.pos += c.len_utf8();
+            self.scan.pos += c.len_utf8();
         }
     }
 
     /// Steps over a balanced `(…)`, skipping simple nested strings.
     fn skip_interpolation(&mut self) {
         let mut depth = 0usize;
-        while let Some(b) = self.peek(0) {
-            self.pos += 1;
+        while let Some(b) = self.scan.peek(0) {
+            self.scan.pos += 1;
             match b {
                 b'(' => depth += 1,
                 b')' => {
@@ -220,10 +186,10 @@ impl Lexer<'_> {
                     }
                 }
                 b'"' => {
-                    while let Some(c) = self.peek(0) {
-                        self.pos += 1;
+                    while let Some(c) = self.scan.peek(0) {
+                        self.scan.pos += 1;
                         if c == b'\\' {
-                            self.pos = (self.pos + 1).min(self.bytes.len());
+                            self.scan.advance_clamped(1);
                         } else if c == b'"' || c == b'\n' {
                             break;
                         }

@@ -7,7 +7,10 @@
 //! its literal arguments and the calls that opened the enclosing blocks, to a visitor.
 //! Both are single forward passes, so time is linear in the input.
 
-use crate::manifest::{Format, MAX_DEPTH, ManifestError};
+use crate::manifest::{
+    Format, MAX_DEPTH, ManifestError,
+    scan::{Scanner, closing, is_ident_char, is_ident_start, opening},
+};
 
 /// One Ruby token; literals carry their decoded text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,14 +68,6 @@ impl Tok {
     }
 }
 
-fn is_ident_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
-}
-
-fn is_ident_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
-}
-
 /// A heredoc whose body starts after the current line.
 struct PendingHeredoc {
     terminator: String,
@@ -80,13 +75,11 @@ struct PendingHeredoc {
 }
 
 struct Lexer<'a> {
-    src: &'a str,
+    scan: Scanner<'a>,
     /// Where the first string literal that never closes starts.
     unterminated: Option<usize>,
     /// Whether the last [`Lexer::delimited`] literal found its closing delimiter.
     closed: bool,
-    bytes: &'a [u8],
-    pos: usize,
     toks: Vec<Tok>,
     space_before: bool,
     heredocs: Vec<PendingHeredoc>,
@@ -103,43 +96,23 @@ pub(crate) struct Unterminated {
 /// punctuation; only a `'…'` or `"…"` string running to the end of input is an error.
 pub(crate) fn tokenize(src: &str) -> Result<Vec<Tok>, Unterminated> {
     let mut lexer = Lexer {
-        src,
+        scan: Scanner::new(src),
         unterminated: None,
         closed: true,
-        bytes: src.as_bytes(),
-        pos: 0,
         toks: Vec::new(),
         space_before: false,
         heredocs: Vec::new(),
     };
     lexer.run();
     match lexer.unterminated {
-        Some(at) => {
-            let line = 1 + src
-                .as_bytes()
-                .iter()
-                .take(at)
-                .filter(|&&b| b == b'\n')
-                .count();
-            Err(Unterminated { line })
-        }
+        Some(at) => Err(Unterminated {
+            line: lexer.scan.line_at(at),
+        }),
         None => Ok(lexer.toks),
     }
 }
 
 impl Lexer<'_> {
-    fn peek(&self, offset: usize) -> Option<u8> {
-        self.bytes.get(self.pos + offset).copied()
-    }
-
-    fn rest(&self) -> &str {
-        self.src.get(self.pos..).unwrap_or("")
-    }
-
-    fn slice(&self, from: usize, to: usize) -> &str {
-        self.src.get(from..to).unwrap_or("")
-    }
-
     fn prev_ends_value(&self) -> bool {
         self.toks.last().is_some_and(Tok::ends_value)
     }
@@ -151,66 +124,58 @@ impl Lexer<'_> {
             return true;
         }
         let command_arg = matches!(self.toks.last(), Some(t @ Tok::Ident(_)) if !t.is_keyword());
-        let next = self.peek(1).unwrap_or(b' ');
+        let next = self.scan.peek(1).unwrap_or(b' ');
         command_arg && self.space_before && !next.is_ascii_whitespace() && next != b'='
     }
 
-    fn at_line_start(&self) -> bool {
-        self.pos == 0 || self.bytes.get(self.pos - 1) == Some(&b'\n')
-    }
-
     fn run(&mut self) {
-        while let Some(b) = self.peek(0) {
+        while let Some(b) = self.scan.peek(0) {
             match b {
                 b' ' | b'\t' | b'\r' | b'\x0c' => {
-                    self.pos += 1;
+                    self.scan.pos += 1;
                     self.space_before = true;
                     continue;
                 }
-                b'\\' if matches!(self.peek(1), Some(b'\n')) => self.pos += 2,
-                b'\\' if self.peek(1) == Some(b'\r') && self.peek(2) == Some(b'\n') => {
-                    self.pos += 3
+                b'\\' if matches!(self.scan.peek(1), Some(b'\n')) => self.scan.pos += 2,
+                b'\\' if self.scan.peek(1) == Some(b'\r') && self.scan.peek(2) == Some(b'\n') => {
+                    self.scan.pos += 3
                 }
                 b'\n' => {
-                    self.pos += 1;
+                    self.scan.pos += 1;
                     self.toks.push(Tok::Newline);
                     self.skip_heredoc_bodies();
                 }
-                b'#' => self.skip_line(),
-                b'=' if self.at_line_start() && self.rest().starts_with("=begin") => {
+                b'#' => self.scan.skip_line(),
+                b'=' if self.scan.at_line_start() && self.scan.rest().starts_with("=begin") => {
                     self.skip_block_comment()
                 }
-                b'_' if self.at_line_start() && self.rest_of_line().trim_end() == "__END__" => {
+                b'_' if self.scan.at_line_start()
+                    && self.scan.rest_of_line().trim_end() == "__END__" =>
+                {
                     return;
                 }
                 b'\'' => self.quoted(b'\'', false),
                 b'"' => self.quoted(b'"', true),
                 b'`' => {
-                    self.pos += 1;
+                    self.scan.pos += 1;
                     let _ = self.delimited(b'`', true);
                     self.toks.push(Tok::Value);
                 }
-                b':' if self.peek(1) == Some(b':') => self.punct(),
-                b':' if matches!(self.peek(1), Some(b'"' | b'\'')) => self.quoted_symbol(),
-                b':' if self.peek(1).is_some_and(is_ident_start) => self.symbol(),
+                b':' if self.scan.peek(1) == Some(b':') => self.punct(),
+                b':' if matches!(self.scan.peek(1), Some(b'"' | b'\'')) => self.quoted_symbol(),
+                b':' if self.scan.peek(1).is_some_and(is_ident_start) => self.symbol(),
                 b'@' | b'$' => self.variable(),
                 b'%' if self.literal_position() && self.percent_literal() => {}
                 b'/' if self.literal_position() => {
-                    self.pos += 1;
+                    self.scan.pos += 1;
                     let _ = self.delimited(b'/', true);
-                    self.skip_while(|c| c.is_ascii_alphabetic());
+                    self.scan.skip_while(|c| c.is_ascii_alphabetic());
                     self.toks.push(Tok::Value);
                 }
                 b'?' if self.literal_position() && self.char_literal() => {}
-                b'<' if self.peek(1) == Some(b'<') && self.heredoc_start() => {}
+                b'<' if self.scan.peek(1) == Some(b'<') && self.heredoc_start() => {}
                 b'0'..=b'9' => {
-                    self.skip_while(|c| c.is_ascii_alphanumeric() || c == b'_');
-                    if self.peek(0) == Some(b'.')
-                        && self.peek(1).is_some_and(|c| c.is_ascii_digit())
-                    {
-                        self.pos += 1;
-                        self.skip_while(|c| c.is_ascii_alphanumeric() || c == b'_');
-                    }
+                    self.scan.skip_number();
                     self.toks.push(Tok::Value);
                 }
                 b if is_ident_start(b) => self.identifier(),
@@ -220,33 +185,15 @@ impl Lexer<'_> {
         }
     }
 
-    fn rest_of_line(&self) -> &str {
-        let end = self
-            .rest()
-            .find('\n')
-            .map_or(self.src.len(), |i| self.pos + i);
-        self.slice(self.pos, end)
-    }
-
-    fn skip_while(&mut self, mut keep: impl FnMut(u8) -> bool) {
-        while self.peek(0).is_some_and(&mut keep) {
-            self.pos += 1;
-        }
-    }
-
-    fn skip_line(&mut self) {
-        self.skip_while(|c| c != b'\n');
-    }
-
     fn skip_block_comment(&mut self) {
         loop {
-            self.skip_line();
-            if self.peek(0).is_none() {
+            self.scan.skip_line();
+            if self.scan.peek(0).is_none() {
                 return;
             }
-            self.pos += 1;
-            if self.rest().starts_with("=end") {
-                self.skip_line();
+            self.scan.pos += 1;
+            if self.scan.rest().starts_with("=end") {
+                self.scan.skip_line();
                 return;
             }
         }
@@ -254,8 +201,8 @@ impl Lexer<'_> {
 
     fn skip_heredoc_bodies(&mut self) {
         for heredoc in std::mem::take(&mut self.heredocs) {
-            while self.peek(0).is_some() {
-                let line = self.rest_of_line();
+            while self.scan.peek(0).is_some() {
+                let line = self.scan.rest_of_line();
                 let line_len = line.len();
                 let line = line.trim_end_matches('\r');
                 let done = if heredoc.indented {
@@ -263,7 +210,7 @@ impl Lexer<'_> {
                 } else {
                     line == heredoc.terminator
                 };
-                self.pos = (self.pos + line_len + 1).min(self.bytes.len());
+                self.scan.advance_clamped(line_len + 1);
                 if done {
                     break;
                 }
@@ -272,31 +219,25 @@ impl Lexer<'_> {
     }
 
     fn punct(&mut self) {
-        let rest = self.rest();
-        let op = PUNCTS.iter().find(|p| rest.starts_with(**p));
-        match op {
-            Some(op) => {
-                self.pos += op.len();
-                self.toks.push(Tok::Punct(op));
-            }
+        match self.scan.punct(PUNCTS) {
+            Some(op) => self.toks.push(Tok::Punct(op)),
             // A stray byte (or the start of a multi-byte character): step over the character.
             None => {
-                let width = rest.chars().next().map_or(1, char::len_utf8);
-                self.pos += width;
+                self.scan.skip_char();
                 self.toks.push(Tok::Value);
             }
         }
     }
 
     fn identifier(&mut self) {
-        let start = self.pos;
-        self.skip_while(is_ident_char);
-        if matches!(self.peek(0), Some(b'?' | b'!')) && self.peek(1) != Some(b'=') {
-            self.pos += 1;
+        let start = self.scan.pos;
+        self.scan.skip_while(is_ident_char);
+        if matches!(self.scan.peek(0), Some(b'?' | b'!')) && self.scan.peek(1) != Some(b'=') {
+            self.scan.pos += 1;
         }
-        let word = self.slice(start, self.pos).to_owned();
-        if self.peek(0) == Some(b':') && self.peek(1) != Some(b':') {
-            self.pos += 1;
+        let word = self.scan.slice(start, self.scan.pos).to_owned();
+        if self.scan.peek(0) == Some(b':') && self.scan.peek(1) != Some(b':') {
+            self.scan.pos += 1;
             self.toks.push(Tok::Label(word));
         } else {
             self.toks.push(Tok::Ident(word));
@@ -304,45 +245,50 @@ impl Lexer<'_> {
     }
 
     fn variable(&mut self) {
-        self.pos += 1;
-        if self.bytes.get(self.pos - 1) == Some(&b'$') && !self.peek(0).is_some_and(is_ident_start)
+        self.scan.pos += 1;
+        if self.scan.bytes().get(self.scan.pos - 1) == Some(&b'$')
+            && !self.scan.peek(0).is_some_and(is_ident_start)
         {
             // Special globals such as `$:` or `$0`.
-            self.pos = (self.pos + 1).min(self.bytes.len());
+            self.scan.advance_clamped(1);
         } else {
-            self.skip_while(|c| is_ident_char(c) || c == b'@');
+            self.scan.skip_while(|c| is_ident_char(c) || c == b'@');
         }
         self.toks.push(Tok::Value);
     }
 
     fn symbol(&mut self) {
-        self.pos += 1;
-        let start = self.pos;
-        self.skip_while(is_ident_char);
-        if matches!(self.peek(0), Some(b'?' | b'!' | b'=')) && self.peek(1) != Some(b'>') {
-            self.pos += 1;
+        self.scan.pos += 1;
+        let start = self.scan.pos;
+        self.scan.skip_while(is_ident_char);
+        if matches!(self.scan.peek(0), Some(b'?' | b'!' | b'=')) && self.scan.peek(1) != Some(b'>')
+        {
+            self.scan.pos += 1;
         }
-        let name = self.slice(start, self.pos).to_owned();
+        let name = self.scan.slice(start, self.scan.pos).to_owned();
         self.toks.push(Tok::Sym(name));
     }
 
     fn quoted_symbol(&mut self) {
-        self.pos += 1;
-        let quote = self.peek(0).unwrap_or(b'"');
-        self.pos += 1;
+        self.scan.pos += 1;
+        let quote = self.scan.peek(0).unwrap_or(b'"');
+        self.scan.pos += 1;
         let text = self.delimited(quote, quote == b'"');
         self.toks.push(Tok::Sym(text));
     }
 
     fn quoted(&mut self, quote: u8, interpolating: bool) {
-        let start = self.pos;
-        self.pos += 1;
+        let start = self.scan.pos;
+        self.scan.pos += 1;
         let text = self.delimited(quote, interpolating);
         if !self.closed {
             self.unterminated.get_or_insert(start);
         }
-        if self.peek(0) == Some(b':') && self.peek(1) != Some(b':') && self.prev_allows_label() {
-            self.pos += 1;
+        if self.scan.peek(0) == Some(b':')
+            && self.scan.peek(1) != Some(b':')
+            && self.prev_allows_label()
+        {
+            self.scan.pos += 1;
             self.toks.push(Tok::Label(text));
         } else {
             self.toks.push(Tok::Str(text));
@@ -360,22 +306,16 @@ impl Lexer<'_> {
     /// Reads a literal up to `close` (the opening delimiter already consumed), returning its
     /// decoded text. Paired delimiters nest; `#{…}` interpolation is kept verbatim.
     fn delimited(&mut self, close: u8, interpolating: bool) -> String {
-        let open = match close {
-            b')' => Some(b'('),
-            b']' => Some(b'['),
-            b'}' => Some(b'{'),
-            b'>' => Some(b'<'),
-            _ => None,
-        };
+        let open = opening(close);
         let mut out = Vec::new();
         let mut nesting = 0usize;
         self.closed = false;
-        while let Some(b) = self.peek(0) {
-            self.pos += 1;
+        while let Some(b) = self.scan.peek(0) {
+            self.scan.pos += 1;
             match b {
                 b'\\' => {
-                    let Some(next) = self.peek(0) else { break };
-                    self.pos += 1;
+                    let Some(next) = self.scan.peek(0) else { break };
+                    self.scan.pos += 1;
                     if interpolating {
                         out.push(match next {
                             b'n' => b'\n',
@@ -389,10 +329,15 @@ impl Lexer<'_> {
                         out.push(next);
                     }
                 }
-                b'#' if interpolating && self.peek(0) == Some(b'{') => {
-                    let start = self.pos - 1;
+                b'#' if interpolating && self.scan.peek(0) == Some(b'{') => {
+                    let start = self.scan.pos - 1;
                     self.skip_interpolation();
-                    out.extend_from_slice(self.bytes.get(start..self.pos).unwrap_or_default());
+                    out.extend_from_slice(
+                        self.scan
+                            .bytes()
+                            .get(start..self.scan.pos)
+                            .unwrap_or_default(),
+                    );
                 }
                 b if Some(b) == open => {
                     nesting += 1;
@@ -415,8 +360,8 @@ impl Lexer<'_> {
     /// Steps over `{…}` after a `#`, counting braces and skipping simple nested strings.
     fn skip_interpolation(&mut self) {
         let mut depth = 0usize;
-        while let Some(b) = self.peek(0) {
-            self.pos += 1;
+        while let Some(b) = self.scan.peek(0) {
+            self.scan.pos += 1;
             match b {
                 b'{' => depth += 1,
                 b'}' => {
@@ -426,16 +371,16 @@ impl Lexer<'_> {
                     }
                 }
                 b'"' | b'\'' => {
-                    while let Some(c) = self.peek(0) {
-                        self.pos += 1;
+                    while let Some(c) = self.scan.peek(0) {
+                        self.scan.pos += 1;
                         if c == b'\\' {
-                            self.pos = (self.pos + 1).min(self.bytes.len());
+                            self.scan.advance_clamped(1);
                         } else if c == b {
                             break;
                         }
                     }
                 }
-                b'\\' => self.pos = (self.pos + 1).min(self.bytes.len()),
+                b'\\' => self.scan.advance_clamped(1),
                 _ => {}
             }
         }
@@ -443,24 +388,18 @@ impl Lexer<'_> {
 
     /// `%q(…)`, `%w[…]`, `%i[…]` and friends; returns false when `%` is an operator.
     fn percent_literal(&mut self) -> bool {
-        let (kind, delim_at) = match self.peek(1) {
+        let (kind, delim_at) = match self.scan.peek(1) {
             Some(k) if b"qQwWiIsrx".contains(&k) => (k, 2),
             _ => (b'Q', 1),
         };
-        let Some(open) = self.peek(delim_at) else {
+        let Some(open) = self.scan.peek(delim_at) else {
             return false;
         };
         if open.is_ascii_alphanumeric() || open.is_ascii_whitespace() || open == b'=' {
             return false;
         }
-        let close = match open {
-            b'(' => b')',
-            b'[' => b']',
-            b'{' => b'}',
-            b'<' => b'>',
-            other => other,
-        };
-        self.pos += delim_at + 1;
+        let close = closing(open);
+        self.scan.pos += delim_at + 1;
         let interpolating = matches!(kind, b'Q' | b'W' | b'I' | b'r' | b'x');
         let text = self.delimited(close, interpolating);
         match kind {
@@ -491,7 +430,7 @@ impl Lexer<'_> {
 
     /// `?a` / `?\n`; returns false when `?` is the ternary operator.
     fn char_literal(&mut self) -> bool {
-        let (Some(c), after) = (self.peek(1), self.peek(2)) else {
+        let (Some(c), after) = (self.scan.peek(1), self.scan.peek(2)) else {
             return false;
         };
         if c.is_ascii_whitespace() || !c.is_ascii() || after.is_some_and(|a| !a.is_ascii()) {
@@ -501,7 +440,7 @@ impl Lexer<'_> {
         if c != b'\\' && after.is_some_and(is_ident_char) {
             return false;
         }
-        self.pos = (self.pos + width).min(self.bytes.len());
+        self.scan.advance_clamped(width);
         self.toks.push(Tok::Value);
         true
     }
@@ -509,34 +448,36 @@ impl Lexer<'_> {
     /// `<<~EOS`, `<<-EOS`, `<<EOS`, `<<~'EOS'`; returns false for the `<<` operator.
     fn heredoc_start(&mut self) -> bool {
         let mut at = 2;
-        let indented = matches!(self.peek(at), Some(b'~' | b'-'));
+        let indented = matches!(self.scan.peek(at), Some(b'~' | b'-'));
         if indented {
             at += 1;
         }
-        let quoted = matches!(self.peek(at), Some(b'\'' | b'"' | b'`'));
+        let quoted = matches!(self.scan.peek(at), Some(b'\'' | b'"' | b'`'));
         let bare_ident = self
+            .scan
             .peek(at)
             .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_');
         if !(quoted || bare_ident) || (!indented && !quoted && !self.literal_position()) {
             return false;
         }
-        let start = self.pos + at;
+        let start = self.scan.pos + at;
         let terminator = if quoted {
-            let quote = self.peek(at).unwrap_or(b'"');
+            let quote = self.scan.peek(at).unwrap_or(b'"');
             let body = start + 1;
             let Some(len) = self
-                .bytes
+                .scan
+                .bytes()
                 .get(body..)
                 .and_then(|r| r.iter().position(|&c| c == quote || c == b'\n'))
             else {
                 return false;
             };
-            self.pos = body + len + 1;
-            self.slice(body, body + len).to_owned()
+            self.scan.pos = body + len + 1;
+            self.scan.slice(body, body + len).to_owned()
         } else {
-            self.pos = start;
-            self.skip_while(is_ident_char);
-            self.slice(start, self.pos).to_owned()
+            self.scan.pos = start;
+            self.scan.skip_while(is_ident_char);
+            self.scan.slice(start, self.scan.pos).to_owned()
         };
         self.heredocs.push(PendingHeredoc {
             terminator,
