@@ -1,8 +1,8 @@
 # `tofu test` of the whole stack against a mocked AWS
 # provider: no credentials, no resources; it evaluates every module with real provider
 # schemas. CI runs it (.github/workflows/ci.yml, job `tofu`); locally:
-#   tofu -chdir=deploy/tofu/environments/production init -backend=false
-#   tofu -chdir=deploy/tofu/environments/production test
+#   tofu -chdir=deploy/tofu init -backend=false
+#   tofu -chdir=deploy/tofu test
 
 mock_provider "aws" {
   mock_data "aws_availability_zones" {

@@ -7,20 +7,20 @@ locals {
 }
 
 module "networking" {
-  source             = "../../modules/networking"
+  source             = "./modules/networking"
   name               = local.name
   az_count           = var.az_count
   single_nat_gateway = var.single_nat_gateway
 }
 
 module "ecr" {
-  source       = "../../modules/ecr"
+  source       = "./modules/ecr"
   name         = local.name
   force_delete = !var.protect_data
 }
 
 module "database" {
-  source                = "../../modules/database"
+  source                = "./modules/database"
   name                  = local.name
   subnet_ids            = module.networking.database_subnet_ids
   security_group_id     = module.networking.database_security_group_id
@@ -37,7 +37,7 @@ module "database" {
 }
 
 module "cache" {
-  source             = "../../modules/cache"
+  source             = "./modules/cache"
   name               = local.name
   subnet_ids         = module.networking.database_subnet_ids
   security_group_id  = module.networking.cache_security_group_id
@@ -47,7 +47,7 @@ module "cache" {
 }
 
 module "secrets" {
-  source = "../../modules/secrets"
+  source = "./modules/secrets"
   name   = local.name
   database = {
     address         = module.database.address
@@ -68,7 +68,7 @@ module "secrets" {
 }
 
 module "iam" {
-  source                   = "../../modules/iam"
+  source                   = "./modules/iam"
   region                   = var.region
   name                     = local.name
   secret_arns              = module.secrets.all_arns
@@ -80,7 +80,7 @@ module "iam" {
 }
 
 module "compute" {
-  source                 = "../../modules/compute"
+  source                 = "./modules/compute"
   region                 = var.region
   name                   = local.name
   environment            = var.environment
@@ -117,7 +117,7 @@ module "compute" {
 }
 
 module "monitoring" {
-  source                     = "../../modules/monitoring"
+  source                     = "./modules/monitoring"
   name                       = local.name
   environment                = var.environment
   region                     = var.region
