@@ -46,11 +46,12 @@ test: services-up && checks
     cargo build --workspace --bins --locked
     cargo test --workspace --locked
 
-# fmt, clippy (warnings are errors) and the crate dependency-direction check.
+# fmt, clippy (warnings are errors), the crate dependency-direction check and cargo deny (deny.toml: licenses, duplicate versions, sources, advisories when the RustSec database is reachable or on disk).
 lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
     scripts/check-deps.sh
+    scripts/deny.sh
 
 # Repository checks that need no compiling: compose.yaml, the images against the justfile, OpenTofu code, crate dependency directions.
 checks: check-compose check-docker-drift check-hcl test-checkers
