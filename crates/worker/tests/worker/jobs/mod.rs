@@ -16,8 +16,6 @@ use std::{
     sync::Arc,
 };
 
-use diesel::{QueryableByName, sql_types::Text};
-use diesel_async::RunQueryDsl;
 use fred::interfaces::LuaInterface;
 use wump_core::{
     jobs::{ParseJob, ScrapeJob},
@@ -138,36 +136,6 @@ impl Harness {
             })
             .collect()
     }
-}
-
-#[derive(QueryableByName)]
-struct Rows {
-    #[diesel(sql_type = Text)]
-    rows: String,
-}
-
-/// Every row of every table the jobs write, as JSON in a stable order, leaving out the
-/// given columns.
-pub(crate) async fn dump(conn: &mut AsyncPgConnection, without: &[&str]) -> String {
-    let mut out = String::new();
-    let drop: String = without.iter().map(|c| format!(" - '{c}'")).collect();
-    for table in [
-        "organizations",
-        "repositories",
-        "packages",
-        "dependencies",
-        "package_organizations",
-    ] {
-        let rows = diesel::sql_query(format!(
-            "SELECT coalesce(jsonb_agg(to_jsonb(t){drop} ORDER BY (to_jsonb(t){drop})::text), '[]')::text AS rows FROM {table} t"
-        ))
-        .get_result::<Rows>(conn)
-        .await
-        .unwrap();
-        out.push_str(&rows.rows);
-        out.push('\n');
-    }
-    out
 }
 
 /// Writes `contents` at `relative` under `root`, creating directories.
