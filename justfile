@@ -149,5 +149,5 @@ bench-api:
 # Benchmark the lockfile parsers (criterion, a few minutes) and record MB/s in docs/benchmarks.md.
 bench-parsers:
     mkdir -p {{ target_dir }}/criterion
-    cargo bench --locked -p wump-core --bench parsers | tee {{ target_dir }}/criterion/parsers.log
+    cargo bench --locked -p wump-manifests --bench parsers | tee {{ target_dir }}/criterion/parsers.log
     python3 scripts/bench-report.py {{ target_dir }}/criterion

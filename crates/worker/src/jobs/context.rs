@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use wump_core::manifest::matcher;
 use wump_db::{DbPool, ValkeyPool};
+use wump_manifests::matcher;
 use wump_providers::{DataProvider, ProviderKind, ProviderRegistry};
 
 use super::{FollowUp, JobError};

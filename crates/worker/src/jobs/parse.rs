@@ -3,16 +3,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
-use wump_core::{
-    DependencyKind, Ecosystem,
-    jobs::ParseJob,
-    manifest::{self, Format, ParsedDependency, matcher},
-};
+use wump_core::{DependencyKind, Ecosystem, jobs::ParseJob};
 use wump_db::{
     edges::{self, EdgeInput},
     pool::checkout,
     repositories, upserts,
 };
+use wump_manifests::{self as manifest, Format, ParsedDependency, matcher};
 use wump_providers::{ProviderError, RepoRef};
 
 use super::{JobContext, JobError, JobOutcome, db, invalidate};

@@ -17,14 +17,12 @@ use std::{
 };
 
 use fred::interfaces::LuaInterface;
-use wump_core::{
-    jobs::{ParseJob, ScrapeJob},
-    manifest::matcher,
-};
+use wump_core::jobs::{ParseJob, ScrapeJob};
 use wump_db::{
     AsyncPgConnection,
     test_support::{TestDatabase, TestValkey},
 };
+use wump_manifests::matcher;
 use wump_providers::{LocalProvider, ProviderRegistry};
 use wump_worker::jobs::{Job, JobContext, JobOutcome, run};
 
