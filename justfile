@@ -46,11 +46,12 @@ test: services-up && checks
     cargo build --workspace --bins --locked
     cargo test --workspace --locked
 
-# fmt, clippy (warnings are errors) and the crate dependency-direction check.
+# fmt, clippy (warnings are errors), the crate dependency-direction check and cargo deny (deny.toml: licenses, duplicate versions, sources, advisories when the RustSec database is reachable or on disk).
 lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
     scripts/check-deps.sh
+    scripts/deny.sh
 
 # Repository checks that need no compiling: compose.yaml, the images against the justfile, OpenTofu code, crate dependency directions.
 checks: check-compose check-docker-drift check-hcl test-checkers
@@ -155,5 +156,5 @@ bench-data SIZE="small": services-up
 # Benchmark the lockfile parsers (criterion, a few minutes) and record MB/s in docs/benchmarks.md.
 bench-parsers:
     mkdir -p {{ target_dir }}/criterion
-    cargo bench --locked -p wump-core --bench parsers | tee {{ target_dir }}/criterion/parsers.log
+    cargo bench --locked -p wump-manifests --bench parsers | tee {{ target_dir }}/criterion/parsers.log
     python3 scripts/bench-report.py {{ target_dir }}/criterion

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use wump_core::manifest::matcher;
 use wump_db::{DbPool, ValkeyPool, queue::Queues};
+use wump_manifests::matcher;
 use wump_providers::{DataProvider, ProviderKind, ProviderRegistry};
 
 use super::{FollowUpSink, JobError, outcome::QueueSink};

@@ -2,11 +2,7 @@
 //! onto its edges, and registry metadata for packages that lack it.
 
 use serde_json::json;
-use wump_core::{
-    Ecosystem, FundingLink, PackageRef, RepoFullName,
-    jobs::EnrichJob,
-    manifest::{self, Format},
-};
+use wump_core::{Ecosystem, FundingLink, PackageRef, RepoFullName, jobs::EnrichJob};
 use wump_db::{
     edges,
     enrichment::{self, OrganizationProfile, PackageMetadataInput},
@@ -14,6 +10,7 @@ use wump_db::{
     pool::checkout,
     repositories,
 };
+use wump_manifests::{self as manifest, Format};
 use wump_providers::{
     DataProvider, ProviderError, RepoRef,
     registries::{CratesIo, MavenCentral, Npm, Packagist, Pypi, Rubygems},

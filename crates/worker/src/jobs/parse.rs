@@ -1,18 +1,17 @@
 //! parse: read a repository's manifests and replace its dependency edges, in three steps:
 //! fetch the declarations (provider I/O), merge them into one edge per package
-//! (`wump_core::manifest::merge`, pure), store the edges (database).
+//! (`wump_manifests::merge`, pure), store the edges (database).
 
 use serde_json::{Value, json};
 use uuid::Uuid;
-use wump_core::{
-    Ecosystem,
-    jobs::ParseJob,
-    manifest::{self, Declaration, MergedDependency, matcher, merge_dependencies},
-};
+use wump_core::{Ecosystem, jobs::ParseJob};
 use wump_db::{
     edges::{self, EdgeChanges, EdgeInput},
     pool::checkout,
     repositories, upserts,
+};
+use wump_manifests::{
+    self as manifest, Declaration, MergedDependency, matcher, merge_dependencies,
 };
 use wump_providers::{DataProvider, ProviderError, RepoRef};
 

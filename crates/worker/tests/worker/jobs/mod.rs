@@ -16,17 +16,13 @@ use std::{
     sync::Arc,
 };
 
-use diesel::{QueryableByName, sql_types::Text};
-use diesel_async::RunQueryDsl;
 use fred::interfaces::LuaInterface;
-use wump_core::{
-    jobs::{JobType, ParseJob, Priority, ScrapeJob, queue_name},
-    manifest::matcher,
-};
+use wump_core::jobs::{JobType, ParseJob, Priority, ScrapeJob, queue_name};
 use wump_db::{
     AsyncPgConnection,
     test_support::{TestDatabase, TestValkey},
 };
+use wump_manifests::matcher;
 use wump_providers::{LocalProvider, ProviderRegistry};
 use wump_worker::jobs::{BackgroundJob, Delivery, Job, JobContext, JobError, JobOutcome};
 
@@ -165,36 +161,6 @@ pub(crate) fn delivery(job_type: JobType, attempt: u32) -> Delivery {
         priority: Priority::Normal,
         attempt,
     }
-}
-
-#[derive(QueryableByName)]
-struct Rows {
-    #[diesel(sql_type = Text)]
-    rows: String,
-}
-
-/// Every row of every table the jobs write, as JSON in a stable order, leaving out the
-/// given columns.
-pub(crate) async fn dump(conn: &mut AsyncPgConnection, without: &[&str]) -> String {
-    let mut out = String::new();
-    let drop: String = without.iter().map(|c| format!(" - '{c}'")).collect();
-    for table in [
-        "organizations",
-        "repositories",
-        "packages",
-        "dependencies",
-        "package_organizations",
-    ] {
-        let rows = diesel::sql_query(format!(
-            "SELECT coalesce(jsonb_agg(to_jsonb(t){drop} ORDER BY (to_jsonb(t){drop})::text), '[]')::text AS rows FROM {table} t"
-        ))
-        .get_result::<Rows>(conn)
-        .await
-        .unwrap();
-        out.push_str(&rows.rows);
-        out.push('\n');
-    }
-    out
 }
 
 /// Writes `contents` at `relative` under `root`, creating directories.

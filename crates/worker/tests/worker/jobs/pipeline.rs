@@ -7,10 +7,11 @@ use wump_db::{
     AsyncPgConnection,
     listings::{self, DependentsQuery, OrganizationsSort},
     models::funding_links,
+    test_support::dump_tables,
 };
 use wump_worker::jobs::{FollowUpJob, Job};
 
-use super::{Harness, dump, write};
+use super::{Harness, write};
 
 /// `(full name, stars)` of the dependents of a package, most-starred first.
 pub(crate) async fn dependents(
@@ -250,8 +251,8 @@ async fn running_everything_again_changes_nothing() {
     let h = Harness::new().await;
     h.scrape_all().await;
     let mut conn = h.conn().await;
-    let before = dump(&mut conn, &[]).await;
-    let before_unstamped = dump(&mut conn, &["parsed_at"]).await;
+    let before = dump_tables(&mut conn, &[]).await;
+    let before_unstamped = dump_tables(&mut conn, &["parsed_at"]).await;
     let versions = h.cache_versions().await;
     assert!(!versions.is_empty());
 
@@ -259,7 +260,7 @@ async fn running_everything_again_changes_nothing() {
     let again = h.scrape_all().await;
     assert_eq!(again.len(), 1);
     assert!(again[0].1.follow_ups.is_empty());
-    assert_eq!(dump(&mut conn, &[]).await, before);
+    assert_eq!(dump_tables(&mut conn, &[]).await, before);
 
     // Parsing and enriching everything anyway writes nothing but the parse stamps.
     for repo in [
@@ -282,7 +283,10 @@ async fn running_everything_again_changes_nothing() {
         let outcome = super::run(&h.ctx, &job).await.unwrap();
         assert_eq!(outcome.metadata["profile_changed"], false, "{login}");
     }
-    assert_eq!(dump(&mut conn, &["parsed_at"]).await, before_unstamped);
+    assert_eq!(
+        dump_tables(&mut conn, &["parsed_at"]).await,
+        before_unstamped
+    );
     assert_eq!(h.cache_versions().await, versions);
 }
 
