@@ -46,11 +46,12 @@ test: services-up && checks
     cargo build --workspace --bins --locked
     cargo test --workspace --locked
 
-# fmt, clippy (warnings are errors), the crate dependency-direction check and the schema-drift check.
+# fmt, clippy (warnings are errors), the crate dependency-direction check, cargo deny (deny.toml: licenses, duplicate versions, sources, advisories when the RustSec database is reachable or on disk) and the schema-drift check.
 lint: && schema-check
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
     scripts/check-deps.sh
+    scripts/deny.sh
 
 # crates/db/src/schema.rs against what `diesel print-schema` (diesel.toml) prints for a database the migrations just built (needs PostgreSQL: starts it like `test`).
 schema-check: services-up
@@ -159,5 +160,5 @@ bench-data SIZE="small": services-up
 # Benchmark the lockfile parsers (criterion, a few minutes) and record MB/s in docs/benchmarks.md.
 bench-parsers:
     mkdir -p {{ target_dir }}/criterion
-    cargo bench --locked -p wump-core --bench parsers | tee {{ target_dir }}/criterion/parsers.log
+    cargo bench --locked -p wump-manifests --bench parsers | tee {{ target_dir }}/criterion/parsers.log
     python3 scripts/bench-report.py {{ target_dir }}/criterion

@@ -5,7 +5,7 @@ Builds the targets with AddressSanitizer into fuzz/target/asan (its runtime is w
 libFuzzer name functions and lines; the stable toolchain accepts the flag with
 RUSTC_BOOTSTRAP=1), replays each target's corpus once (`-runs=0 -print_coverage=1`; a
 memory error in a dependency's unsafe code would show here too), and prints, per source
-file of crates/core/src/manifest, the instrumented edges the best target reached.
+file of crates/manifests/src, the instrumented edges the best target reached.
 Edges of functions the optimiser inlined count towards their caller's file.
 """
 
@@ -19,7 +19,7 @@ import sys
 FUZZ = pathlib.Path(__file__).resolve().parent
 BIN = FUZZ / "target/asan/x86_64-unknown-linux-gnu/release"
 FUNC = re.compile(r"^(?:UN)?COVERED_FUNC: hits: \d+ edges: (\d+)/(\d+) .* (\S+):\d+$")
-MANIFEST = "/crates/core/src/manifest/"
+MANIFEST = "/crates/manifests/src/"
 
 
 def run(target):
@@ -60,7 +60,7 @@ def main():
         for name, (c, t) in files.items():
             if c and (name not in best or c > best[name][0]):
                 best[name] = (c, t, target)
-    print("\n| file (crates/core/src/manifest/) | edges reached | of | best target |")
+    print("\n| file (crates/manifests/src/) | edges reached | of | best target |")
     print("|---|---|---|---|")
     for name, (c, t, target) in sorted(best.items()):
         print(f"| {name} | {c} ({100 * c / t:.0f} %) | {t} | {target} |")

@@ -7,7 +7,7 @@ are read where they lie and written here with a selector byte, never copied into
 
 The parse_* targets read their first byte as an index into the formats they cover, taken
 in `Format::ALL` order (see fuzz/src/lib.rs), so this script reads that order from the
-`formats!` table in crates/core/src/manifest/format.rs: a format added there gets the right
+`formats!` table in crates/manifests/src/format.rs: a format added there gets the right
 selector here, and an ecosystem without a fuzz target is an error.
 """
 
@@ -19,7 +19,7 @@ import shutil
 import sys
 
 FUZZ = pathlib.Path(__file__).resolve().parent
-FORMAT_RS = FUZZ.parent / "crates/core/src/manifest/format.rs"
+FORMAT_RS = FUZZ.parent / "crates/manifests/src/format.rs"
 ENTRY = re.compile(
     r'^\s*(\w+) => "([^"]+)", (?:Some\(Ecosystem::(\w+)\)|None), (?:true|false);', re.M
 )

@@ -4,7 +4,7 @@
 Usage: scripts/bench-report.py CRITERION_DIR [BENCH_OUTPUT]
 
 Reads criterion's estimates (CRITERION_DIR/<group>/<benchmark>/new/estimates.json and
-benchmark.json) of crates/core/benches/parsers.rs, and the `input ...` lines that bench
+benchmark.json) of crates/manifests/benches/parsers.rs, and the `input ...` lines that bench
 prints (BENCH_OUTPUT, default CRITERION_DIR/parsers.log), then replaces the part of
 docs/benchmarks.md between the bench-parsers markers (or appends it).
 """

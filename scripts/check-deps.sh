@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Crate dependencies point one way (docs/architecture.md): core is pure; db and providers build
-# on core; api on core + db; worker on core + db + providers. Checked on the normal
+# Crate dependencies point one way (docs/architecture.md): core is pure; manifests (the
+# parsers) build on core; db on core; providers on core + manifests; api on core + db (never
+# the parsers, which it does not use); worker on all of them. Checked on the normal
 # (non-dev, non-build) dependency graph that `cargo tree` resolves from Cargo.lock.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,10 +20,11 @@ forbid() { # forbid CRATE REGEX...: no crate whose name matches REGEX in CRATE's
     done
 }
 
-forbid wump-core 'diesel.*' 'actix-web' 'reqwest' 'wump-(db|providers|api|worker)'
-forbid wump-db 'wump-(providers|api|worker)'
+forbid wump-core 'diesel.*' 'actix-web' 'reqwest' 'wump-(manifests|db|providers|api|worker)'
+forbid wump-manifests 'diesel.*' 'actix-web' 'reqwest' 'wump-(db|providers|api|worker)'
+forbid wump-db 'wump-(manifests|providers|api|worker)'
 forbid wump-providers 'wump-db' 'diesel.*' 'wump-(api|worker)'
-forbid wump-api 'wump-providers' 'wump-worker'
+forbid wump-api 'wump-manifests' 'wump-providers' 'wump-worker'
 forbid wump-worker 'wump-api'
 
 [ "$failed" = 0 ] && echo "dependency directions OK"

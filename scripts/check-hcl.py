@@ -15,11 +15,10 @@ References, in every directory of .tf files (a module or an environment):
   of that module, and every variable of that module without a default is passed;
 - every `module.M.OUT` names a module block M whose source declares output OUT;
 - every `file("${path.module}/...")` names a file that exists;
-- every key of a `terraform.tfvars.example` is a variable of its environment (and every
-  attribute of an object value an attribute of that variable's object type: tofu would
-  silently drop a misspelt one), and every variable without a default is set there;
-- the environments run the same code: their main.tf, variables.tf, outputs.tf and
-  versions.tf are identical (what differs belongs in terraform.tfvars).
+- every key of an environment's `environments/<env>/terraform.tfvars.example` is a variable
+  of the stack in deploy/tofu, which every environment applies (and every attribute of an
+  object value an attribute of that variable's object type: tofu would silently drop a
+  misspelt one), and every variable without a default is set there;
 
 wump's metrics (CloudWatch only holds what the ADOT collector's awsemf exporter declares,
 deploy/otel/ecs-collector.yaml, so a misspelt name or a dimension set it does not export
@@ -34,7 +33,6 @@ gives an alarm that never fires or a widget that stays empty, and nothing else s
 Usage: check-hcl.py [DIR]   (DIR defaults to deploy/tofu; tests pass a broken copy)
 """
 
-import filecmp
 import os
 import re
 import shutil
@@ -45,7 +43,6 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOLS = os.path.join(ROOT, ".tools", "py")
 META_ARGS = {"source", "version", "count", "for_each", "providers", "depends_on"}
-SHARED_ENV_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
 RESOURCE_PREFIXES = ("aws_", "random_")
 # A metric name as the code and the OpenTofu code write it.
 METRIC_NAME = re.compile(r"(?<![\w.-])(?:wump|http\.server)\.[a-z0-9_.]*[a-z0-9_]")
@@ -346,11 +343,23 @@ def check_references(base, errors):
     return modules
 
 
+def environment_examples(base):
+    """Each environment's `terraform.tfvars.example`, in environments/<env>/."""
+    envs_dir = os.path.join(base, "environments")
+    if not os.path.isdir(envs_dir):
+        return []
+    return [os.path.join(envs_dir, e, "terraform.tfvars.example") for e in sorted(os.listdir(envs_dir))
+            if os.path.exists(os.path.join(envs_dir, e, "terraform.tfvars.example"))]
+
+
 def check_tfvars_examples(base, modules, errors):
-    for path, mod in sorted(modules.items()):
-        example = os.path.join(path, "terraform.tfvars.example")
-        if not os.path.exists(example):
-            continue
+    stack = modules.get(os.path.realpath(base))
+    examples = environment_examples(base)
+    if examples and stack is None:
+        errors.append(f"{rel(base)}: environments but no stack (.tf files) to apply them to")
+        return
+    for example in examples:
+        path, mod = base, stack
         with open(example, encoding="utf-8") as f:
             text = f.read()
         scanner = Scanner(text).scan()
@@ -367,20 +376,6 @@ def check_tfvars_examples(base, modules, errors):
         for var, has_default in sorted(mod.variables.items()):
             if not has_default and var not in keys:
                 errors.append(f"{rel(example)}: required variable {var!r} is not set")
-
-
-def check_environments_alike(base, errors):
-    envs_dir = os.path.join(base, "environments")
-    if not os.path.isdir(envs_dir):
-        return
-    envs = sorted(d for d in os.listdir(envs_dir) if os.path.isdir(os.path.join(envs_dir, d)))
-    for name in SHARED_ENV_FILES:
-        present = [e for e in envs if os.path.exists(os.path.join(envs_dir, e, name))]
-        for e in present[1:]:
-            a, b = (os.path.join(envs_dir, x, name) for x in (present[0], e))
-            if not filecmp.cmp(a, b, shallow=False):
-                errors.append(f"{rel(b)} differs from {rel(a)}: environments share their code "
-                              "(put the difference in terraform.tfvars)")
 
 
 # ---- wump's metrics: the code, the collector, the OpenTofu code ------------------------------
@@ -602,7 +597,6 @@ def run(base, binary):
         how = "python-hcl2 (syntax only: no tofu/terraform on PATH for fmt)"
     modules = check_references(base, errors)
     check_tfvars_examples(base, modules, errors)
-    check_environments_alike(base, errors)
     check_metrics(base, errors)
     return errors, how, len(modules)
 

@@ -6,7 +6,6 @@ Run: python3 -m unittest discover -s scripts -p 'test_check_*.py'
 
 import importlib.util
 import os
-import re
 import shutil
 import tempfile
 import unittest
@@ -36,15 +35,10 @@ class BrokenCopy(unittest.TestCase):
         with open(path, "w", encoding="utf-8") as f:
             f.write(text.replace(old, new, count))
 
-    def edit_envs(self, file, old, new):
-        for env in ("dev", "staging", "production"):
-            self.edit(f"environments/{env}/{file}", old, new)
-
     def reference_errors(self):
         errors = []
         modules = check_hcl.check_references(self.base, errors)
         check_hcl.check_tfvars_examples(self.base, modules, errors)
-        check_hcl.check_environments_alike(self.base, errors)
         return errors
 
     def assertOneError(self, pattern):
@@ -78,31 +72,29 @@ class References(BrokenCopy):
         self.assertEqual(self.reference_errors(), [])
 
     def test_missing_module_output(self):
-        self.edit_envs("main.tf", "module.database.instance_id", "module.database.instance")
-        errors = self.reference_errors()
-        self.assertEqual(len(errors), 3, errors)  # once per environment
-        self.assertTrue(all(re.search(r"modules/database has no output 'instance'", e) for e in errors))
+        self.edit("main.tf", "module.database.instance_id", "module.database.instance")
+        self.assertOneError(r"modules/database has no output 'instance'")
 
     def test_unknown_module_block(self):
-        self.edit_envs("main.tf", "module.cache.port", "module.valkey.port")
+        self.edit("main.tf", "module.cache.port", "module.valkey.port")
         self.assertTrue(all("module.valkey is not a module block" in e for e in self.reference_errors()))
 
     def test_argument_the_module_does_not_declare(self):
-        self.edit_envs("main.tf", "  replicas           = var.cache.replicas\n",
-                       "  replicas           = var.cache.replicas\n  shards             = 2\n")
+        self.edit("main.tf", "  replicas           = var.cache.replicas\n",
+                  "  replicas           = var.cache.replicas\n  shards             = 2\n")
         errors = self.reference_errors()
-        self.assertEqual(len(errors), 3, errors)
+        self.assertEqual(len(errors), 1, errors)
         self.assertIn("passes 'shards', which deploy/tofu/modules/cache does not declare",
                       errors[0].replace(self.tmp + "/", ""))
 
     def test_required_variable_not_passed(self):
-        self.edit_envs("main.tf", "  security_group_id  = module.networking.cache_security_group_id\n", "")
+        self.edit("main.tf", "  security_group_id  = module.networking.cache_security_group_id\n", "")
         errors = self.reference_errors()
-        self.assertEqual(len(errors), 3, errors)
+        self.assertEqual(len(errors), 1, errors)
         self.assertIn("does not pass required variable 'security_group_id'", errors[0])
 
     def test_missing_module_source(self):
-        self.edit_envs("main.tf", '"../../modules/ecr"', '"../../modules/registry"')
+        self.edit("main.tf", '"./modules/ecr"', '"./modules/registry"')
         errors = self.reference_errors()
         self.assertTrue(errors)
         self.assertTrue(all("is not a directory of .tf files" in e for e in errors), errors)
@@ -132,9 +124,11 @@ class References(BrokenCopy):
         self.edit("environments/dev/terraform.tfvars.example", 'image_tag   = "CHANGE-ME-git-sha"', "")
         self.assertOneError(r"dev/terraform\.tfvars\.example: required variable 'image_tag' is not set")
 
-    def test_environments_drift(self):
-        self.edit("environments/production/variables.tf", 'default     = 30\n', 'default     = 90\n')
-        self.assertOneError(r"production/variables\.tf differs from .*dev/variables\.tf")
+    def test_tfvars_example_without_a_stack(self):
+        os.remove(os.path.join(self.base, "main.tf"))
+        for name in ("variables.tf", "outputs.tf", "versions.tf"):
+            os.remove(os.path.join(self.base, name))
+        self.assertOneError(r"deploy/tofu: environments but no stack")
 
 
 class Metrics(BrokenCopy):

@@ -5,10 +5,8 @@
 //! never by a list of their own, so a format or a parser added to `wump-core` is fuzzed
 //! without touching this crate. `make-seeds.py` writes seeds with the same first byte.
 
-use wump_core::{
-    Ecosystem,
-    manifest::{self, Format, ManifestError, ParsedManifest},
-};
+use wump_core::Ecosystem;
+use wump_manifests::{self as manifest, Format, ManifestError, ParsedManifest};
 
 /// The formats whose packages belong to `ecosystem`, in [`Format::ALL`] order; `None`
 /// selects the funding files.

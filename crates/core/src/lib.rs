@@ -1,5 +1,6 @@
 //! wump's domain: ecosystems and package names, dependency kinds, the value types the
-//! services exchange, job payloads, settings, and the manifest parsers.
+//! services exchange, job payloads and settings. The manifest parsers are wump-manifests
+//! (`crates/manifests`), which only the worker and the providers need.
 //!
 //! Nothing here touches the network or the database; both services and the providers
 //! build on these types so that a package, a queue name or a cache key means the same
@@ -8,7 +9,6 @@
 pub mod dependency;
 pub mod ecosystem;
 pub mod jobs;
-pub mod manifest;
 pub mod model;
 pub mod settings;
 #[cfg(feature = "diesel")]

@@ -16,10 +16,7 @@ use config::{Config, ConfigError, Environment, File};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::{
-    jobs::{JobType, Priority},
-    manifest::matcher,
-};
+use crate::jobs::{JobType, Priority};
 
 /// Everything wump can be configured with.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -40,7 +37,7 @@ pub struct Settings {
     /// Provider limits shared by every worker process through Valkey.
     pub provider_limits: ProviderLimitsSettings,
     /// Which files of a repository are read as manifests.
-    pub manifests: matcher::Limits,
+    pub manifests: ManifestLimits,
     pub telemetry: TelemetrySettings,
     /// Data providers' section, read by the worker into `wump_providers::ProvidersConfig`
     /// (which owns its shape and rejects unknown keys there).
@@ -877,6 +874,31 @@ impl Settings {
     }
 }
 
+/// Bounds on which files of one repository are read as manifests (`[manifests]`);
+/// `wump_manifests::matcher::select` applies them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ManifestLimits {
+    /// Files larger than this many bytes are skipped (the parsers refuse them anyway).
+    pub max_file_bytes: u64,
+    /// Most manifests, lockfiles and funding files read from one repository; the shallowest
+    /// are kept.
+    pub max_per_repository: usize,
+}
+
+/// The parsers' own size limit (`wump_manifests::DEFAULT_MAX_BYTES`, which a test there
+/// keeps equal to this).
+pub const DEFAULT_MANIFEST_MAX_BYTES: u64 = 5 * 1024 * 1024;
+
+impl Default for ManifestLimits {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: DEFAULT_MANIFEST_MAX_BYTES,
+            max_per_repository: 1_000,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -898,7 +920,7 @@ mod tests {
         let settings = Settings::load_from(Path::new("/nonexistent"), None, env(&[])).unwrap();
         assert_eq!(settings.api.bind.port(), 8080);
         assert!(settings.database.migrate_on_start);
-        assert_eq!(settings.manifests, matcher::Limits::default());
+        assert_eq!(settings.manifests, ManifestLimits::default());
         assert_eq!(
             settings.database.url.expose_secret(),
             "postgres://wump:wump@127.0.0.1:54329/wump"

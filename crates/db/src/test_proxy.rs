@@ -1,11 +1,15 @@
 //! A TCP proxy between wump and a server, switchable at run time between passing traffic,
-//! cutting it and black-holing it: tests take PostgreSQL or Valkey away this way without
-//! stopping the shared servers, and the chaos runs black-hole their own.
+//! cutting it, black-holing it and holding it: tests take PostgreSQL or Valkey away this way
+//! without stopping the shared servers, and the chaos runs black-hole their own.
 
 use std::{io, net::SocketAddr};
 
 use tokio::{
-    net::{TcpListener, TcpStream},
+    io::{AsyncReadExt as _, AsyncWriteExt as _},
+    net::{
+        TcpListener, TcpStream,
+        tcp::{ReadHalf, WriteHalf},
+    },
     sync::watch,
     task::AbortHandle,
 };
@@ -20,6 +24,11 @@ pub enum Mode {
     /// Accept connections and never answer; open ones stall (a dropped route, a hung host).
     /// Leaving this mode closes the stalled connections, as their peers would time them out.
     BlackHole,
+    /// Accept connections and forward nothing, but keep what either side sent: back in
+    /// [`Mode::Pass`] it all goes through on the same connections (a route that drops out
+    /// and returns before either side gives up). A client that must not reuse a connection
+    /// it gave up on gets the stale reply then, so a test can tell.
+    Hold,
 }
 
 /// Listens on a free local port and forwards to `upstream` as the current [`Mode`] says.
@@ -75,7 +84,14 @@ impl Drop for Proxy {
 }
 
 async fn connection(mut inbound: TcpStream, upstream: SocketAddr, mut mode: watch::Receiver<Mode>) {
-    let current = *mode.borrow_and_update();
+    let mut current = *mode.borrow_and_update();
+    if current == Mode::Hold {
+        // Not connected upstream yet: wait for the route to come back (or go away).
+        match mode.wait_for(|m| *m != Mode::Hold).await {
+            Ok(m) => current = *m,
+            Err(_) => return,
+        }
+    }
     match current {
         Mode::Cut => return,
         Mode::BlackHole => {
@@ -83,19 +99,50 @@ async fn connection(mut inbound: TcpStream, upstream: SocketAddr, mut mode: watc
             let _ = mode.wait_for(|m| *m != Mode::BlackHole).await;
             return;
         }
-        Mode::Pass => {}
+        Mode::Pass | Mode::Hold => {}
     }
     let Ok(mut outbound) = TcpStream::connect(upstream).await else {
         return;
     };
     let _ = outbound.set_nodelay(true);
+    let (mut from_client, mut to_client) = inbound.split();
+    let (mut from_server, mut to_server) = outbound.split();
     let left = tokio::select! {
-        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => None,
-        changed = mode.wait_for(|m| *m != Mode::Pass) => changed.ok().map(|m| *m),
+        left = pipe(&mut from_client, &mut to_server, mode.clone()) => left,
+        left = pipe(&mut from_server, &mut to_client, mode.clone()) => left,
     };
     if left == Some(Mode::BlackHole) {
         // Both sockets stay open and unread: whatever either side sends is lost.
         let _ = mode.wait_for(|m| *m != Mode::BlackHole).await;
+    }
+}
+
+/// Copies `from` to `to` until either closes or the mode turns to [`Mode::Cut`] or
+/// [`Mode::BlackHole`] (returned); while [`Mode::Hold`], each chunk waits for the mode to
+/// change before it is written.
+async fn pipe(
+    from: &mut ReadHalf<'_>,
+    to: &mut WriteHalf<'_>,
+    mut mode: watch::Receiver<Mode>,
+) -> Option<Mode> {
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let n = tokio::select! {
+            read = from.read(&mut buffer) => match read {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => n,
+            },
+            left = mode.wait_for(|m| matches!(m, Mode::Cut | Mode::BlackHole)) => {
+                return left.ok().map(|m| *m);
+            }
+        };
+        let now = *mode.wait_for(|m| *m != Mode::Hold).await.ok()?;
+        if now != Mode::Pass {
+            return Some(now);
+        }
+        if to.write_all(&buffer[..n]).await.is_err() {
+            return None;
+        }
     }
 }
 
@@ -174,5 +221,39 @@ mod tests {
             Some(true),
             "pass forwards again"
         );
+    }
+
+    #[tokio::test]
+    async fn hold_keeps_what_was_sent_and_delivers_it_on_pass() {
+        let proxy = Proxy::start(echo().await).await.unwrap();
+        let connect = || TcpStream::connect(("127.0.0.1", proxy.port()));
+        let mut open = connect().await.unwrap();
+        assert_eq!(round_trip(&mut open).await, Some(true));
+
+        proxy.set(Mode::Hold);
+        assert!(
+            round_trip(&mut open).await.is_none(),
+            "an open connection stalls"
+        );
+        let mut new = connect().await.expect("holding still accepts");
+        assert!(
+            round_trip(&mut new).await.is_none(),
+            "a new one is held too"
+        );
+
+        proxy.set(Mode::Pass);
+        for (stream, what) in [(&mut open, "open"), (&mut new, "new")] {
+            let mut held = [0u8; 4];
+            tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut held))
+                .await
+                .unwrap_or_else(|_| panic!("the {what} connection's held ping never came back"))
+                .unwrap();
+            assert_eq!(&held, b"ping", "{what}: the held bytes, not lost ones");
+            assert_eq!(
+                round_trip(stream).await,
+                Some(true),
+                "{what} forwards again"
+            );
+        }
     }
 }

@@ -401,3 +401,100 @@ pub async fn stored_and_recomputed_counts(
         (stored_counts, recomputed_counts),
     ])
 }
+
+/// The tables the writers fill, in the order [`dump_tables`] prints them.
+const DUMPED_TABLES: [&str; 5] = [
+    "organizations",
+    "repositories",
+    "packages",
+    "dependencies",
+    "package_organizations",
+];
+
+/// Every row of every table the writers fill, as JSON in a stable order (one line per
+/// table), leaving out the columns named in `without` (timestamps a re-run rewrites):
+/// equal dumps before and after mean a writer or job changed nothing.
+pub async fn dump_tables(conn: &mut AsyncPgConnection, without: &[&str]) -> String {
+    let without: Vec<String> = without.iter().map(|c| (*c).to_owned()).collect();
+    let mut out = String::new();
+    for table in DUMPED_TABLES {
+        // `table` is one of the constants above; the columns to drop are bound.
+        let rows = diesel::sql_query(format!(
+            "SELECT coalesce(jsonb_agg(to_jsonb(t) - $1::text[] ORDER BY (to_jsonb(t) - $1::text[])::text), '[]')::text AS json FROM {table} t"
+        ))
+        .bind::<diesel::sql_types::Array<Text>, _>(&without)
+        .get_result::<Json>(conn)
+        .await
+        .unwrap_or_else(|e| panic!("dumping {table}: {e}"));
+        out.push_str(&rows.json);
+        out.push('\n');
+    }
+    out
+}
+
+/// The environment of a `wump-worker` (or `wump-api`) process a test starts, as
+/// `WUMP__…` variables: the worker tests and the chaos runs build theirs from one base.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessEnv {
+    vars: Vec<(String, String)>,
+}
+
+/// The package registries' provider sections, each turned off by [`ProcessEnv::offline`].
+const REGISTRIES: [&str; 6] = [
+    "NPM",
+    "PYPI",
+    "CRATES_IO",
+    "MAVEN_CENTRAL",
+    "RUBYGEMS",
+    "PACKAGIST",
+];
+
+impl ProcessEnv {
+    /// The servers at `database_url` and `valkey_url` (already migrated: no migrating on
+    /// start), with every provider that would reach the internet turned off (GitHub,
+    /// ecosystems.dev, the package registries).
+    pub fn offline(database_url: &str, valkey_url: &str) -> Self {
+        let mut env = Self::default()
+            .set("WUMP__DATABASE__URL", database_url)
+            .set("WUMP__DATABASE__MIGRATE_ON_START", "false")
+            .set("WUMP__VALKEY__URL", valkey_url)
+            .set("WUMP__PROVIDERS__GITHUB__ENABLED", "false")
+            .set("WUMP__PROVIDERS__ECOSYSTEMS__ENABLED", "false");
+        for registry in REGISTRIES {
+            env = env.set(
+                format!("WUMP__PROVIDERS__REGISTRIES__{registry}__ENABLED"),
+                "false",
+            );
+        }
+        env
+    }
+
+    /// [`ProcessEnv::offline`] over a test's own database and Valkey key prefix.
+    pub fn for_test(db: &TestDatabase, valkey: &TestValkey) -> Self {
+        Self::offline(
+            db.settings().url.expose_secret(),
+            valkey.settings().url.expose_secret(),
+        )
+        .set("WUMP__QUEUES__KEY_PREFIX", valkey.prefix())
+    }
+
+    /// Sets `key` to `value`, replacing an earlier value.
+    pub fn set(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        let (key, value) = (key.into(), value.into());
+        match self.vars.iter_mut().find(|(k, _)| *k == key) {
+            Some(existing) => existing.1 = value,
+            None => self.vars.push((key, value)),
+        }
+        self
+    }
+
+    /// The variables, in the order they were first set.
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The variables, in the order they were first set.
+    pub fn into_vars(self) -> Vec<(String, String)> {
+        self.vars
+    }
+}

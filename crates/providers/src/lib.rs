@@ -19,6 +19,8 @@ mod model;
 mod provider;
 pub mod registries;
 mod registry;
+#[cfg(feature = "test-support")]
+pub mod test_mock;
 
 pub use config::ProvidersConfig;
 pub use error::{Capability, ProviderError};

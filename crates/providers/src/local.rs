@@ -24,10 +24,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use wump_core::{
-    OrganizationKind, RepoFullName,
-    manifest::{self, Format},
-};
+use wump_core::{OrganizationKind, RepoFullName};
+use wump_manifests::{self as manifest, Format};
 
 use crate::{
     Capability, DataProvider, DiscoveredRepository, DiscoveryQuery, FileContent, FileTree,

@@ -12,9 +12,9 @@ use std::{
 };
 
 use serde::Serialize;
-use wump_core::{
-    DependencyKind, Ecosystem, FundingLink,
-    manifest::{self, DEFAULT_MAX_BYTES, Format, ManifestError, ParsedDependency, ParsedManifest},
+use wump_core::{DependencyKind, Ecosystem, FundingLink};
+use wump_manifests::{
+    self as manifest, DEFAULT_MAX_BYTES, Format, ManifestError, ParsedDependency, ParsedManifest,
 };
 
 /// Arguments of `wump-worker parse`.

@@ -1,4 +1,4 @@
-//! wump's background worker: the job runners ([`jobs`]), the queues they run on ([`queue`]),
+//! wump's background worker: the jobs ([`jobs`]), the queues they run on ([`queue`]),
 //! the [`scheduler`] of recurring jobs, [`metrics`], the health endpoint, GitHub's
 //! conditional-request cache in Valkey ([`http_cache`]), the `run` service wiring them
 //! together ([`service`]), and [`inspect`] behind the local `wump-worker parse` command.

@@ -11,7 +11,7 @@ use wump_providers::{FleetLimits, FleetPolicy, GitHubProvider, ProviderRegistry,
 use crate::{
     fleet_limits::ValkeyFleetStore,
     http_cache::ValkeyHttpCache,
-    jobs::{JobContext, QueuedContext, register_all},
+    jobs::{JobContext, register_all},
     metrics::{self, QueueGauges},
     queue::{Queues, Runner, shutdown_signal, wait_until_idle},
     scheduler::Scheduler,
@@ -114,7 +114,7 @@ pub async fn run(settings: &Settings, options: RunOptions) -> anyhow::Result<()>
     let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
     let runner = register_all(
         Runner::new(queues.clone(), grace),
-        &QueuedContext::new(ctx, queues.clone()),
+        &ctx.with_follow_ups_onto(queues.clone()),
     );
     let in_flight = runner.in_flight();
     let gauges = tokio::spawn(

@@ -14,7 +14,7 @@ use wump_core::{
     jobs::{JobType, Priority, ScrapeJob},
     settings::{QueueSettings, ValkeySettings},
 };
-use wump_db::queue::Queues;
+use wump_db::{queue::Queues, test_support::ProcessEnv};
 
 use crate::{
     Error, Result, eventually, free_port, io,
@@ -295,45 +295,21 @@ pub fn valkey_settings(url: &str) -> ValkeySettings {
 /// `local_root` with every internet provider off, fast orphan recovery, limits high enough
 /// that the load is never refused for its rate (the runs measure faults, not limits).
 pub fn base_env(database_url: &str, valkey_url: &str, local_root: &Path) -> Env {
-    let mut env: Env = [
-        ("WUMP__DATABASE__URL", database_url.to_owned()),
-        ("WUMP__DATABASE__MIGRATE_ON_START", "false".into()),
-        ("WUMP__VALKEY__URL", valkey_url.to_owned()),
-        ("WUMP__API__WORKERS", "2".into()),
-        (
-            "WUMP__API__RATE_LIMITS__ANONYMOUS__PER_MINUTE",
-            "1000000".into(),
-        ),
-        ("WUMP__API__RATE_LIMITS__ANONYMOUS__BURST", "100000".into()),
-        ("WUMP__QUEUES__HEARTBEAT_INTERVAL_SECS", "1".into()),
-        ("WUMP__QUEUES__MISSED_HEARTBEATS", "3".into()),
-        ("WUMP__QUEUES__POLL_INTERVAL_MS", "100".into()),
-        ("WUMP__WORKER__SHUTDOWN_GRACE_SECS", "5".into()),
-        (
+    let mut env = ProcessEnv::offline(database_url, valkey_url)
+        .set("WUMP__API__WORKERS", "2")
+        .set("WUMP__API__RATE_LIMITS__ANONYMOUS__PER_MINUTE", "1000000")
+        .set("WUMP__API__RATE_LIMITS__ANONYMOUS__BURST", "100000")
+        .set("WUMP__QUEUES__HEARTBEAT_INTERVAL_SECS", "1")
+        .set("WUMP__QUEUES__MISSED_HEARTBEATS", "3")
+        .set("WUMP__QUEUES__POLL_INTERVAL_MS", "100")
+        .set("WUMP__WORKER__SHUTDOWN_GRACE_SECS", "5")
+        .set(
             "WUMP__PROVIDERS__LOCAL__ROOT",
             local_root.to_string_lossy().into_owned(),
-        ),
-        ("WUMP__PROVIDERS__GITHUB__ENABLED", "false".into()),
-        ("WUMP__PROVIDERS__ECOSYSTEMS__ENABLED", "false".into()),
-        ("WUMP__TELEMETRY__LOG_FORMAT", "json".into()),
-        ("RUST_LOG", "info".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    for registry in [
-        "NPM",
-        "PYPI",
-        "CRATES_IO",
-        "MAVEN_CENTRAL",
-        "RUBYGEMS",
-        "PACKAGIST",
-    ] {
-        env.push((
-            format!("WUMP__PROVIDERS__REGISTRIES__{registry}__ENABLED"),
-            "false".into(),
-        ));
-    }
+        )
+        .set("WUMP__TELEMETRY__LOG_FORMAT", "json")
+        .set("RUST_LOG", "info")
+        .into_vars();
     for keep in ["PATH", "HOME"] {
         if let Ok(value) = std::env::var(keep) {
             env.push((keep.into(), value));

@@ -17,11 +17,13 @@ use wump_api::auth::{
     manage::{self, KeySpec},
 };
 use wump_core::{Settings, settings::TierLimit};
-use wump_db::test_support::{TestDatabase, TestValkey};
+use wump_db::{
+    test_proxy::{Mode, Proxy},
+    test_support::{TestDatabase, TestValkey},
+};
 
 use crate::{
     outages::{address_of, via, x_cache},
-    proxy::TcpProxy,
     start_with, test_routes, test_settings,
 };
 
@@ -139,7 +141,9 @@ async fn keys_confirmed_before_a_database_outage_keep_their_tier_revocations_and
  {
     let db = TestDatabase::new().await;
     let valkey = TestValkey::new().await;
-    let proxy = TcpProxy::start(address_of(db.settings().url.expose_secret())).await;
+    let proxy = Proxy::start(address_of(db.settings().url.expose_secret()))
+        .await
+        .unwrap();
     let direct = start_with(
         key_outage_settings(&db, &valkey, None, 60),
         &valkey,
@@ -202,7 +206,7 @@ async fn keys_confirmed_before_a_database_outage_keep_their_tier_revocations_and
     // Past the search TTL: the page will be served STALE.
     tokio::time::sleep(Duration::from_millis(1_100)).await;
 
-    proxy.cut();
+    proxy.set(Mode::Cut);
     tokio::time::sleep(PAST_EVERY_TTL).await;
 
     // A cached page: the same answer with a key as without.
@@ -292,7 +296,7 @@ async fn keys_confirmed_before_a_database_outage_keep_their_tier_revocations_and
             .any(|l| l.starts_with("wump_api_auth_grace_refusals_total{") && l.contains("unknown")),
     );
 
-    proxy.restore();
+    proxy.set(Mode::Pass);
 
     // PostgreSQL back: normal checks again, without a restart.
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -331,7 +335,9 @@ async fn once_the_grace_has_run_out_keys_that_cannot_be_checked_get_503() {
     const GRACE: Duration = Duration::from_secs(3);
     let db = TestDatabase::new().await;
     let valkey = TestValkey::new().await;
-    let proxy = TcpProxy::start(address_of(db.settings().url.expose_secret())).await;
+    let proxy = Proxy::start(address_of(db.settings().url.expose_secret()))
+        .await
+        .unwrap();
     let api = start_with(
         key_outage_settings(&db, &valkey, Some(proxy.address()), GRACE.as_secs()),
         &valkey,
@@ -349,7 +355,7 @@ async fn once_the_grace_has_run_out_keys_that_cannot_be_checked_get_503() {
         let response = get(instance, "/api/v1/test/hello", Some(&key)).await;
         assert_eq!(response.status().as_u16(), 200);
     }
-    proxy.cut();
+    proxy.set(Mode::Cut);
 
     // Without a grace, a key the key cache has forgotten cannot be checked.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -387,9 +393,11 @@ async fn once_the_grace_has_run_out_keys_that_cannot_be_checked_get_503() {
 async fn with_valkey_down_too_an_instance_still_accepts_the_keys_it_has_confirmed() {
     let db = TestDatabase::new().await;
     let valkey = TestValkey::new().await;
-    let database = TcpProxy::start(address_of(db.settings().url.expose_secret())).await;
+    let database = Proxy::start(address_of(db.settings().url.expose_secret()))
+        .await
+        .unwrap();
     let valkey_url = valkey.settings().url.expose_secret().to_owned();
-    let cache = TcpProxy::start(address_of(&valkey_url)).await;
+    let cache = Proxy::start(address_of(&valkey_url)).await.unwrap();
     let mut settings = key_outage_settings(&db, &valkey, Some(database.address()), 60);
     settings.valkey.url = via(&valkey_url, cache.address());
     settings.valkey.command_timeout_ms = 500;
@@ -405,8 +413,8 @@ async fn with_valkey_down_too_an_instance_still_accepts_the_keys_it_has_confirme
             .as_u16(),
         200
     );
-    cache.cut();
-    database.cut();
+    cache.set(Mode::Cut);
+    database.set(Mode::Cut);
     tokio::time::sleep(PAST_EVERY_TTL).await;
 
     let response = get(api, "/api/v1/test/hello", Some(&key)).await;
@@ -418,7 +426,9 @@ async fn with_valkey_down_too_an_instance_still_accepts_the_keys_it_has_confirme
 #[tokio::test(flavor = "multi_thread")]
 async fn wump_api_keys_revoke_reaches_an_instance_cut_off_from_the_database_at_once() {
     let app = crate::TestApp::spawn().await;
-    let proxy = TcpProxy::start(address_of(app.db.settings().url.expose_secret())).await;
+    let proxy = Proxy::start(address_of(app.db.settings().url.expose_secret()))
+        .await
+        .unwrap();
     // The CLI writes revocations where production instances read them: no key prefix.
     let settings = key_outage_settings(&app.db, &app.valkey, Some(proxy.address()), 60);
     let pool = wump_db::connect(&settings.database).unwrap();
@@ -433,7 +443,7 @@ async fn wump_api_keys_revoke_reaches_an_instance_cut_off_from_the_database_at_o
         let response = get(api, "/api/v1/test/hello", Some(key)).await;
         assert_eq!(response.status().as_u16(), 200);
     }
-    proxy.cut();
+    proxy.set(Mode::Cut);
     tokio::time::sleep(PAST_EVERY_TTL).await;
     let accepted = get(api, "/api/v1/test/hello", Some(&key)).await;
     assert_eq!(accepted.status().as_u16(), 200);

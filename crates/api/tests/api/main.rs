@@ -13,7 +13,6 @@ mod organizations;
 mod outages;
 mod packages;
 mod pagination;
-mod proxy;
 mod rate_limits;
 mod read_cache;
 mod refresh;

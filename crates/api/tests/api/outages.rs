@@ -7,9 +7,12 @@ use std::{
 };
 
 use secrecy::{ExposeSecret, SecretString};
-use wump_db::test_support::{TestDatabase, TestValkey};
+use wump_db::{
+    test_proxy::{Mode, Proxy},
+    test_support::{TestDatabase, TestValkey},
+};
 
-use crate::{proxy::TcpProxy, start_with, test_routes, test_settings};
+use crate::{start_with, test_routes, test_settings};
 
 /// The `host:port` of a `scheme://[user@]host:port[/db]` URL.
 pub(crate) fn address_of(url: &str) -> SocketAddr {
@@ -66,7 +69,7 @@ async fn with_the_database_down_cached_answers_are_stale_uncached_ones_fail_fast
     let db = TestDatabase::new().await;
     let valkey = TestValkey::new().await;
     let db_url = db.settings().url.expose_secret().to_owned();
-    let proxy = TcpProxy::start(address_of(&db_url)).await;
+    let proxy = Proxy::start(address_of(&db_url)).await.unwrap();
     let mut settings = test_settings(&db, &valkey);
     settings.database.url = via(&db_url, proxy.address());
     settings.database.pool_wait_timeout_ms = 1_000;
@@ -82,7 +85,7 @@ async fn with_the_database_down_cached_answers_are_stale_uncached_ones_fail_fast
     let warm_body = warm.text().await.unwrap();
     tokio::time::sleep(Duration::from_millis(1_100)).await;
 
-    proxy.cut();
+    proxy.set(Mode::Cut);
 
     let started = Instant::now();
     let stale = get(api, "/test/cached/warm").await;
@@ -104,7 +107,7 @@ async fn with_the_database_down_cached_answers_are_stale_uncached_ones_fail_fast
     assert_eq!(health["database"], "unavailable");
     assert_ne!(health["breaker"], "closed", "{health}");
 
-    proxy.restore();
+    proxy.set(Mode::Pass);
 
     let recovered = eventually(api, "/test/cached/cold-0", 200, Duration::from_secs(15)).await;
     assert_eq!(x_cache(&recovered), "MISS");
@@ -120,7 +123,7 @@ async fn with_the_database_black_holed_requests_fail_fast_through_the_breaker_an
     let db = TestDatabase::new().await;
     let valkey = TestValkey::new().await;
     let db_url = db.settings().url.expose_secret().to_owned();
-    let proxy = TcpProxy::start(address_of(&db_url)).await;
+    let proxy = Proxy::start(address_of(&db_url)).await.unwrap();
     let mut settings = test_settings(&db, &valkey);
     settings.database.url = via(&db_url, proxy.address());
     settings.database.pool_max_size = 2;
@@ -137,7 +140,7 @@ async fn with_the_database_black_holed_requests_fail_fast_through_the_breaker_an
     assert_eq!(first.status().as_u16(), 200);
     assert_eq!(second.status().as_u16(), 200);
 
-    proxy.black_hole();
+    proxy.set(Mode::Hold);
 
     // Queries on the open connections get no answer: each load gives up at the query
     // timeout (well before any TCP timeout) and counts against the breaker.
@@ -161,7 +164,7 @@ async fn with_the_database_black_holed_requests_fail_fast_through_the_breaker_an
         assert!(took < Duration::from_millis(500), "took {took:?}");
     }
 
-    proxy.restore();
+    proxy.set(Mode::Pass);
 
     // The connections whose queries were cut were closed, not reused: fresh ones answer
     // (a reused one would answer the stalled query's reply to the next caller or wait
@@ -181,7 +184,7 @@ async fn with_valkey_down_answers_come_from_the_database_and_the_cache_returns_a
     let db = TestDatabase::new().await;
     let valkey = TestValkey::new().await;
     let valkey_url = valkey.settings().url.expose_secret().to_owned();
-    let proxy = TcpProxy::start(address_of(&valkey_url)).await;
+    let proxy = Proxy::start(address_of(&valkey_url)).await.unwrap();
     let mut settings = test_settings(&db, &valkey);
     settings.valkey.url = via(&valkey_url, proxy.address());
     settings.valkey.command_timeout_ms = 500;
@@ -194,7 +197,7 @@ async fn with_valkey_down_answers_come_from_the_database_and_the_cache_returns_a
     let second = get(api, "/test/cached/x").await;
     assert_eq!(x_cache(&second), "HIT");
 
-    proxy.cut();
+    proxy.set(Mode::Cut);
 
     for _ in 0..3 {
         let started = Instant::now();
@@ -208,7 +211,7 @@ async fn with_valkey_down_answers_come_from_the_database_and_the_cache_returns_a
     }
     assert_eq!(get(api, "/health/valkey").await.status().as_u16(), 503);
 
-    proxy.restore();
+    proxy.set(Mode::Pass);
 
     eventually(api, "/health/valkey", 200, Duration::from_secs(15)).await;
     let deadline = Instant::now() + Duration::from_secs(10);

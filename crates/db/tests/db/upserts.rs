@@ -1,46 +1,16 @@
 //! Every writer is idempotent: the same input twice leaves identical rows.
 
-use diesel::{QueryableByName, sql_types::Text};
-use diesel_async::RunQueryDsl;
 use wump_core::{DependencyKind, Ecosystem, OrganizationKind};
 use wump_db::{
-    AsyncPgConnection, edges,
+    edges,
     tables::{
         organizations::{self, OrganizationInput},
         repositories::{self, RepositoryChange},
     },
-    test_support::TestDatabase,
+    test_support::{TestDatabase, dump_tables},
 };
 
 use crate::{day, edge, organization, packages, repository, repository_input};
-
-#[derive(QueryableByName, PartialEq, Debug)]
-struct Dump {
-    #[diesel(sql_type = Text)]
-    rows: String,
-}
-
-/// Every row of every table, as JSON, in a stable order.
-async fn dump(conn: &mut AsyncPgConnection) -> String {
-    let mut out = String::new();
-    for table in [
-        "organizations",
-        "repositories",
-        "packages",
-        "dependencies",
-        "package_organizations",
-    ] {
-        let rows = diesel::sql_query(format!(
-            "SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY to_jsonb(t)::text), '[]')::text AS rows FROM {table} t"
-        ))
-        .get_result::<Dump>(conn)
-        .await
-        .unwrap();
-        out.push_str(&rows.rows);
-        out.push('\n');
-    }
-    out
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn upserting_the_same_batch_twice_changes_nothing() {
@@ -97,7 +67,7 @@ async fn upserting_the_same_batch_twice_changes_nothing() {
     )
     .await
     .unwrap();
-    let before = dump(&mut conn).await;
+    let before = dump_tables(&mut conn, &[]).await;
 
     assert_eq!(
         organizations::upsert(&mut conn, &orgs).await.unwrap(),
@@ -140,7 +110,7 @@ async fn upserting_the_same_batch_twice_changes_nothing() {
         .unwrap();
     assert!(synced.is_empty(), "{synced:?}");
 
-    assert_eq!(dump(&mut conn).await, before);
+    assert_eq!(dump_tables(&mut conn, &[]).await, before);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,10 +5,8 @@ use std::collections::HashMap;
 
 use reqwest::Method;
 use serde_json::json;
-use wump_core::{
-    FundingLink,
-    manifest::{self, Format},
-};
+use wump_core::FundingLink;
+use wump_manifests::{self as manifest, Format};
 
 use super::{
     GitHubProvider, PROVIDER,

@@ -10,7 +10,8 @@ mod rubygems;
 
 use serde_json::Value;
 use url::Url;
-use wump_core::{Ecosystem, FundingLink, PackageRef, manifest::funding::link_for_url};
+use wump_core::{Ecosystem, FundingLink, PackageRef};
+use wump_manifests::funding::link_for_url;
 
 pub use crates_io::CratesIo;
 pub use maven_central::MavenCentral;

@@ -433,7 +433,7 @@ async fn the_change_token_moves_with_manifests_not_with_other_files() {
     assert_ne!(token().await, after_manifest, "a new manifest moves it too");
 
     // A manifest over the parsers' limit is digested by size, never read whole.
-    let huge = "x".repeat(wump_core::manifest::DEFAULT_MAX_BYTES + 1);
+    let huge = "x".repeat(wump_manifests::DEFAULT_MAX_BYTES + 1);
     fixture.write("acme/widgets/package-lock.json", &huge);
     let with_huge = token().await;
     assert_eq!(token().await, with_huge);

@@ -1,12 +1,12 @@
-//! What every job runner needs: the database, Valkey, the providers and the bounds.
+//! What every job needs: the database, Valkey, the providers and the bounds.
 
 use std::sync::Arc;
 
-use wump_core::manifest::matcher;
-use wump_db::{DbPool, ValkeyPool};
+use wump_db::{DbPool, ValkeyPool, queue::Queues};
+use wump_manifests::matcher;
 use wump_providers::{DataProvider, ProviderKind, ProviderRegistry};
 
-use super::{FollowUp, JobError};
+use super::{FollowUpSink, JobError, outcome::QueueSink};
 
 /// Shared by every job run; cheap to clone.
 #[derive(Clone)]
@@ -16,7 +16,7 @@ pub struct JobContext {
     pub providers: ProviderRegistry,
     /// Which manifests are read from one repository, and how large they may be.
     pub limits: matcher::Limits,
-    /// Prepended to every cache-version key (`wump_core::cache`): empty in production, a
+    /// Prepended to every cache-version key (`wump_db::keys`): empty in production, a
     /// per-test prefix in tests.
     pub key_prefix: String,
     /// Repositories and organizations upserted per statement (scrape, discover).
@@ -41,13 +41,6 @@ pub struct JobContext {
     /// scrape of many thousands of repositories never holds them all; `None` returns them
     /// in the outcome.
     pub follow_up_sink: Option<Arc<dyn FollowUpSink>>,
-}
-
-/// Takes follow-ups while a run is still going (the queue enqueues them); called after the
-/// rows they are about have been written.
-#[async_trait::async_trait]
-pub trait FollowUpSink: Send + Sync + std::fmt::Debug {
-    async fn enqueue(&self, follow_ups: Vec<FollowUp>) -> Result<(), JobError>;
 }
 
 impl std::fmt::Debug for JobContext {
@@ -89,6 +82,13 @@ impl JobContext {
     /// Sets the prefix of every cache-version key this context increments.
     pub fn with_key_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.key_prefix = prefix.into();
+        self
+    }
+
+    /// Hands follow-ups to `queues` batch by batch as a run produces them (so a big scrape
+    /// never holds them all), each at its own priority.
+    pub fn with_follow_ups_onto(mut self, queues: Queues) -> Self {
+        self.follow_up_sink = Some(Arc::new(QueueSink { queues }));
         self
     }
 

@@ -2,11 +2,7 @@
 //! onto its edges, and registry metadata for packages that lack it.
 
 use serde_json::json;
-use wump_core::{
-    Ecosystem, FundingLink, PackageRef, RepoFullName,
-    jobs::EnrichJob,
-    manifest::{self, Format},
-};
+use wump_core::{Ecosystem, FundingLink, PackageRef, RepoFullName, jobs::EnrichJob};
 use wump_db::{
     edges,
     pool::checkout,
@@ -17,12 +13,15 @@ use wump_db::{
         repositories,
     },
 };
+use wump_manifests::{self as manifest, Format};
 use wump_providers::{
     DataProvider, ProviderError, RepoRef,
     registries::{CratesIo, MavenCentral, Npm, Packagist, Pypi, Rubygems},
 };
 
-use super::{JobContext, JobError, JobOutcome, db, invalidate};
+use super::{
+    BackgroundJob, Delivery, JobContext, JobError, JobOutcome, db, invalidate::invalidate,
+};
 
 /// Where a repository keeps its own funding file.
 const REPOSITORY_FUNDING_FILE: &str = ".github/FUNDING.yml";
@@ -32,101 +31,109 @@ const REPOSITORY_FUNDING_FILE: &str = ".github/FUNDING.yml";
 /// (rewritten only when something changed), then copies its repositories' stars, flags and
 /// owner onto their edges in batches, and finally fetches registry metadata for a bounded
 /// number of packages that lack it.
-pub async fn enrich(ctx: &JobContext, job: &EnrichJob) -> Result<JobOutcome, JobError> {
-    let (organization, top_repositories, (count, stars)) = db(ctx, async {
-        let mut conn = checkout(&ctx.db).await?;
-        let organization = organizations::by_login(&mut conn, &job.host, &job.organization)
-            .await?
-            .ok_or_else(|| {
-                JobError::NotFound(format!("organization {}/{}", job.host, job.organization))
-            })?;
-        let limit = i64::try_from(ctx.funding_repositories).unwrap_or(i64::MAX);
-        let top = repositories::top_of_organization(&mut conn, organization.id, limit).await?;
-        let totals = repositories::totals_of_organization(&mut conn, organization.id).await?;
-        Ok((organization, top, totals))
-    })
-    .await?;
-    let provider = ctx.repository_host(&job.host)?;
-    let owner = provider.fetch_owner(&organization.login).await?;
+impl BackgroundJob for EnrichJob {
+    type Context = JobContext;
 
-    let mut funding = owner.funding.clone();
-    for full_name in &top_repositories {
-        let Ok(full_name) = full_name.parse::<RepoFullName>() else {
-            continue;
-        };
-        for link in repository_funding(ctx, &*provider, &job.host, full_name).await? {
-            if !funding.contains(&link) {
-                funding.push(link);
+    async fn run(&self, ctx: &JobContext, _: &Delivery) -> Result<JobOutcome, JobError> {
+        let (organization, top_repositories, (count, stars)) = db(ctx, async {
+            let mut conn = checkout(&ctx.db).await?;
+            let organization = organizations::by_login(&mut conn, &self.host, &self.organization)
+                .await?
+                .ok_or_else(|| {
+                    JobError::NotFound(format!("organization {}/{}", self.host, self.organization))
+                })?;
+            let limit = i64::try_from(ctx.funding_repositories).unwrap_or(i64::MAX);
+            let top = repositories::top_of_organization(&mut conn, organization.id, limit).await?;
+            let totals = repositories::totals_of_organization(&mut conn, organization.id).await?;
+            Ok((organization, top, totals))
+        })
+        .await?;
+        let provider = ctx.repository_host(&self.host)?;
+        let owner = provider.fetch_owner(&organization.login).await?;
+
+        let mut funding = owner.funding.clone();
+        for full_name in &top_repositories {
+            let Ok(full_name) = full_name.parse::<RepoFullName>() else {
+                continue;
+            };
+            for link in repository_funding(ctx, &*provider, &self.host, full_name).await? {
+                if !funding.contains(&link) {
+                    funding.push(link);
+                }
             }
         }
-    }
-    let profile = OrganizationProfile {
-        name: owner.name,
-        description: owner.description,
-        website_url: owner.website_url,
-        sponsors_listing_url: owner.sponsors_listing_url,
-        funding,
-        repositories_count: owner
-            .repositories_count
-            .map_or(count, i64::from)
-            .try_into()
-            .unwrap_or(i32::MAX),
-        stars_total: stars,
-    };
-
-    let mut outcome = JobOutcome::default();
-    let mut touched_packages = Vec::new();
-    let mut touched_organizations = Vec::new();
-    let mut conn = db(ctx, async { Ok(checkout(&ctx.db).await?) }).await?;
-    let changed = db(ctx, async {
-        let changed = organizations::update_profile(&mut conn, organization.id, &profile).await?;
-        if changed {
-            touched_organizations.push(organization.id);
-            // "Organizations using P" shows the profile and funding: every P it uses is stale.
-            touched_packages.extend(
-                package_organizations::package_ids_of_organization(&mut conn, organization.id)
-                    .await?,
-            );
-        }
-        Ok(changed)
-    })
-    .await?;
-
-    let mut after = None;
-    let mut synced = 0usize;
-    let batch = i64::try_from(ctx.sync_batch.max(1)).unwrap_or(i64::MAX);
-    loop {
-        let ids = db(ctx, async {
-            Ok(repositories::ids_of_organization(&mut conn, organization.id, after, batch).await?)
-        })
-        .await?;
-        let Some(last) = ids.last().copied() else {
-            break;
+        let profile = OrganizationProfile {
+            name: owner.name,
+            description: owner.description,
+            website_url: owner.website_url,
+            sponsors_listing_url: owner.sponsors_listing_url,
+            funding,
+            repositories_count: owner
+                .repositories_count
+                .map_or(count, i64::from)
+                .try_into()
+                .unwrap_or(i32::MAX),
+            stars_total: stars,
         };
-        let changes = db(ctx, async {
-            Ok(edges::sync_repository_attributes(&mut conn, &ids).await?)
+
+        let mut outcome = JobOutcome::default();
+        let mut touched_packages = Vec::new();
+        let mut touched_organizations = Vec::new();
+        let mut conn = db(ctx, async { Ok(checkout(&ctx.db).await?) }).await?;
+        let changed = db(ctx, async {
+            let changed =
+                organizations::update_profile(&mut conn, organization.id, &profile).await?;
+            if changed {
+                touched_organizations.push(organization.id);
+                // "Organizations using P" shows the profile and funding: every P it uses is stale.
+                touched_packages.extend(
+                    package_organizations::package_ids_of_organization(&mut conn, organization.id)
+                        .await?,
+                );
+            }
+            Ok(changed)
         })
         .await?;
-        synced += changes.updated;
-        touched_packages.extend(changes.touched_packages);
-        touched_organizations.extend(changes.touched_organizations);
-        outcome.records_processed += ids.len() as u64;
-        if ids.len() < ctx.sync_batch.max(1) {
-            break;
-        }
-        after = Some(last);
-    }
-    drop(conn);
 
-    outcome
-        .metadata
-        .insert("profile_changed".into(), json!(changed));
-    outcome
-        .metadata
-        .insert("edges_synced".into(), json!(synced));
-    invalidate(ctx, &mut outcome, touched_packages, touched_organizations).await?;
-    refresh_package_metadata(ctx, &mut outcome).await?;
-    Ok(outcome)
+        let mut after = None;
+        let mut synced = 0usize;
+        let batch = i64::try_from(ctx.sync_batch.max(1)).unwrap_or(i64::MAX);
+        loop {
+            let ids = db(ctx, async {
+                Ok(
+                    repositories::ids_of_organization(&mut conn, organization.id, after, batch)
+                        .await?,
+                )
+            })
+            .await?;
+            let Some(last) = ids.last().copied() else {
+                break;
+            };
+            let changes = db(ctx, async {
+                Ok(edges::sync_repository_attributes(&mut conn, &ids).await?)
+            })
+            .await?;
+            synced += changes.updated;
+            touched_packages.extend(changes.touched_packages);
+            touched_organizations.extend(changes.touched_organizations);
+            outcome.records_processed += ids.len() as u64;
+            if ids.len() < ctx.sync_batch.max(1) {
+                break;
+            }
+            after = Some(last);
+        }
+        drop(conn);
+
+        outcome
+            .metadata
+            .insert("profile_changed".into(), json!(changed));
+        outcome
+            .metadata
+            .insert("edges_synced".into(), json!(synced));
+        invalidate(ctx, &mut outcome, touched_packages, touched_organizations).await?;
+        refresh_package_metadata(ctx, &mut outcome).await?;
+        Ok(outcome)
+    }
 }
 
 /// The funding links in one repository's `.github/FUNDING.yml`; none when it has no such
@@ -182,7 +189,7 @@ fn registry_for(ecosystem: Ecosystem) -> Option<&'static str> {
 /// (most depended-on first), from the registry of each one's ecosystem when configured. A
 /// package the registry does not know is marked refreshed so it is not asked again; a
 /// registry that is unavailable or limiting ends this round without failing the job.
-pub async fn refresh_package_metadata(
+async fn refresh_package_metadata(
     ctx: &JobContext,
     outcome: &mut JobOutcome,
 ) -> Result<(), JobError> {

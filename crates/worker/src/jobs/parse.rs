@@ -1,60 +1,88 @@
-//! parse: read a repository's manifests and replace its dependency edges.
+//! parse: read a repository's manifests and replace its dependency edges, in three steps:
+//! fetch the declarations (provider I/O), merge them into one edge per package
+//! (`wump_manifests::merge`, pure), store the edges (database).
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use serde_json::json;
-use wump_core::{
-    DependencyKind, Ecosystem,
-    jobs::ParseJob,
-    manifest::{self, Format, ParsedDependency, matcher},
-};
+use serde_json::{Value, json};
+use uuid::Uuid;
+use wump_core::{Ecosystem, jobs::ParseJob};
 use wump_db::{
-    edges::{self, EdgeInput},
+    edges::{self, EdgeChanges, EdgeInput},
     pool::checkout,
     tables::{packages, repositories},
 };
-use wump_providers::{ProviderError, RepoRef};
+use wump_manifests::{
+    self as manifest, Declaration, MergedDependency, matcher, merge_dependencies,
+};
+use wump_providers::{DataProvider, ProviderError, RepoRef};
 
-use super::{JobContext, JobError, JobOutcome, db, invalidate};
+use super::{
+    BackgroundJob, Delivery, JobContext, JobError, JobOutcome, db, invalidate::invalidate,
+};
 
 /// Lists the repository's files, reads the manifests the matcher picks (a file that is
 /// too large, vanished or malformed is logged and skipped; the others still count), merges
 /// the declarations into one edge per package and replaces the repository's edges with
 /// them. A repository the provider no longer has loses its edges and is marked gone
 /// (cleanup deletes it after `gone_retention`). Funding files are left to enrichment.
-pub async fn parse(ctx: &JobContext, job: &ParseJob) -> Result<JobOutcome, JobError> {
-    let full_name = job.repository.to_string();
-    let repository = db(ctx, async {
-        let mut conn = checkout(&ctx.db).await?;
-        Ok(repositories::find(&mut conn, &job.host, &full_name).await?)
-    })
-    .await?
-    .ok_or_else(|| JobError::NotFound(format!("repository {}/{full_name}", job.host)))?;
-    let provider = ctx.repository_host(&job.host)?;
-    let repo = RepoRef {
-        host: job.host.clone(),
-        full_name: job.repository.clone(),
-    };
+impl BackgroundJob for ParseJob {
+    type Context = JobContext;
 
-    let mut outcome = JobOutcome::default();
-    let tree = match provider.list_files(&repo, None).await {
-        Ok(tree) => Some(tree),
-        Err(ProviderError::NotFound { .. }) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let Some(tree) = tree else {
-        tracing::info!(repository = %full_name, "repository is gone; removing its edges");
-        outcome.metadata.insert("gone".into(), json!(true));
-        let changes = db(ctx, async {
+    async fn run(&self, ctx: &JobContext, _: &Delivery) -> Result<JobOutcome, JobError> {
+        let full_name = self.repository.to_string();
+        let repository = db(ctx, async {
             let mut conn = checkout(&ctx.db).await?;
-            let changes = edges::replace_repository_edges(&mut conn, repository.id, &[]).await?;
-            repositories::mark_gone(&mut conn, repository.id).await?;
-            Ok(changes)
+            Ok(repositories::find(&mut conn, &self.host, &full_name).await?)
         })
-        .await?;
+        .await?
+        .ok_or_else(|| JobError::NotFound(format!("repository {}/{full_name}", self.host)))?;
+        let provider = ctx.repository_host(&self.host)?;
+        let repo = RepoRef {
+            host: self.host.clone(),
+            full_name: self.repository.clone(),
+        };
+
+        let mut outcome = JobOutcome::default();
+        let Some(read) = fetch_declarations(ctx, &*provider, &repo).await? else {
+            tracing::info!(repository = %full_name, "repository is gone; removing its edges");
+            outcome.metadata.insert("gone".into(), json!(true));
+            let changes = forget_gone(ctx, repository.id).await?;
+            outcome
+                .metadata
+                .insert("edges_deleted".into(), json!(changes.deleted));
+            invalidate(
+                ctx,
+                &mut outcome,
+                changes.touched_packages,
+                changes.touched_organizations,
+            )
+            .await?;
+            return Ok(outcome);
+        };
+
+        let merged = merge_dependencies(read.declarations);
+        let (changes, dependencies) = store_edges(ctx, repository.id, merged).await?;
         outcome
             .metadata
-            .insert("edges_deleted".into(), json!(changes.deleted));
+            .insert("dependencies".into(), json!(dependencies));
+        outcome.records_processed = read.manifests;
+        outcome
+            .metadata
+            .insert("manifests".into(), json!(read.manifests));
+        outcome
+            .metadata
+            .insert("skipped".into(), json!(read.skipped));
+        outcome.metadata.insert(
+            "edges".into(),
+            json!({ "inserted": changes.inserted, "updated": changes.updated, "deleted": changes.deleted }),
+        );
+        tracing::info!(
+            repository = %full_name,
+            manifests = read.manifests,
+            edges.inserted = changes.inserted,
+            edges.updated = changes.updated,
+            edges.deleted = changes.deleted,
+            "parse finished"
+        );
         invalidate(
             ctx,
             &mut outcome,
@@ -62,7 +90,33 @@ pub async fn parse(ctx: &JobContext, job: &ParseJob) -> Result<JobOutcome, JobEr
             changes.touched_organizations,
         )
         .await?;
-        return Ok(outcome);
+        Ok(outcome)
+    }
+}
+
+/// What a repository's manifests declare.
+#[derive(Debug)]
+struct Read {
+    declarations: Vec<Declaration>,
+    /// Manifests read and parsed.
+    manifests: u64,
+    /// `{path, reason}` of every manifest left out, for `job_executions.metadata`.
+    skipped: Vec<Value>,
+}
+
+/// Lists the repository's files and fetches and parses the manifests the matcher picks;
+/// `None` when the host no longer has the repository. A manifest too large, vanished or
+/// malformed is logged and skipped; any other provider failure fails the run.
+async fn fetch_declarations(
+    ctx: &JobContext,
+    provider: &dyn DataProvider,
+    repo: &RepoRef,
+) -> Result<Option<Read>, JobError> {
+    let full_name = &repo.full_name;
+    let tree = match provider.list_files(repo, None).await {
+        Ok(tree) => tree,
+        Err(ProviderError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
     };
     if tree.truncated {
         tracing::warn!(repository = %full_name, "the host cut the file listing short");
@@ -72,20 +126,20 @@ pub async fn parse(ctx: &JobContext, job: &ParseJob) -> Result<JobOutcome, JobEr
         tree.entries.iter().map(|e| (e.path.as_str(), e.size)),
         &ctx.limits,
     );
-    let mut skipped: Vec<serde_json::Value> = Vec::new();
+    let mut skipped: Vec<Value> = Vec::new();
     for (path, reason) in &selection.skipped {
         tracing::debug!(repository = %full_name, manifest.path = %path, reason = %reason, "manifest skipped");
         skipped.push(json!({ "path": path, "reason": reason.to_string() }));
     }
 
     let mut declarations = Vec::new();
-    let mut read = 0u64;
+    let mut manifests = 0u64;
     for (path, format) in &selection.selected {
         if format.is_funding() {
             continue;
         }
         let file = match provider
-            .fetch_file(&repo, path, None, ctx.limits.max_file_bytes)
+            .fetch_file(repo, path, None, ctx.limits.max_file_bytes)
             .await
         {
             Ok(file) => file,
@@ -99,7 +153,7 @@ pub async fn parse(ctx: &JobContext, job: &ParseJob) -> Result<JobOutcome, JobEr
         let limit = usize::try_from(ctx.limits.max_file_bytes).unwrap_or(usize::MAX);
         match manifest::parse_with_limit(*format, path, &file.bytes, limit) {
             Ok(parsed) => {
-                read += 1;
+                manifests += 1;
                 declarations.extend(parsed.dependencies.into_iter().map(|dependency| {
                     Declaration {
                         path: path.clone(),
@@ -114,9 +168,21 @@ pub async fn parse(ctx: &JobContext, job: &ParseJob) -> Result<JobOutcome, JobEr
             }
         }
     }
+    Ok(Some(Read {
+        declarations,
+        manifests,
+        skipped,
+    }))
+}
 
-    let merged = merge_dependencies(declarations);
-    let changes = db(ctx, async {
+/// Replaces the repository's edges with `merged` (upserting their packages) and stamps it
+/// parsed, in one database operation; returns the changes and how many edges it wanted.
+async fn store_edges(
+    ctx: &JobContext,
+    repository_id: Uuid,
+    merged: Vec<MergedDependency>,
+) -> Result<(EdgeChanges, usize), JobError> {
+    db(ctx, async {
         let mut conn = checkout(&ctx.db).await?;
         let names: Vec<(Ecosystem, &str)> = merged
             .iter()
@@ -135,212 +201,20 @@ pub async fn parse(ctx: &JobContext, job: &ParseJob) -> Result<JobOutcome, JobEr
                 manifest_paths: m.manifest_paths,
             })
             .collect();
-        let changes = edges::replace_repository_edges(&mut conn, repository.id, &wanted).await?;
-        repositories::mark_parsed(&mut conn, repository.id).await?;
-        outcome
-            .metadata
-            .insert("dependencies".into(), json!(wanted.len()));
+        let changes = edges::replace_repository_edges(&mut conn, repository_id, &wanted).await?;
+        repositories::mark_parsed(&mut conn, repository_id).await?;
+        Ok((changes, wanted.len()))
+    })
+    .await
+}
+
+/// Removes the edges of a repository its host no longer has and marks it gone.
+async fn forget_gone(ctx: &JobContext, repository_id: Uuid) -> Result<EdgeChanges, JobError> {
+    db(ctx, async {
+        let mut conn = checkout(&ctx.db).await?;
+        let changes = edges::replace_repository_edges(&mut conn, repository_id, &[]).await?;
+        repositories::mark_gone(&mut conn, repository_id).await?;
         Ok(changes)
     })
-    .await?;
-    outcome.records_processed = read;
-    outcome.metadata.insert("manifests".into(), json!(read));
-    outcome.metadata.insert("skipped".into(), json!(skipped));
-    outcome.metadata.insert(
-        "edges".into(),
-        json!({ "inserted": changes.inserted, "updated": changes.updated, "deleted": changes.deleted }),
-    );
-    tracing::info!(
-        repository = %full_name,
-        manifests = read,
-        edges.inserted = changes.inserted,
-        edges.updated = changes.updated,
-        edges.deleted = changes.deleted,
-        "parse finished"
-    );
-    invalidate(
-        ctx,
-        &mut outcome,
-        changes.touched_packages,
-        changes.touched_organizations,
-    )
-    .await?;
-    Ok(outcome)
-}
-
-/// One dependency as one file declares it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Declaration {
-    pub path: String,
-    pub format: Format,
-    pub dependency: ParsedDependency,
-}
-
-/// Everything a repository's files say about one package.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MergedDependency {
-    pub ecosystem: Ecosystem,
-    /// As the most significant declaration spells it.
-    pub name: String,
-    pub normalized_name: String,
-    pub kinds: BTreeSet<DependencyKind>,
-    pub requirement: String,
-    pub resolved_version: Option<String>,
-    pub direct: Option<bool>,
-    /// Sorted, each once.
-    pub manifest_paths: Vec<String>,
-}
-
-/// Merges declarations into one entry per (ecosystem, normalized name), sorted by that key;
-/// local (path, workspace, link) references are left out, they are no registry packages.
-///
-/// The most significant declaration is the one of the most significant kind (runtime >
-/// peer > optional > build > development > test), then one that states a requirement, then
-/// a manifest over a lockfile, then the shallowest path: it gives the name and requirement.
-/// The resolved version comes from the most significant declaration that has one; the
-/// package is direct when any lockfile says so. The result does not depend on the order of
-/// the declarations.
-pub fn merge_dependencies(
-    declarations: impl IntoIterator<Item = Declaration>,
-) -> Vec<MergedDependency> {
-    let mut by_package: BTreeMap<(Ecosystem, String), Vec<Declaration>> = BTreeMap::new();
-    for declaration in declarations {
-        if declaration.dependency.local || declaration.dependency.normalized_name.is_empty() {
-            continue;
-        }
-        let key = (
-            declaration.dependency.ecosystem,
-            declaration.dependency.normalized_name.clone(),
-        );
-        by_package.entry(key).or_default().push(declaration);
-    }
-    by_package
-        .into_iter()
-        .map(|((ecosystem, normalized_name), mut all)| {
-            all.sort_by(|a, b| significance(a).cmp(&significance(b)));
-            let primary = &all[0];
-            let kinds: BTreeSet<DependencyKind> = all.iter().map(|d| d.dependency.kind).collect();
-            let manifest_paths: Vec<String> = all
-                .iter()
-                .map(|d| d.path.clone())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let resolved_version = all
-                .iter()
-                .find_map(|d| d.dependency.resolved_version.clone());
-            let direct = if all.iter().any(|d| d.dependency.direct == Some(true)) {
-                Some(true)
-            } else if all.iter().any(|d| d.dependency.direct == Some(false)) {
-                Some(false)
-            } else {
-                None
-            };
-            MergedDependency {
-                ecosystem,
-                name: primary.dependency.name.clone(),
-                normalized_name,
-                kinds,
-                requirement: primary.dependency.requirement.clone(),
-                resolved_version,
-                direct,
-                manifest_paths,
-            }
-        })
-        .collect()
-}
-
-/// Smaller is more significant; every field takes part so equal keys mean equal
-/// declarations and the merge is order-independent.
-fn significance(d: &Declaration) -> (usize, bool, bool, usize, &str, &str, &str, &Option<String>) {
-    let kind_rank = [
-        DependencyKind::Runtime,
-        DependencyKind::Peer,
-        DependencyKind::Optional,
-        DependencyKind::Build,
-        DependencyKind::Development,
-        DependencyKind::Test,
-    ]
-    .iter()
-    .position(|k| *k == d.dependency.kind)
-    .unwrap_or(usize::MAX);
-    (
-        kind_rank,
-        d.dependency.requirement.is_empty(),
-        d.format.is_lockfile(),
-        d.path.matches('/').count(),
-        d.path.as_str(),
-        d.dependency.name.as_str(),
-        d.dependency.requirement.as_str(),
-        &d.dependency.resolved_version,
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn declared(path: &str, format: Format, dependency: ParsedDependency) -> Declaration {
-        Declaration {
-            path: path.into(),
-            format,
-            dependency,
-        }
-    }
-
-    #[test]
-    fn declarations_of_one_package_merge_whatever_their_order() {
-        let manifest = declared(
-            "package.json",
-            Format::from_path("package.json").unwrap(),
-            ParsedDependency::new(Ecosystem::Npm, "Lodash", "^4.17.0", DependencyKind::Runtime),
-        );
-        let dev = declared(
-            "web/package.json",
-            Format::from_path("web/package.json").unwrap(),
-            ParsedDependency::new(Ecosystem::Npm, "lodash", "^3", DependencyKind::Development),
-        );
-        let lock = declared(
-            "package-lock.json",
-            Format::from_path("package-lock.json").unwrap(),
-            ParsedDependency::new(Ecosystem::Npm, "lodash", "", DependencyKind::Runtime)
-                .resolved("4.17.21", Some(true)),
-        );
-        let local = declared(
-            "package.json",
-            Format::from_path("package.json").unwrap(),
-            ParsedDependency::new(
-                Ecosystem::Npm,
-                "mine",
-                "file:../mine",
-                DependencyKind::Runtime,
-            )
-            .local(),
-        );
-        let forward = merge_dependencies(vec![
-            manifest.clone(),
-            dev.clone(),
-            lock.clone(),
-            local.clone(),
-        ]);
-        let backward = merge_dependencies(vec![local, lock, dev, manifest]);
-        assert_eq!(forward, backward);
-        assert_eq!(
-            forward,
-            vec![MergedDependency {
-                ecosystem: Ecosystem::Npm,
-                name: "Lodash".into(),
-                normalized_name: "lodash".into(),
-                kinds: [DependencyKind::Runtime, DependencyKind::Development].into(),
-                requirement: "^4.17.0".into(),
-                resolved_version: Some("4.17.21".into()),
-                direct: Some(true),
-                manifest_paths: vec![
-                    "package-lock.json".into(),
-                    "package.json".into(),
-                    "web/package.json".into()
-                ],
-            }]
-        );
-    }
+    .await
 }

@@ -1,5 +1,6 @@
-//! Running jobs: one apalis worker per queue under a `Monitor`, our retry policy around
-//! every run, graceful shutdown that hands unfinished jobs back.
+//! Running jobs: one apalis worker per queue under a `Monitor`; around every run its
+//! `job_executions` row, its follow-ups, our retry policy, metrics and span; graceful
+//! shutdown that hands unfinished jobs back.
 
 use std::{
     future::Future,
@@ -12,12 +13,13 @@ use std::{
 
 use apalis::prelude::{BackendExt, Monitor, WorkerBuilder, WorkerBuilderExt};
 use wump_core::jobs::{JobType, Priority};
+use wump_db::DbPool;
 
-use super::{
-    BackgroundJob, DeadJob, Delivery, Envelope, FailedAttempt, JobError, QueueError, Queues,
-    database_wait, retry_delay,
+use super::{DeadJob, Envelope, FailedAttempt, QueueError, Queues, database_wait, retry_delay};
+use crate::{
+    jobs::{BackgroundJob, Delivery, JobError, Retry, enqueue_follow_ups, run_recorded},
+    metrics::{self, JobMetrics, Outcome},
 };
-use crate::metrics::{self, JobMetrics, Outcome};
 
 /// Puts a stopped worker's jobs back at the head of its queue and unregisters it (apalis'
 /// own close removes the wrong member from the workers set and keeps the metadata).
@@ -57,6 +59,8 @@ pub struct Runner {
     started: Arc<Mutex<Vec<(JobType, Priority, String)>>>,
     in_flight: InFlight,
     metrics: JobMetrics,
+    /// Where runs are recorded (`job_executions`); `None` records nothing.
+    executions: Option<DbPool>,
 }
 
 /// How many jobs this process is running right now (see [`Runner::in_flight`]).
@@ -103,7 +107,16 @@ impl Runner {
             started: Arc::default(),
             in_flight: InFlight::default(),
             metrics: JobMetrics::new(&metrics::meter()),
+            executions: None,
         }
+    }
+
+    /// Records every run of the jobs registered after this in `job_executions` on `db`:
+    /// `running` before it starts, then how it ended (see [`run_recorded`]).
+    #[must_use]
+    pub fn record_runs(mut self, db: DbPool) -> Self {
+        self.executions = Some(db);
+        self
     }
 
     /// Records job metrics on `meter` instead of the global `wump-worker` meter (tests).
@@ -133,6 +146,7 @@ impl Runner {
             ctx,
             in_flight: self.in_flight.clone(),
             metrics: self.metrics.clone(),
+            executions: self.executions.clone(),
         });
         for priority in Priority::ALL {
             let concurrency = self
@@ -302,6 +316,24 @@ struct Handler<J: BackgroundJob> {
     ctx: J::Context,
     in_flight: InFlight,
     metrics: JobMetrics,
+    executions: Option<DbPool>,
+}
+
+/// One run as the queue delivered it: recorded when the runner records, then its
+/// follow-ups enqueued (whatever a sink in the context did not take yet, and every
+/// follow-up of jobs without one); failing to enqueue them retries the (idempotent) run.
+async fn run_delivered<J: BackgroundJob>(
+    job: J,
+    ctx: J::Context,
+    delivery: Delivery,
+    queues: Queues,
+    executions: Option<DbPool>,
+) -> Result<(), JobError> {
+    let outcome = match &executions {
+        Some(db) => run_recorded(db, &job, &ctx, &delivery).await?,
+        None => job.run(&ctx, &delivery).await?,
+    };
+    enqueue_follow_ups(&queues, &outcome.follow_ups).await
 }
 
 impl<J: BackgroundJob> Handler<J> {
@@ -320,9 +352,7 @@ impl<J: BackgroundJob> Handler<J> {
             job.attempt = attempt,
         );
         let outcome = match serde_json::from_value::<J>(envelope.payload.clone()) {
-            Err(error) => Err(JobError::permanent(anyhow::anyhow!(
-                "malformed payload: {error}"
-            ))),
+            Err(error) => Err(JobError::Payload(error.to_string())),
             Ok(job) => {
                 let delivery = Delivery {
                     id: envelope.id,
@@ -330,16 +360,18 @@ impl<J: BackgroundJob> Handler<J> {
                     priority: envelope.priority,
                     attempt,
                 };
-                let run = tokio::spawn(job.run_delivered(self.ctx.clone(), delivery));
+                let run = tokio::spawn(run_delivered(
+                    job,
+                    self.ctx.clone(),
+                    delivery,
+                    self.queues.clone(),
+                    self.executions.clone(),
+                ));
                 let mut guard = AbortOnDrop(run);
                 match (&mut guard.0).await {
                     Ok(outcome) => outcome,
-                    Err(error) if error.is_panic() => {
-                        Err(JobError::retryable(anyhow::anyhow!("the job panicked")))
-                    }
-                    Err(error) => Err(JobError::retryable(anyhow::anyhow!(
-                        "the job was cancelled: {error}"
-                    ))),
+                    Err(error) if error.is_panic() => Err(JobError::Panicked),
+                    Err(error) => Err(JobError::Cancelled(error.to_string())),
                 }
             }
         };
@@ -363,7 +395,8 @@ impl<J: BackgroundJob> Handler<J> {
         span: &tracing::Span,
     ) -> Result<Outcome, QueueError> {
         let settings = self.queues.settings();
-        let permanent = error.is_permanent();
+        let retry = error.retry();
+        let permanent = retry == Retry::Never;
         // Waits already taken at this attempt: a failed attempt moves to the next number,
         // so only waits carry the current one.
         let waits = envelope
@@ -377,7 +410,7 @@ impl<J: BackgroundJob> Handler<J> {
             error: error.to_string(),
             permanent,
         });
-        if let Some(wait) = error.retry_after()
+        if let Retry::AfterWait(wait) = retry
             && waits < settings.max_rate_limit_waits as usize
         {
             // The queue's clock ticks in whole seconds; a zero wait would spin.
@@ -394,7 +427,7 @@ impl<J: BackgroundJob> Handler<J> {
             self.queues.push(envelope, wait).await?;
             return Ok(Outcome::Retried);
         }
-        if error.is_database_unavailable() && waits < settings.max_database_waits as usize {
+        if retry == Retry::WhenTheDatabaseReturns && waits < settings.max_database_waits as usize {
             let wait = database_wait(settings, waits as u32);
             span.in_scope(|| {
                 tracing::warn!(
@@ -410,8 +443,11 @@ impl<J: BackgroundJob> Handler<J> {
         }
         let max_attempts = settings.max_attempts.max(1);
         if !permanent && envelope.attempt < max_attempts {
-            let delay = retry_delay(settings, envelope.attempt)
-                .max(error.retry_after().unwrap_or_default());
+            let provider_wait = match retry {
+                Retry::AfterWait(wait) => wait,
+                _ => Duration::ZERO,
+            };
+            let delay = retry_delay(settings, envelope.attempt).max(provider_wait);
             span.in_scope(|| {
                 tracing::warn!(
                     duration_ms,

@@ -3,7 +3,7 @@
 //!
 //! - [`cli`]: the `wump-worker` binary run as a user runs it;
 //! - [`fleet`]: provider limits shared by worker processes through Valkey;
-//! - [`jobs`]: the job runners end to end against real PostgreSQL and Valkey;
+//! - [`jobs`]: the jobs end to end against real PostgreSQL and Valkey;
 //! - [`queue`]: the queues against a real Valkey, including worker processes.
 
 mod cli;

@@ -16,6 +16,7 @@ use wump_providers::{
     RepoRef,
     backoff::Backoff,
     github::{GitHubConfig, GitHubProvider},
+    test_mock::{github_error, github_limited},
 };
 
 /// The server's clock in every mocked response: `Date` and `x-ratelimit-reset` are read
@@ -83,14 +84,14 @@ pub(crate) fn limited(
     remaining: u32,
     reset_in: i64,
 ) -> ResponseTemplate {
-    template
-        .insert_header("date", DATE)
-        .insert_header("x-github-api-version-selected", "2022-11-28")
-        .insert_header("x-ratelimit-limit", limit.to_string())
-        .insert_header("x-ratelimit-remaining", remaining.to_string())
-        .insert_header("x-ratelimit-used", (limit - remaining).to_string())
-        .insert_header("x-ratelimit-reset", (DATE_EPOCH + reset_in).to_string())
-        .insert_header("x-ratelimit-resource", resource)
+    github_limited(
+        template,
+        DATE,
+        resource,
+        limit,
+        remaining,
+        DATE_EPOCH + reset_in,
+    )
 }
 
 /// A 200 with a JSON body, counted against `core`.
@@ -101,17 +102,12 @@ pub(crate) fn ok_json(body: Value) -> ResponseTemplate {
 
 /// GitHub's error body.
 pub(crate) fn error_json(status: u16, message: &str, docs: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status)
-        .insert_header("date", DATE)
-        .set_body_raw(
-            json!({
-                "message": message,
-                "documentation_url": format!("https://docs.github.com/rest/{docs}"),
-                "status": status.to_string(),
-            })
-            .to_string(),
-            "application/json; charset=utf-8",
-        )
+    github_error(
+        status,
+        message,
+        &format!("https://docs.github.com/rest/{docs}"),
+    )
+    .insert_header("date", DATE)
 }
 
 /// A 404 as GitHub sends it.

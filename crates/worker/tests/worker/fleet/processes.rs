@@ -15,10 +15,10 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
-use wump_db::test_support::{TestDatabase, TestValkey};
+use wump_db::test_support::{ProcessEnv, TestDatabase, TestValkey};
+use wump_providers::test_mock::{github_error, github_limited};
 
 const PROCESSES: usize = 3;
 const TOKENS: [&str; 2] = ["ghp_fleet_one", "ghp_fleet_two"];
@@ -190,14 +190,15 @@ impl Respond for Stand {
         let key = (token.clone(), resource.to_owned(), window);
         let used = *state.used.get(&key).unwrap_or(&0);
         let headers = |template: ResponseTemplate, remaining: u32| {
-            template
-                .insert_header("date", http_date(epoch.as_secs()).as_str())
-                .insert_header("x-ratelimit-limit", LIMIT.to_string().as_str())
-                .insert_header("x-ratelimit-remaining", remaining.to_string().as_str())
-                .insert_header("x-ratelimit-used", (LIMIT - remaining).to_string().as_str())
-                .insert_header("x-ratelimit-reset", reset_epoch.to_string().as_str())
-                .insert_header("x-ratelimit-resource", resource)
-                .set_delay(delay)
+            github_limited(
+                template,
+                &http_date(epoch.as_secs()),
+                resource,
+                LIMIT,
+                remaining,
+                i64::try_from(reset_epoch).unwrap(),
+            )
+            .set_delay(delay)
         };
         let count = {
             let n = state.per_token.entry(token.clone()).or_insert(0);
@@ -217,13 +218,12 @@ impl Respond for Stand {
                 process,
                 token: token.clone(),
             });
-            let body = json!({"message": "API rate limit exceeded for user ID 1.",
-                              "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"});
-            (
+            let error = github_error(
                 403,
-                headers(ResponseTemplate::new(403), 0)
-                    .set_body_raw(body.to_string(), "application/json; charset=utf-8"),
-            )
+                "API rate limit exceeded for user ID 1.",
+                "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+            );
+            (403, headers(error, 0))
         } else if count % SECONDARY_EVERY == 0 {
             state.announced.push(Announced {
                 from: at,
@@ -231,13 +231,15 @@ impl Respond for Stand {
                 process,
                 token: token.clone(),
             });
-            let body = json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-                              "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"});
+            let error = github_error(
+                403,
+                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+            );
             (
                 403,
-                headers(ResponseTemplate::new(403), LIMIT - used)
-                    .insert_header("retry-after", RETRY_AFTER_SECS.to_string().as_str())
-                    .set_body_raw(body.to_string(), "application/json; charset=utf-8"),
+                headers(error, LIMIT - used)
+                    .insert_header("retry-after", RETRY_AFTER_SECS.to_string().as_str()),
             )
         } else {
             state.used.insert(key, used + 1);
@@ -343,10 +345,7 @@ fn wump_worker(
     command
         .env_remove("WUMP_ENV")
         .env_remove("GITHUB_TOKEN")
-        .env("WUMP__DATABASE__URL", db.settings().url.expose_secret())
-        .env("WUMP__DATABASE__MIGRATE_ON_START", "false")
-        .env("WUMP__VALKEY__URL", valkey.settings().url.expose_secret())
-        .env("WUMP__QUEUES__KEY_PREFIX", valkey.prefix())
+        .envs(ProcessEnv::for_test(db, valkey).vars())
         .env("WUMP__QUEUES__POLL_INTERVAL_MS", "50")
         .env("WUMP__QUEUES__HEARTBEAT_INTERVAL_SECS", "1")
         .env("WUMP__QUEUES__MISSED_HEARTBEATS", "3")
@@ -356,6 +355,8 @@ fn wump_worker(
         .env("WUMP__WORKER__HEALTH_BIND", "127.0.0.1:0")
         .env("WUMP__WORKER__SHUTDOWN_GRACE_SECS", "2")
         .env("WUMP__HTTP_CACHE__ENABLED", "false")
+        // GitHub is the mock server; every other provider stays off.
+        .env("WUMP__PROVIDERS__GITHUB__ENABLED", "true")
         .env("WUMP__PROVIDERS__GITHUB__API_URL", &base)
         .env(
             "WUMP__PROVIDERS__GITHUB__GRAPHQL_URL",
@@ -365,7 +366,6 @@ fn wump_worker(
         .env("WUMP__PROVIDERS__GITHUB__MAX_WAIT_SECS", "5")
         .env("WUMP__PROVIDERS__HTTP__TIMEOUT_MS", TIMEOUT_MS.to_string())
         .env("WUMP__PROVIDERS__HTTP__BACKOFF_BASE_MS", "10")
-        .env("WUMP__PROVIDERS__ECOSYSTEMS__ENABLED", "false")
         .env(
             "WUMP__PROVIDER_LIMITS__LEASE_MARGIN_MS",
             LEASE_MARGIN_MS.to_string(),
@@ -383,19 +383,6 @@ fn wump_worker(
         Mode::Off => {
             command.env("WUMP__PROVIDER_LIMITS__SHARED", "false");
         }
-    }
-    for registry in [
-        "NPM",
-        "PYPI",
-        "CRATES_IO",
-        "MAVEN_CENTRAL",
-        "RUBYGEMS",
-        "PACKAGIST",
-    ] {
-        command.env(
-            format!("WUMP__PROVIDERS__REGISTRIES__{registry}__ENABLED"),
-            "false",
-        );
     }
     command
 }

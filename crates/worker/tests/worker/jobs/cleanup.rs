@@ -14,12 +14,12 @@ use wump_db::{
     },
     views::{self, DependentsQuery},
 };
-use wump_worker::jobs::{Delivery, FollowUp, FollowUpJob, Job, run, run_recorded};
+use wump_worker::jobs::{Delivery, FollowUp, FollowUpJob, Job, run_recorded};
 
 use super::{
     Harness,
     pipeline::{counts, dependents, s},
-    write,
+    run, write,
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -27,25 +27,30 @@ async fn recorded_runs_say_how_they_ended_and_cleanup_prunes_old_ones() {
     let h = Harness::new().await;
     h.scrape_all().await;
 
-    let parse = Job::Parse(ParseJob {
+    let parse = ParseJob {
         host: "local".into(),
         repository: "acme/web".parse().unwrap(),
-    });
+    };
+    let (j1, j2) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
     let delivery = Delivery {
-        job_id: "j-1",
-        queue: "{wump:parse:normal}",
+        id: j1,
+        queue: "{wump:parse:normal}".into(),
+        priority: Priority::Normal,
         attempt: 2,
     };
-    run_recorded(&h.ctx, &parse, &delivery).await.unwrap();
-    let missing = Job::Parse(ParseJob {
+    run_recorded(&h.ctx.db, &parse, &h.ctx, &delivery)
+        .await
+        .unwrap();
+    let missing = ParseJob {
         host: "local".into(),
         repository: "acme/nothing".parse().unwrap(),
-    });
+    };
     let err = run_recorded(
-        &h.ctx,
+        &h.ctx.db,
         &missing,
+        &h.ctx,
         &Delivery {
-            job_id: "j-2",
+            id: j2,
             ..delivery.clone()
         },
     )
@@ -53,6 +58,7 @@ async fn recorded_runs_say_how_they_ended_and_cleanup_prunes_old_ones() {
     .unwrap_err();
     assert!(err.is_permanent());
 
+    let (j1, j2) = (j1.to_string(), j2.to_string());
     let mut conn = h.conn().await;
     let recent = job_executions::recent(&mut conn, Some(JobType::Parse), 10)
         .await
@@ -72,8 +78,8 @@ async fn recorded_runs_say_how_they_ended_and_cleanup_prunes_old_ones() {
     assert_eq!(
         summary,
         vec![
-            ("j-2", "failed", 2, 0, true),
-            ("j-1", "completed", 2, 1, false),
+            (j2.as_str(), "failed", 2, 0, true),
+            (j1.as_str(), "completed", 2, 1, false),
         ]
     );
     assert_eq!(recent[0].metadata["permanent"], true);
@@ -81,7 +87,7 @@ async fn recorded_runs_say_how_they_ended_and_cleanup_prunes_old_ones() {
     // The payload is kept as JSON and reads back as the same job.
     assert_eq!(
         Job::from_json(JobType::Parse, &recent[1].metadata["payload"]).unwrap(),
-        parse
+        Job::Parse(parse)
     );
 
     // Nothing is old enough yet; with no retention everything finished goes.

@@ -11,19 +11,18 @@ use std::{
 use diesel::{QueryableByName, sql_types::BigInt};
 use diesel_async::RunQueryDsl;
 use fred::interfaces::LuaInterface;
-use secrecy::ExposeSecret;
 use wump_core::Ecosystem;
 use wump_db::{
     AsyncPgConnection,
     funding::funding_links,
     tables::{organizations, packages},
+    test_support::{ProcessEnv, dump_tables},
     views::{self, DependentsQuery, OrganizationsSort},
 };
 
 use super::{
     Harness,
     cleanup::invariant_violations,
-    dump,
     pipeline::{counts, dependents, s},
 };
 
@@ -40,29 +39,11 @@ fn wump_worker(h: &Harness, args: &[&str]) -> Output {
     command
         .current_dir(dir.path())
         .env_remove("WUMP_ENV")
-        .env("WUMP__DATABASE__URL", h.db.settings().url.expose_secret())
-        .env("WUMP__DATABASE__MIGRATE_ON_START", "false")
-        .env("WUMP__VALKEY__URL", h.valkey.settings().url.expose_secret())
-        .env("WUMP__QUEUES__KEY_PREFIX", h.valkey.prefix())
+        .envs(ProcessEnv::for_test(&h.db, &h.valkey).vars())
         .env("WUMP__QUEUES__POLL_INTERVAL_MS", "50")
         .env("WUMP__WORKER__HEALTH_BIND", "127.0.0.1:0")
         .env("WUMP__PROVIDERS__LOCAL__ROOT", demo_root())
-        .env("WUMP__PROVIDERS__GITHUB__ENABLED", "false")
-        .env("WUMP__PROVIDERS__ECOSYSTEMS__ENABLED", "false")
         .env("RUST_LOG", "warn");
-    for registry in [
-        "NPM",
-        "PYPI",
-        "CRATES_IO",
-        "MAVEN_CENTRAL",
-        "RUBYGEMS",
-        "PACKAGIST",
-    ] {
-        command.env(
-            format!("WUMP__PROVIDERS__REGISTRIES__{registry}__ENABLED"),
-            "false",
-        );
-    }
     let output = command.args(args).output().unwrap();
     assert!(
         output.status.success(),
@@ -451,11 +432,11 @@ async fn the_demo_loads_through_the_queues_and_answers_what_its_readme_promises(
     assert_eq!(invariant_violations(&mut conn).await, 0);
 
     // Loading it again finds nothing new: no row and no cache version changes.
-    let before = dump(&mut conn, &[]).await;
+    let before = dump_tables(&mut conn, &[]).await;
     let versions = cache_versions(&h).await;
     // Every package and every organization was invalidated while loading.
     assert_eq!(versions.len(), 52 + 12);
     load(&h);
-    assert_eq!(dump(&mut conn, &[]).await, before);
+    assert_eq!(dump_tables(&mut conn, &[]).await, before);
     assert_eq!(cache_versions(&h).await, versions);
 }

@@ -13,9 +13,9 @@ use wump_providers::{
     DataProvider, DiscoveredRepository, DiscoveryQuery, OwnerRef, PackageMetadata, PageToken,
     ProviderError, ProviderKind, RepoRef, RepositoryPage,
 };
-use wump_worker::jobs::{FollowUpJob, Job, JobError, run};
+use wump_worker::jobs::{FollowUpJob, Job, JobError};
 
-use super::Harness;
+use super::{Harness, run};
 
 /// An npm registry that knows `react` only.
 #[derive(Debug)]

@@ -1,4 +1,4 @@
-//! The job runners end to end against real PostgreSQL and Valkey (see
+//! The jobs end to end against real PostgreSQL and Valkey (see
 //! `wump_db::test_support`), reading repositories from a fixture tree (or the bundled demo)
 //! through the local provider, and the Valkey HTTP cache.
 
@@ -16,19 +16,15 @@ use std::{
     sync::Arc,
 };
 
-use diesel::{QueryableByName, sql_types::Text};
-use diesel_async::RunQueryDsl;
 use fred::interfaces::LuaInterface;
-use wump_core::{
-    jobs::{ParseJob, ScrapeJob},
-    manifest::matcher,
-};
+use wump_core::jobs::{JobType, ParseJob, Priority, ScrapeJob, queue_name};
 use wump_db::{
     AsyncPgConnection,
     test_support::{TestDatabase, TestValkey},
 };
+use wump_manifests::matcher;
 use wump_providers::{LocalProvider, ProviderRegistry};
-use wump_worker::jobs::{Job, JobContext, JobOutcome, run};
+use wump_worker::jobs::{BackgroundJob, Delivery, Job, JobContext, JobError, JobOutcome};
 
 /// A database, a Valkey prefix, a fixture tree and a context over all three.
 #[derive(Debug)]
@@ -140,34 +136,31 @@ impl Harness {
     }
 }
 
-#[derive(QueryableByName)]
-struct Rows {
-    #[diesel(sql_type = Text)]
-    rows: String,
+/// Runs `job` once, as the queue would run its first attempt (unrecorded).
+pub(crate) async fn run(ctx: &JobContext, job: &Job) -> Result<JobOutcome, JobError> {
+    async fn first_attempt<J: BackgroundJob<Context = JobContext>>(
+        ctx: &JobContext,
+        job: &J,
+    ) -> Result<JobOutcome, JobError> {
+        job.run(ctx, &delivery(J::JOB_TYPE, 1)).await
+    }
+    match job {
+        Job::Scrape(job) => first_attempt(ctx, job).await,
+        Job::Parse(job) => first_attempt(ctx, job).await,
+        Job::Enrich(job) => first_attempt(ctx, job).await,
+        Job::Discover(job) => first_attempt(ctx, job).await,
+        Job::Cleanup(job) => first_attempt(ctx, job).await,
+    }
 }
 
-/// Every row of every table the jobs write, as JSON in a stable order, leaving out the
-/// given columns.
-pub(crate) async fn dump(conn: &mut AsyncPgConnection, without: &[&str]) -> String {
-    let mut out = String::new();
-    let drop: String = without.iter().map(|c| format!(" - '{c}'")).collect();
-    for table in [
-        "organizations",
-        "repositories",
-        "packages",
-        "dependencies",
-        "package_organizations",
-    ] {
-        let rows = diesel::sql_query(format!(
-            "SELECT coalesce(jsonb_agg(to_jsonb(t){drop} ORDER BY (to_jsonb(t){drop})::text), '[]')::text AS rows FROM {table} t"
-        ))
-        .get_result::<Rows>(conn)
-        .await
-        .unwrap();
-        out.push_str(&rows.rows);
-        out.push('\n');
+/// Attempt `attempt` of a fresh job of `job_type` from its normal queue.
+pub(crate) fn delivery(job_type: JobType, attempt: u32) -> Delivery {
+    Delivery {
+        id: uuid::Uuid::now_v7(),
+        queue: queue_name(job_type, Priority::Normal),
+        priority: Priority::Normal,
+        attempt,
     }
-    out
 }
 
 /// Writes `contents` at `relative` under `root`, creating directories.

@@ -7,11 +7,12 @@ use wump_db::{
     AsyncPgConnection,
     funding::funding_links,
     tables::{organizations, packages},
+    test_support::dump_tables,
     views::{self, DependentsQuery, OrganizationsSort},
 };
 use wump_worker::jobs::{FollowUpJob, Job};
 
-use super::{Harness, dump, write};
+use super::{Harness, write};
 
 /// `(full name, stars)` of the dependents of a package, most-starred first.
 pub(crate) async fn dependents(
@@ -247,8 +248,8 @@ async fn running_everything_again_changes_nothing() {
     let h = Harness::new().await;
     h.scrape_all().await;
     let mut conn = h.conn().await;
-    let before = dump(&mut conn, &[]).await;
-    let before_unstamped = dump(&mut conn, &["parsed_at"]).await;
+    let before = dump_tables(&mut conn, &[]).await;
+    let before_unstamped = dump_tables(&mut conn, &["parsed_at"]).await;
     let versions = h.cache_versions().await;
     assert!(!versions.is_empty());
 
@@ -256,7 +257,7 @@ async fn running_everything_again_changes_nothing() {
     let again = h.scrape_all().await;
     assert_eq!(again.len(), 1);
     assert!(again[0].1.follow_ups.is_empty());
-    assert_eq!(dump(&mut conn, &[]).await, before);
+    assert_eq!(dump_tables(&mut conn, &[]).await, before);
 
     // Parsing and enriching everything anyway writes nothing but the parse stamps.
     for repo in [
@@ -276,10 +277,13 @@ async fn running_everything_again_changes_nothing() {
             host: "local".into(),
             organization: login.into(),
         });
-        let outcome = wump_worker::jobs::run(&h.ctx, &job).await.unwrap();
+        let outcome = super::run(&h.ctx, &job).await.unwrap();
         assert_eq!(outcome.metadata["profile_changed"], false, "{login}");
     }
-    assert_eq!(dump(&mut conn, &["parsed_at"]).await, before_unstamped);
+    assert_eq!(
+        dump_tables(&mut conn, &["parsed_at"]).await,
+        before_unstamped
+    );
     assert_eq!(h.cache_versions().await, versions);
 }
 
@@ -437,7 +441,7 @@ async fn a_sink_takes_follow_ups_batch_by_batch_instead_of_the_outcome() {
     let sink = std::sync::Arc::new(Collect::default());
     h.ctx.follow_up_sink = Some(sink.clone());
     h.ctx.upsert_batch = 1;
-    let outcome = wump_worker::jobs::run(
+    let outcome = super::run(
         &h.ctx,
         &Job::Scrape(wump_core::jobs::ScrapeJob {
             provider: "local".into(),

@@ -9,12 +9,12 @@ use diesel::{
     sql_types::{Int4, Text},
 };
 use diesel_async::RunQueryDsl;
-use secrecy::ExposeSecret;
 use wump_core::{
     Ecosystem,
     jobs::{JobType, Priority},
     settings::QueueSettings,
 };
+use wump_db::test_support::ProcessEnv;
 use wump_worker::queue::Queues;
 
 use super::{
@@ -35,10 +35,7 @@ pub(super) fn command(h: &Harness, dir: &std::path::Path) -> Command {
     command
         .current_dir(dir)
         .env_remove("WUMP_ENV")
-        .env("WUMP__DATABASE__URL", h.db.settings().url.expose_secret())
-        .env("WUMP__DATABASE__MIGRATE_ON_START", "false")
-        .env("WUMP__VALKEY__URL", h.valkey.settings().url.expose_secret())
-        .env("WUMP__QUEUES__KEY_PREFIX", h.valkey.prefix())
+        .envs(ProcessEnv::for_test(&h.db, &h.valkey).vars())
         .env("WUMP__QUEUES__POLL_INTERVAL_MS", "50")
         .env("WUMP__QUEUES__HEARTBEAT_INTERVAL_SECS", "1")
         .env("WUMP__QUEUES__MISSED_HEARTBEATS", "3")
@@ -46,22 +43,7 @@ pub(super) fn command(h: &Harness, dir: &std::path::Path) -> Command {
         .env("WUMP__WORKER__SHUTDOWN_GRACE_SECS", "5")
         .env("WUMP__PROVIDERS__LOCAL__ROOT", h.root.path())
         .env("WUMP__PROVIDERS__LOCAL__PAGE_SIZE", "2")
-        .env("WUMP__PROVIDERS__GITHUB__ENABLED", "false")
-        .env("WUMP__PROVIDERS__ECOSYSTEMS__ENABLED", "false")
         .env("RUST_LOG", "info");
-    for registry in [
-        "NPM",
-        "PYPI",
-        "CRATES_IO",
-        "MAVEN_CENTRAL",
-        "RUBYGEMS",
-        "PACKAGIST",
-    ] {
-        command.env(
-            format!("WUMP__PROVIDERS__REGISTRIES__{registry}__ENABLED"),
-            "false",
-        );
-    }
     command
 }
 

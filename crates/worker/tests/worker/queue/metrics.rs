@@ -13,9 +13,11 @@ use wump_core::{
     jobs::{JobPayload, JobType, Priority},
     settings::QueueSettings,
 };
+use wump_providers::ProviderError;
 use wump_worker::{
+    jobs::{BackgroundJob, Delivery, JobError, JobOutcome},
     metrics::QueueGauges,
-    queue::{BackgroundJob, DeadJob, Envelope, JobError, Runner},
+    queue::{DeadJob, Envelope, Runner},
 };
 
 use super::support::{Log, Running, eventually, fast_settings, test_queues};
@@ -33,12 +35,17 @@ impl JobPayload for Scripted {
 impl BackgroundJob for Scripted {
     type Context = Log;
 
-    async fn run(self, log: Log, attempt: u32) -> Result<(), JobError> {
+    async fn run(&self, log: &Log, delivery: &Delivery) -> Result<JobOutcome, JobError> {
+        let attempt = delivery.attempt;
         log.push(&self.label, attempt);
         match self.label.as_str() {
-            "ok" => Ok(()),
-            "gone" => Err(JobError::permanent(anyhow::anyhow!("404"))),
-            _ => Err(anyhow::anyhow!("503").into()),
+            "ok" => Ok(JobOutcome::default()),
+            "gone" => Err(JobError::NotFound("404".into())),
+            _ => Err(JobError::Provider(ProviderError::Upstream {
+                provider: "upstream".into(),
+                status: 503,
+                message: "unavailable".into(),
+            })),
         }
     }
 }

@@ -5,7 +5,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use wump_core::jobs::{JobPayload, JobType, Priority};
-use wump_worker::queue::{BackgroundJob, JobError, Runner};
+use wump_worker::{
+    jobs::{BackgroundJob, Delivery, JobError, JobOutcome},
+    queue::Runner,
+};
 
 use super::support::{Log, Running, eventually, fast_settings, test_queues};
 
@@ -27,12 +30,13 @@ impl JobPayload for Blocks {
 impl BackgroundJob for Blocks {
     type Context = Ctx;
 
-    async fn run(self, ctx: Ctx, attempt: u32) -> Result<(), JobError> {
+    async fn run(&self, ctx: &Ctx, delivery: &Delivery) -> Result<JobOutcome, JobError> {
+        let attempt = delivery.attempt;
         ctx.log.push(ctx.name, attempt);
         if ctx.hangs {
             std::future::pending::<()>().await;
         }
-        Ok(())
+        Ok(JobOutcome::default())
     }
 }
 

@@ -7,7 +7,10 @@ use wump_core::{
     jobs::{JobPayload, JobType, Priority},
     settings::PriorityConcurrency,
 };
-use wump_worker::queue::{BackgroundJob, JobError, Runner};
+use wump_worker::{
+    jobs::{BackgroundJob, Delivery, JobError, JobOutcome},
+    queue::Runner,
+};
 
 use super::support::{Log, Running, eventually, fast_settings, test_queues};
 
@@ -23,10 +26,11 @@ impl JobPayload for Work {
 impl BackgroundJob for Work {
     type Context = Log;
 
-    async fn run(self, log: Log, attempt: u32) -> Result<(), JobError> {
+    async fn run(&self, log: &Log, delivery: &Delivery) -> Result<JobOutcome, JobError> {
+        let attempt = delivery.attempt;
         tokio::time::sleep(Duration::from_millis(100)).await;
-        log.push(self.priority, attempt);
-        Ok(())
+        log.push(&self.priority, attempt);
+        Ok(JobOutcome::default())
     }
 }
 

@@ -15,7 +15,10 @@ use wump_core::{
     settings::ValkeySettings,
 };
 use wump_db::{ValkeyPool, connect_valkey, test_support::TestValkey};
-use wump_worker::queue::{BackgroundJob, JobError, Queues, Runner, shutdown_signal};
+use wump_worker::{
+    jobs::{BackgroundJob, Delivery, JobError, JobOutcome},
+    queue::{Queues, Runner, shutdown_signal},
+};
 
 use super::support::{eventually, fast_settings, test_queues};
 
@@ -40,20 +43,19 @@ impl JobPayload for Marked {
 impl BackgroundJob for Marked {
     type Context = ChildCtx;
 
-    async fn run(self, ctx: ChildCtx, attempt: u32) -> Result<(), JobError> {
+    async fn run(&self, ctx: &ChildCtx, delivery: &Delivery) -> Result<JobOutcome, JobError> {
+        let attempt = delivery.attempt;
         let pid = std::process::id();
         let _: i64 = ctx
             .pool
             .rpush(&ctx.key, format!("started {pid} {attempt}"))
-            .await
-            .map_err(anyhow::Error::from)?;
+            .await?;
         tokio::time::sleep(Duration::from_millis(ctx.millis)).await;
         let _: i64 = ctx
             .pool
             .rpush(&ctx.key, format!("finished {pid} {attempt}"))
-            .await
-            .map_err(anyhow::Error::from)?;
-        Ok(())
+            .await?;
+        Ok(JobOutcome::default())
     }
 }
 

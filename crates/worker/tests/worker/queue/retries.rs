@@ -4,7 +4,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use wump_core::jobs::{JobPayload, JobType, Priority};
-use wump_worker::queue::{BackgroundJob, JobError, Runner, Selection};
+use wump_providers::ProviderError;
+use wump_worker::{
+    jobs::{BackgroundJob, Delivery, JobError, JobOutcome},
+    queue::{Runner, Selection},
+};
 
 use super::support::{Log, Running, eventually, fast_settings, test_queues};
 
@@ -21,9 +25,14 @@ impl JobPayload for AlwaysFails {
 impl BackgroundJob for AlwaysFails {
     type Context = Log;
 
-    async fn run(self, log: Log, attempt: u32) -> Result<(), JobError> {
+    async fn run(&self, log: &Log, delivery: &Delivery) -> Result<JobOutcome, JobError> {
+        let attempt = delivery.attempt;
         log.push(&self.label, attempt);
-        Err(anyhow::anyhow!("upstream said 503 on attempt {attempt}").into())
+        Err(JobError::Provider(ProviderError::Upstream {
+            provider: "upstream".into(),
+            status: 503,
+            message: format!("unavailable on attempt {attempt}"),
+        }))
     }
 }
 
@@ -40,11 +49,10 @@ impl JobPayload for FailsForGood {
 impl BackgroundJob for FailsForGood {
     type Context = Log;
 
-    async fn run(self, log: Log, attempt: u32) -> Result<(), JobError> {
+    async fn run(&self, log: &Log, delivery: &Delivery) -> Result<JobOutcome, JobError> {
+        let attempt = delivery.attempt;
         log.push(&self.label, attempt);
-        Err(JobError::permanent(anyhow::anyhow!(
-            "repository is gone (404)"
-        )))
+        Err(JobError::NotFound("repository is gone (404)".into()))
     }
 }
 
@@ -195,9 +203,10 @@ impl JobPayload for Quick {
 impl BackgroundJob for Quick {
     type Context = Log;
 
-    async fn run(self, log: Log, attempt: u32) -> Result<(), JobError> {
+    async fn run(&self, log: &Log, delivery: &Delivery) -> Result<JobOutcome, JobError> {
+        let attempt = delivery.attempt;
         log.push("ran", attempt);
-        Ok(())
+        Ok(JobOutcome::default())
     }
 }
 
@@ -243,15 +252,16 @@ impl JobPayload for RateLimited {
 impl BackgroundJob for RateLimited {
     type Context = Log;
 
-    async fn run(self, log: Log, attempt: u32) -> Result<(), JobError> {
+    async fn run(&self, log: &Log, delivery: &Delivery) -> Result<JobOutcome, JobError> {
+        let attempt = delivery.attempt;
         log.push("rate limited", attempt);
         if log.len() <= self.limited {
-            return Err(JobError::rate_limited(
-                anyhow::anyhow!("github: rate limited"),
-                Duration::from_secs(self.wait_secs),
-            ));
+            return Err(JobError::Provider(ProviderError::RateLimited {
+                provider: "github".into(),
+                retry_after: Duration::from_secs(self.wait_secs),
+            }));
         }
-        Ok(())
+        Ok(JobOutcome::default())
     }
 }
 
@@ -344,7 +354,8 @@ impl JobPayload for DatabaseDown {
 impl BackgroundJob for DatabaseDown {
     type Context = Log;
 
-    async fn run(self, log: Log, attempt: u32) -> Result<(), JobError> {
+    async fn run(&self, log: &Log, delivery: &Delivery) -> Result<JobOutcome, JobError> {
+        let attempt = delivery.attempt;
         log.push("database down", attempt);
         if log.len() <= self.unavailable {
             let settings = wump_core::settings::DatabaseSettings {
@@ -352,12 +363,12 @@ impl BackgroundJob for DatabaseDown {
                 connect_timeout_ms: 500,
                 ..Default::default()
             };
-            let pool = wump_db::connect(&settings).map_err(JobError::permanent)?;
+            let pool = wump_db::connect(&settings)?;
             let error = wump_db::pool::checkout(&pool).await.unwrap_err();
             assert!(error.is_unavailable(), "{error}");
-            return Err(JobError::database_unavailable(error));
+            return Err(JobError::Database(error));
         }
-        Ok(())
+        Ok(JobOutcome::default())
     }
 }
 

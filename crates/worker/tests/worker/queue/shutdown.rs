@@ -5,7 +5,10 @@ use std::time::Duration;
 use fred::prelude::SortedSetsInterface;
 use serde::{Deserialize, Serialize};
 use wump_core::jobs::{JobPayload, JobType, Priority};
-use wump_worker::queue::{BackgroundJob, JobError, Runner};
+use wump_worker::{
+    jobs::{BackgroundJob, Delivery, JobError, JobOutcome},
+    queue::Runner,
+};
 
 use super::support::{Log, Running, eventually, fast_settings, test_queues};
 
@@ -21,11 +24,12 @@ impl JobPayload for Slow {
 impl BackgroundJob for Slow {
     type Context = Log;
 
-    async fn run(self, log: Log, attempt: u32) -> Result<(), JobError> {
+    async fn run(&self, log: &Log, delivery: &Delivery) -> Result<JobOutcome, JobError> {
+        let attempt = delivery.attempt;
         log.push("started", attempt);
         tokio::time::sleep(Duration::from_millis(self.millis)).await;
         log.push("finished", attempt);
-        Ok(())
+        Ok(JobOutcome::default())
     }
 }
 

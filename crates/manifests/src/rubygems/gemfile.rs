@@ -1,0 +1,277 @@
+//! `Gemfile` and `gems.rb`: Bundler's Ruby DSL, read with the tokenizer in [`super::ruby`].
+//!
+//! Kinds come from the groups around a `gem` (nested `group` blocks and its own `group:`
+//! option together): any `development` (or `dev`) group makes it development, else any
+//! `test` group makes it test (so `group :development, :test` is development), else a
+//! group declared `optional: true` makes it optional, else runtime (`:production` too).
+//! A `gem` guarded by `if`/`unless`/`platforms`/`install_if` is still reported. `path:`
+//! (or a `path "…" do` block) marks it local; a git gem (`git:`, `github:`, … or their
+//! blocks) without a version takes its `ref:`/`tag:`/`branch:` as requirement, else `""`.
+
+use crate::ruby::{Call, Value, visit_calls};
+use crate::{Format, ManifestError, ParsedDependency};
+use wump_core::{DependencyKind, Ecosystem};
+
+const GIT_SOURCES: &[&str] = &["git", "github", "gist", "bitbucket"];
+const GIT_REFS: &[&str] = &["ref", "tag", "branch"];
+
+/// The `gem` declarations of a Gemfile.
+pub(super) fn parse(text: &str) -> Result<Vec<ParsedDependency>, ManifestError> {
+    if looks_like_lockfile(text) {
+        return Err(ManifestError::syntax(
+            Format::Gemfile,
+            "this is a Gemfile.lock (it starts with a GEM/GIT/PATH section), not a Gemfile",
+        ));
+    }
+    let mut deps = Vec::new();
+    visit_calls(Format::Gemfile, text, |call, heads| {
+        if !call.receiver && call.name == "gem" {
+            deps.extend(gem(call, heads));
+        }
+    })?;
+    Ok(deps)
+}
+
+fn looks_like_lockfile(text: &str) -> bool {
+    let mut lines = text
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.is_empty());
+    matches!(
+        (lines.next(), lines.next()),
+        (Some("GEM" | "GIT" | "PATH" | "PLUGIN SOURCE"), Some(l)) if l.starts_with("  remote:")
+    )
+}
+
+/// What the blocks around a `gem` and its own options say about it.
+#[derive(Default)]
+struct Context<'a> {
+    groups: Vec<&'a str>,
+    optional_group: bool,
+    local: bool,
+    git: bool,
+    git_ref: Option<&'a str>,
+}
+
+impl<'a> Context<'a> {
+    fn apply_source(&mut self, call: &'a Call, source: &str) {
+        if source == "path" {
+            self.local = true;
+        } else if GIT_SOURCES.contains(&source) {
+            self.git = true;
+            self.git_ref = call.args.option_text(GIT_REFS).or(self.git_ref);
+        }
+    }
+
+    fn kind(&self) -> DependencyKind {
+        if self
+            .groups
+            .iter()
+            .any(|g| matches!(*g, "development" | "dev"))
+        {
+            DependencyKind::Development
+        } else if self.groups.contains(&"test") {
+            DependencyKind::Test
+        } else if self.optional_group {
+            DependencyKind::Optional
+        } else {
+            DependencyKind::Runtime
+        }
+    }
+}
+
+fn gem(call: &Call, heads: &[&Call]) -> Option<ParsedDependency> {
+    let name = call.args.first_str()?.trim();
+    if name.is_empty() {
+        return None;
+    }
+    let mut context = Context::default();
+    for head in heads.iter().filter(|h| !h.receiver) {
+        if head.name == "group" {
+            context
+                .groups
+                .extend(head.args.positional.iter().flat_map(Value::texts));
+            context.optional_group |= head.args.option("optional") == Some(&Value::Bool(true));
+        } else {
+            context.apply_source(head, &head.name);
+        }
+    }
+    for (key, value) in &call.args.options {
+        match key.as_str() {
+            "group" | "groups" => context.groups.extend(value.texts()),
+            source => context.apply_source(call, source),
+        }
+    }
+    let mut requirement = call.args.requirements();
+    if requirement.is_empty() && context.git {
+        requirement = context.git_ref.unwrap_or_default().to_owned();
+    }
+    let dep = ParsedDependency::new(Ecosystem::Rubygems, name, requirement, context.kind());
+    Some(if context.local { dep.local() } else { dep })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deps(src: &str) -> Vec<(String, String, DependencyKind, bool)> {
+        parse(src)
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.name, d.requirement, d.kind, d.local))
+            .collect()
+    }
+
+    fn one(src: &str) -> (String, String, DependencyKind, bool) {
+        let mut all = deps(src);
+        assert_eq!(all.len(), 1, "{all:?}");
+        all.remove(0)
+    }
+
+    use DependencyKind::*;
+
+    #[test]
+    fn unpinned_gems_have_an_empty_requirement() {
+        assert_eq!(
+            one("source 'https://rubygems.org'\ngem 'rails'\n"),
+            ("rails".into(), "".into(), Runtime, false)
+        );
+    }
+
+    #[test]
+    fn several_constraints_are_joined_and_options_ignored() {
+        let dep = one("gem 'rack', '>= 1', '< 2', require: false, platforms: :ruby\n");
+        assert_eq!(dep.1, ">= 1, < 2");
+    }
+
+    #[test]
+    fn groups_map_to_kinds() {
+        let src = "\
+gem 'a', group: :test
+group :development do
+  gem 'b'
+end
+group :development, :test do
+  gem 'c'
+end
+group :test do
+  group :ci do
+    gem 'd'
+  end
+end
+group :production do
+  gem 'e'
+end
+gem 'f', groups: [:development]
+group :docs, optional: true do
+  gem 'g'
+end
+";
+        let kinds: Vec<_> = deps(src).into_iter().map(|d| (d.0, d.2)).collect();
+        let expected = [
+            ("a", Test),
+            ("b", Development),
+            ("c", Development),
+            ("d", Test),
+            ("e", Runtime),
+            ("f", Development),
+            ("g", Optional),
+        ];
+        assert_eq!(kinds, expected.map(|(n, k)| (n.to_owned(), k)));
+    }
+
+    #[test]
+    fn conditional_blocks_and_modifiers_keep_gems_and_close_properly() {
+        let src = "\
+platforms :jruby do
+  gem 'jdbc'
+end
+install_if -> { RUBY_PLATFORM =~ /darwin/ } do
+  gem 'mac'
+end
+if ENV['CI']
+  gem 'ci'
+else
+  gem 'local'
+end
+group :test do
+  gem 'rspec' unless ENV['NO_RSPEC']
+  gem 'pry' if false
+end
+gem 'after'
+";
+        let all = deps(src);
+        let names: Vec<_> = all.iter().map(|d| d.0.as_str()).collect();
+        assert_eq!(
+            names,
+            ["jdbc", "mac", "ci", "local", "rspec", "pry", "after"]
+        );
+        assert_eq!(
+            all.last().unwrap().2,
+            Runtime,
+            "blocks must be closed by their `end`"
+        );
+    }
+
+    #[test]
+    fn path_gems_are_local() {
+        assert!(one("gem 'mine', path: '../mine'\n").3);
+        assert!(one("path 'engines' do\n  gem 'admin'\nend\n").3);
+    }
+
+    #[test]
+    fn git_gems_take_their_ref_or_nothing() {
+        assert_eq!(
+            one("gem 'rails', github: 'rails/rails', branch: 'main'\n").1,
+            "main"
+        );
+        assert_eq!(one("gem 'a', git: 'https://example.com/a.git'\n").1, "");
+        assert_eq!(
+            one("gem 'b', '~> 1.0', git: 'https://example.com/b.git', tag: 'v1'\n").1,
+            "~> 1.0"
+        );
+        assert_eq!(
+            one("git 'https://example.com/c.git', ref: 'abc123' do\n  gem 'c'\nend\n").1,
+            "abc123"
+        );
+    }
+
+    #[test]
+    fn quoting_variants_and_parentheses() {
+        let names: Vec<_> = deps("gem %q(a)\ngem(\"b\", \"1.0\")\ngem %q{c}, '2'\n")
+            .into_iter()
+            .map(|d| (d.0, d.1))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("a".into(), "".into()),
+                ("b".into(), "1.0".into()),
+                ("c".into(), "2".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn not_dependencies() {
+        assert!(deps("ruby '3.2.0'\ngemspec\nsource 'https://rubygems.org'\nplugin 'bundler-graph'\ngem name\n").is_empty());
+    }
+
+    #[test]
+    fn heredocs_and_comments_do_not_break_the_tokenizer() {
+        let src = "# gem 'commented'\nmessage = <<~MSG\n  gem 'inside'\n  end\nMSG\ngroup :test do\n  gem 'real'\nend\n";
+        assert_eq!(deps(src), [("real".into(), "".into(), Test, false)]);
+    }
+
+    #[test]
+    fn a_lockfile_is_not_a_gemfile() {
+        let err = parse("GEM\n  remote: https://rubygems.org/\n  specs:\n").unwrap_err();
+        assert!(err.to_string().contains("Gemfile.lock"), "{err}");
+    }
+
+    #[test]
+    fn an_unclosed_string_is_an_error_naming_the_line() {
+        let err = parse("gem 'a'\ngem 'b\n").unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+    }
+}
