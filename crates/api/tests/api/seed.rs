@@ -160,7 +160,6 @@ impl Seed {
                 })
                 .collect(),
             repositories_count: 0,
-            stars_total: 0,
         };
         organizations::update_profile(&mut self.conn, id, &profile)
             .await

@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use diesel::{
     dsl::now,
     prelude::*,
-    sql_types::{BigInt, Integer, Jsonb, Nullable, Text, Uuid as SqlUuid},
+    sql_types::{Integer, Jsonb, Nullable, Text, Uuid as SqlUuid},
     upsert::excluded,
 };
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 use wump_core::{FundingLink, OrganizationKind};
 
@@ -222,10 +222,10 @@ pub struct OrganizationProfile {
     pub sponsors_listing_url: Option<String>,
     pub funding: Vec<FundingLink>,
     pub repositories_count: i32,
-    pub stars_total: i64,
 }
 
-/// Stores an organization's profile; stamps `enriched_at` and `updated_at` only when a
+/// Stores an organization's profile, with `stars_total` summed over its stored
+/// repositories as the row is written (see [`refresh_stars_totals`] for why then); stamps `enriched_at` and `updated_at` only when a
 /// value changed or it was never enriched, so enriching twice leaves an identical row.
 /// Returns whether the row was written; fails with `NotFound` when the organization does
 /// not exist.
@@ -234,36 +234,97 @@ pub async fn update_profile(
     id: Uuid,
     profile: &OrganizationProfile,
 ) -> QueryResult<bool> {
-    let exists: i64 = organizations::table
-        .filter(organizations::id.eq(id))
-        .count()
-        .get_result(conn)
+    conn.transaction(async |conn| {
+        lock(conn, &[id]).await?;
+        if !exists(conn, id).await? {
+            return Err(diesel::result::Error::NotFound);
+        }
+        let written = diesel::sql_query(
+            "WITH t AS (SELECT coalesce(sum(stars), 0)::int8 AS stars
+                          FROM repositories WHERE organization_id = $1)
+             UPDATE organizations
+                SET name = $2, description = $3, website_url = $4, sponsors_listing_url = $5,
+                    funding = $6, repositories_count = $7, stars_total = t.stars,
+                    enriched_at = now(), updated_at = now()
+               FROM t
+              WHERE id = $1
+                AND (enriched_at IS NULL
+                     OR (name, description, website_url, sponsors_listing_url, funding,
+                         repositories_count, stars_total)
+                        IS DISTINCT FROM ($2, $3, $4, $5, $6, $7, t.stars))",
+        )
+        .bind::<SqlUuid, _>(id)
+        .bind::<Nullable<Text>, _>(profile.name.as_deref())
+        .bind::<Nullable<Text>, _>(profile.description.as_deref())
+        .bind::<Nullable<Text>, _>(profile.website_url.as_deref())
+        .bind::<Nullable<Text>, _>(profile.sponsors_listing_url.as_deref())
+        .bind::<Jsonb, _>(funding_json(&profile.funding))
+        .bind::<Integer, _>(profile.repositories_count)
+        .execute(conn)
         .await?;
-    if exists == 0 {
-        return Err(diesel::result::Error::NotFound);
+        Ok(written > 0)
+    })
+    .await
+}
+
+/// Sets the `stars_total` of `ids` to the sum of their stored repositories' stars; returns
+/// the organizations whose total changed.
+///
+/// Every writer of the total sums at the moment it writes, under the row's lock: a sum read
+/// earlier (enrich reading while a scrape is still storing an organization's later
+/// repositories) would be written over a newer one, and the total would stay short until
+/// the next enrich. Taken in id order, the locks cannot deadlock; the sum runs after they
+/// are held, so it sees every repository committed before.
+pub async fn refresh_stars_totals(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<Uuid>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    let written = diesel::sql_query(
-        "UPDATE organizations
-            SET name = $2, description = $3, website_url = $4, sponsors_listing_url = $5,
-                funding = $6, repositories_count = $7, stars_total = $8,
-                enriched_at = now(), updated_at = now()
-          WHERE id = $1
-            AND (enriched_at IS NULL
-                 OR (name, description, website_url, sponsors_listing_url, funding,
-                     repositories_count, stars_total)
-                    IS DISTINCT FROM ($2, $3, $4, $5, $6, $7, $8))",
-    )
-    .bind::<SqlUuid, _>(id)
-    .bind::<Nullable<Text>, _>(profile.name.as_deref())
-    .bind::<Nullable<Text>, _>(profile.description.as_deref())
-    .bind::<Nullable<Text>, _>(profile.website_url.as_deref())
-    .bind::<Nullable<Text>, _>(profile.sponsors_listing_url.as_deref())
-    .bind::<Jsonb, _>(funding_json(&profile.funding))
-    .bind::<Integer, _>(profile.repositories_count)
-    .bind::<BigInt, _>(profile.stars_total)
-    .execute(conn)
-    .await?;
-    Ok(written > 0)
+    conn.transaction(async |conn| {
+        lock(conn, ids).await?;
+        diesel::sql_query(
+            "UPDATE organizations o SET stars_total = t.stars, updated_at = now()
+               FROM (SELECT i.id, coalesce(sum(r.stars), 0)::int8 AS stars
+                       FROM unnest($1::uuid[]) AS i(id)
+                       LEFT JOIN repositories r ON r.organization_id = i.id
+                      GROUP BY i.id) t
+              WHERE o.id = t.id AND o.stars_total IS DISTINCT FROM t.stars
+             RETURNING o.id",
+        )
+        .bind::<diesel::sql_types::Array<SqlUuid>, _>(ids)
+        .load::<ChangedId>(conn)
+        .await
+        .map(|rows| rows.into_iter().map(|r| r.id).collect())
+    })
+    .await
+}
+
+#[derive(QueryableByName)]
+struct ChangedId {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// Locks the rows of `ids` for this transaction, in id order.
+async fn lock(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<()> {
+    organizations::table
+        .filter(organizations::id.eq_any(ids))
+        .order(organizations::id)
+        .select(organizations::id)
+        .for_update()
+        .load::<Uuid>(conn)
+        .await
+        .map(drop)
+}
+
+async fn exists(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        organizations::table.filter(organizations::id.eq(id)),
+    ))
+    .get_result(conn)
+    .await
 }
 
 /// Deletes organizations with no repositories that were created before `cutoff` (younger

@@ -164,3 +164,55 @@ async fn replacing_edges_of_an_unknown_repository_is_not_found() {
     .unwrap_err();
     assert_eq!(err, diesel::result::Error::NotFound);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organizations_star_total_follows_repositories_stored_after_its_enrich() {
+    let db = TestDatabase::new().await;
+    let mut conn = db.connection().await;
+    let org = organization(&mut conn, "acme").await;
+    repository(&mut conn, repository_input(org, "acme/widgets", 10, None)).await;
+    let total = async |conn: &mut wump_db::AsyncPgConnection| {
+        organizations::by_login(conn, "github.com", "acme")
+            .await
+            .unwrap()
+            .unwrap()
+            .stars_total
+    };
+
+    // Enrich sums what is stored when it writes.
+    let profile = organizations::OrganizationProfile {
+        name: Some("Acme".into()),
+        ..Default::default()
+    };
+    assert!(
+        organizations::update_profile(&mut conn, org, &profile)
+            .await
+            .unwrap()
+    );
+    assert_eq!(total(&mut conn).await, 10);
+
+    // A scrape stores a second repository afterwards (the chaos run's worker kills
+    // reordered exactly this): the total follows, and says it moved.
+    repository(&mut conn, repository_input(org, "acme/gadgets", 5, None)).await;
+    assert_eq!(
+        organizations::refresh_stars_totals(&mut conn, &[org])
+            .await
+            .unwrap(),
+        [org]
+    );
+    assert_eq!(total(&mut conn).await, 15);
+    // Nothing moved: nothing written, nothing to invalidate.
+    assert!(
+        organizations::refresh_stars_totals(&mut conn, &[org])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Enriching again writes the same total, and nothing else changed.
+    assert!(
+        !organizations::update_profile(&mut conn, org, &profile)
+            .await
+            .unwrap()
+    );
+    assert_eq!(total(&mut conn).await, 15);
+}

@@ -1,7 +1,7 @@
 //! What scrape and discover share: storing discovered repositories page by page (their
 //! organizations, then the repositories) and the follow-ups that calls for.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use serde_json::json;
 use uuid::Uuid;
@@ -15,7 +15,7 @@ use wump_db::{
 };
 use wump_providers::{DataProvider, DiscoveredRepository, DiscoveryQuery, PageToken};
 
-use super::{FollowUp, FollowUpJob, JobContext, JobError, JobOutcome, db};
+use super::{FollowUp, FollowUpJob, JobContext, JobError, JobOutcome, db, invalidate::invalidate};
 
 /// Reads and stores pages from `start` until the last page or `max_pages`; returns how
 /// many pages were read.
@@ -62,6 +62,8 @@ pub(super) struct Stored {
     moved_repositories: u64,
     /// Follow-ups already given to the context's sink.
     handed_over: u64,
+    /// Organizations whose star total moved (their cache versions were bumped).
+    touched_organizations: BTreeSet<Uuid>,
 }
 
 impl Stored {
@@ -75,6 +77,7 @@ impl Stored {
             new_repositories: 0,
             moved_repositories: 0,
             handed_over: 0,
+            touched_organizations: BTreeSet::new(),
         }
     }
 
@@ -105,6 +108,15 @@ impl Stored {
                 .collect();
             let upserted = db(ctx, async {
                 Ok(repositories::upsert(&mut conn, &inputs).await?)
+            })
+            .await?;
+            // New and re-starred repositories move their owners' star totals; an enrich
+            // that summed before this batch must not leave them short.
+            let mut owners = organization_ids.clone();
+            owners.sort_unstable();
+            owners.dedup();
+            let restarred = db(ctx, async {
+                Ok(organizations::refresh_stars_totals(&mut conn, &owners).await?)
             })
             .await?;
 
@@ -156,6 +168,12 @@ impl Stored {
             }
             self.repositories += batch.len() as u64;
             drop(conn);
+            if !restarred.is_empty() {
+                let mut bumped = JobOutcome::default();
+                invalidate(ctx, &mut bumped, [], restarred).await?;
+                self.touched_organizations
+                    .extend(bumped.touched_organizations);
+            }
             if let Some(sink) = &ctx.follow_up_sink
                 && !self.follow_ups.is_empty()
             {
@@ -170,6 +188,7 @@ impl Stored {
         let mut outcome = JobOutcome {
             records_processed: self.repositories,
             follow_ups: self.follow_ups,
+            touched_organizations: self.touched_organizations.into_iter().collect(),
             ..JobOutcome::default()
         };
         outcome

@@ -35,7 +35,7 @@ impl BackgroundJob for EnrichJob {
     type Context = JobContext;
 
     async fn run(&self, ctx: &JobContext, _: &Delivery) -> Result<JobOutcome, JobError> {
-        let (organization, top_repositories, (count, stars)) = db(ctx, async {
+        let (organization, top_repositories, (count, _)) = db(ctx, async {
             let mut conn = checkout(&ctx.db).await?;
             let organization = organizations::by_login(&mut conn, &self.host, &self.organization)
                 .await?
@@ -73,7 +73,6 @@ impl BackgroundJob for EnrichJob {
                 .map_or(count, i64::from)
                 .try_into()
                 .unwrap_or(i32::MAX),
-            stars_total: stars,
         };
 
         let mut outcome = JobOutcome::default();
