@@ -354,7 +354,8 @@ impl Default for HealthSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BreakerSettings {
-    /// Consecutive unavailable answers that open the breaker.
+    /// Consecutive unavailable answers that open the breaker (one that ran out
+    /// `database.query_timeout_ms` opens it alone).
     pub failure_threshold: u32,
     /// The window those failures must fall in (ms).
     pub failure_window_ms: u64,
