@@ -18,7 +18,7 @@ use wump_db::{queue::Queues, test_support::ProcessEnv};
 
 use crate::{
     Error, Result, eventually, free_port, io,
-    load::Targets,
+    load::{Load, LoadOptions, Targets},
     processes::{Bins, Env, Process, run_command},
     proxy::Proxy,
     servers::{Postgres, Valkey},
@@ -252,6 +252,21 @@ impl Stack {
         self.enqueue_scrape(Priority::High).await?;
         self.wait_idle(deadline).await?;
         Ok(start.elapsed())
+    }
+
+    /// How the outage scenarios begin: the local tree loaded through the queues (how long
+    /// it took), the cached pages warmed, and the default load started against both apis.
+    pub async fn seeded_under_load(&self) -> Result<(Duration, LoadOptions, Load)> {
+        let seeded = self.seed(Duration::from_secs(120)).await?;
+        let options = LoadOptions::default();
+        Load::warm(
+            &self.load_targets(),
+            &options.cached_paths,
+            Duration::from_secs(30),
+        )
+        .await?;
+        let load = Load::start(self.load_targets(), options.clone())?;
+        Ok((seeded, options, load))
     }
 
     /// What the load generator needs: the apis and the key.

@@ -7,7 +7,6 @@ use std::time::Duration;
 use super::{RunConfig, ScenarioResult, ms, secs};
 use crate::{
     Result,
-    load::{Load, LoadOptions},
     proxy::Mode,
     stack::{Stack, StackOptions},
 };
@@ -47,15 +46,7 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
     let stack = Stack::start(options).await?;
     let mut result = ScenarioResult::new(5, TITLE, stack.dir.clone());
 
-    let seeded = stack.seed(Duration::from_secs(120)).await?;
-    let load_options = LoadOptions::default();
-    Load::warm(
-        &stack.load_targets(),
-        &load_options.cached_paths,
-        Duration::from_secs(30),
-    )
-    .await?;
-    let load = Load::start(stack.load_targets(), load_options.clone())?;
+    let (seeded, load_options, load) = stack.seeded_under_load().await?;
     tokio::time::sleep(before).await;
 
     let holed = load.mark("black hole");

@@ -7,7 +7,7 @@ use super::{RunConfig, ScenarioResult, ms, percent, secs};
 use crate::{
     Result,
     jobs::{self, Feeder},
-    load::{Class, Load, LoadOptions},
+    load::Class,
     stack::{Stack, StackOptions},
 };
 
@@ -43,15 +43,7 @@ pub async fn run(config: &RunConfig) -> Result<ScenarioResult> {
     let stack = Stack::start(options).await?;
     let mut result = ScenarioResult::new(1, TITLE, stack.dir.clone());
 
-    let seeded = stack.seed(Duration::from_secs(120)).await?;
-    let load_options = LoadOptions::default();
-    Load::warm(
-        &stack.load_targets(),
-        &load_options.cached_paths,
-        Duration::from_secs(30),
-    )
-    .await?;
-    let load = Load::start(stack.load_targets(), load_options.clone())?;
+    let (seeded, load_options, load) = stack.seeded_under_load().await?;
     let feed_every = config.pick(Duration::from_millis(500), Duration::from_secs(1));
     let feed_parses = if config.short { 3 } else { 6 };
     let feeder = Feeder::start(&stack, feed_every, feed_parses);
