@@ -74,11 +74,24 @@ impl AppState {
                 let pool = probe_pool.clone();
                 Box::pin(async move { wump_db::pool::ping(&pool).await.is_ok() })
             }));
+        let tracking = settings
+            .api
+            .cache
+            .track_versions
+            .then(|| wump_db::valkey::connect_tracking(&settings.valkey))
+            .and_then(|client| {
+                client
+                    .inspect_err(|err| {
+                        tracing::warn!(error = %err, "cache versions are not tracked in memory");
+                    })
+                    .ok()
+            });
         let cache = ResponseCache::new(
             valkey.clone(),
             keys.clone(),
             settings.api.cache.clone(),
             breaker.clone(),
+            tracking,
         );
         metrics::observe_pool(db.clone(), "primary");
         let auth = Arc::new(Authenticator::new(

@@ -54,19 +54,24 @@ impl Keys {
         &self.prefix
     }
 
+    /// What every cache-version counter starts with (the API tracks them by this prefix).
+    pub fn cache_versions(&self) -> String {
+        format!("{}wump:cache-version:", self.prefix)
+    }
+
     /// The version counter of everything cached about one package.
     pub fn package_version(&self, ecosystem: Ecosystem, normalized_name: &str) -> String {
         format!(
-            "{}wump:cache-version:package:{ecosystem}:{normalized_name}",
-            self.prefix
+            "{}package:{ecosystem}:{normalized_name}",
+            self.cache_versions()
         )
     }
 
     /// The version counter of everything cached about one organization.
     pub fn organization_version(&self, host: &str, login: &str) -> String {
         format!(
-            "{}wump:cache-version:organization:{host}:{}",
-            self.prefix,
+            "{}organization:{host}:{}",
+            self.cache_versions(),
             login.to_lowercase()
         )
     }

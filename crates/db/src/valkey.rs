@@ -8,11 +8,18 @@
 
 use std::time::Duration;
 
-use fred::{prelude::*, types::config::TlsConnector};
+use fred::{
+    prelude::*,
+    types::{RespVersion, config::TlsConnector},
+};
 use secrecy::ExposeSecret;
 use wump_core::settings::ValkeySettings;
 
 use crate::tls::Verification;
+
+mod script;
+
+pub use self::script::Script;
 
 /// A pool of Valkey connections.
 pub type ValkeyPool = Pool;
@@ -51,6 +58,31 @@ const SCHEMES: [&str; 8] = [
 
 /// Builds a pool from settings and starts connecting in the background.
 pub fn connect_valkey(settings: &ValkeySettings) -> Result<ValkeyPool, ValkeyError> {
+    let pool = builder(settings, RespVersion::RESP2)?
+        .build_pool(settings.pool_size.max(1))
+        .map_err(|e| ValkeyError::InvalidUrl(e.to_string()))?;
+    pool.connect();
+    Ok(pool)
+}
+
+/// One RESP3 connection for server-assisted client-side caching (`CLIENT TRACKING`): its
+/// invalidation messages arrive on the connection itself, which RESP2 cannot carry. Starts
+/// connecting in the background, like the pool.
+pub fn connect_tracking(settings: &ValkeySettings) -> Result<Client, ValkeyError> {
+    let mut builder = builder(settings, RespVersion::RESP3)?;
+    // Invalidations come in bursts (a worker bumps thousands of packages at once); a
+    // receiver that falls further behind than this loses messages and must start over.
+    builder.with_performance_config(|p| p.broadcast_channel_capacity = 8_192);
+    let client = builder
+        .build()
+        .map_err(|e| ValkeyError::InvalidUrl(e.to_string()))?;
+    client.connect();
+    Ok(client)
+}
+
+/// The settings as fred's builder: URL, TLS, timeouts and a reconnect policy that never
+/// gives up.
+fn builder(settings: &ValkeySettings, protocol: RespVersion) -> Result<Builder, ValkeyError> {
     let url = settings.url.expose_secret();
     let scheme = url.split_once("://").map(|(scheme, _)| scheme);
     if !scheme.is_some_and(|s| SCHEMES.contains(&s)) {
@@ -62,6 +94,7 @@ pub fn connect_valkey(settings: &ValkeySettings) -> Result<ValkeyPool, ValkeyErr
     crate::tls::install_default_provider();
     let mut config =
         Config::from_url(url).map_err(|e| ValkeyError::InvalidUrl(e.kind().to_str().to_owned()))?;
+    config.version = protocol;
     if let Some(tls) = config.tls.as_mut() {
         // fred's default trusts the system's authorities; ours trusts `ca_file` instead
         // when it is set (fred still checks the certificate against the URL's host).
@@ -70,7 +103,8 @@ pub fn connect_valkey(settings: &ValkeySettings) -> Result<ValkeyPool, ValkeyErr
         tls.connector = TlsConnector::from(client);
     }
     let timeout = Duration::from_millis(settings.command_timeout_ms);
-    let pool = Builder::from_config(config)
+    let mut builder = Builder::from_config(config);
+    builder
         .with_connection_config(|c| {
             c.connection_timeout = timeout;
             c.internal_command_timeout = timeout;
@@ -78,11 +112,8 @@ pub fn connect_valkey(settings: &ValkeySettings) -> Result<ValkeyPool, ValkeyErr
         })
         .with_performance_config(|p| p.default_command_timeout = timeout)
         // 0: never stop trying; 100 ms doubling up to 5 s between attempts.
-        .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
-        .build_pool(settings.pool_size.max(1))
-        .map_err(|e| ValkeyError::InvalidUrl(e.to_string()))?;
-    pool.connect();
-    Ok(pool)
+        .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
+    Ok(builder)
 }
 
 /// Round-trips a `PING` (health checks).

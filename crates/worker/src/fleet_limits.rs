@@ -23,9 +23,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use fred::{interfaces::LuaInterface, types::FromValue};
-use tokio::sync::RwLock;
-use wump_db::ValkeyPool;
+use wump_db::{ValkeyPool, valkey::Script};
 use wump_providers::{
     FleetStore,
     fleet::{Outcome, ReserveRequest, Reserved, Slot, Unavailable, WaitKind},
@@ -206,45 +204,6 @@ redis.call('PEXPIRE', h, math.max(key_ttl, wait + 60000))
 return 1
 ";
 
-/// One Lua script and its SHA once Valkey has it.
-#[derive(Debug)]
-struct Script {
-    lua: &'static str,
-    sha: RwLock<Option<String>>,
-}
-
-impl Script {
-    const fn new(lua: &'static str) -> Self {
-        Self {
-            lua,
-            sha: RwLock::const_new(None),
-        }
-    }
-
-    /// `EVALSHA`, loading the script first when Valkey does not have it (first call, or
-    /// Valkey restarted).
-    async fn call<R: FromValue>(
-        &self,
-        pool: &ValkeyPool,
-        keys: Vec<String>,
-        args: Vec<String>,
-    ) -> Result<R, Unavailable> {
-        let known = self.sha.read().await.clone();
-        if let Some(sha) = known {
-            match pool
-                .evalsha::<R, _, _, _>(sha, keys.clone(), args.clone())
-                .await
-            {
-                Err(error) if error.details().starts_with("NOSCRIPT") => {}
-                result => return result.map_err(unavailable),
-            }
-        }
-        let sha: String = pool.script_load(self.lua).await.map_err(unavailable)?;
-        *self.sha.write().await = Some(sha.clone());
-        pool.evalsha(sha, keys, args).await.map_err(unavailable)
-    }
-}
-
 fn unavailable(error: fred::error::Error) -> Unavailable {
     Unavailable(error.to_string())
 }
@@ -309,7 +268,11 @@ impl FleetStore for ValkeyFleetStore {
             ms(IN_FLIGHT_POLL),
             ms(KEY_TTL),
         ];
-        let answer: Vec<i64> = self.reserve.call(&self.pool, keys, args).await?;
+        let answer: Vec<i64> = self
+            .reserve
+            .call(self.pool.next(), &keys, &args)
+            .await
+            .map_err(unavailable)?;
         let [granted, wait, token, kind] = answer[..] else {
             return Err(Unavailable(format!("unexpected reserve answer {answer:?}")));
         };
@@ -406,14 +369,22 @@ impl FleetStore for ValkeyFleetStore {
             ms(KEY_TTL),
             ms(LONGEST_WAIT),
         ];
-        let wait: i64 = self.finish.call(&self.pool, keys, args).await?;
+        let wait: i64 = self
+            .finish
+            .call(self.pool.next(), &keys, &args)
+            .await
+            .map_err(unavailable)?;
         Ok((wait >= 0).then(|| from_ms(wait)))
     }
 
     async fn slot(&self, provider: &str, min_interval: Duration) -> Result<Slot, Unavailable> {
         let keys = vec![self.key(provider, "host")];
         let args = vec![ms(min_interval), ms(KEY_TTL)];
-        let answer: Vec<i64> = self.slot.call(&self.pool, keys, args).await?;
+        let answer: Vec<i64> = self
+            .slot
+            .call(self.pool.next(), &keys, &args)
+            .await
+            .map_err(unavailable)?;
         match answer[..] {
             [0, delay] => Ok(Slot::After(from_ms(delay))),
             [_, wait] => Ok(Slot::Blocked(from_ms(wait))),
@@ -424,7 +395,11 @@ impl FleetStore for ValkeyFleetStore {
     async fn block(&self, provider: &str, wait: Duration) -> Result<(), Unavailable> {
         let keys = vec![self.key(provider, "host")];
         let args = vec![ms(wait.min(LONGEST_WAIT)), ms(KEY_TTL)];
-        let _: i64 = self.block.call(&self.pool, keys, args).await?;
+        let _: i64 = self
+            .block
+            .call(self.pool.next(), &keys, &args)
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 }

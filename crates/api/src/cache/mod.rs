@@ -18,6 +18,7 @@
 mod entry;
 mod flight;
 mod store;
+mod versions;
 
 use std::{
     future::Future,
@@ -35,7 +36,12 @@ use sha2::{Digest, Sha256};
 use wump_core::{Ecosystem, settings::CacheSettings};
 use wump_db::{Keys, ValkeyPool};
 
-use self::{entry::Entry, flight::Flights, store::Store};
+use self::{
+    entry::Entry,
+    flight::Flights,
+    store::{Store, Unreachable},
+    versions::Versions,
+};
 use crate::{breaker::CircuitBreaker, metrics::Metrics, problem::ApiError};
 
 /// Whose data a response shows: decides which version counter namespaces its key.
@@ -120,6 +126,8 @@ pub struct ResponseCache {
 
 struct Inner {
     store: Store,
+    /// Versions remembered in memory (`track_versions`).
+    versions: Option<Versions>,
     keys: Keys,
     settings: CacheSettings,
     flights: Flights<Outcome>,
@@ -138,17 +146,30 @@ impl std::fmt::Debug for ResponseCache {
 
 impl ResponseCache {
     /// A cache over `valkey` whose keys are spelled by `keys`; loads go through `breaker`.
+    /// With `tracking` (a RESP3 connection of its own, see [`versions`]) the cache versions
+    /// are remembered in memory.
     pub fn new(
         valkey: ValkeyPool,
         keys: impl Into<Keys>,
         settings: CacheSettings,
         breaker: CircuitBreaker,
+        tracking: Option<fred::clients::Client>,
     ) -> Self {
         let cooldown = Duration::from_millis(settings.valkey_cooldown_ms);
+        let keys = keys.into();
+        let versions = tracking.map(|client| {
+            Versions::start(
+                client,
+                keys.cache_versions(),
+                settings.tracked_versions,
+                |_| {},
+            )
+        });
         Self {
             inner: Arc::new(Inner {
                 store: Store::new(valkey, cooldown),
-                keys: keys.into(),
+                versions,
+                keys,
                 settings,
                 flights: Flights::default(),
                 breaker,
@@ -180,10 +201,7 @@ impl ResponseCache {
         }
         let store = &self.inner.store;
         // Without the version the key cannot be known: load, share the load, store nothing.
-        let version = match scope.version_key(&self.inner.keys) {
-            Some(key) => store.version(&key).await,
-            None => Ok(0),
-        };
+        let version = self.version(scope).await;
         let key = self.key(scope, version.ok(), class, variant);
         let outcome = self
             .inner
@@ -219,6 +237,35 @@ impl ResponseCache {
             .await;
         let (entry, status) = outcome.map_err(ApiError::from)?;
         Ok(self.answer(&entry, status))
+    }
+
+    /// The current version of `scope`'s answers: from memory when tracked, else Valkey.
+    async fn version(&self, scope: &Scope) -> Result<u64, Unreachable> {
+        let Some(key) = scope.version_key(&self.inner.keys) else {
+            return Ok(0);
+        };
+        let versions = self.inner.versions.as_ref();
+        if let Some(version) = versions.and_then(|v| v.known(&key)) {
+            return Ok(version);
+        }
+        let ticket = versions.and_then(|v| v.reading(&key));
+        let version = self.inner.store.version(&key).await?;
+        if let (Some(versions), Some(ticket)) = (versions, ticket) {
+            versions.read(&key, ticket, version);
+        }
+        Ok(version)
+    }
+
+    /// The version of `scope` this instance would read under now (`None`: Valkey cannot
+    /// say). A bump reaches an instance that tracks versions through an invalidation
+    /// message, within milliseconds of the `INCR`, not with it.
+    pub async fn current_version(&self, scope: &Scope) -> Option<u64> {
+        self.version(scope).await.ok()
+    }
+
+    /// Whether cache versions are being remembered in memory right now.
+    pub fn tracks_versions(&self) -> bool {
+        self.inner.versions.as_ref().is_some_and(Versions::is_live)
     }
 
     /// The Valkey key of one answer; `version` is `None` when Valkey could not say (the

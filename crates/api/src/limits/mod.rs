@@ -1,6 +1,7 @@
 //! Rate limits per caller (a key's id, or an anonymous caller's address), per tier from
 //! `[api.rate_limits]`, enforced in Valkey by one atomic script ([`gcra::SCRIPT`]) so every
-//! instance shares the count.
+//! instance shares the count. The script goes by its SHA-1 ([`Script`]): `EVALSHA` with a
+//! few dozen bytes per request, not the whole script.
 //!
 //! When Valkey fails (an error or no answer within `valkey_timeout_ms`) the in-process
 //! [`LocalLimiter`] answers with the same limits, per instance, for `valkey_retry_ms`;
@@ -14,22 +15,25 @@ pub mod gcra;
 mod local;
 
 use std::{
-    sync::atomic::{AtomicBool, AtomicU64, Ordering},
+    sync::{
+        LazyLock,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use actix_web::http::header::{HeaderName, HeaderValue};
-use fred::{
-    interfaces::{ClientLike, LuaInterface},
-    types::config::Options,
-};
+use fred::{interfaces::ClientLike, types::config::Options};
 use opentelemetry::{KeyValue, metrics::Counter};
 use wump_core::settings::RateLimitSettings;
-use wump_db::{Keys, ValkeyPool};
+use wump_db::{Keys, ValkeyPool, valkey::Script};
 
 use self::gcra::{Decision, Quota};
 pub use self::local::LocalLimiter;
 use crate::auth::Caller;
+
+/// The limiter's script and its SHA-1, hashed once.
+static GCRA: LazyLock<Script> = LazyLock::new(|| Script::new(gcra::SCRIPT));
 
 /// Which limiter decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,10 +179,10 @@ impl RateLimiter {
                 fail_fast: true,
                 ..Options::default()
             };
-            let key = self.keys.rate_limit(subject);
-            let args = vec![quota.emission_us.to_string(), quota.burst.to_string()];
             let client = client.with_options(&options);
-            let call = client.eval(gcra::SCRIPT, vec![key], args);
+            let keys = [self.keys.rate_limit(subject)];
+            let args = [quota.emission_us.to_string(), quota.burst.to_string()];
+            let call = GCRA.call(&client, &keys, &args);
             // fred's own timeout does not cover every wait: bound the call here too.
             match tokio::time::timeout(timeout, call).await {
                 Ok(answer) => answer.map_err(|e| e.to_string()),

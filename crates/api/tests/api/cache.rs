@@ -10,7 +10,6 @@ use std::{
 };
 
 use actix_web::http::{StatusCode, header};
-use fred::prelude::*;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wump_api::{
@@ -95,9 +94,7 @@ async fn a_version_bump_by_the_worker_invalidates_every_variant() {
         CacheStatus::Hit
     );
 
-    let version_key =
-        valkey.key(&wump_db::Keys::default().package_version(Ecosystem::Cargo, "serde"));
-    let _: i64 = valkey.pool().incr(&version_key).await.unwrap();
+    crate::bump(&state, &valkey, &serde_scope()).await;
 
     let after = dependents(&state, &runs, json!({"v": 2})).await;
     assert_eq!(after.status, CacheStatus::Miss);
@@ -235,4 +232,53 @@ async fn a_matching_if_none_match_is_a_304_without_a_body() {
     let response = cached.respond(&other);
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers().get("x-cache").unwrap(), "MISS");
+}
+
+/// Waits (at most 10 s) until `state` does or does not remember versions.
+async fn tracking_is(state: &AppState, live: bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while state.cache.tracks_versions() != live {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "version tracking never became {live}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bump_while_the_tracking_connection_is_down_is_not_missed() {
+    use fred::interfaces::KeysInterface;
+    use wump_db::test_proxy::{Mode, Proxy};
+
+    let valkey = TestValkey::new().await;
+    let proxy = Proxy::start(crate::outages::address_of(
+        secrecy::ExposeSecret::expose_secret(&valkey.settings().url),
+    ))
+    .await
+    .unwrap();
+    let state = state(&valkey, |s| {
+        s.valkey.url = SecretString::from(format!("redis://{}", proxy.address()));
+        s.valkey.command_timeout_ms = 500;
+    });
+    tracking_is(&state, true).await;
+    assert_eq!(state.cache.current_version(&serde_scope()).await, Some(0));
+
+    // The route to Valkey drops; the worker bumps the version meanwhile (straight to the
+    // server): the invalidation has nowhere to go.
+    proxy.set(Mode::Cut);
+    tracking_is(&state, false).await;
+    let key = valkey.key(&wump_db::Keys::default().package_version(Ecosystem::Cargo, "serde"));
+    let bumped: u64 = valkey.pool().incr(&key).await.unwrap();
+
+    proxy.set(Mode::Pass);
+    tracking_is(&state, true).await;
+    assert_eq!(
+        state.cache.current_version(&serde_scope()).await,
+        Some(bumped),
+        "the version remembered before the outage was forgotten"
+    );
+    // And tracking works again on the new connection.
+    let bumped: u64 = valkey.pool().incr(&key).await.unwrap();
+    crate::wait_for_version(&state, &serde_scope(), bumped).await;
 }

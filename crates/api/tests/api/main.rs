@@ -23,14 +23,20 @@ mod test_routes;
 
 use std::{net::SocketAddr, sync::OnceLock};
 
-use wump_api::AppState;
+use fred::interfaces::KeysInterface;
+use wump_api::{AppState, cache::Scope};
 use wump_core::Settings;
-use wump_db::test_support::{TestDatabase, TestValkey};
+use wump_db::{
+    Keys,
+    test_support::{TestDatabase, TestValkey},
+};
 
 /// A running API over its own database and Valkey key prefix.
 #[derive(Debug)]
 pub struct TestApp {
     pub address: SocketAddr,
+    /// The running instance's state (its cache, as the handlers see it).
+    pub state: AppState,
     pub db: TestDatabase,
     pub valkey: TestValkey,
     pub client: reqwest::Client,
@@ -48,9 +54,11 @@ impl TestApp {
         let valkey = TestValkey::new().await;
         let mut settings = test_settings(&db, &valkey);
         configure(&mut settings);
-        let address = start(settings, &valkey);
+        let state = state(settings, &valkey);
+        let address = serve(state.clone(), |_| {});
         Self {
             address,
+            state,
             db,
             valkey,
             client: reqwest::Client::new(),
@@ -125,10 +133,42 @@ pub fn start_with(
     valkey: &TestValkey,
     extra: fn(&mut actix_web::web::ServiceConfig),
 ) -> SocketAddr {
-    let state = state(settings, valkey);
+    serve(state(settings, valkey), extra)
+}
+
+/// Serves `state` on a free port.
+fn serve(state: AppState, extra: fn(&mut actix_web::web::ServiceConfig)) -> SocketAddr {
     let (server, address) = wump_api::server::build_with(state, extra).unwrap();
     tokio::spawn(server);
     address
+}
+
+/// Bumps `scope`'s cache version in Valkey as wump-worker does, and waits (at most 5 s)
+/// until the instance of `state` reads under the new version: an instance that remembers
+/// versions hears of a bump through an invalidation message, milliseconds after the `INCR`.
+pub async fn bump(state: &AppState, valkey: &TestValkey, scope: &Scope) {
+    let key = valkey.key(&match scope {
+        Scope::Package {
+            ecosystem,
+            normalized_name,
+        } => Keys::default().package_version(*ecosystem, normalized_name),
+        Scope::Organization { host, login } => Keys::default().organization_version(host, login),
+        Scope::Global => panic!("the global scope has no version"),
+    });
+    let bumped: u64 = valkey.pool().incr(&key).await.unwrap();
+    wait_for_version(state, scope, bumped).await;
+}
+
+/// Waits (at most 5 s) until the instance of `state` reads `scope` under `version`.
+pub async fn wait_for_version(state: &AppState, scope: &Scope, version: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while state.cache.current_version(scope).await != Some(version) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the instance never read {scope:?} under version {version}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
 }
 
 /// The API's state over `settings`, its Valkey keys under `valkey`'s prefix, with

@@ -1,12 +1,11 @@
 //! The response cache end to end on the read endpoints: a miss then a hit, `304` for a
 //! current ETag, and a worker-style version bump that makes every page fresh again.
 
-use fred::prelude::*;
+use wump_api::cache::Scope;
 use wump_core::Ecosystem;
-use wump_db::Keys;
 
 use crate::{
-    TestApp,
+    TestApp, bump,
     seed::{self, Edge, Repo, Seed, full_names},
 };
 
@@ -84,10 +83,11 @@ async fn a_worker_version_bump_makes_every_page_of_the_package_fresh() {
     assert_eq!(cached.body, before.body);
 
     // …and bumps the package's cache version, as wump-worker does after a write.
-    let key = app
-        .valkey
-        .key(&Keys::default().package_version(Ecosystem::Npm, "left-pad"));
-    let _: i64 = app.valkey.pool().incr(&key).await.unwrap();
+    let left_pad = Scope::Package {
+        ecosystem: Ecosystem::Npm,
+        normalized_name: "left-pad".into(),
+    };
+    bump(&app.state, &app.valkey, &left_pad).await;
 
     let after = app.get_json(dependents).await;
     assert_eq!(after.header("x-cache"), Some("MISS"));
@@ -114,10 +114,11 @@ async fn an_organization_version_bump_refreshes_its_pages() {
         .await;
     assert_eq!(app.get_json(path).await.header("x-cache"), Some("HIT"));
 
-    let key = app
-        .valkey
-        .key(&Keys::default().organization_version("github.com", "acme"));
-    let _: i64 = app.valkey.pool().incr(&key).await.unwrap();
+    let acme = Scope::Organization {
+        host: "github.com".into(),
+        login: "acme".into(),
+    };
+    bump(&app.state, &app.valkey, &acme).await;
     let after = app.get_json(path).await;
     assert_eq!(after.header("x-cache"), Some("MISS"));
     assert_eq!(after.body["items"][0]["full_name"], "acme/brand-new");

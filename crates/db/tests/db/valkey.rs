@@ -61,3 +61,30 @@ async fn a_bad_url_is_an_error_that_does_not_repeat_the_password() {
     assert!(matches!(err, ValkeyError::InvalidUrl(_)), "{err:?}");
     assert!(!err.to_string().contains("hunter2"), "{err}");
 }
+
+#[tokio::test]
+async fn a_script_the_server_does_not_know_yet_is_sent_once_then_called_by_its_sha() {
+    let valkey = TestValkey::new().await;
+    // A body no server has seen: the first call meets NOSCRIPT.
+    let lua: &'static str = Box::leak(
+        format!(
+            "-- {}\nreturn redis.call('INCRBY', KEYS[1], ARGV[1])",
+            valkey.prefix()
+        )
+        .into_boxed_str(),
+    );
+    let script = valkey::Script::new(lua);
+    let sha = fred::types::scripts::Script::from_lua(lua)
+        .sha1()
+        .to_string();
+    let client = valkey.pool().next();
+    let known: Vec<bool> = client.script_exists(&sha).await.unwrap();
+    assert_eq!(known, [false]);
+
+    let key = valkey.key("counter");
+    let first: i64 = script.call(client, &[&key], &["2"]).await.unwrap();
+    let known: Vec<bool> = client.script_exists(&sha).await.unwrap();
+    assert_eq!(known, [true], "the fallback EVAL loaded the script");
+    let second: i64 = script.call(client, &[&key], &["3"]).await.unwrap();
+    assert_eq!((first, second), (2, 5), "each call ran exactly once");
+}
