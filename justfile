@@ -50,6 +50,8 @@ test: services-up && checks
 lint: && schema-check
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
+    # The benchmark-only routes (`just bench-api`) are compiled nowhere else.
+    cargo clippy -p wump-api --all-targets --locked --features bench -- -D warnings
     scripts/check-deps.sh
     scripts/deny.sh
 
@@ -145,9 +147,21 @@ fuzz-coverage *TARGETS:
 # Fuzz the API against its OpenAPI document with schemathesis (installs it into .tools/py if missing; slow, not part of `just test`).
 fuzz-api MAX_EXAMPLES="50": services-up
     scripts/fuzz-api.sh {{ MAX_EXAMPLES }}
-# Benchmark wump-api under load (release build, seeded wump_bench database, wrk) and record
-# requests/s, latency and memory in docs/benchmarks.md. Needs the services and wrk.
-bench-api:
+# Benchmark wump-api under load (release build, seeded wump_bench database, wrk, installed
+# when missing): a cached read against /health step by step, and a burst of 510 connections
+# over the `just bench-data small` dataset; records them in docs/benchmarks.md. Minutes.
+bench-api: services-up
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if ! command -v wrk >/dev/null; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            echo "[bench] installing wrk (apt-get install wrk)"
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null ||
+                { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+        else
+            echo "[bench] wrk is missing: install it (Debian: apt-get install wrk)" >&2; exit 1
+        fi
+    fi
     python3 scripts/bench-api.py
 
 # Generate a realistic dataset (small: 100 k repositories / ~1 M edges; large: 1 M / ~10 M)

@@ -60,7 +60,7 @@ async fn first_page(state: &AppState) -> Result<Vec<Row>, ApiError> {
             repository: d.repository.full_name,
             organization: d.organization_login,
             stars: d.repository.stars,
-            kind: d.edge.kind,
+            kind: d.edge.kind.to_string(),
             requirement: d.edge.requirement,
         })
         .collect())

@@ -3,7 +3,7 @@
 //! split and the response. A listing handler supplies only what differs: its filters in
 //! the canonical query, the query itself, each row's sort key and its view.
 
-use std::future::Future;
+use std::{future::Future, sync::Arc};
 
 use actix_web::{HttpRequest, HttpResponse};
 use uuid::Uuid;
@@ -80,39 +80,73 @@ impl PageRequest {
     }
 
     /// The page through the cache of `scope`: `load` runs on a miss and returns up to
-    /// [`PageRequest::limit`] rows; `key` gives a row's sort key and id (the cursor).
+    /// [`PageRequest::limit`] rows; `key` gives a row's sort key and id (the cursor). Pages
+    /// are warmable: `load` may run again after the request, when the page is hot and its
+    /// scope's version is bumped.
     pub(crate) async fn respond<Row, Item, Load, Fut>(
         self,
         state: &AppState,
         req: &HttpRequest,
         scope: &Scope,
         load: Load,
-        key: impl Fn(&Row) -> (SortKey, Uuid),
-        item: impl Fn(Row) -> Item,
+        key: impl Fn(&Row) -> (SortKey, Uuid) + Send + Sync + 'static,
+        item: impl Fn(Row) -> Item + Send + Sync + 'static,
     ) -> Result<HttpResponse, ApiError>
     where
-        Item: PageItem,
-        Load: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Vec<Row>, ApiError>>,
+        Row: Send + 'static,
+        Item: PageItem + 'static,
+        Load: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Vec<Row>, ApiError>> + Send + 'static,
     {
         let variant = self
             .canonical
             .variant(self.listing.route, self.cursor.as_deref());
+        let page = Arc::new(Render {
+            listing: self.listing,
+            per_page: self.per_page,
+            canonical: self.canonical,
+            path: req.path().to_owned(),
+            key,
+            item,
+        });
         let cached = state
             .cache
-            .get_or_load(scope, self.listing.class, &variant, || async {
-                let rows = load().await?;
-                let (rows, next) = split_page(rows, self.per_page, |row| {
-                    let (sort_key, id) = key(row);
-                    pagination::encode(self.listing.sort, sort_key, id)
-                });
-                let link = next
-                    .as_deref()
-                    .map(|c| self.canonical.next_link(req.path(), c));
-                let body = Item::page(rows.into_iter().map(item).collect(), next);
-                Ok(Fresh { body, link })
+            .get_or_load_warm(scope, self.listing.class, &variant, move || {
+                let (rows, page) = (load(), page.clone());
+                async move { Ok(page.render(rows.await?)) }
             })
             .await?;
         Ok(cached.respond(req))
+    }
+}
+
+/// What turns a listing's rows into its page, kept with the page for warming.
+struct Render<K, I> {
+    listing: Listing,
+    per_page: u32,
+    canonical: Canonical,
+    /// The request's path, for the `Link` to the next page.
+    path: String,
+    key: K,
+    item: I,
+}
+
+impl<K, I> Render<K, I> {
+    /// The page of `rows` (one more than a page when another follows) and its `Link`.
+    fn render<Row, Item>(&self, rows: Vec<Row>) -> Fresh<Item::Page>
+    where
+        Item: PageItem,
+        K: Fn(&Row) -> (SortKey, Uuid),
+        I: Fn(Row) -> Item,
+    {
+        let (rows, next) = split_page(rows, self.per_page, |row| {
+            let (sort_key, id) = (self.key)(row);
+            pagination::encode(self.listing.sort, sort_key, id)
+        });
+        let link = next
+            .as_deref()
+            .map(|c| self.canonical.next_link(&self.path, c));
+        let body = Item::page(rows.into_iter().map(&self.item).collect(), next);
+        Fresh { body, link }
     }
 }

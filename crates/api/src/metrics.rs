@@ -46,6 +46,7 @@ pub fn prometheus_exporter() -> Result<(PrometheusExporter, prometheus::Registry
 pub struct Metrics {
     requests: Histogram<f64>,
     cache: Counter<u64>,
+    warmed: Counter<u64>,
 }
 
 /// Request durations: fine below 100 ms, where cached answers live.
@@ -68,6 +69,13 @@ impl Metrics {
                 .u64_counter("wump.api.cache.lookups")
                 .with_description("Response-cache lookups by result: hit, miss or stale")
                 .build(),
+            warmed: meter
+                .u64_counter("wump.api.cache.warmed")
+                .with_description(
+                    "Hot answers warmed after a version bump, by result: rendered, present \
+                     (already stored) or failed",
+                )
+                .build(),
         }
     }
 
@@ -79,6 +87,11 @@ impl Metrics {
             CacheStatus::Stale => "stale",
         };
         self.cache.add(1, &[KeyValue::new("result", result)]);
+    }
+
+    /// Counts one hot answer warmed after a bump.
+    pub fn cache_warmed(&self, result: &'static str) {
+        self.warmed.add(1, &[KeyValue::new("result", result)]);
     }
 
     fn request(&self, route: String, method: String, status: u16, elapsed: Duration) {

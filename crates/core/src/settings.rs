@@ -407,6 +407,11 @@ pub struct CacheSettings {
     pub track_versions: bool,
     /// How many cache versions to remember at most (about 100 bytes each).
     pub tracked_versions: usize,
+    /// Render the answers asked for most again as soon as the worker bumps their version,
+    /// so the first reader after a change still gets a HIT (needs `track_versions`).
+    pub warm: bool,
+    /// How many packages and organizations to keep hot answers for (up to 4 each).
+    pub warm_scopes: u64,
 }
 
 impl Default for CacheSettings {
@@ -424,6 +429,8 @@ impl Default for CacheSettings {
             valkey_cooldown_ms: 2_000,
             track_versions: true,
             tracked_versions: 50_000,
+            warm: true,
+            warm_scopes: 1_000,
         }
     }
 }

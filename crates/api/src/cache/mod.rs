@@ -19,10 +19,11 @@ mod entry;
 mod flight;
 mod store;
 mod versions;
+mod warm;
 
 use std::{
     future::Future,
-    sync::Arc,
+    sync::{Arc, Weak},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -41,6 +42,7 @@ use self::{
     flight::Flights,
     store::{Store, Unreachable},
     versions::Versions,
+    warm::{HotScope, Render, Warmer},
 };
 use crate::{breaker::CircuitBreaker, metrics::Metrics, problem::ApiError};
 
@@ -104,6 +106,13 @@ impl<T> From<T> for Fresh<T> {
     }
 }
 
+/// An answer serialized, before it becomes an entry with its expiry.
+#[derive(Debug)]
+pub(crate) struct Rendered {
+    body: Bytes,
+    link: Option<String>,
+}
+
 /// A JSON answer ready to send.
 #[derive(Debug, Clone)]
 pub struct Cached {
@@ -128,6 +137,8 @@ struct Inner {
     store: Store,
     /// Versions remembered in memory (`track_versions`).
     versions: Option<Versions>,
+    /// The hot answers rendered again when their version is bumped (`warm`).
+    warmer: Option<Arc<Warmer>>,
     keys: Keys,
     settings: CacheSettings,
     flights: Flights<Outcome>,
@@ -157,25 +168,43 @@ impl ResponseCache {
     ) -> Self {
         let cooldown = Duration::from_millis(settings.valkey_cooldown_ms);
         let keys = keys.into();
+        // Warming starts from invalidation messages: without tracking there are none.
+        let (warmer, bumps) = match (&tracking, settings.warm) {
+            (Some(_), true) => {
+                let (warmer, bumps) = Warmer::new(settings.warm_scopes);
+                (Some(Arc::new(warmer)), Some(bumps))
+            }
+            _ => (None, None),
+        };
         let versions = tracking.map(|client| {
+            let warmer = warmer.clone();
             Versions::start(
                 client,
                 keys.cache_versions(),
                 settings.tracked_versions,
-                |_| {},
+                move |key| {
+                    if let Some(warmer) = &warmer {
+                        warmer.bumped(key);
+                    }
+                },
             )
         });
-        Self {
+        let cache = Self {
             inner: Arc::new(Inner {
                 store: Store::new(valkey, cooldown),
                 versions,
+                warmer,
                 keys,
                 settings,
                 flights: Flights::default(),
                 breaker,
                 metrics: Metrics::new(),
             }),
+        };
+        if let Some(bumps) = bumps {
+            tokio::spawn(warm(Arc::downgrade(&cache.inner), bumps));
         }
+        cache
     }
 
     /// The cached answer for (`scope`, `class`, `variant`), or `load`'s. `variant` names
@@ -192,12 +221,63 @@ impl ResponseCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Fresh<T>, ApiError>>,
     {
+        let (entry, status) = self
+            .lookup(scope, class, variant, || async { render(load().await?) })
+            .await?;
+        Ok(self.answer(&entry, status))
+    }
+
+    /// [`ResponseCache::get_or_load`] for an answer worth warming: `load` can run again
+    /// after the request (`'static`), and is kept for the answers asked for most, to render
+    /// them again as soon as the worker bumps their version (see [`warm`]).
+    pub async fn get_or_load_warm<T, F, Fut>(
+        &self,
+        scope: &Scope,
+        class: CacheClass,
+        variant: &str,
+        load: F,
+    ) -> Result<Cached, ApiError>
+    where
+        T: Serialize + 'static,
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Fresh<T>, ApiError>> + Send + 'static,
+    {
+        let load = Arc::new(load);
+        if let (Some(warmer), Some(version_key)) = (
+            self.inner.warmer.as_ref(),
+            scope.version_key(&self.inner.keys),
+        ) {
+            warmer.asked(&version_key, scope, class, variant, || {
+                let load = load.clone();
+                let render: Render = Arc::new(move || {
+                    let load = load.clone();
+                    Box::pin(async move { render(load().await?) })
+                });
+                render
+            });
+        }
+        self.get_or_load(scope, class, variant, || load()).await
+    }
+
+    /// The entry for (`scope`, `class`, `variant`) and where it came from: Valkey, or
+    /// `load` (single-flight per key) stored for the class's TTL.
+    async fn lookup<F, Fut>(
+        &self,
+        scope: &Scope,
+        class: CacheClass,
+        variant: &str,
+        load: F,
+    ) -> Result<(Arc<Entry>, CacheStatus), ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Rendered, ApiError>>,
+    {
         let settings = &self.inner.settings;
         let ttl = Duration::from_secs(class_ttl(settings, class));
         if !settings.enabled || ttl.is_zero() {
-            let fresh = self.inner.breaker.call(load()).await?;
-            let entry = serialize(fresh, now_ms(), Duration::ZERO)?;
-            return Ok(self.answer(&entry, CacheStatus::Miss));
+            let rendered = self.inner.breaker.call(load()).await?;
+            let entry = Entry::fresh(rendered, now_ms(), Duration::ZERO);
+            return Ok((Arc::new(entry), CacheStatus::Miss));
         }
         let store = &self.inner.store;
         // Without the version the key cannot be known: load, share the load, store nothing.
@@ -216,8 +296,8 @@ impl ResponseCache {
                     return Ok((Arc::new(entry.clone()), CacheStatus::Hit));
                 }
                 match self.inner.breaker.call(load()).await {
-                    Ok(fresh) => {
-                        let entry = serialize(fresh, now, ttl).map_err(SharedError::from)?;
+                    Ok(rendered) => {
+                        let entry = Entry::fresh(rendered, now, ttl);
                         if version.is_ok() {
                             let keep = ttl + Duration::from_secs(settings.stale_secs);
                             store.put(&key, &entry, keep).await;
@@ -235,8 +315,28 @@ impl ResponseCache {
                 }
             })
             .await;
-        let (entry, status) = outcome.map_err(ApiError::from)?;
-        Ok(self.answer(&entry, status))
+        outcome.map_err(ApiError::from)
+    }
+
+    /// Renders `hot`'s answers under their scope's new version, round after round while
+    /// bumps keep arriving during one.
+    async fn warm_scope(&self, hot: &HotScope) {
+        loop {
+            for answer in hot.hottest() {
+                let render = answer.render.clone();
+                let result = self
+                    .lookup(&hot.scope, answer.class, &answer.variant, || render())
+                    .await;
+                self.inner.metrics.cache_warmed(match result {
+                    Ok((_, CacheStatus::Miss)) => "rendered",
+                    Ok(_) => "present",
+                    Err(_) => "failed",
+                });
+            }
+            if !hot.release() {
+                return;
+            }
+        }
     }
 
     /// The current version of `scope`'s answers: from memory when tracked, else Valkey.
@@ -360,17 +460,40 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// A loaded answer as an entry fresh for `ttl` from `now`.
-fn serialize<T: Serialize>(fresh: Fresh<T>, now: u64, ttl: Duration) -> Result<Entry, ApiError> {
+/// A loaded answer as JSON.
+fn render<T: Serialize>(fresh: Fresh<T>) -> Result<Rendered, ApiError> {
     let body =
         Bytes::from(serde_json::to_vec(&fresh.body).map_err(|e| ApiError::Internal(e.into()))?);
-    Ok(Entry {
-        etag: etag_of(&body),
+    Ok(Rendered {
         body,
         link: fresh.link,
-        stored_at_ms: now,
-        fresh_until_ms: now.saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
     })
+}
+
+impl Entry {
+    /// `rendered` as an entry fresh for `ttl` from `now`.
+    fn fresh(rendered: Rendered, now: u64, ttl: Duration) -> Self {
+        Entry {
+            etag: etag_of(&rendered.body),
+            body: rendered.body,
+            link: rendered.link,
+            stored_at_ms: now,
+            fresh_until_ms: now.saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
+        }
+    }
+}
+
+/// Warms each bumped hot scope, one task per scope at a time, while the cache lives.
+async fn warm(cache: Weak<Inner>, mut bumps: tokio::sync::mpsc::Receiver<Arc<HotScope>>) {
+    while let Some(hot) = bumps.recv().await {
+        let Some(inner) = cache.upgrade() else {
+            return;
+        };
+        if hot.claim() {
+            let cache = ResponseCache { inner };
+            tokio::spawn(async move { cache.warm_scope(&hot).await });
+        }
+    }
 }
 
 /// A failed load, in a form every request that waited on it can turn into its own

@@ -218,10 +218,18 @@ pub(crate) async fn repositories(
     let (login, host, scope) = organization(&state, &path, query.host.as_deref()).await?;
     let page = query.page("repositories", "organization-repositories:stars", &host)?;
     let (after, limit) = (after_count(&page)?, page.limit());
-    let load = || async {
-        let mut conn = connection(&state).await?;
-        let organization = find_organization(&mut conn, &host, &login).await?;
-        Ok(tables::repositories::of_organization(&mut conn, organization.id, after, limit).await?)
+    let load = {
+        let state = state.clone();
+        move || {
+            let (state, host, login) = (state.clone(), host.clone(), login.clone());
+            async move {
+                let mut conn = connection(&state).await?;
+                let organization = find_organization(&mut conn, &host, &login).await?;
+                let rows =
+                    tables::repositories::of_organization(&mut conn, organization.id, after, limit);
+                Ok(rows.await?)
+            }
+        }
     };
     let cursor_of = |r: &Repository| (SortKey::Number(r.stars.into()), r.id);
     let item = RepositorySummary::from;
@@ -253,10 +261,18 @@ pub(crate) async fn dependencies(
         &host,
     )?;
     let (after, limit) = (after_count(&page)?, page.limit());
-    let load = || async {
-        let mut conn = connection(&state).await?;
-        let organization = find_organization(&mut conn, &host, &login).await?;
-        Ok(views::organization_dependencies(&mut conn, organization.id, after, limit).await?)
+    let load = {
+        let state = state.clone();
+        move || {
+            let (state, host, login) = (state.clone(), host.clone(), login.clone());
+            async move {
+                let mut conn = connection(&state).await?;
+                let organization = find_organization(&mut conn, &host, &login).await?;
+                let rows =
+                    views::organization_dependencies(&mut conn, organization.id, after, limit);
+                Ok(rows.await?)
+            }
+        }
     };
     let cursor_of =
         |d: &OrganizationDependency| (SortKey::Number(d.repositories_count.into()), d.package.id);

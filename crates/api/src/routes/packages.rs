@@ -76,22 +76,30 @@ async fn package_page(
     req: &HttpRequest,
     key: PackageKey,
 ) -> Result<HttpResponse, ApiError> {
+    let scope = scope(&key);
+    let load = {
+        let state = state.clone();
+        move || {
+            let (state, key) = (state.clone(), key.clone());
+            async move {
+                let mut conn = connection(&state).await?;
+                let package = find_package(&mut conn, &key).await?;
+                let top = views::organizations_using(
+                    &mut conn,
+                    package.id,
+                    OrganizationsSort::Stars,
+                    false,
+                    None,
+                    TOP_ORGANIZATIONS,
+                )
+                .await?;
+                Ok(Fresh::from(PackageView::new(package, top)))
+            }
+        }
+    };
     let cached = state
         .cache
-        .get_or_load(&scope(&key), CacheClass::Package, "package", || async {
-            let mut conn = connection(state).await?;
-            let package = find_package(&mut conn, &key).await?;
-            let top = views::organizations_using(
-                &mut conn,
-                package.id,
-                OrganizationsSort::Stars,
-                false,
-                None,
-                TOP_ORGANIZATIONS,
-            )
-            .await?;
-            Ok(Fresh::from(PackageView::new(package, top)))
-        })
+        .get_or_load_warm(&scope, CacheClass::Package, "package", load)
         .await?;
     Ok(cached.respond(req))
 }
@@ -339,20 +347,26 @@ pub(crate) async fn dependents(
         page,
     } = query.into_inner().validate()?;
     let sort = query.sort;
-    let load = || async {
-        let mut conn = connection(&state).await?;
-        let package = find_package(&mut conn, &key).await?;
-        let mut query = query.clone();
-        if let Some(login) = &organization {
-            // An organization wump does not know has no repositories here.
-            let Some(id) = organization_id(&mut conn, login).await? else {
-                return Ok(Vec::new());
-            };
-            query.organization_id = Some(id);
+    let load = {
+        let (state, key) = (state.clone(), key.clone());
+        move || {
+            let (state, key, mut query) = (state.clone(), key.clone(), query.clone());
+            let organization = organization.clone();
+            async move {
+                let mut conn = connection(&state).await?;
+                let package = find_package(&mut conn, &key).await?;
+                if let Some(login) = &organization {
+                    // An organization wump does not know has no repositories here.
+                    let Some(id) = organization_id(&mut conn, login).await? else {
+                        return Ok(Vec::new());
+                    };
+                    query.organization_id = Some(id);
+                }
+                Ok(views::dependents(&mut conn, package.id, &query).await?)
+            }
         }
-        Ok(views::dependents(&mut conn, package.id, &query).await?)
     };
-    let cursor_of = |row: &Dependent| {
+    let cursor_of = move |row: &Dependent| {
         let key = match row.cursor(sort) {
             DependentsCursor::Stars { stars, .. } => SortKey::Number(stars.into()),
             DependentsCursor::PushedAt { pushed_at, .. } => SortKey::Time(pushed_at),
@@ -459,14 +473,21 @@ pub(crate) async fn organizations(
     let key = path.key()?;
     let (sort, has_funding, page) = query.into_inner().validate()?;
     let (after, limit) = (page.after_number()?, page.limit());
-    let load = || async {
-        let mut conn = connection(&state).await?;
-        let id = find_package(&mut conn, &key).await?.id;
-        let rows = views::organizations_using(&mut conn, id, sort, has_funding, after, limit);
-        Ok(rows.await?)
+    let load = {
+        let (state, key) = (state.clone(), key.clone());
+        move || {
+            let (state, key) = (state.clone(), key.clone());
+            async move {
+                let mut conn = connection(&state).await?;
+                let id = find_package(&mut conn, &key).await?.id;
+                let rows =
+                    views::organizations_using(&mut conn, id, sort, has_funding, after, limit);
+                Ok(rows.await?)
+            }
+        }
     };
     let cursor_of =
-        |row: &OrganizationUsage| (SortKey::Number(row.sort_value(sort)), row.organization.id);
+        move |row: &OrganizationUsage| (SortKey::Number(row.sort_value(sort)), row.organization.id);
     let item = OrganizationUsageView::from;
     page.respond(&state, &req, &scope(&key), load, cursor_of, item)
         .await

@@ -120,12 +120,18 @@ pub(crate) async fn search(
         SearchType::Package => SearchTarget::Packages,
         SearchType::Organization => SearchTarget::Organizations,
     };
-    let load = || async {
-        let mut conn = connection(&state).await?;
-        Ok(views::search(&mut conn, db_target, text, after, limit).await?)
+    let load = {
+        let (state, text) = (state.clone(), text.to_owned());
+        move || {
+            let (state, text) = (state.clone(), text.clone());
+            async move {
+                let mut conn = connection(&state).await?;
+                Ok(views::search(&mut conn, db_target, &text, after, limit).await?)
+            }
+        }
     };
     let cursor_of = |hit: &SearchHit| (SortKey::Score(hit.similarity, hit.weight), hit.id);
-    let item = |hit| SearchHitView::new(hit, target == SearchType::Package);
+    let item = move |hit| SearchHitView::new(hit, target == SearchType::Package);
     page.respond(&state, &req, &Scope::Global, load, cursor_of, item)
         .await
 }

@@ -40,12 +40,24 @@ impl Script {
             .await
         {
             Err(err) if err.details().starts_with("NOSCRIPT") => {
-                client
-                    .custom(command("EVAL"), arguments(self.lua, keys, args))
-                    .await
+                self.eval(client, keys, args).await
             }
             answer => answer,
         }
+    }
+
+    /// [`Script::call`] with the whole script (`EVAL`): what `call` falls back to, and the
+    /// baseline benchmarks compare it with.
+    pub async fn eval<R, C, K, A>(&self, client: &C, keys: &[K], args: &[A]) -> Result<R, Error>
+    where
+        R: FromValue,
+        C: ClientLike,
+        K: AsRef<str>,
+        A: AsRef<str>,
+    {
+        client
+            .custom(command("EVAL"), arguments(self.lua, keys, args))
+            .await
     }
 }
 
