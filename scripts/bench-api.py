@@ -32,6 +32,7 @@ between the bench-burst markers; skipped with one line when the dataset is missi
 
 import argparse
 import datetime
+import http.client
 import os
 import pathlib
 import platform
@@ -39,6 +40,7 @@ import random
 import shutil
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -65,6 +67,8 @@ STEPS = [
 BURST_START = "<!-- bench-burst:start (written by `just bench-api`) -->"
 BURST_END = "<!-- bench-burst:end -->"
 BURST_LUA = REPO / "scripts/bench-burst.lua"
+WARM_START = "<!-- bench-warm:start (written by `just bench-api`) -->"
+WARM_END = "<!-- bench-warm:end -->"
 
 ENDPOINTS = [
     ("baseline", "/health", "`GET /health` (no database, no cache)"),
@@ -262,6 +266,75 @@ def measure_burst(binary, env, args):
     return result
 
 
+def valkey_command(url, *words):
+    """One command over a raw RESP connection to the Valkey `url` names (with its db)."""
+    scheme, _, rest = url.partition("://")
+    hostport, _, db = rest.partition("/")
+    host, _, port = hostport.rpartition(":")
+    encode = lambda ws: b"".join(
+        [f"*{len(ws)}\r\n".encode()] + [f"${len(w.encode())}\r\n{w}\r\n".encode() for w in ws])
+    with socket.create_connection((host or "127.0.0.1", int(port or 6379)), timeout=5) as conn:
+        conn.sendall(encode(["SELECT", db or "0"]) + encode(list(words)))
+        reply = b""
+        while reply.count(b"\r\n") < 2:
+            reply += conn.recv(4096)
+    return reply
+
+
+def measure_warming(binary, env, args, warm):
+    """Readers over hot pages for --warm-seconds while every hot package is bumped every
+    10 s; counts X-Cache per answer."""
+    hot, _ = burst_paths(env)
+    packages = hot[:50]
+    paths = packages + [p.split("/dependents")[0] for p in packages]
+    names = [p.split("/")[4:6] for p in packages]
+    warm_env = dict(env)
+    warm_env["WUMP__DATABASE__URL"] = with_database(env["WUMP__DATABASE__URL"], "wump_bench_small")
+    counts = {"HIT": 0, "MISS": 0, "STALE": 0, "other": 0}
+    after_bump = {"HIT": 0, "MISS": 0}
+    lock = threading.Lock()
+    with Server(binary, warm_env, {"WUMP__API__CACHE__WARM": "true" if warm else "false"}) as server:
+        for path in paths:
+            get(server.base + path)
+            get(server.base + path)
+        host, port = BIND.split(":")
+        stop = time.monotonic() + args.warm_seconds
+        last_bump = [time.monotonic()]
+
+        def reader(seed):
+            rng = random.Random(seed)
+            conn = http.client.HTTPConnection(host, int(port), timeout=10)
+            while time.monotonic() < stop:
+                conn.request("GET", rng.choice(paths))
+                response = conn.getresponse()
+                response.read()
+                status = response.getheader("X-Cache") or "other"
+                with lock:
+                    counts[status if status in counts else "other"] += 1
+                    if time.monotonic() - last_bump[0] < 1.0 and status in after_bump:
+                        after_bump[status] += 1
+            conn.close()
+
+        readers = [threading.Thread(target=reader, args=(i,)) for i in range(8)]
+        for r in readers:
+            r.start()
+        bumps = 0
+        while time.monotonic() + 10 < stop:
+            time.sleep(10)
+            last_bump[0] = time.monotonic()
+            for ecosystem, name in names:
+                valkey_command(env["WUMP__VALKEY__URL"], "INCR",
+                               f"wump:cache-version:package:{ecosystem}:{name}")
+            bumps += 1
+        for r in readers:
+            r.join()
+        _, _, metrics = get(server.base + "/metrics")
+        warmed = re.search(rb'wump_api_cache_warmed_total\{result="rendered"[^}]*\} (\d+)', metrics)
+    total = sum(counts.values())
+    return {"counts": counts, "total": total, "bumps": bumps, "after_bump": after_bump,
+            "keys": len(paths), "warmed": int(warmed.group(1)) if warmed else 0}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10)
@@ -269,6 +342,7 @@ def main():
     parser.add_argument("--dependents", type=int, default=10_000)
     parser.add_argument("--burst-seconds", type=int, default=60)
     parser.add_argument("--burst-connections", type=int, default=510)
+    parser.add_argument("--warm-seconds", type=int, default=60)
     parser.add_argument("--debug", action="store_true",
                         help="smoke-test the script with a debug build (writes no report)")
     args = parser.parse_args()
@@ -302,9 +376,11 @@ def main():
                    env=env, cwd=REPO)
 
     steps = measure_steps(binary, env, args)
-    burst = None
+    burst = warming = None
     if bench_database_exists(env):
         burst = measure_burst(binary, env, args)
+        warming = {warm: measure_warming(binary, env, args, warm) for warm in (False, True)}
+        print("warming", warming, flush=True)
     else:
         print("[bench] no wump_bench_small database: the burst is skipped "
               "(`just bench-data small` generates it)", flush=True)
@@ -312,6 +388,7 @@ def main():
         return
     write_report(steps, args)
     write_burst(burst, args)
+    write_warming(warming, args)
 
 
 def provenance():
@@ -409,6 +486,39 @@ def write_burst(burst, args):
         ])
     replace_section(BURST_START, BURST_END, f"{BURST_START}\n{body}\n{BURST_END}",
                     "## A burst of 510 connections")
+
+
+def write_warming(warming, args):
+    now, commit, machine = provenance()
+    if warming is None:
+        body = ("Not measured in the last run: `just bench-data small` generates the dataset "
+                "it needs.")
+    else:
+        off, on = warming[False], warming[True]
+        ratio = lambda r: r["counts"]["MISS"] / max(r["total"], 1)
+        early = lambda r: r["after_bump"]["MISS"] / max(sum(r["after_bump"].values()), 1)
+        rows = [
+            f"| {name} | {r['total']:,} | {r['counts']['HIT']:,} | {r['counts']['MISS']:,} | "
+            f"{ratio(r):.2%} | {early(r):.2%} | {r['warmed']:,} |"
+            for name, r in (("off (`api.cache.warm = false`)", off), ("on (the default)", on))
+        ]
+        body = "\n".join([
+            f"Measured {now} at commit `{commit}` (`just bench-api`): release build against "
+            f"`wump_bench_small`, 8 readers for {args.warm_seconds} s over {on['keys']} hot "
+            f"answers (the package page and first dependents page of the 50 most depended-upon "
+            f"packages, each asked for before the run), while every one of those packages has "
+            f"its cache version bumped every 10 s ({on['bumps']} bumps each), as a crawl that "
+            f"touches them would. Machine: {machine}.",
+            "",
+            "| warming | answers | HIT | MISS | miss ratio | miss ratio in the second after a bump | rendered by warming |",
+            "|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+            "A MISS with warming on is a reader that came while its answer was being rendered "
+            "(it waits for that render instead of running its own).",
+        ])
+    replace_section(WARM_START, WARM_END, f"{WARM_START}\n{body}\n{WARM_END}",
+                    "## Cache warming")
 
 
 if __name__ == "__main__":

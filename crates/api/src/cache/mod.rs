@@ -483,15 +483,26 @@ impl Entry {
     }
 }
 
+/// Scopes rendered at once by one instance: warming takes a slice of the database pool,
+/// never all of it, however many hot packages one crawl bumps.
+const WARMING_AT_ONCE: usize = 2;
+
 /// Warms each bumped hot scope, one task per scope at a time, while the cache lives.
 async fn warm(cache: Weak<Inner>, mut bumps: tokio::sync::mpsc::Receiver<Arc<HotScope>>) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(WARMING_AT_ONCE));
     while let Some(hot) = bumps.recv().await {
         let Some(inner) = cache.upgrade() else {
             return;
         };
         if hot.claim() {
             let cache = ResponseCache { inner };
-            tokio::spawn(async move { cache.warm_scope(&hot).await });
+            let slots = slots.clone();
+            tokio::spawn(async move {
+                let Ok(_slot) = slots.acquire().await else {
+                    return;
+                };
+                cache.warm_scope(&hot).await;
+            });
         }
     }
 }

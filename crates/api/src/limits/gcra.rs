@@ -77,23 +77,49 @@ pub fn decide(tat_us: Option<u64>, now_us: u64, quota: Quota) -> (Decision, Opti
     (decision, Some(new_tat))
 }
 
+impl Decision {
+    /// The decision [`SCRIPT`] answered with `reply` for `quota`: the reset time, positive
+    /// when allowed and negated when not. One integer is the cheapest reply a script can
+    /// give (a four-element array costs Valkey more than the arithmetic); the rest follows
+    /// from the quota, as in [`decide`].
+    pub fn from_script(reply: i64, quota: Quota) -> Self {
+        let tolerance = quota.tolerance_us();
+        let reset_us = reply.unsigned_abs();
+        if reply > 0 {
+            Decision {
+                allowed: true,
+                remaining: (tolerance.saturating_sub(reset_us) / quota.emission_us) as u32,
+                reset_us,
+                retry_after_us: 0,
+            }
+        } else {
+            Decision {
+                allowed: false,
+                remaining: 0,
+                reset_us,
+                retry_after_us: (reset_us + quota.emission_us).saturating_sub(tolerance),
+            }
+        }
+    }
+}
+
 /// The same algorithm as a Valkey script, atomic per caller, on the server's clock (so
 /// instances with skewed clocks agree). KEYS[1]: the caller's TAT; ARGV: emission interval
-/// and burst. Returns `{allowed, remaining, reset_us, retry_after_us}`.
+/// and burst. Returns the reset time in microseconds, negated when the request is refused
+/// ([`Decision::from_script`]); an allowed request's reset is at least one interval, so the
+/// sign always tells.
 pub const SCRIPT: &str = r#"
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local now = t[1] * 1000000 + t[2]
 local emission = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then tat = now end
 local new_tat = tat + emission
-local allow_at = new_tat - emission * burst
-if now < allow_at then
-  return {0, 0, tat - now, allow_at - now}
+if now < new_tat - emission * tonumber(ARGV[2]) then
+  return now - tat
 end
 redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
-return {1, math.floor((now - allow_at) / emission), new_tat - now, 0}
+return new_tat - now
 "#;
 
 #[cfg(test)]
@@ -139,6 +165,38 @@ mod tests {
     fn an_idle_caller_gets_its_whole_burst_back() {
         let decisions = run(&[0, 0, 0, 10_000_000, 10_000_000, 10_000_000]);
         assert!(decisions[3..].iter().all(|d| d.allowed));
+    }
+
+    /// What [`SCRIPT`] replies for the decision `decide` makes at `now` on `tat`.
+    fn script_reply(tat: Option<u64>, now: u64, quota: Quota) -> i64 {
+        let tat = tat.unwrap_or(now).max(now);
+        let new_tat = tat + quota.emission_us;
+        if now + quota.tolerance_us() < new_tat {
+            now as i64 - tat as i64
+        } else {
+            (new_tat - now) as i64
+        }
+    }
+
+    #[test]
+    fn the_scripts_one_integer_carries_the_whole_decision() {
+        for quota in [
+            QUOTA,
+            Quota {
+                emission_us: 100_000,
+                burst: 1,
+            },
+        ] {
+            let mut tat = None;
+            for now in [
+                0, 0, 0, 0, 10, 1_000_000, 1_000_001, 1_500_000, 2_000_000, 9_000_000,
+            ] {
+                let (expected, new_tat) = decide(tat, now, quota);
+                let reply = script_reply(tat, now, quota);
+                assert_eq!(Decision::from_script(reply, quota), expected, "at {now} µs");
+                tat = new_tat.or(tat);
+            }
+        }
     }
 
     #[test]

@@ -171,7 +171,7 @@ impl RateLimiter {
         }
         let client = self.valkey.next();
         // A client that is not connected would queue the command until it reconnects.
-        let result: Result<Vec<i64>, String> = if client.is_connected() {
+        let result: Result<i64, String> = if client.is_connected() {
             let timeout = Duration::from_millis(self.settings.valkey_timeout_ms.max(1));
             let options = Options {
                 timeout: Some(timeout),
@@ -199,26 +199,16 @@ impl RateLimiter {
             Err("not connected".to_owned())
         };
         match result {
-            Ok(values) if values.len() == 4 => {
+            Ok(reply) => {
                 if self.valkey_down.swap(false, Ordering::Relaxed) {
                     tracing::info!("rate limiter back on valkey");
                 }
-                let us = |v: i64| u64::try_from(v).unwrap_or(0);
-                Some(Decision {
-                    allowed: values[0] == 1,
-                    remaining: u32::try_from(values[1]).unwrap_or(0),
-                    reset_us: us(values[2]),
-                    retry_after_us: us(values[3]),
-                })
+                Some(Decision::from_script(reply, quota))
             }
-            other => {
+            Err(error) => {
                 let retry_at = now_us() + self.settings.valkey_retry_ms.max(1) * 1_000;
                 self.retry_at_us.store(retry_at, Ordering::Relaxed);
                 if !self.valkey_down.swap(true, Ordering::Relaxed) {
-                    let error = match other {
-                        Err(e) => e,
-                        Ok(values) => format!("unexpected script answer {values:?}"),
-                    };
                     tracing::warn!(
                         error,
                         "rate limiter falling back to per-instance limits: valkey unavailable"
