@@ -1,6 +1,7 @@
 -- The burst of `just bench-api` (scripts/bench-api.py): 80 % of requests pick a warmed page
 -- at random, 20 % take the next page never asked before. Each wrk thread walks its own
--- share of the cold pages, so no page is asked twice.
+-- share of the cold pages, so no page is asked twice. WUMP_BURST_DELAY_MS is each
+-- client's pause between two requests (0: as fast as the server answers).
 
 local created = 0
 
@@ -24,6 +25,11 @@ function init(args)
   cold = lines(dir .. "/cold.txt")
   next_cold = id + 1
   math.randomseed(id + 1)
+  pause = tonumber(os.getenv("WUMP_BURST_DELAY_MS") or "0")
+end
+
+function delay()
+  return pause
 end
 
 function request()
