@@ -309,6 +309,9 @@ def measure_warming(binary, env, args, warm):
             rng = random.Random(seed)
             conn = http.client.HTTPConnection(host, int(port), timeout=10)
             while time.monotonic() < stop:
+                # About 50 requests a second per reader: each hot answer is asked a few
+                # times a second, as a popular package's pages are.
+                time.sleep(0.02)
                 conn.request("GET", rng.choice(paths))
                 response = conn.getresponse()
                 response.read()
@@ -522,7 +525,8 @@ def write_warming(warming, args):
         ]
         body = "\n".join([
             f"Measured {now} at commit `{commit}` (`just bench-api`): release build against "
-            f"`wump_bench_small`, 8 readers for {args.warm_seconds} s over {on['keys']} hot "
+            f"`wump_bench_small`, 8 readers pausing 20 ms between requests (each hot answer "
+            f"asked a few times a second) for {args.warm_seconds} s over {on['keys']} hot "
             f"answers (the package page and first dependents page of the 50 most depended-upon "
             f"packages, each asked for before the run), while every one of those packages has "
             f"its cache version bumped every 10 s ({on['bumps']} bumps each), as a crawl that "

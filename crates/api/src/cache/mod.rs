@@ -485,7 +485,7 @@ impl Entry {
 
 /// Scopes rendered at once by one instance: warming takes a slice of the database pool,
 /// never all of it, however many hot packages one crawl bumps.
-const WARMING_AT_ONCE: usize = 2;
+const WARMING_AT_ONCE: usize = 4;
 
 /// Warms each bumped hot scope, one task per scope at a time, while the cache lives.
 async fn warm(cache: Weak<Inner>, mut bumps: tokio::sync::mpsc::Receiver<Arc<HotScope>>) {
