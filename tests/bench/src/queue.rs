@@ -43,6 +43,8 @@ pub struct Level {
     pub dead: u64,
     /// Peak resident memory of the worker process (bytes).
     pub worker_peak_rss: u64,
+    /// CPU time the worker process used per job, start-up and the idle wait included (µs).
+    pub worker_cpu_per_job_us: f64,
 }
 
 /// Runs `jobs` no-op jobs at each concurrency in `levels`, each level with a fresh worker
@@ -56,11 +58,12 @@ pub async fn run(jobs: usize, levels: &[usize], logs: &Path) -> anyhow::Result<V
         let level = one_level(&binary, &db, &valkey, jobs, concurrency, logs).await?;
         eprintln!(
             "[bench] queue: concurrency {concurrency}: {:.0} jobs/s, PING {:.0}/s, GET {:.0}/s, \
-             enqueue {:.0}/s, worker peak {:.1} MiB",
+             enqueue {:.0}/s, worker CPU {:.0} µs per job, worker peak {:.1} MiB",
             level.jobs_per_sec,
             level.ping_per_sec,
             level.get_per_sec,
             level.enqueued_per_sec,
+            level.worker_cpu_per_job_us,
             mib(level.worker_peak_rss)
         );
         measured.push(level);
@@ -148,6 +151,7 @@ async fn one_level(
     let (taken_at, left_then) = first.context("no job was ever taken")?;
     let jobs_per_sec = left_then as f64 / (finished - taken_at).as_secs_f64().max(1e-6);
     let dead = queues.dead_letters().len().await?;
+    let worker_cpu_per_job_us = worker.cpu_seconds() * 1e6 / jobs as f64;
     let worker_peak_rss = worker.stop(Duration::from_secs(30))?;
     Ok(Level {
         concurrency,
@@ -157,6 +161,7 @@ async fn one_level(
         jobs_per_sec,
         dead,
         worker_peak_rss,
+        worker_cpu_per_job_us,
     })
 }
 
@@ -200,19 +205,20 @@ pub fn section(levels: &[Level], jobs: usize, provenance: &Provenance) -> String
         provenance.date, provenance.commit
     );
     out.push_str(
-        "| concurrency | jobs/s | PING/s | GET/s | jobs ÷ PING | enqueue/s | dead | worker peak RSS |\n\
-         |---|---|---|---|---|---|---|---|\n",
+        "| concurrency | jobs/s | PING/s | GET/s | jobs ÷ PING | enqueue/s | worker CPU per job | dead | worker peak RSS |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     for l in levels {
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.0} | {} | {:.1} MiB |",
+            "| {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.0} | {:.0} µs | {} | {:.1} MiB |",
             l.concurrency,
             l.jobs_per_sec,
             l.ping_per_sec,
             l.get_per_sec,
             l.jobs_per_sec / l.ping_per_sec,
             l.enqueued_per_sec,
+            l.worker_cpu_per_job_us,
             l.dead,
             mib(l.worker_peak_rss)
         );

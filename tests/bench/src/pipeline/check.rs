@@ -27,6 +27,9 @@ pub struct Checked {
     pub wrong_package_count: usize,
     /// The roll-ups and the packages' counts equal a recount over the edges.
     pub rollups_consistent: bool,
+    /// `(table, row updates, dead row versions, size in bytes)` of the tables every parse
+    /// updates: where PostgreSQL's time goes.
+    pub churn: Vec<(String, i64, i64, i64)>,
 }
 
 impl Checked {
@@ -68,6 +71,18 @@ impl Checked {
 struct Count {
     #[diesel(sql_type = BigInt)]
     n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Churn {
+    #[diesel(sql_type = Text)]
+    relname: String,
+    #[diesel(sql_type = BigInt)]
+    updates: i64,
+    #[diesel(sql_type = BigInt)]
+    dead: i64,
+    #[diesel(sql_type = BigInt)]
+    bytes: i64,
 }
 
 #[derive(QueryableByName)]
@@ -121,6 +136,15 @@ pub async fn check(
     }
     let wrong_package_count = wrong.len();
     wrong.truncate(10);
+    let churn: Vec<Churn> = diesel::sql_query(
+        "SELECT relname::text AS relname, n_tup_upd AS updates, n_dead_tup AS dead,
+                pg_total_relation_size(relid) AS bytes
+           FROM pg_stat_user_tables
+          WHERE relname IN ('packages', 'package_organizations', 'dependencies', 'repositories')
+          ORDER BY relname",
+    )
+    .load(conn)
+    .await?;
     let [(rollups, recomputed_rollups), (counts, recomputed_counts)] =
         stored_and_recomputed_counts(conn).await?;
     Ok(Checked {
@@ -131,5 +155,9 @@ pub async fn check(
         wrong_packages: wrong,
         wrong_package_count,
         rollups_consistent: rollups == recomputed_rollups && counts == recomputed_counts,
+        churn: churn
+            .into_iter()
+            .map(|c| (c.relname, c.updates, c.dead, c.bytes))
+            .collect(),
     })
 }

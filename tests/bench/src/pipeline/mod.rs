@@ -266,6 +266,25 @@ pub fn section(expected: &Expected, runs: &[Run], provenance: &Provenance) -> St
             if run.checked.agrees() { "yes" } else { "**no**" },
         );
     }
+    for run in runs {
+        let churn: Vec<String> = run
+            .checked
+            .churn
+            .iter()
+            .map(|(table, updates, dead, bytes)| {
+                format!(
+                    "`{table}` {updates} row updates, {dead} dead row versions, {:.1} MiB",
+                    mib(u64::try_from(*bytes).unwrap_or(0))
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nWith {} worker(s), PostgreSQL's statistics after the run: {}.",
+            run.workers,
+            churn.join("; ")
+        );
+    }
     for run in runs.iter().filter(|r| !r.checked.agrees()) {
         let _ = writeln!(
             out,
