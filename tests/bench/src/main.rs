@@ -152,7 +152,12 @@ async fn pipeline(
     };
     let (expected, runs) = wump_bench::pipeline::run(&options, workers).await?;
     let section = wump_bench::pipeline::section(&expected, &runs, &Provenance::detect());
-    report::write_section(report_path, "bench-pipeline", "just bench-pipeline", &section)?;
+    report::write_section(
+        report_path,
+        "bench-pipeline",
+        "just bench-pipeline",
+        &section,
+    )?;
     eprintln!("{section}");
     eprintln!("[bench] written to {}", report_path.display());
     Ok(if runs.iter().all(|r| r.checked.agrees() && r.dead == 0) {

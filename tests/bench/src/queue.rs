@@ -88,7 +88,8 @@ async fn one_level(
         .context("connecting to the queues")?;
 
     let round_trips = jobs.max(20_000);
-    let ping_per_sec = raw_round_trips(&queues, round_trips, concurrency, |_| redis::cmd("PING")).await?;
+    let ping_per_sec =
+        raw_round_trips(&queues, round_trips, concurrency, |_| redis::cmd("PING")).await?;
     let key = format!("{}bench:get", valkey.prefix());
     let mut conn = queues.connection();
     let () = redis::cmd("SET")

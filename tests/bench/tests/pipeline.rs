@@ -19,17 +19,27 @@ async fn a_small_pipeline_run_stores_every_declared_edge_with_its_counts() {
         worker: workers::worker_binary().expect("wump-worker is built"),
         env: Vec::new(),
     };
-    let (expected, runs) = pipeline::run(&options, &[2]).await.expect("the run finishes");
+    let (expected, runs) = pipeline::run(&options, &[2])
+        .await
+        .expect("the run finishes");
     let run = &runs[0];
     eprintln!("{}", run.checked.summary());
 
     assert_eq!(expected.repositories, 120);
-    assert!(expected.edges >= 120 * 18, "about twenty each: {}", expected.edges);
+    assert!(
+        expected.edges >= 120 * 18,
+        "about twenty each: {}",
+        expected.edges
+    );
     assert!(run.checked.agrees(), "{}", run.checked.summary());
     assert_eq!(run.checked.edges.0 as usize, expected.edges);
     assert_eq!(run.dead, 0);
     assert!(run.edges_stored > Duration::ZERO && run.edges_stored <= run.all_done);
     assert_eq!(run.peak_rss.len(), 2, "one reading per worker");
-    assert!(run.peak_rss.iter().all(|b| *b > 1 << 20), "{:?}", run.peak_rss);
+    assert!(
+        run.peak_rss.iter().all(|b| *b > 1 << 20),
+        "{:?}",
+        run.peak_rss
+    );
     std::fs::remove_dir_all(work).unwrap();
 }

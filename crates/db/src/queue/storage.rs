@@ -221,7 +221,10 @@ impl Queues {
         for (job_type, payload, priority) in jobs {
             let envelope = Envelope::new(job_type, priority, payload);
             ids.push(envelope.id);
-            match by_queue.iter_mut().find(|(q, _)| *q == (job_type, priority)) {
+            match by_queue
+                .iter_mut()
+                .find(|(q, _)| *q == (job_type, priority))
+            {
                 Some((_, envelopes)) => envelopes.push(envelope),
                 None => by_queue.push(((job_type, priority), vec![envelope])),
             }

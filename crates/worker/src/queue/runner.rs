@@ -314,10 +314,7 @@ async fn forget_done_periodically(queues: Queues) {
 /// runs from their scheduled sets to their active lists in bounded batches, so a burst of
 /// retries coming due at once never reaches apalis' unbounded promotion
 /// (`Queues::promote_due`).
-async fn promote_due_periodically(
-    queues: Queues,
-    registered: Vec<(JobType, Priority)>,
-) {
+async fn promote_due_periodically(queues: Queues, registered: Vec<(JobType, Priority)>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;

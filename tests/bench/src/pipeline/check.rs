@@ -123,7 +123,10 @@ pub async fn check(
         .map(|p| {
             (
                 (p.ecosystem, p.normalized_name),
-                (i64::from(p.dependents_count), i64::from(p.organizations_count)),
+                (
+                    i64::from(p.dependents_count),
+                    i64::from(p.organizations_count),
+                ),
             )
         })
         .collect();
@@ -131,7 +134,10 @@ pub async fn check(
     for (key, want) in &expected.packages {
         let got = stored.get(key).copied();
         if got != Some(*want) {
-            wrong.push(format!("{}/{}: stored {got:?}, declared {want:?}", key.0, key.1));
+            wrong.push(format!(
+                "{}/{}: stored {got:?}, declared {want:?}",
+                key.0, key.1
+            ));
         }
     }
     let wrong_package_count = wrong.len();

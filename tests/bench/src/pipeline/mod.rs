@@ -74,7 +74,10 @@ impl Run {
 
 /// Generates the tree once (kept under `work` for the next run with the same size and
 /// seed) and runs the pipeline once per entry of `worker_counts`.
-pub async fn run(options: &Options, worker_counts: &[usize]) -> anyhow::Result<(Expected, Vec<Run>)> {
+pub async fn run(
+    options: &Options,
+    worker_counts: &[usize],
+) -> anyhow::Result<(Expected, Vec<Run>)> {
     let root = options
         .work
         .join(format!("tree-{}-{}", options.repositories, options.seed));
@@ -143,7 +146,9 @@ async fn one_run(
 
     let mut processes = Vec::new();
     for n in 1..=count {
-        let log = options.work.join(format!("pipeline-{count}w-worker-{n}.log"));
+        let log = options
+            .work
+            .join(format!("pipeline-{count}w-worker-{n}.log"));
         let _ = std::fs::remove_file(&log);
         processes.push((Worker::start(&options.worker, &env, &log)?, log));
     }
@@ -263,7 +268,11 @@ pub fn section(expected: &Expected, runs: &[Run], provenance: &Provenance) -> St
                 .collect::<Vec<_>>()
                 .join(", "),
             run.dead,
-            if run.checked.agrees() { "yes" } else { "**no**" },
+            if run.checked.agrees() {
+                "yes"
+            } else {
+                "**no**"
+            },
         );
     }
     for run in runs {

@@ -64,12 +64,17 @@ pub fn write(root: &Path, repositories: usize, seed: u64) -> std::io::Result<Exp
     for o in 0..owners {
         let dir = root.join(owner_login(o));
         std::fs::create_dir_all(&dir)?;
-        let profile = serde_json::json!({ "name": format!("Bench Owner {o}"), "kind": "organization" });
+        let profile =
+            serde_json::json!({ "name": format!("Bench Owner {o}"), "kind": "organization" });
         std::fs::write(dir.join(".wump-owner.json"), profile.to_string())?;
     }
     for r in 0..repositories {
         // Every owner gets one first, the rest spread round the owners.
-        let o = if r < owners { r } else { rng.random_range(0..owners) };
+        let o = if r < owners {
+            r
+        } else {
+            rng.random_range(0..owners)
+        };
         let repo = root.join(owner_login(o)).join(format!("repo-{r:06}"));
         std::fs::create_dir_all(&repo)?;
         let meta = serde_json::json!({

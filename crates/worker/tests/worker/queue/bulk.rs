@@ -34,11 +34,13 @@ async fn a_backlog_beyond_luas_unpack_limit_is_pushed_active_and_drains() {
     assert_eq!(ids.len(), JOBS);
     let depth = queues.depth(JobType::Noop, Priority::High).await.unwrap();
     assert_eq!(depth.pending, JOBS as u64, "{depth:?}");
-    assert_eq!(depth.scheduled, 0, "due jobs are promoted in batches: {depth:?}");
-
-    let running = Running::start(
-        Runner::new(queues.clone(), Duration::from_secs(5)).register::<NoopJob>(()),
+    assert_eq!(
+        depth.scheduled, 0,
+        "due jobs are promoted in batches: {depth:?}"
     );
+
+    let running =
+        Running::start(Runner::new(queues.clone(), Duration::from_secs(5)).register::<NoopJob>(()));
     eventually("the backlog to drain", Duration::from_secs(60), || async {
         let depth = queues.depth(JobType::Noop, Priority::High).await.ok()?;
         (depth.total() == 0).then_some(())
