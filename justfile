@@ -171,6 +171,19 @@ bench-data SIZE="small": services-up
     cargo build --release --locked -p wump-bench
     {{ target_dir }}/release/wump-bench data {{ SIZE }} --report docs/benchmarks.md
 
+# No-op jobs through the real queues with one release worker, against raw Valkey round trips
+# at the same concurrency (shared servers, a key prefix of its own); writes docs/benchmarks.md.
+bench-queue: services-up
+    cargo build --release --locked -p wump-worker -p wump-bench
+    {{ target_dir }}/release/wump-bench queue --report docs/benchmarks.md --work {{ target_dir }}/bench
+
+# The whole pipeline (scrape → parse → enrich) over a generated local tree of 10,000
+# repositories with one and with three release workers; checks every stored edge and count
+# and writes repositories/s and peak memory into docs/benchmarks.md. Minutes.
+bench-pipeline: services-up
+    cargo build --release --locked -p wump-worker -p wump-bench
+    {{ target_dir }}/release/wump-bench pipeline --report docs/benchmarks.md --work {{ target_dir }}/bench
+
 # Benchmark the lockfile parsers (criterion, a few minutes) and record MB/s in docs/benchmarks.md.
 bench-parsers:
     mkdir -p {{ target_dir }}/criterion

@@ -21,10 +21,13 @@ pub enum JobType {
     Enrich,
     Discover,
     Cleanup,
+    /// Does nothing ([`NoopJob`]): only the queue benchmark runs it, and only a worker with
+    /// `worker.noop_jobs` set takes it. Left out of [`JobType::ALL`].
+    Noop,
 }
 
 impl JobType {
-    /// Every job type.
+    /// Every job type production runs (not [`JobType::Noop`]).
     pub const ALL: [JobType; 5] = [
         JobType::Scrape,
         JobType::Parse,
@@ -41,6 +44,7 @@ impl JobType {
             JobType::Enrich => "enrich",
             JobType::Discover => "discover",
             JobType::Cleanup => "cleanup",
+            JobType::Noop => "noop",
         }
     }
 }
@@ -143,6 +147,17 @@ pub struct DiscoverJob {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CleanupJob {}
+
+/// Does nothing: what `wump-bench queue` enqueues to measure the queues alone. A worker
+/// runs it only with `worker.noop_jobs` set (never by default) and never records it in
+/// `job_executions`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoopJob {}
+
+impl JobPayload for NoopJob {
+    const JOB_TYPE: JobType = JobType::Noop;
+}
 
 impl JobPayload for ScrapeJob {
     const JOB_TYPE: JobType = JobType::Scrape;

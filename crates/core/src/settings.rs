@@ -445,6 +445,9 @@ pub struct WorkerSettings {
     pub shutdown_grace_secs: u64,
     /// How often the queue-depth and dead-letter gauges are sampled from Valkey.
     pub metrics_interval_secs: u64,
+    /// Also run the no-op job's queues (`wump-bench queue` measures the queues with it).
+    /// Off in production: nothing there enqueues no-op jobs.
+    pub noop_jobs: bool,
 }
 
 impl Default for WorkerSettings {
@@ -453,6 +456,7 @@ impl Default for WorkerSettings {
             health_bind: SocketAddr::from(([127, 0, 0, 1], 8081)),
             shutdown_grace_secs: 25,
             metrics_interval_secs: 15,
+            noop_jobs: false,
         }
     }
 }

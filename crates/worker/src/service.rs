@@ -115,6 +115,7 @@ pub async fn run(settings: &Settings, options: RunOptions) -> anyhow::Result<()>
     let runner = register_all(
         Runner::new(queues.clone(), grace),
         &ctx.with_follow_ups_onto(queues.clone()),
+        settings.worker.noop_jobs,
     );
     let in_flight = runner.in_flight();
     let gauges = tokio::spawn(

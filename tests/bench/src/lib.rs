@@ -3,4 +3,7 @@
 //! Nothing here runs in `just test` except its own unit tests and a tiny dataset.
 
 pub mod data;
+pub mod pipeline;
+pub mod queue;
 pub mod report;
+pub mod workers;

@@ -1,7 +1,11 @@
 //! `wump-bench data SIZE [--seed N] [--report docs/benchmarks.md]`: generates a dataset
-//! into `wump_bench_<size>` and writes what it measured into the report.
+//! into `wump_bench_<size>` and writes what it measured into the report; `wump-bench
+//! queue` and `wump-bench pipeline` run the release worker against the shared servers.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
@@ -35,6 +39,50 @@ enum Command {
         #[arg(long, env = "WUMP__DATABASE__URL", hide_env_values = true)]
         database_url: String,
     },
+    /// No-op jobs through the real queues with one worker process, against raw Valkey
+    /// round trips at the same concurrency.
+    Queue {
+        /// Jobs per concurrency level.
+        #[arg(long, default_value_t = 100_000)]
+        jobs: usize,
+        /// Concurrency levels (jobs the worker runs at once; round trips in flight).
+        #[arg(long, value_delimiter = ',', default_values_t = [4, 64, 256])]
+        concurrency: Vec<usize>,
+        /// Where the figures go.
+        #[arg(long, default_value = "docs/benchmarks.md")]
+        report: PathBuf,
+        /// Where the worker logs go.
+        #[arg(long, default_value = "target/bench")]
+        work: PathBuf,
+    },
+    /// The whole pipeline on a generated local-provider tree, with one and three workers.
+    Pipeline {
+        /// Repositories in the tree.
+        #[arg(long, default_value_t = 10_000)]
+        repositories: usize,
+        /// Worker processes per run, one run each.
+        #[arg(long, value_delimiter = ',', default_values_t = [1, 3])]
+        workers: Vec<usize>,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where the figures go.
+        #[arg(long, default_value = "docs/benchmarks.md")]
+        report: PathBuf,
+        /// Where the tree and the worker logs go.
+        #[arg(long, default_value = "target/bench")]
+        work: PathBuf,
+        /// A setting for every worker on top of the defaults, `WUMP__SECTION__KEY=value`
+        /// (repeatable): to see what a setting buys.
+        #[arg(long = "set", value_parser = parse_setting)]
+        settings: Vec<(String, String)>,
+    },
+}
+
+fn parse_setting(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))
 }
 
 fn parse_size(name: &str) -> Result<Size, String> {
@@ -43,18 +91,95 @@ fn parse_size(name: &str) -> Result<Size, String> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
-    let Command::Data {
-        size,
+    match Cli::parse().command {
+        Command::Data {
+            size,
+            seed,
+            report,
+            database_url,
+        } => data(size, seed, &report, database_url).await,
+        Command::Queue {
+            jobs,
+            concurrency,
+            report,
+            work,
+        } => queue(jobs, &concurrency, &report, &work).await,
+        Command::Pipeline {
+            repositories,
+            workers,
+            seed,
+            report,
+            work,
+            settings,
+        } => pipeline(repositories, &workers, seed, &report, &work, settings).await,
+    }
+}
+
+async fn queue(
+    jobs: usize,
+    levels: &[usize],
+    report_path: &Path,
+    work: &Path,
+) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(work)?;
+    let measured = wump_bench::queue::run(jobs, levels, work).await?;
+    let section = wump_bench::queue::section(&measured, jobs, &Provenance::detect());
+    report::write_section(report_path, "bench-queue", "just bench-queue", &section)?;
+    eprintln!("{section}");
+    eprintln!("[bench] written to {}", report_path.display());
+    Ok(if measured.iter().all(|l| l.dead == 0) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn pipeline(
+    repositories: usize,
+    workers: &[usize],
+    seed: u64,
+    report_path: &Path,
+    work: &Path,
+    settings: Vec<(String, String)>,
+) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(work)?;
+    let options = wump_bench::pipeline::Options {
+        repositories,
         seed,
-        report: report_path,
-        database_url,
-    } = Cli::parse().command;
+        work: work.to_owned(),
+        worker: wump_bench::workers::worker_binary()?,
+        env: settings,
+    };
+    let (expected, runs) = wump_bench::pipeline::run(&options, workers).await?;
+    let section = wump_bench::pipeline::section(&expected, &runs, &Provenance::detect());
+    report::write_section(
+        report_path,
+        "bench-pipeline",
+        "just bench-pipeline",
+        &section,
+    )?;
+    eprintln!("{section}");
+    eprintln!("[bench] written to {}", report_path.display());
+    Ok(if runs.iter().all(|r| r.checked.agrees() && r.dead == 0) {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("[bench] what was stored disagrees with the tree: see the report");
+        ExitCode::FAILURE
+    })
+}
+
+async fn data(
+    size: Size,
+    seed: u64,
+    report_path: &Path,
+    database_url: String,
+) -> anyhow::Result<ExitCode> {
     let database = data::database_name(size);
     let outcome = data::generate(&SecretString::from(database_url), &database, size, seed).await?;
     let provenance = Provenance::detect();
     let section = report::data_section(&outcome, &provenance);
     report::write_section(
-        &report_path,
+        report_path,
         &format!("bench-data-{}", size.name),
         &format!("just bench-data {}", size.name),
         &section,

@@ -63,6 +63,33 @@ pub struct QueuesSnapshot {
     pub dead_letters: u64,
 }
 
+/// Most jobs pushed by one call of the batch-push script.
+const PUSH_BATCH: usize = 500;
+
+/// Most due jobs moved by one call of [`PROMOTE_DUE`]: far below the ~8,000 values Lua's
+/// `unpack` can spread.
+const PROMOTE_BATCH: usize = 1_000;
+
+/// Moves up to ARGV[2] jobs due by ARGV[1] (seconds) from the scheduled set to the end of
+/// the active list, and raises the queue's signal as apalis' own push does.
+///
+/// apalis-redis puts every pushed job in the scheduled set, and its `fetch_next.lua`
+/// promotes *all* due jobs with one `unpack`: with more than about 8,000 due at once (a
+/// scrape's follow-ups pushed while no worker fetched, a burst of retries) that call fails
+/// with "too many results to unpack" on every fetch, for good, and the queue stops. Found
+/// by `wump-bench queue`. Promoting in bounded batches after every push and now and then
+/// from the runner keeps the due part of the scheduled set small.
+const PROMOTE_DUE: &str = r#"
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], 0, ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #ids > 0 then
+  redis.call('RPUSH', KEYS[2], unpack(ids))
+  redis.call('ZREM', KEYS[1], unpack(ids))
+  redis.call('DEL', KEYS[3])
+  redis.call('LPUSH', KEYS[3], 1)
+end
+return #ids
+"#;
+
 /// Deletes finished tasks' payloads and metadata (apalis' `vacuum` never does).
 const FORGET_DONE: &str = r#"
 local ids = redis.call('SPOP', KEYS[1], tonumber(ARGV[1]))
@@ -182,9 +209,77 @@ impl Queues {
         Ok(id)
     }
 
+    /// Enqueues many payloads, each `(job type, payload, priority)`, with one round trip per
+    /// queue they go to (apalis-redis' batch push) instead of one per job; returns their
+    /// ids in order. A scrape's page of follow-ups goes this way.
+    pub async fn enqueue_many(
+        &self,
+        jobs: impl IntoIterator<Item = (JobType, serde_json::Value, Priority)>,
+    ) -> Result<Vec<Uuid>, QueueError> {
+        let mut ids = Vec::new();
+        let mut by_queue: Vec<((JobType, Priority), Vec<Envelope>)> = Vec::new();
+        for (job_type, payload, priority) in jobs {
+            let envelope = Envelope::new(job_type, priority, payload);
+            ids.push(envelope.id);
+            match by_queue
+                .iter_mut()
+                .find(|(q, _)| *q == (job_type, priority))
+            {
+                Some((_, envelopes)) => envelopes.push(envelope),
+                None => by_queue.push(((job_type, priority), vec![envelope])),
+            }
+        }
+        for ((job_type, priority), envelopes) in by_queue {
+            // Bounded batches: one script call holds the server while it runs.
+            for chunk in envelopes.chunks(PUSH_BATCH) {
+                let mut storage = self.storage(job_type, priority);
+                let tasks = chunk.iter().cloned().map(|e| TaskBuilder::new(e).build());
+                storage
+                    .push_all(futures_util::stream::iter(tasks))
+                    .await
+                    .map_err(|e| QueueError::Push(e.to_string()))?;
+                self.promote_due(job_type, priority).await?;
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Moves the jobs of one queue whose time has come from its scheduled set to its active
+    /// list, in bounded batches (see [`PROMOTE_DUE`] for why apalis' own promotion is not
+    /// enough); returns how many.
+    pub async fn promote_due(
+        &self,
+        job_type: JobType,
+        priority: Priority,
+    ) -> Result<u64, QueueError> {
+        let config = self.config(job_type, priority);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let mut conn = self.conn.clone();
+        let script = redis::Script::new(PROMOTE_DUE);
+        let mut moved = 0;
+        loop {
+            let batch: u64 = script
+                .key(config.scheduled_jobs_set())
+                .key(config.active_jobs_list())
+                .key(config.signal_list())
+                .arg(now)
+                .arg(PROMOTE_BATCH)
+                .invoke_async(&mut conn)
+                .await?;
+            moved += batch;
+            if batch < PROMOTE_BATCH as u64 {
+                return Ok(moved);
+            }
+        }
+    }
+
     /// Pushes an envelope onto its queue to run after `delay` (rounded up to whole seconds,
     /// the resolution of apalis-redis' schedule).
     pub async fn push(&self, envelope: Envelope, delay: Duration) -> Result<(), QueueError> {
+        let (envelope_type, envelope_priority) = (envelope.job_type, envelope.priority);
         let mut storage = self.storage(envelope.job_type, envelope.priority);
         let mut task = TaskBuilder::new(envelope);
         if !delay.is_zero() {
@@ -198,7 +293,11 @@ impl Queues {
         storage
             .push_task(task.build())
             .await
-            .map_err(|e| QueueError::Push(e.to_string()))
+            .map_err(|e| QueueError::Push(e.to_string()))?;
+        if delay.is_zero() {
+            self.promote_due(envelope_type, envelope_priority).await?;
+        }
+        Ok(())
     }
 
     /// How many jobs one queue holds.

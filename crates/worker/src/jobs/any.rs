@@ -53,6 +53,11 @@ impl Job {
             JobType::Enrich => Job::Enrich(read(payload)?),
             JobType::Discover => Job::Discover(read(payload)?),
             JobType::Cleanup => Job::Cleanup(read(payload)?),
+            JobType::Noop => {
+                return Err(JobError::Payload(
+                    "no-op jobs are for the queue benchmark only".into(),
+                ));
+            }
         })
     }
 }

@@ -20,6 +20,7 @@ mod discovered;
 mod enrich;
 mod error;
 mod invalidate;
+mod noop;
 mod outcome;
 mod parse;
 mod record;
@@ -70,8 +71,14 @@ pub struct Delivery {
     pub attempt: u32,
 }
 
-/// Registers every job type on `runner`, each run recorded in `job_executions`.
-pub fn register_all(runner: Runner, ctx: &JobContext) -> Runner {
+/// Registers every job type on `runner`, each run recorded in `job_executions`; with
+/// `noop_jobs`, first the benchmark's no-op job (unrecorded).
+pub fn register_all(runner: Runner, ctx: &JobContext, noop_jobs: bool) -> Runner {
+    let runner = if noop_jobs {
+        runner.register::<wump_core::jobs::NoopJob>(())
+    } else {
+        runner
+    };
     runner
         .record_runs(ctx.db.clone())
         .register::<ScrapeJob>(ctx.clone())

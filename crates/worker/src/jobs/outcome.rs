@@ -69,12 +69,17 @@ impl FollowUpSink for QueueSink {
 /// Enqueues `follow_ups` on `queues`, each at its own priority; a queue that cannot be
 /// reached is Valkey being unavailable (retryable).
 pub async fn enqueue_follow_ups(queues: &Queues, follow_ups: &[FollowUp]) -> Result<(), JobError> {
-    for follow_up in follow_ups {
-        let job = follow_up.to_job();
-        queues
-            .enqueue_payload(job.job_type(), job.payload_json(), follow_up.priority)
-            .await
-            .map_err(|e| JobError::Valkey(ValkeyError::Unavailable(e.to_string())))?;
+    if follow_ups.is_empty() {
+        return Ok(());
     }
+    // One round trip per queue, not per job: a scrape's page brings a hundred parses.
+    let jobs = follow_ups.iter().map(|follow_up| {
+        let job = follow_up.to_job();
+        (job.job_type(), job.payload_json(), follow_up.priority)
+    });
+    queues
+        .enqueue_many(jobs)
+        .await
+        .map_err(|e| JobError::Valkey(ValkeyError::Unavailable(e.to_string())))?;
     Ok(())
 }

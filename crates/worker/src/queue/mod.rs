@@ -27,6 +27,10 @@
 //!   waits at one attempt (waits of either kind count together); beyond that the failure
 //!   spends the attempt. An outage of a few minutes costs no attempt; a database that never
 //!   returns still ends in the dead-letter list.
+//! - **Due jobs are promoted in bounded batches.** apalis-redis sends every push through the
+//!   scheduled set and its fetch promotes all due jobs with one Lua `unpack`, which fails
+//!   beyond about 8,000 and then on every fetch: [`Queues::promote_due`] runs after every
+//!   push and every second from the runner, 1,000 at a time.
 //! - **Idle pickup**: each worker polls every `queues.poll_interval_ms`; apalis-redis alone
 //!   polls only on heartbeats.
 //! - **Orphans**: a worker that stops heartbeating for `heartbeat_interval_secs ×

@@ -61,6 +61,8 @@ pub struct Runner {
     metrics: JobMetrics,
     /// Where runs are recorded (`job_executions`); `None` records nothing.
     executions: Option<DbPool>,
+    /// The queues registered, for promoting their due jobs.
+    registered: Vec<(JobType, Priority)>,
 }
 
 /// How many jobs this process is running right now (see [`Runner::in_flight`]).
@@ -108,6 +110,7 @@ impl Runner {
             in_flight: InFlight::default(),
             metrics: JobMetrics::new(&metrics::meter()),
             executions: None,
+            registered: Vec::new(),
         }
     }
 
@@ -149,6 +152,7 @@ impl Runner {
             executions: self.executions.clone(),
         });
         for priority in Priority::ALL {
+            self.registered.push((J::JOB_TYPE, priority));
             let concurrency = self
                 .queues
                 .settings()
@@ -207,9 +211,14 @@ impl Runner {
             monitor,
             grace,
             started,
+            registered,
             ..
         } = self;
         let _housekeeping = AbortOnDrop(tokio::spawn(forget_done_periodically(queues.clone())));
+        let _promotion = AbortOnDrop(tokio::spawn(promote_due_periodically(
+            queues.clone(),
+            registered,
+        )));
         let monitor = monitor
             .should_restart(|worker, error| {
                 tracing::warn!(worker = worker.name(), %error, "queue worker failed; restarting");
@@ -296,6 +305,22 @@ async fn forget_done_periodically(queues: Queues) {
                 if let Err(error) = queues.forget_done(job_type, priority, 1_000).await {
                     tracing::debug!(%error, "forgetting finished jobs");
                 }
+            }
+        }
+    }
+}
+
+/// Every second (the queue clock's tick), moves the due jobs of the queues this process
+/// runs from their scheduled sets to their active lists in bounded batches, so a burst of
+/// retries coming due at once never reaches apalis' unbounded promotion
+/// (`Queues::promote_due`).
+async fn promote_due_periodically(queues: Queues, registered: Vec<(JobType, Priority)>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        for (job_type, priority) in &registered {
+            if let Err(error) = queues.promote_due(*job_type, *priority).await {
+                tracing::debug!(%error, "promoting due jobs");
             }
         }
     }

@@ -2,6 +2,7 @@
 //! and the dead-letter list, priorities, orphan recovery, graceful shutdown. Each test has
 //! its own key prefix, so its queues are its own.
 
+mod bulk;
 mod dead_letters;
 mod metrics;
 mod orphans;
