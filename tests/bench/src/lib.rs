@@ -3,4 +3,5 @@
 //! Nothing here runs in `just test` except its own unit tests and a tiny dataset.
 
 pub mod data;
+pub mod reads;
 pub mod report;

@@ -1,5 +1,6 @@
 //! `wump-bench data SIZE [--seed N] [--report docs/benchmarks.md]`: generates a dataset
 //! into `wump_bench_<size>` and writes what it measured into the report.
+//! `wump-bench reads`: uncached reads through the API against those datasets.
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -7,6 +8,7 @@ use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 use wump_bench::{
     data::{self, Size},
+    reads,
     report::{self, Provenance},
 };
 
@@ -35,6 +37,8 @@ enum Command {
         #[arg(long, env = "WUMP__DATABASE__URL", hide_env_values = true)]
         database_url: String,
     },
+    /// Uncached reads through the release wump-api against wump_bench_small and _large.
+    Reads(reads::Args),
 }
 
 fn parse_size(name: &str) -> Result<Size, String> {
@@ -43,12 +47,15 @@ fn parse_size(name: &str) -> Result<Size, String> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
-    let Command::Data {
-        size,
-        seed,
-        report: report_path,
-        database_url,
-    } = Cli::parse().command;
+    let (size, seed, report_path, database_url) = match Cli::parse().command {
+        Command::Data {
+            size,
+            seed,
+            report,
+            database_url,
+        } => (size, seed, report, database_url),
+        Command::Reads(args) => return reads::main(args).await,
+    };
     let database = data::database_name(size);
     let outcome = data::generate(&SecretString::from(database_url), &database, size, seed).await?;
     let provenance = Provenance::detect();
