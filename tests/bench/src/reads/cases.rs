@@ -109,7 +109,7 @@ pub fn package_cases(subject: &Subject) -> Vec<Case> {
     dependents("sort=stars (default)", "", plain.clone(), 0);
     let pushed = DependentsQuery {
         sort: DependentsSort::PushedAt,
-        ..plain.clone()
+        ..plain
     };
     dependents("sort=pushed_at", "sort=pushed_at", pushed.clone(), 0);
     dependents(
@@ -117,7 +117,7 @@ pub fn package_cases(subject: &Subject) -> Vec<Case> {
         &format!("min_stars={MIN_STARS}"),
         DependentsQuery {
             min_stars: Some(MIN_STARS),
-            ..plain.clone()
+            ..plain
         },
         0,
     );
@@ -127,7 +127,7 @@ pub fn package_cases(subject: &Subject) -> Vec<Case> {
             &format!("kind={}", kind.as_str()),
             DependentsQuery {
                 kind: Some(kind),
-                ..plain.clone()
+                ..plain
             },
             0,
         );
@@ -138,7 +138,7 @@ pub fn package_cases(subject: &Subject) -> Vec<Case> {
             &format!("organization={login}"),
             DependentsQuery {
                 organization_id: Some(*id),
-                ..plain.clone()
+                ..plain
             },
             0,
         );
@@ -148,7 +148,7 @@ pub fn package_cases(subject: &Subject) -> Vec<Case> {
         "include_archived=true",
         DependentsQuery {
             include_archived: true,
-            ..plain.clone()
+            ..plain
         },
         0,
     );
@@ -157,7 +157,7 @@ pub fn package_cases(subject: &Subject) -> Vec<Case> {
         "include_forks=true",
         DependentsQuery {
             include_forks: true,
-            ..plain.clone()
+            ..plain
         },
         0,
     );
@@ -167,7 +167,7 @@ pub fn package_cases(subject: &Subject) -> Vec<Case> {
         DependentsQuery {
             include_archived: true,
             include_forks: true,
-            ..plain.clone()
+            ..plain
         },
         0,
     );
@@ -176,7 +176,7 @@ pub fn package_cases(subject: &Subject) -> Vec<Case> {
         "direct=true",
         DependentsQuery {
             direct: Some(true),
-            ..plain.clone()
+            ..plain
         },
         0,
     );
@@ -245,7 +245,7 @@ pub fn search_cases(top_package: &str) -> Vec<Case> {
         name: format!("type={kind}, q={label}"),
         path: format!(
             "/api/v1/search?q={}&type={kind}&per_page={PAGE}",
-            percent_encode(&text)
+            percent_encode(text)
         ),
         statement: Statement::Search {
             target,

@@ -30,8 +30,14 @@ impl Summary {
     }
 }
 
-/// GETs `url` `warmup` times unmeasured, then `samples` times one after the other; every
-/// answer must be 200 with a whole body.
+/// Fewest samples of a case cut short by [`BUDGET`].
+pub const MIN_SAMPLES: usize = 50;
+/// How long one case may sample once it has [`MIN_SAMPLES`]: a case far over its goal
+/// (a second per request) would otherwise hold the run for many minutes.
+pub const BUDGET: Duration = Duration::from_secs(30);
+
+/// GETs `url` `warmup` times unmeasured, then `samples` times one after the other (fewer,
+/// at least [`MIN_SAMPLES`], past [`BUDGET`]); every answer must be 200 with a whole body.
 pub async fn sample(
     client: &reqwest::Client,
     url: &str,
@@ -42,10 +48,14 @@ pub async fn sample(
         get(client, url).await?;
     }
     let mut latencies = Vec::with_capacity(samples);
+    let began = Instant::now();
     for _ in 0..samples {
         let started = Instant::now();
         get(client, url).await?;
         latencies.push(started.elapsed());
+        if latencies.len() >= MIN_SAMPLES && began.elapsed() > BUDGET {
+            break;
+        }
     }
     Ok(Summary::of(&mut latencies))
 }

@@ -18,12 +18,15 @@ pub fn render(outcomes: &[SizeOutcome], provenance: &Provenance, samples: usize)
         "Measured {} at commit `{}` (`just bench-reads`): the release `wump-api` with its \
          response cache off (`WUMP__API__CACHE__ENABLED=false`), one HTTP worker, started \
          once per dataset; {samples} sequential requests per case after a warm-up, over one \
-         kept-alive connection; each request also looks the package up by name. Goals: \
+         kept-alive connection (a case far over its goal stops after {} s once it has {} \
+         requests); each request also looks the package up by name. Goals: \
          dependents p99 < 20 ms, organizations and search p99 < 50 ms, p99 at 10 M ÷ p99 at \
          1 M ≤ {RATIO_GOAL}, api peak RSS (`VmHWM`) < {} MiB. \"plan ms\" is the statement's \
          own `Execution Time` under `EXPLAIN (ANALYZE, BUFFERS)` (details below).\n",
         provenance.date,
         provenance.commit,
+        super::measure::BUDGET.as_secs(),
+        super::measure::MIN_SAMPLES,
         RSS_GOAL >> 20
     );
     let runs: Vec<&SizeRun> = outcomes
@@ -72,24 +75,25 @@ fn size_table(out: &mut String, run: &SizeRun) {
         );
     }
     out.push_str(
-        "\n| package | listing | case | p50 ms | p99 ms | goal | plan ms |\n|---|---|---|---|---|---|---|\n",
+        "\n| package | listing | case | requests | p50 ms | p99 ms | goal | plan ms |\n|---|---|---|---|---|---|---|---|\n",
     );
     for m in &run.cases {
         let plan_ms = m.execution_ms().map_or("–".into(), |ms| format!("{ms:.2}"));
         let _ = match &m.latency {
             Ok(l) => writeln!(
                 out,
-                "| {} | {} | {} | {:.2} | {:.2} | {} | {plan_ms} |",
+                "| {} | {} | {} | {} | {:.2} | {:.2} | {} | {plan_ms} |",
                 m.case.subject,
                 group(m.case.group),
                 m.case.name,
+                l.samples,
                 l.p50,
                 l.p99,
                 mark(l.p99 < m.case.group.goal_ms()),
             ),
             Err(err) => writeln!(
                 out,
-                "| {} | {} | {} | failed: {} | – | {} | {plan_ms} |",
+                "| {} | {} | {} | – | failed: {} | – | {} | {plan_ms} |",
                 m.case.subject,
                 group(m.case.group),
                 m.case.name,
@@ -206,4 +210,35 @@ fn group(group: Group) -> &'static str {
 
 fn mark(ok: bool) -> &'static str {
     if ok { "✅" } else { "❌" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Size;
+
+    #[test]
+    fn a_missing_dataset_is_one_line_naming_the_recipe() {
+        let provenance = Provenance {
+            date: "2026-12-06 09:00 UTC".into(),
+            commit: "abc".into(),
+            machine: "2 cores".into(),
+        };
+        let outcomes = [SizeOutcome::Missing {
+            size: Size::LARGE,
+            database: "wump_bench_large".into(),
+        }];
+        let text = render(&outcomes, &provenance, 200);
+        let missing: Vec<_> = text.lines().filter(|l| l.contains("missing")).collect();
+        assert_eq!(
+            missing,
+            [
+                "**large**: database `wump_bench_large` is missing (`just bench-data large` to generate it)."
+            ]
+        );
+        assert!(
+            !text.contains("| package |"),
+            "no table without a run: {text}"
+        );
+    }
 }
