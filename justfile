@@ -184,6 +184,14 @@ bench-pipeline: services-up
     cargo build --release --locked -p wump-worker -p wump-bench
     {{ target_dir }}/release/wump-bench pipeline --report docs/benchmarks.md --work {{ target_dir }}/bench
 
+# Uncached reads (cache off) through the release wump-api against wump_bench_small and, when
+# generated, wump_bench_large: p50/p99 per sort and filter, the 10 M / 1 M ratios, EXPLAIN
+# (ANALYZE, BUFFERS) of each statement and the api's peak RSS, into docs/benchmarks.md.
+# Minutes; needs `just bench-data small` first.
+bench-reads: services-up
+    cargo build --release --locked -p wump-bench -p wump-api --bin wump-bench --bin wump-api
+    {{ target_dir }}/release/wump-bench reads --api {{ target_dir }}/release/wump-api --report docs/benchmarks.md
+
 # Benchmark the lockfile parsers (criterion, a few minutes) and record MB/s in docs/benchmarks.md.
 bench-parsers:
     mkdir -p {{ target_dir }}/criterion

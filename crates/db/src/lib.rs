@@ -4,7 +4,8 @@
 //!
 //! Storage is organised by table: [`tables`] has one module per table with its row types
 //! and every single-table query; [`views`] the read models that join tables; [`edges`]
-//! the writers whose one transaction keeps edges and the counts derived from them exact.
+//! the writers whose one transaction keeps edges and the counts derived from them exact;
+//! [`explain`] the plan of any of those statements, for benchmarks.
 //!
 //! Query functions take `&mut AsyncPgConnection` and leave transactions to the caller,
 //! except the edge writers, whose consistency guarantees need their own transaction
@@ -12,6 +13,7 @@
 
 pub mod edges;
 mod error;
+pub mod explain;
 pub mod funding;
 pub mod keys;
 pub mod migrations;

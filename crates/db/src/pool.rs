@@ -277,11 +277,18 @@ impl Target {
             .map_err(|_| {
                 ConnectionError::BadConnection("timed out connecting to PostgreSQL".into())
             })??;
-        diesel::sql_query("SELECT set_config('statement_timeout', $1, false)")
-            .bind::<Text, _>(&self.statement_timeout)
-            .execute(&mut conn)
-            .await
-            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+        // Custom plans always: a listing's best plan depends on its package (three
+        // dependents or 180,000), and the generic plan PostgreSQL switches a prepared
+        // statement to after five runs is planned for an average package; for the most
+        // used ones it read a whole edge set per page (docs/benchmarks.md, bench-reads).
+        diesel::sql_query(
+            "SELECT set_config('statement_timeout', $1, false),
+                    set_config('plan_cache_mode', 'force_custom_plan', false)",
+        )
+        .bind::<Text, _>(&self.statement_timeout)
+        .execute(&mut conn)
+        .await
+        .map_err(ConnectionError::CouldntSetupConfiguration)?;
         Ok(conn)
     }
 }

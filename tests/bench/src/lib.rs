@@ -5,5 +5,6 @@
 pub mod data;
 pub mod pipeline;
 pub mod queue;
+pub mod reads;
 pub mod report;
 pub mod workers;

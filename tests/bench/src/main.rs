@@ -1,6 +1,7 @@
 //! `wump-bench data SIZE [--seed N] [--report docs/benchmarks.md]`: generates a dataset
 //! into `wump_bench_<size>` and writes what it measured into the report; `wump-bench
-//! queue` and `wump-bench pipeline` run the release worker against the shared servers.
+//! queue` and `wump-bench pipeline` run the release worker against the shared servers;
+//! `wump-bench reads`: uncached reads through the API against the datasets.
 
 use std::{
     path::{Path, PathBuf},
@@ -11,6 +12,7 @@ use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 use wump_bench::{
     data::{self, Size},
+    reads,
     report::{self, Provenance},
 };
 
@@ -55,6 +57,8 @@ enum Command {
         #[arg(long, default_value = "target/bench")]
         work: PathBuf,
     },
+    /// Uncached reads through the release wump-api against wump_bench_small and _large.
+    Reads(reads::Args),
     /// The whole pipeline on a generated local-provider tree, with one and three workers.
     Pipeline {
         /// Repositories in the tree.
@@ -112,6 +116,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             work,
             settings,
         } => pipeline(repositories, &workers, seed, &report, &work, settings).await,
+        Command::Reads(args) => reads::main(args).await,
     }
 }
 

@@ -3,8 +3,14 @@
 //! repositories' stars and push times.
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel::{
+    expression::SqlLiteral,
+    pg::Pg,
+    prelude::*,
+    query_builder::{QueryFragment, QueryId},
+    sql_types::Timestamptz,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, methods::LoadQuery};
 use uuid::Uuid;
 use wump_core::DependencyKind;
 
@@ -75,12 +81,38 @@ impl Dependent {
     }
 }
 
+/// The pushed-at order's key, `coalesce(repo_pushed_at, '-infinity')`: most recent first
+/// and never-pushed last without NULLs, the expression `dependencies_package_pushed_key`
+/// indexes (a cursor is then one index range).
+fn pushed_key() -> SqlLiteral<Timestamptz> {
+    diesel::dsl::sql::<Timestamptz>(
+        "coalesce(\"dependencies\".\"repo_pushed_at\", '-infinity'::timestamptz)",
+    )
+}
+
+/// [`pushed_key`] of a repository never pushed.
+fn never_pushed() -> SqlLiteral<Timestamptz> {
+    diesel::dsl::sql::<Timestamptz>("'-infinity'::timestamptz")
+}
+
 /// A page of the repositories depending on a package.
 pub async fn dependents(
     conn: &mut AsyncPgConnection,
     package_id: Uuid,
     query: &DependentsQuery,
 ) -> QueryResult<Vec<Dependent>> {
+    dependents_query(package_id, query).load(conn).await
+}
+
+/// The statement [`dependents`] runs, for [`crate::explain`] (benchmarks show its plan).
+pub fn dependents_query(
+    package_id: Uuid,
+    query: &DependentsQuery,
+) -> impl for<'q> LoadQuery<'q, AsyncPgConnection, Dependent>
++ QueryFragment<Pg>
++ QueryId
++ Send
++ 'static {
     use dependencies::dsl as d;
 
     let mut q = d::dependencies
@@ -129,35 +161,24 @@ pub async fn dependents(
             q.order((d::repo_stars.desc(), d::repository_id.asc()))
         }
         (DependentsSort::PushedAt, after) => {
-            match after {
-                Some(DependentsCursor::PushedAt {
-                    pushed_at: Some(at),
-                    repository_id,
-                }) => {
-                    q = q.filter(
-                        d::repo_pushed_at
-                            .lt(at)
-                            .or(d::repo_pushed_at
-                                .eq(at)
-                                .and(d::repository_id.gt(repository_id)))
-                            .or(d::repo_pushed_at.is_null()),
-                    );
-                }
-                Some(DependentsCursor::PushedAt {
-                    pushed_at: None,
-                    repository_id,
-                }) => {
-                    q = q
-                        .filter(d::repo_pushed_at.is_null())
-                        .filter(d::repository_id.gt(repository_id));
-                }
-                _ => {}
+            if let Some(DependentsCursor::PushedAt {
+                pushed_at,
+                repository_id,
+            }) = after
+            {
+                // As for stars: `<=` is the index range, the rest skips the ties.
+                q = match pushed_at {
+                    Some(at) => q
+                        .filter(pushed_key().le(at))
+                        .filter(pushed_key().lt(at).or(d::repository_id.gt(repository_id))),
+                    // Past the last pushed one: the never-pushed, by id.
+                    None => q
+                        .filter(pushed_key().eq(never_pushed()))
+                        .filter(d::repository_id.gt(repository_id)),
+                };
             }
-            q.order((
-                d::repo_pushed_at.desc().nulls_last(),
-                d::repository_id.asc(),
-            ))
+            q.order((pushed_key().desc(), d::repository_id.asc()))
         }
     };
-    q.load(conn).await
+    q
 }

@@ -14,11 +14,13 @@ mod search;
 mod stats;
 mod usage;
 
-pub use dependents::{Dependent, DependentsCursor, DependentsQuery, DependentsSort, dependents};
+pub use dependents::{
+    Dependent, DependentsCursor, DependentsQuery, DependentsSort, dependents, dependents_query,
+};
 pub use repository::repository_with_dependencies;
-pub use search::{SearchHit, SearchTarget, search};
+pub use search::{SearchHit, SearchTarget, search, search_query};
 pub use stats::{Stats, stats};
 pub use usage::{
     OrganizationDependency, OrganizationUsage, OrganizationsSort, organization_dependencies,
-    organizations_using,
+    organizations_using, organizations_using_query,
 };

@@ -1,7 +1,11 @@
 //! Trigram search over package names or organization logins, keyset-paged by similarity.
 
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Float, Nullable, Text, Uuid as SqlUuid};
+use diesel::{
+    pg::Pg,
+    prelude::*,
+    query_builder::{BoxedSqlQuery, SqlQuery},
+    sql_types::{BigInt, Float, Nullable, Text, Uuid as SqlUuid},
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -37,6 +41,16 @@ pub async fn search(
     after: Option<(f32, i64, Uuid)>,
     limit: i64,
 ) -> QueryResult<Vec<SearchHit>> {
+    search_query(target, text, after, limit).load(conn).await
+}
+
+/// The statement [`search`] runs, for [`crate::explain`].
+pub fn search_query(
+    target: SearchTarget,
+    text: &str,
+    after: Option<(f32, i64, Uuid)>,
+    limit: i64,
+) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
     let needle = text.trim().to_lowercase();
     let pattern = format!("%{}%", escape_like(&needle));
     let (source, weight) = match target {
@@ -64,14 +78,13 @@ pub async fn search(
         None => (None, None, None),
     };
     diesel::sql_query(sql)
-        .bind::<Text, _>(&needle)
-        .bind::<Text, _>(&pattern)
+        .into_boxed()
+        .bind::<Text, _>(needle)
+        .bind::<Text, _>(pattern)
         .bind::<Nullable<Float>, _>(sim)
         .bind::<Nullable<BigInt>, _>(w)
         .bind::<Nullable<SqlUuid>, _>(id)
         .bind::<BigInt, _>(limit)
-        .load(conn)
-        .await
 }
 
 fn escape_like(text: &str) -> String {

@@ -1,8 +1,8 @@
 //! The roll-ups read both ways (`package_organizations` joined with `organizations` or
 //! `packages`): the organizations using a package, and the packages an organization uses.
 
-use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel::{pg::Pg, prelude::*, query_builder::QueryFragment, query_builder::QueryId};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, methods::LoadQuery};
 use uuid::Uuid;
 
 use crate::{
@@ -47,6 +47,23 @@ pub async fn organizations_using(
     after: Option<(i64, Uuid)>,
     limit: i64,
 ) -> QueryResult<Vec<OrganizationUsage>> {
+    organizations_using_query(package_id, sort, has_funding, after, limit)
+        .load(conn)
+        .await
+}
+
+/// The statement [`organizations_using`] runs, for [`crate::explain`].
+pub fn organizations_using_query(
+    package_id: Uuid,
+    sort: OrganizationsSort,
+    has_funding: bool,
+    after: Option<(i64, Uuid)>,
+    limit: i64,
+) -> impl for<'q> LoadQuery<'q, AsyncPgConnection, OrganizationUsage>
++ QueryFragment<Pg>
++ QueryId
++ Send
++ 'static {
     use package_organizations::dsl as po;
 
     let mut q = po::package_organizations
@@ -87,7 +104,7 @@ pub async fn organizations_using(
             q.order((po::repositories_count.desc(), po::organization_id.asc()))
         }
     };
-    q.load(conn).await
+    q
 }
 
 /// A package an organization depends on, with how many of its repositories use it.

@@ -367,3 +367,103 @@ async fn organization_repository_and_search_readers_answer_what_was_written() {
         vec![(Ecosystem::Npm, 2, 2), (Ecosystem::Pypi, 1, 0)]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repositorys_new_stars_and_push_time_move_it_in_the_dependents_listings() {
+    let db = TestDatabase::new().await;
+    let mut conn = db.connection().await;
+    let org = organization(&mut conn, "acme").await;
+    let package = packages(&mut conn, &["left-pad"]).await[0];
+    let mut inputs = Vec::new();
+    let mut ids = Vec::new();
+    for (i, stars) in [10, 20, 30].into_iter().enumerate() {
+        let input = repository_input(org, &format!("acme/app-{i}"), stars, Some(day(i as i64)));
+        let id = repository(&mut conn, input.clone()).await;
+        // Peer: a kind with its own partial index in the listing's order.
+        let edge = crate::edge(package, &[DependencyKind::Runtime, DependencyKind::Peer]);
+        edges::replace_repository_edges(&mut conn, id, &[edge])
+            .await
+            .unwrap();
+        inputs.push(input);
+        ids.push(id);
+    }
+    let by_stars = listed(&mut conn, package, DependentsSort::Stars, None).await;
+    assert_eq!(
+        by_stars.iter().map(|r| r.0).collect::<Vec<_>>(),
+        [ids[2], ids[1], ids[0]]
+    );
+
+    // The least starred and least recently pushed one becomes the most of both; another
+    // is never pushed again (its push time forgotten: it goes last by push time).
+    inputs[0].stars = 500;
+    inputs[0].pushed_at = Some(day(10));
+    inputs[2].pushed_at = None;
+    repositories::upsert(&mut conn, &[inputs[0].clone(), inputs[2].clone()])
+        .await
+        .unwrap();
+    edges::sync_repository_attributes(&mut conn, &[ids[0], ids[2]])
+        .await
+        .unwrap();
+
+    for kind in [None, Some(DependencyKind::Peer)] {
+        let by_stars = listed(&mut conn, package, DependentsSort::Stars, kind).await;
+        assert_eq!(
+            by_stars,
+            [
+                (ids[0], 500, Some(day(10))),
+                (ids[2], 30, None),
+                (ids[1], 20, Some(day(1)))
+            ],
+            "kind {kind:?}: the edges' copies follow the repositories"
+        );
+        let by_push: Vec<Uuid> = listed(&mut conn, package, DependentsSort::PushedAt, kind)
+            .await
+            .iter()
+            .map(|r| r.0)
+            .collect();
+        assert_eq!(by_push, [ids[0], ids[1], ids[2]], "kind {kind:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pooled_connections_plan_each_listing_for_its_own_package() {
+    use diesel::{QueryableByName, sql_types::Text};
+    use diesel_async::RunQueryDsl;
+
+    #[derive(QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = Text)]
+        plan_cache_mode: String,
+    }
+    let db = TestDatabase::new().await;
+    let pool = wump_db::connect(db.settings()).unwrap();
+    let mut conn = wump_db::pool::checkout(&pool).await.unwrap();
+    // A generic plan is made for an average package: for the most used ones it read the
+    // whole edge set per page.
+    let mode: Mode = diesel::sql_query("SHOW plan_cache_mode")
+        .get_result(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(mode.plan_cache_mode, "force_custom_plan");
+}
+
+/// A dependents listing's repositories with the edge's copies of stars and push time.
+async fn listed(
+    conn: &mut wump_db::AsyncPgConnection,
+    package: Uuid,
+    sort: DependentsSort,
+    kind: Option<DependencyKind>,
+) -> Vec<(Uuid, i32, Option<chrono::DateTime<chrono::Utc>>)> {
+    let query = DependentsQuery {
+        sort,
+        kind,
+        limit: 10,
+        ..Default::default()
+    };
+    views::dependents(conn, package, &query)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.repository.id, d.edge.repo_stars, d.edge.repo_pushed_at))
+        .collect()
+}
