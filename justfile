@@ -147,6 +147,12 @@ fuzz-coverage *TARGETS:
 # Fuzz the API against its OpenAPI document with schemathesis (installs it into .tools/py if missing; slow, not part of `just test`).
 fuzz-api MAX_EXAMPLES="50": services-up
     scripts/fuzz-api.sh {{ MAX_EXAMPLES }}
+# Every benchmark of docs/benchmarks.md on the dataset `just bench-data small` made (and
+# `large`, when generated): the HTTP API (cached read against /health, the 510-connection
+# burst, cache warming), uncached reads, the queues and the whole pipeline. Release builds;
+# about half an hour on two cores. Not part of `just test`.
+bench: bench-api bench-reads bench-queue bench-pipeline
+
 # Benchmark wump-api under load (release build, seeded wump_bench database, wrk, installed
 # when missing): a cached read against /health step by step, and a burst of 510 connections
 # over the `just bench-data small` dataset; records them in docs/benchmarks.md. Minutes.
