@@ -412,6 +412,9 @@ pub struct CacheSettings {
     pub warm: bool,
     /// How many packages and organizations to keep hot answers for (up to 4 each).
     pub warm_scopes: u64,
+    /// Bytes of fresh answers each instance keeps in memory as well (0: none): a hot
+    /// answer then costs no Valkey round trip once its version is remembered.
+    pub local_bytes: u64,
 }
 
 impl Default for CacheSettings {
@@ -431,6 +434,7 @@ impl Default for CacheSettings {
             tracked_versions: 50_000,
             warm: true,
             warm_scopes: 1_000,
+            local_bytes: 16 * 1024 * 1024,
         }
     }
 }

@@ -17,6 +17,7 @@
 
 mod entry;
 mod flight;
+mod local;
 mod store;
 mod versions;
 mod warm;
@@ -40,6 +41,7 @@ use wump_db::{Keys, ValkeyPool};
 use self::{
     entry::Entry,
     flight::Flights,
+    local::Local,
     store::{Store, Unreachable},
     versions::Versions,
     warm::{HotScope, Render, Warmer},
@@ -135,6 +137,8 @@ pub struct ResponseCache {
 
 struct Inner {
     store: Store,
+    /// Fresh entries in process memory (`local_bytes`).
+    local: Local,
     /// Versions remembered in memory (`track_versions`).
     versions: Option<Versions>,
     /// The hot answers rendered again when their version is bumped (`warm`).
@@ -192,6 +196,7 @@ impl ResponseCache {
         let cache = Self {
             inner: Arc::new(Inner {
                 store: Store::new(valkey, cooldown),
+                local: Local::new(settings.local_bytes),
                 versions,
                 warmer,
                 keys,
@@ -283,6 +288,12 @@ impl ResponseCache {
         // Without the version the key cannot be known: load, share the load, store nothing.
         let version = self.version(scope).await;
         let key = self.key(scope, version.ok(), class, variant);
+        let local = &self.inner.local;
+        if version.is_ok()
+            && let Some(entry) = local.fresh(&key, now_ms())
+        {
+            return Ok((entry, CacheStatus::Hit));
+        }
         let outcome = self
             .inner
             .flights
@@ -293,16 +304,19 @@ impl ResponseCache {
                 };
                 let now = now_ms();
                 if let Some(entry) = cached.as_ref().filter(|e| e.is_fresh(now)) {
-                    return Ok((Arc::new(entry.clone()), CacheStatus::Hit));
+                    let entry = Arc::new(entry.clone());
+                    local.keep(&key, &entry);
+                    return Ok((entry, CacheStatus::Hit));
                 }
                 match self.inner.breaker.call(load()).await {
                     Ok(rendered) => {
-                        let entry = Entry::fresh(rendered, now, ttl);
+                        let entry = Arc::new(Entry::fresh(rendered, now, ttl));
                         if version.is_ok() {
                             let keep = ttl + Duration::from_secs(settings.stale_secs);
                             store.put(&key, &entry, keep).await;
+                            local.keep(&key, &entry);
                         }
-                        Ok((Arc::new(entry), CacheStatus::Miss))
+                        Ok((entry, CacheStatus::Miss))
                     }
                     Err(ApiError::Unavailable { what, retry_after }) => match cached {
                         Some(entry) => {

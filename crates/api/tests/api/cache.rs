@@ -282,3 +282,39 @@ async fn a_bump_while_the_tracking_connection_is_down_is_not_missed() {
     let bumped: u64 = valkey.pool().incr(&key).await.unwrap();
     crate::wait_for_version(&state, &serde_scope(), bumped).await;
 }
+
+/// Loads the page, then deletes every cached entry from Valkey (as an eviction under
+/// `maxmemory` would) and asks again: what the second request comes to.
+async fn after_valkey_lost_the_entry(local_bytes: u64) -> (CacheStatus, usize) {
+    use fred::interfaces::{ClientLike, KeysInterface};
+    let valkey = TestValkey::new().await;
+    let state = state(&valkey, |s| s.api.cache.local_bytes = local_bytes);
+    let runs = Arc::new(AtomicUsize::new(0));
+    assert_eq!(
+        dependents(&state, &runs, json!({"v": 1})).await.status,
+        CacheStatus::Miss
+    );
+    let keys: Vec<String> = valkey
+        .pool()
+        .next()
+        .custom(
+            fred::types::CustomCommand::new_static("KEYS", fred::types::ClusterHash::Random, false),
+            vec![valkey.key("wump:cache:v1:*")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1, "the answer was stored in Valkey");
+    let _: i64 = valkey.pool().del(keys).await.unwrap();
+    let again = dependents(&state, &runs, json!({"v": 2})).await;
+    (again.status, runs.load(Ordering::SeqCst))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fresh_answer_kept_in_memory_is_served_after_valkey_lost_it() {
+    assert_eq!(
+        after_valkey_lost_the_entry(1 << 20).await,
+        (CacheStatus::Hit, 1)
+    );
+    // Without the in-process copy the answer is loaded again.
+    assert_eq!(after_valkey_lost_the_entry(0).await, (CacheStatus::Miss, 2));
+}
