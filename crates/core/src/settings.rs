@@ -434,7 +434,7 @@ impl Default for CacheSettings {
             tracked_versions: 50_000,
             warm: true,
             warm_scopes: 1_000,
-            local_bytes: 16 * 1024 * 1024,
+            local_bytes: 4 * 1024 * 1024,
         }
     }
 }
