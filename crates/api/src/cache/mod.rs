@@ -226,8 +226,11 @@ impl ResponseCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Fresh<T>, ApiError>>,
     {
+        let version_key = scope.version_key(&self.inner.keys);
         let (entry, status) = self
-            .lookup(scope, class, variant, || async { render(load().await?) })
+            .lookup(scope, version_key.as_deref(), class, variant, || async {
+                render(load().await?)
+            })
             .await?;
         Ok(self.answer(&entry, status))
     }
@@ -248,11 +251,9 @@ impl ResponseCache {
         Fut: Future<Output = Result<Fresh<T>, ApiError>> + Send + 'static,
     {
         let load = Arc::new(load);
-        if let (Some(warmer), Some(version_key)) = (
-            self.inner.warmer.as_ref(),
-            scope.version_key(&self.inner.keys),
-        ) {
-            warmer.asked(&version_key, scope, class, variant, || {
+        let version_key = scope.version_key(&self.inner.keys);
+        if let (Some(warmer), Some(version_key)) = (&self.inner.warmer, &version_key) {
+            warmer.asked(version_key, scope, class, variant, || {
                 let load = load.clone();
                 let render: Render = Arc::new(move || {
                     let load = load.clone();
@@ -261,7 +262,12 @@ impl ResponseCache {
                 render
             });
         }
-        self.get_or_load(scope, class, variant, || load()).await
+        let (entry, status) = self
+            .lookup(scope, version_key.as_deref(), class, variant, || async {
+                render(load().await?)
+            })
+            .await?;
+        Ok(self.answer(&entry, status))
     }
 
     /// The entry for (`scope`, `class`, `variant`) and where it came from: Valkey, or
@@ -269,6 +275,7 @@ impl ResponseCache {
     async fn lookup<F, Fut>(
         &self,
         scope: &Scope,
+        version_key: Option<&str>,
         class: CacheClass,
         variant: &str,
         load: F,
@@ -286,7 +293,7 @@ impl ResponseCache {
         }
         let store = &self.inner.store;
         // Without the version the key cannot be known: load, share the load, store nothing.
-        let version = self.version(scope).await;
+        let version = self.version(version_key).await;
         let key = self.key(scope, version.ok(), class, variant);
         let local = &self.inner.local;
         if version.is_ok()
@@ -335,11 +342,19 @@ impl ResponseCache {
     /// Renders `hot`'s answers under their scope's new version, round after round while
     /// bumps keep arriving during one.
     async fn warm_scope(&self, hot: &HotScope) {
+        let version_key = hot.scope.version_key(&self.inner.keys);
+        let version_key = version_key.as_deref();
         loop {
             for answer in hot.hottest() {
                 let render = answer.render.clone();
                 let result = self
-                    .lookup(&hot.scope, answer.class, &answer.variant, || render())
+                    .lookup(
+                        &hot.scope,
+                        version_key,
+                        answer.class,
+                        &answer.variant,
+                        || render(),
+                    )
                     .await;
                 self.inner.metrics.cache_warmed(match result {
                     Ok((_, CacheStatus::Miss)) => "rendered",
@@ -353,19 +368,20 @@ impl ResponseCache {
         }
     }
 
-    /// The current version of `scope`'s answers: from memory when tracked, else Valkey.
-    async fn version(&self, scope: &Scope) -> Result<u64, Unreachable> {
-        let Some(key) = scope.version_key(&self.inner.keys) else {
+    /// The current version under `key` (a scope's, see [`Scope::version_key`]; none: the
+    /// global scope, 0): from memory when tracked, else Valkey.
+    async fn version(&self, key: Option<&str>) -> Result<u64, Unreachable> {
+        let Some(key) = key else {
             return Ok(0);
         };
         let versions = self.inner.versions.as_ref();
-        if let Some(version) = versions.and_then(|v| v.known(&key)) {
+        if let Some(version) = versions.and_then(|v| v.known(key)) {
             return Ok(version);
         }
-        let ticket = versions.and_then(|v| v.reading(&key));
-        let version = self.inner.store.version(&key).await?;
+        let ticket = versions.and_then(|v| v.reading(key));
+        let version = self.inner.store.version(key).await?;
         if let (Some(versions), Some(ticket)) = (versions, ticket) {
-            versions.read(&key, ticket, version);
+            versions.read(key, ticket, version);
         }
         Ok(version)
     }
@@ -374,7 +390,8 @@ impl ResponseCache {
     /// say). A bump reaches an instance that tracks versions through an invalidation
     /// message, within milliseconds of the `INCR`, not with it.
     pub async fn current_version(&self, scope: &Scope) -> Option<u64> {
-        self.version(scope).await.ok()
+        let key = scope.version_key(&self.inner.keys);
+        self.version(key.as_deref()).await.ok()
     }
 
     /// Whether cache versions are being remembered in memory right now.

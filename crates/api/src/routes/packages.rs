@@ -72,7 +72,7 @@ async fn find_package(conn: &mut AsyncPgConnection, key: &PackageKey) -> Result<
 }
 
 async fn package_page(
-    state: &AppState,
+    state: &web::Data<AppState>,
     req: &HttpRequest,
     key: PackageKey,
 ) -> Result<HttpResponse, ApiError> {
