@@ -42,8 +42,11 @@ async fn readers_and_writers_fail_cleanly_when_the_connection_is_killed() {
     let mut admin = db.connection().await;
     diesel_async::RunQueryDsl::execute(
         diesel::sql_query(
+            // Client connections only: an autovacuum worker on the fresh database (a
+            // superuser process) cannot be terminated by the test's role.
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-              WHERE datname = current_database() AND pid <> pg_backend_pid()",
+              WHERE datname = current_database() AND pid <> pg_backend_pid()
+                AND backend_type = 'client backend'",
         ),
         &mut admin,
     )
