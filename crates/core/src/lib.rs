@@ -8,6 +8,7 @@
 
 pub mod dependency;
 pub mod ecosystem;
+pub mod hex;
 pub mod jobs;
 pub mod model;
 pub mod settings;

@@ -34,8 +34,7 @@ pub const ANONYMOUS: &str = "anonymous";
 /// 16 hex characters of SHA-256(`token`): enough to keep tokens apart in store keys,
 /// useless for recovering the token.
 pub fn fingerprint(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    wump_core::hex::encode(&Sha256::digest(token.as_bytes())[..8])
 }
 
 /// The metrics and log label of a fingerprint: its first 8 hex characters.

@@ -472,9 +472,10 @@ fn manifest_digest(dir: &Path, entries: &[TreeEntry]) -> Result<String, Provider
             Err(ReadError::Io(e)) => return Err(io_error(&dir.join(&entry.path), e)),
         }
     }
-    let digest = hasher.finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("sha256:{hex}"))
+    Ok(format!(
+        "sha256:{}",
+        wump_core::hex::encode(&hasher.finalize())
+    ))
 }
 
 /// The names of the directories directly under `dir` (symbolic links are not followed).

@@ -649,8 +649,7 @@ fn etag(body: &[u8]) -> Option<String> {
     if body.is_empty() {
         return None;
     }
-    let digest = Sha256::digest(body);
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = wump_core::hex::encode(&Sha256::digest(body)[..8]);
     Some(format!("W/\"{hex}\""))
 }
 

@@ -256,9 +256,8 @@ impl LastKnown {
     /// The Valkey keys of `hash`'s state and revocation; the hash tag keeps both in one
     /// cluster slot so one `MGET` reads them.
     fn valkey_keys(&self, hash: &KeyHash) -> (String, String) {
-        let digest = Sha256::digest(hash);
-        let name: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        self.keys.auth(&name)
+        self.keys
+            .auth(&wump_core::hex::encode(&Sha256::digest(hash)))
     }
 
     /// Runs one command with this store's timeout on a connected client, at once failing

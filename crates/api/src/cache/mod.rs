@@ -402,11 +402,7 @@ impl ResponseCache {
     /// The Valkey key of one answer; `version` is `None` when Valkey could not say (the
     /// key then only names the in-process single-flight).
     fn key(&self, scope: &Scope, version: Option<u64>, class: CacheClass, variant: &str) -> String {
-        let digest = Sha256::digest(variant.as_bytes());
-        let mut hex = String::with_capacity(64);
-        for byte in digest {
-            hex.push_str(&format!("{byte:02x}"));
-        }
+        let hex = wump_core::hex::encode(&Sha256::digest(variant.as_bytes()));
         self.inner
             .keys
             .cache_entry(&scope.key_part(), version, class.as_str(), &hex)
@@ -588,8 +584,7 @@ impl From<SharedError> for ApiError {
 
 /// A strong ETag: the first 128 bits of the body's SHA-256, quoted.
 pub fn etag_of(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = wump_core::hex::encode(&Sha256::digest(body)[..16]);
     format!("\"{hex}\"")
 }
 

@@ -6,8 +6,9 @@
 use fred::{
     error::Error,
     interfaces::ClientLike,
-    types::{ClusterHash, CustomCommand, FromValue, scripts},
+    types::{ClusterHash, CustomCommand, FromValue},
 };
+use sha1::{Digest, Sha1};
 
 /// A Lua script and its SHA-1, hashed once.
 #[derive(Debug, Clone)]
@@ -21,8 +22,13 @@ impl Script {
     pub fn new(lua: &'static str) -> Self {
         Self {
             lua,
-            sha1: scripts::Script::from_lua(lua).sha1().to_string(),
+            sha1: wump_core::hex::encode(&Sha1::digest(lua.as_bytes())),
         }
+    }
+
+    /// The script's SHA-1 in hexadecimal, the name `EVALSHA` calls it by.
+    pub fn sha1(&self) -> &str {
+        &self.sha1
     }
 
     /// Runs the script on `client` with `keys` (routed by the first in cluster mode) and
