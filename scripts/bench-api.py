@@ -21,8 +21,9 @@ The server runs one HTTP worker pinned to core 0 and wrk runs on core 1 (when th
 cores), so the ratio to /health is what a cached read costs on one core. It is measured
 once per step of the HIT path, each a fresh server, so the report says what each step buys:
 the limiter's script sent whole (`EVAL`), by its SHA (`EVALSHA`), cache versions
-remembered in memory (`api.cache.track_versions`), and entries kept in memory
-(`api.cache.local_bytes`).
+remembered in memory (`api.cache.track_versions`), entries kept in memory
+(`api.cache.local_bytes`), and the limiter's units leased ahead of use
+(`api.rate_limits.lease_max`; the steps before run with it at 0).
 
 Then the burst (the pypiserver incident profile): --burst-connections opened at once for
 --burst-seconds against the `just bench-data small` dataset, 80 % of requests for the
@@ -57,14 +58,17 @@ END = "<!-- bench-api:end -->"
 BIND = "127.0.0.1:18089"
 
 # The steps of the HIT path, each measured on a fresh server: (name, what, environment).
+NO_LEASES = {"WUMP__API__RATE_LIMITS__LEASE_MAX": "0"}
 STEPS = [
-    ("eval", "limiter script sent whole (`EVAL`), version read from Valkey, entry in memory",
-     {"WUMP_BENCH_LIMITER_EVAL": "1", "WUMP__API__CACHE__TRACK_VERSIONS": "false"}),
-    ("evalsha", "limiter script by its SHA (`EVALSHA`), version read from Valkey, entry in memory",
-     {"WUMP__API__CACHE__TRACK_VERSIONS": "false"}),
-    ("remembered", "`EVALSHA`, version remembered (`CLIENT TRACKING`), entry read from Valkey",
-     {"WUMP__API__CACHE__LOCAL_BYTES": "0"}),
-    ("tracked", "`EVALSHA`, version remembered (`CLIENT TRACKING`), entry in memory: the default",
+    ("eval", "limiter script sent whole (`EVAL`) per request, version read from Valkey, entry in memory",
+     {**NO_LEASES, "WUMP_BENCH_LIMITER_EVAL": "1", "WUMP__API__CACHE__TRACK_VERSIONS": "false"}),
+    ("evalsha", "limiter script by its SHA (`EVALSHA`) per request, version read from Valkey, entry in memory",
+     {**NO_LEASES, "WUMP__API__CACHE__TRACK_VERSIONS": "false"}),
+    ("remembered", "`EVALSHA` per request, version remembered (`CLIENT TRACKING`), entry read from Valkey",
+     {**NO_LEASES, "WUMP__API__CACHE__LOCAL_BYTES": "0"}),
+    ("tracked", "`EVALSHA` per request, version remembered (`CLIENT TRACKING`), entry in memory",
+     NO_LEASES),
+    ("leased", "limiter units leased (`EVALSHA` once per lease), version remembered, entry in memory: the default",
      {}),
 ]
 BURST_START = "<!-- bench-burst:start (written by `just bench-api`) -->"

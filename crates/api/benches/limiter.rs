@@ -25,6 +25,8 @@ fn settings() -> RateLimitSettings {
         },
         // Stay on the local limiter once Valkey failed.
         valkey_retry_ms: 3_600_000,
+        // Every decision a round trip: leases would answer most from memory.
+        lease_max: 0,
         ..RateLimitSettings::default()
     }
 }

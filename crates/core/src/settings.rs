@@ -269,8 +269,16 @@ pub struct RateLimitSettings {
     /// After a Valkey failure, how long the in-process limiter answers before Valkey is
     /// tried again.
     pub valkey_retry_ms: u64,
-    /// Most callers the in-process limiter tracks (the oldest are forgotten first).
+    /// Most callers the in-process limiter tracks (the oldest are forgotten first), and
+    /// most callers an instance holds leases for.
     pub local_capacity: usize,
+    /// Most units of a busy caller's budget one instance takes from Valkey at once and
+    /// spends without asking (never more than an eighth of the caller's burst); 0 or 1:
+    /// every request asks Valkey.
+    pub lease_max: u32,
+    /// How long leased units may be spent; those left then are lost to the caller until
+    /// its budget refills.
+    pub lease_ms: u64,
 }
 
 impl Default for RateLimitSettings {
@@ -284,6 +292,8 @@ impl Default for RateLimitSettings {
             valkey_timeout_ms: 250,
             valkey_retry_ms: 2_000,
             local_capacity: 100_000,
+            lease_max: 64,
+            lease_ms: 1_000,
         }
     }
 }

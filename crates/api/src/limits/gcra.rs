@@ -78,17 +78,19 @@ pub fn decide(tat_us: Option<u64>, now_us: u64, quota: Quota) -> (Decision, Opti
 }
 
 impl Decision {
-    /// The decision [`SCRIPT`] answered with `reply` for `quota`: the reset time, positive
-    /// when allowed and negated when not. One integer is the cheapest reply a script can
-    /// give (a four-element array costs Valkey more than the arithmetic); the rest follows
-    /// from the quota, as in [`decide`].
-    pub fn from_script(reply: i64, quota: Quota) -> Self {
+    /// The decision [`SCRIPT`]'s reply `[granted, reset]` means for the request that asked
+    /// for it: allowed when at least one unit was granted, with the units beyond the first
+    /// (`leased`, kept by the instance) counted as remaining too. `reset` is the microseconds
+    /// until the caller's TAT, negated when nothing was granted; the rest follows from the
+    /// quota, as in [`decide`].
+    pub fn from_script(granted: i64, reset: i64, quota: Quota) -> Self {
         let tolerance = quota.tolerance_us();
-        let reset_us = reply.unsigned_abs();
-        if reply > 0 {
+        let reset_us = reset.unsigned_abs();
+        if granted > 0 {
+            let leased = u32::try_from(granted - 1).unwrap_or(u32::MAX);
             Decision {
                 allowed: true,
-                remaining: (tolerance.saturating_sub(reset_us) / quota.emission_us) as u32,
+                remaining: Self::room(quota, reset_us).saturating_add(leased),
                 reset_us,
                 retry_after_us: 0,
             }
@@ -101,25 +103,33 @@ impl Decision {
             }
         }
     }
+
+    /// Requests the caller could still make right now, with its TAT `reset_us` away.
+    pub fn room(quota: Quota, reset_us: u64) -> u32 {
+        (quota.tolerance_us().saturating_sub(reset_us) / quota.emission_us) as u32
+    }
 }
 
 /// The same algorithm as a Valkey script, atomic per caller, on the server's clock (so
-/// instances with skewed clocks agree). KEYS[1]: the caller's TAT; ARGV: emission interval
-/// and burst. Returns the reset time in microseconds, negated when the request is refused
-/// ([`Decision::from_script`]); an allowed request's reset is at least one interval, so the
-/// sign always tells.
+/// instances with skewed clocks agree). KEYS[1]: the caller's TAT; ARGV: emission interval,
+/// burst, and how many units the instance asks for at once (a lease, [`super::lease`]).
+/// Grants as many as the caller's room allows, at least one or none, and advances the TAT
+/// by what it granted. Returns `[granted, reset]`: the microseconds until the new TAT, or,
+/// when nothing was granted, until the current one, negated ([`Decision::from_script`]).
 pub const SCRIPT: &str = r#"
 local t = redis.call('TIME')
 local now = t[1] * 1000000 + t[2]
 local emission = tonumber(ARGV[1])
 local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then tat = now end
-local new_tat = tat + emission
-if now < new_tat - emission * tonumber(ARGV[2]) then
-  return now - tat
+local room = math.floor((now + emission * tonumber(ARGV[2]) - tat) / emission)
+if room < 1 then
+  return {0, now - tat}
 end
+local granted = math.min(room, tonumber(ARGV[3]))
+local new_tat = tat + emission * granted
 redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
-return new_tat - now
+return {granted, new_tat - now}
 "#;
 
 #[cfg(test)]
@@ -167,19 +177,20 @@ mod tests {
         assert!(decisions[3..].iter().all(|d| d.allowed));
     }
 
-    /// What [`SCRIPT`] replies for the decision `decide` makes at `now` on `tat`.
-    fn script_reply(tat: Option<u64>, now: u64, quota: Quota) -> i64 {
+    /// What [`SCRIPT`] replies at `now` on `tat` when asked for `want` units.
+    fn script_reply(tat: Option<u64>, now: u64, quota: Quota, want: u64) -> (i64, i64, u64) {
         let tat = tat.unwrap_or(now).max(now);
-        let new_tat = tat + quota.emission_us;
-        if now + quota.tolerance_us() < new_tat {
-            now as i64 - tat as i64
-        } else {
-            (new_tat - now) as i64
+        let room = (now + quota.tolerance_us() - tat) / quota.emission_us;
+        if room < 1 {
+            return (0, now as i64 - tat as i64, tat);
         }
+        let granted = room.min(want);
+        let new_tat = tat + quota.emission_us * granted;
+        (granted as i64, (new_tat - now) as i64, new_tat)
     }
 
     #[test]
-    fn the_scripts_one_integer_carries_the_whole_decision() {
+    fn the_scripts_reply_for_one_unit_is_the_decision_of_decide() {
         for quota in [
             QUOTA,
             Quota {
@@ -192,8 +203,10 @@ mod tests {
                 0, 0, 0, 0, 10, 1_000_000, 1_000_001, 1_500_000, 2_000_000, 9_000_000,
             ] {
                 let (expected, new_tat) = decide(tat, now, quota);
-                let reply = script_reply(tat, now, quota);
-                assert_eq!(Decision::from_script(reply, quota), expected, "at {now} µs");
+                let (granted, reset, script_tat) = script_reply(tat, now, quota, 1);
+                let decision = Decision::from_script(granted, reset, quota);
+                assert_eq!(decision, expected, "at {now} µs");
+                assert_eq!(new_tat.or(tat).map(|t| t.max(now)), Some(script_tat));
                 tat = new_tat.or(tat);
             }
         }
@@ -229,5 +242,23 @@ mod tests {
             Quota::new(unlimited, Some(120)).map(|q| q.emission_us),
             Some(500_000)
         );
+    }
+
+    #[test]
+    fn a_lease_takes_what_the_room_allows_and_counts_it_as_remaining() {
+        // Burst 3 from idle: asking for 8 grants 3, the request's own and 2 kept.
+        let (granted, reset, tat) = script_reply(None, 0, QUOTA, 8);
+        assert_eq!((granted, reset), (3, 3_000_000));
+        let decision = Decision::from_script(granted, reset, QUOTA);
+        assert!(decision.allowed);
+        assert_eq!(decision.remaining, 2, "the two leased units are still to spend");
+        // Nothing left in Valkey until an interval passes.
+        let (granted, reset, _) = script_reply(Some(tat), 10, QUOTA, 8);
+        assert_eq!(granted, 0);
+        let refused = Decision::from_script(granted, reset, QUOTA);
+        assert!(!refused.allowed);
+        assert_eq!(refused.retry_after_us, 1_000_000 - 10);
+        // One interval later, one unit however many are asked for.
+        assert_eq!(script_reply(Some(tat), 1_000_000, QUOTA, 8).0, 1);
     }
 }

@@ -1,7 +1,9 @@
 //! Rate limits per caller (a key's id, or an anonymous caller's address), per tier from
 //! `[api.rate_limits]`, enforced in Valkey by one atomic script ([`gcra::SCRIPT`]) so every
 //! instance shares the count. The script goes by its SHA-1 ([`Script`]): `EVALSHA` with a
-//! few dozen bytes per request, not the whole script.
+//! few dozen bytes per request, not the whole script. A busy caller's requests are mostly
+//! decided in memory, from units of its budget the script granted this instance ahead of
+//! use ([`lease`]); a caller making a request now and then costs one round trip each.
 //!
 //! When Valkey fails (an error or no answer within `valkey_timeout_ms`) the in-process
 //! [`LocalLimiter`] answers with the same limits, per instance, for `valkey_retry_ms`;
@@ -12,6 +14,7 @@
 //! Every decision is counted in `wump.api.rate_limit.decisions` {tier, decision, backend}.
 
 pub mod gcra;
+mod lease;
 mod local;
 
 use std::{
@@ -29,6 +32,7 @@ use wump_core::settings::RateLimitSettings;
 use wump_db::{Keys, ValkeyPool, valkey::Script};
 
 use self::gcra::{Decision, Quota};
+use self::lease::Leases;
 pub use self::local::LocalLimiter;
 use crate::auth::Caller;
 
@@ -38,7 +42,11 @@ static GCRA: LazyLock<Script> = LazyLock::new(|| Script::new(gcra::SCRIPT));
 /// Which limiter decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// The script in Valkey, this request.
     Valkey,
+    /// A unit the script granted this instance earlier ([`lease`]).
+    Lease,
+    /// The in-process fallback while Valkey is unreachable.
     Local,
 }
 
@@ -47,6 +55,7 @@ impl Backend {
     pub const fn as_str(self) -> &'static str {
         match self {
             Backend::Valkey => "valkey",
+            Backend::Lease => "lease",
             Backend::Local => "local",
         }
     }
@@ -95,6 +104,7 @@ pub struct RateLimiter {
     valkey: ValkeyPool,
     keys: Keys,
     settings: RateLimitSettings,
+    leases: Leases,
     local: LocalLimiter,
     /// Valkey failed; the local limiter answers until `retry_at_us`.
     valkey_down: AtomicBool,
@@ -120,6 +130,11 @@ impl RateLimiter {
             .with_description("Rate limiter decisions by tier, decision and backend")
             .build();
         Self {
+            leases: Leases::new(
+                settings.lease_max,
+                settings.lease_ms,
+                settings.local_capacity,
+            ),
             local: LocalLimiter::new(settings.local_capacity),
             valkey,
             keys: keys.into(),
@@ -134,18 +149,7 @@ impl RateLimiter {
     pub async fn check(&self, caller: &Caller) -> Option<Verdict> {
         let quota = Quota::new(caller.tier.limit(&self.settings), caller.limit)?;
         let subject = caller.limit_subject();
-        let verdict = match self.check_valkey(&subject, quota).await {
-            Some(decision) => Verdict {
-                decision,
-                quota,
-                backend: Backend::Valkey,
-            },
-            None => Verdict {
-                decision: self.local.check(&subject, quota),
-                quota,
-                backend: Backend::Local,
-            },
-        };
+        let verdict = self.decide(&subject, quota).await;
         let decision = if verdict.decision.allowed {
             "allowed"
         } else {
@@ -162,8 +166,37 @@ impl RateLimiter {
         Some(verdict)
     }
 
-    /// Asks Valkey unless it failed recently; `None` when the local limiter must answer.
-    async fn check_valkey(&self, subject: &str, quota: Quota) -> Option<Decision> {
+    /// Spends a leased unit if this instance holds one, else asks Valkey (for a new lease
+    /// when the caller is busy), else the local limiter.
+    async fn decide(&self, subject: &str, quota: Quota) -> Verdict {
+        let verdict = |decision, backend| Verdict {
+            decision,
+            quota,
+            backend,
+        };
+        let now = now_us();
+        if let Some(decision) = self.leases.spend(subject, quota, now) {
+            return verdict(decision, Backend::Lease);
+        }
+        let want = self.leases.want(subject, quota, now);
+        match self.check_valkey(subject, quota, want).await {
+            Some((granted, reset)) => {
+                let units = u32::try_from(granted).unwrap_or(0);
+                let reset_us = reset.unsigned_abs();
+                self.leases
+                    .keep(subject, quota, want, units, reset_us, now_us());
+                verdict(
+                    Decision::from_script(granted, reset, quota),
+                    Backend::Valkey,
+                )
+            }
+            None => verdict(self.local.check(subject, quota), Backend::Local),
+        }
+    }
+
+    /// Asks Valkey for `want` units unless it failed recently: the script's `[granted,
+    /// reset]`, or `None` when the local limiter must answer.
+    async fn check_valkey(&self, subject: &str, quota: Quota, want: u32) -> Option<(i64, i64)> {
         if self.valkey_down.load(Ordering::Relaxed)
             && now_us() < self.retry_at_us.load(Ordering::Relaxed)
         {
@@ -171,7 +204,7 @@ impl RateLimiter {
         }
         let client = self.valkey.next();
         // A client that is not connected would queue the command until it reconnects.
-        let result: Result<i64, String> = if client.is_connected() {
+        let result: Result<Vec<i64>, String> = if client.is_connected() {
             let timeout = Duration::from_millis(self.settings.valkey_timeout_ms.max(1));
             let options = Options {
                 timeout: Some(timeout),
@@ -181,7 +214,11 @@ impl RateLimiter {
             };
             let client = client.with_options(&options);
             let keys = [self.keys.rate_limit(subject)];
-            let args = [quota.emission_us.to_string(), quota.burst.to_string()];
+            let args = [
+                quota.emission_us.to_string(),
+                quota.burst.to_string(),
+                want.to_string(),
+            ];
             let call = async {
                 // `just bench-api` measures what sending the script by its SHA buys.
                 #[cfg(feature = "bench")]
@@ -198,12 +235,16 @@ impl RateLimiter {
         } else {
             Err("not connected".to_owned())
         };
+        let result = result.and_then(|reply| match reply[..] {
+            [granted, reset] => Ok((granted, reset)),
+            _ => Err(format!("unexpected limiter reply {reply:?}")),
+        });
         match result {
             Ok(reply) => {
                 if self.valkey_down.swap(false, Ordering::Relaxed) {
                     tracing::info!("rate limiter back on valkey");
                 }
-                Some(Decision::from_script(reply, quota))
+                Some(reply)
             }
             Err(error) => {
                 let retry_at = now_us() + self.settings.valkey_retry_ms.max(1) * 1_000;

@@ -1,8 +1,15 @@
 //! Rate limits per tier in Valkey, their headers, 429 + Retry-After, and the in-process
 //! fallback while Valkey is unreachable.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use secrecy::SecretString;
-use wump_api::auth::Tier;
+use wump_api::{
+    auth::{Caller, Tier},
+    limits::{Backend, RateLimiter},
+};
+use wump_core::settings::{RateLimitSettings, TierLimit};
+use wump_db::test_support::TestValkey;
 use wump_db::tables::job_executions::{self, FinishExecution, JobStatus, StartExecution};
 
 use crate::{
@@ -187,4 +194,75 @@ async fn with_valkey_unreachable_the_local_limiter_still_limits_and_requests_suc
     let response = app.get(&path).await;
     assert_eq!(response.status().as_u16(), 429);
     assert!(response.headers().contains_key("retry-after"));
+}
+
+/// Limits with a burst of 64 and a refill too slow to matter during a test.
+fn leasing_limits() -> RateLimitSettings {
+    RateLimitSettings {
+        anonymous: TierLimit {
+            per_minute: 1,
+            burst: 64,
+        },
+        lease_max: 64,
+        // Long enough that no lease expires while the test runs.
+        lease_ms: 600_000,
+        ..RateLimitSettings::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_callers_requests_are_decided_from_leases_and_remaining_still_counts_down() {
+    let valkey = TestValkey::new().await;
+    let limiter = RateLimiter::new(valkey.pool().clone(), valkey.prefix(), leasing_limits());
+    let caller = Caller::anonymous(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
+    let mut backends = Vec::new();
+    for i in 1..=64 {
+        let verdict = limiter.check(&caller).await.unwrap();
+        assert!(verdict.decision.allowed, "request {i}");
+        assert_eq!(verdict.decision.remaining, 64 - i, "request {i}");
+        backends.push(verdict.backend);
+    }
+    let asked: Vec<usize> = (0..backends.len())
+        .filter(|&i| backends[i] == Backend::Valkey)
+        .collect();
+    // Leases of 1, 2, 4, then 8 (an eighth of the burst): 1 + 2 + 4 + 8 × 7 = 63, then 1.
+    assert_eq!(asked, [0, 1, 3, 7, 15, 23, 31, 39, 47, 55, 63], "{backends:?}");
+    let refused = limiter.check(&caller).await.unwrap();
+    assert!(!refused.decision.allowed);
+    assert_eq!(refused.backend, Backend::Valkey);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn instances_holding_leases_never_allow_more_than_the_burst_together() {
+    let valkey = TestValkey::new().await;
+    let instances: Vec<RateLimiter> = (0..3)
+        .map(|_| RateLimiter::new(valkey.pool().clone(), valkey.prefix(), leasing_limits()))
+        .collect();
+    let caller = Caller::anonymous(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)));
+    // The caller's requests spread over the instances, many at once on each.
+    let mut tasks = tokio::task::JoinSet::new();
+    let instances = std::sync::Arc::new(instances);
+    for request in 0..120 {
+        let instances = instances.clone();
+        let caller = caller.clone();
+        tasks.spawn(async move {
+            instances[request % 3]
+                .check(&caller)
+                .await
+                .unwrap()
+                .decision
+                .allowed
+        });
+    }
+    let allowed = tasks.join_all().await.into_iter().filter(|a| *a).count();
+    assert!(allowed <= 64, "{allowed} allowed against a burst of 64");
+    // Each instance spends what it still holds before asking Valkey again: every unit
+    // granted is spent once each instance has been asked until it refuses.
+    let mut more = 0;
+    for instance in instances.iter() {
+        while instance.check(&caller).await.unwrap().decision.allowed {
+            more += 1;
+        }
+    }
+    assert_eq!(allowed + more, 64, "{allowed} at once, {more} after");
 }
