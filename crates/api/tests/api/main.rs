@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod browser;
 mod cache;
 mod headers;
 mod health;
@@ -12,6 +13,7 @@ mod openapi;
 mod organizations;
 mod outages;
 mod packages;
+mod pages;
 mod pagination;
 mod rate_limits;
 mod read_cache;
