@@ -65,7 +65,10 @@ mod tests {
 
     #[test]
     fn one_is_singular_and_everything_else_plural() {
-        assert_eq!(super::counted(1, "repository", "repositories"), "1 repository");
+        assert_eq!(
+            super::counted(1, "repository", "repositories"),
+            "1 repository"
+        );
         assert_eq!(super::counted(0, "star", "stars"), "0 stars");
         assert_eq!(super::counted(2_500, "star", "stars"), "2,500 stars");
     }

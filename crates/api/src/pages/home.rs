@@ -81,7 +81,11 @@ async fn render(state: &AppState) -> Result<String, ApiError> {
                     .into_iter()
                     .map(|p| TopPackage {
                         href: package::href(ecosystem, &p.name),
-                        dependents: format::counted(p.dependents_count, "repository", "repositories"),
+                        dependents: format::counted(
+                            p.dependents_count,
+                            "repository",
+                            "repositories",
+                        ),
                         name: p.name,
                     })
                     .collect(),

@@ -8,7 +8,9 @@ pub(crate) mod assets;
 mod error;
 pub(crate) mod format;
 mod home;
+mod organization;
 mod package;
+mod search;
 
 use actix_web::web;
 
@@ -24,5 +26,7 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
         .service(assets::stylesheet)
         .service(assets::icon)
         .service(home::home)
+        .service(search::show)
+        .service(organization::show)
         .service(package::resource());
 }

@@ -40,7 +40,11 @@ const NAME: &AsciiSet = &CONTROLS
 
 /// The path of `name`'s page in `ecosystem`.
 pub(crate) fn href(ecosystem: Ecosystem, name: &str) -> String {
-    format!("/{}/{}", ecosystem.as_str(), utf8_percent_encode(name, NAME))
+    format!(
+        "/{}/{}",
+        ecosystem.as_str(),
+        utf8_percent_encode(name, NAME)
+    )
 }
 
 /// `GET /{ecosystem}/{name}`: the ecosystem one of wump's ids, the name everything after
@@ -69,7 +73,11 @@ async fn show(
         move || {
             let (state, key, request, path) =
                 (state.clone(), key.clone(), request.clone(), path.clone());
-            async move { Ok(Fresh::from(Html(render(&state, &key, &request, &path).await?))) }
+            async move {
+                Ok(Fresh::from(Html(
+                    render(&state, &key, &request, &path).await?,
+                )))
+            }
         }
     };
     let cached = state
@@ -188,7 +196,7 @@ impl From<DependentView> for Row {
 impl From<OrganizationUsageView> for WhoToAsk {
     fn from(o: OrganizationUsageView) -> Self {
         WhoToAsk {
-            href: format!("https://{}/{}", o.host, o.login),
+            href: format!("/orgs/{}?host={}", o.login, o.host),
             display: o.name.clone().unwrap_or_else(|| o.login.clone()),
             repositories: format::counted(o.repositories_count, "repository", "repositories"),
             stars: format::counted(o.stars_sum, "star", "stars"),
@@ -208,12 +216,23 @@ async fn render(
 ) -> Result<String, ApiError> {
     let mut conn = connection(state).await?;
     let package = find_package(&mut conn, key).await?;
-    let who =
-        views::organizations_using(&mut conn, package.id, OrganizationsSort::Stars, false, None, WHO_TO_ASK)
-            .await?;
+    let who = views::organizations_using(
+        &mut conn,
+        package.id,
+        OrganizationsSort::Stars,
+        false,
+        None,
+        WHO_TO_ASK,
+    )
+    .await?;
     let mut query = request.query.clone();
-    let rows =
-        dependents_of(&mut conn, package.id, &mut query, request.organization.as_deref()).await?;
+    let rows = dependents_of(
+        &mut conn,
+        package.id,
+        &mut query,
+        request.organization.as_deref(),
+    )
+    .await?;
     let sort = query.sort;
     let (rows, next_href) = request
         .page
@@ -251,19 +270,34 @@ async fn render(
         homepage_url: view.homepage_url,
         repository_url: view.repository_url,
         funding: view.funding,
-        who: who.into_iter().map(OrganizationUsageView::from).map(WhoToAsk::from).collect(),
+        who: who
+            .into_iter()
+            .map(OrganizationUsageView::from)
+            .map(WhoToAsk::from)
+            .collect(),
         path: path.to_owned(),
-        sorts: Choice::list(&[("stars", "most stars"), ("pushed_at", "latest push")], sort),
+        sorts: Choice::list(
+            &[("stars", "most stars"), ("pushed_at", "latest push")],
+            sort,
+        ),
         kinds: Choice::list(&kinds, kind),
         directs: Choice::list(
-            &[("", "direct or transitive"), ("true", "direct only"), ("false", "transitive only")],
+            &[
+                ("", "direct or transitive"),
+                ("true", "direct only"),
+                ("false", "transitive only"),
+            ],
             direct,
         ),
         min_stars: filters.min_stars.map(|n| n.to_string()).unwrap_or_default(),
         organization: request.organization.clone().unwrap_or_default(),
         include_archived: filters.include_archived,
         include_forks: filters.include_forks,
-        rows: rows.into_iter().map(DependentView::from).map(Row::from).collect(),
+        rows: rows
+            .into_iter()
+            .map(DependentView::from)
+            .map(Row::from)
+            .collect(),
         first_href,
         next_href,
     };

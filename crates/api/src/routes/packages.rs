@@ -62,7 +62,10 @@ pub(crate) fn scope(key: &PackageKey) -> Scope {
 }
 
 /// The package, or 404 naming it.
-pub(crate) async fn find_package(conn: &mut AsyncPgConnection, key: &PackageKey) -> Result<Package, ApiError> {
+pub(crate) async fn find_package(
+    conn: &mut AsyncPgConnection,
+    key: &PackageKey,
+) -> Result<Package, ApiError> {
     packages::by_name(conn, key.ecosystem, &key.name)
         .await?
         .ok_or_else(|| {

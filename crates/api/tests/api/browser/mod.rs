@@ -130,7 +130,10 @@ impl Browser {
             if state == "complete" {
                 break;
             }
-            assert!(Instant::now() < deadline, "the page after {css} never loaded");
+            assert!(
+                Instant::now() < deadline,
+                "the page after {css} never loaded"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -180,12 +183,24 @@ impl Browser {
             .unwrap()
             .iter()
             .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
-            .map(|v| format!("{}: {} ({} nodes: {})", v["id"], v["help"], v["nodes"], v["targets"]))
+            .map(|v| {
+                format!(
+                    "{}: {} ({} nodes: {})",
+                    v["id"], v["help"], v["nodes"], v["targets"]
+                )
+            })
             .collect()
     }
 
     /// Saves the whole page at `width` pixels wide as `<dir>/<name>-<label>.png`.
-    pub(crate) async fn screenshot(&self, dir: &Path, name: &str, label: &str, width: u32, height: u32) {
+    pub(crate) async fn screenshot(
+        &self,
+        dir: &Path,
+        name: &str,
+        label: &str,
+        width: u32,
+        height: u32,
+    ) {
         self.client.set_window_size(width, height).await.unwrap();
         // The window grows to the page's height so the picture holds all of it.
         let full: Value = self
@@ -193,7 +208,10 @@ impl Browser {
             .execute("return document.documentElement.scrollHeight;", Vec::new())
             .await
             .unwrap();
-        let full = full.as_u64().unwrap_or(u64::from(height)).clamp(u64::from(height), 6_000) as u32;
+        let full = full
+            .as_u64()
+            .unwrap_or(u64::from(height))
+            .clamp(u64::from(height), 6_000) as u32;
         self.client.set_window_size(width, full).await.unwrap();
         let png = self.client.screenshot().await.unwrap();
         std::fs::create_dir_all(dir).unwrap();
