@@ -109,6 +109,9 @@ struct PackagePage {
     dependents: String,
     organizations: String,
     funding: Vec<crate::views::FundingLinkView>,
+    /// When the registry's metadata was last read.
+    refreshed: Option<String>,
+    refresh_action: String,
     who: Vec<WhoToAsk>,
     path: String,
     sorts: Vec<Choice>,
@@ -270,6 +273,10 @@ async fn render(
         homepage_url: view.homepage_url,
         repository_url: view.repository_url,
         funding: view.funding,
+        refreshed: view
+            .metadata_refreshed_at
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+        refresh_action: format!("/refresh{path}"),
         who: who
             .into_iter()
             .map(OrganizationUsageView::from)

@@ -4,10 +4,14 @@
 //! a page a person can read. Screenshots of each page land in `target/tmp/screenshots`.
 
 use fantoccini::Locator;
+use wump_core::jobs::{JobType, Priority};
+use wump_db::tables::job_executions::JobStatus;
 
 use crate::{
     TestApp,
+    auth::small_limits,
     browser::{Browser, VIEWPORTS, screenshot_dir},
+    refresh::{finish_run, queues, start_run},
     seed,
 };
 
@@ -296,4 +300,116 @@ async fn the_search_box_leads_to_a_package_and_an_organization_page() {
         "{packages:?}"
     );
     assert_eq!(browser.texts("a.sponsor").await, ["Sponsor acme"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_refresh_button_queues_one_discovery_and_its_page_follows_the_job() {
+    let app = TestApp::spawn().await;
+    seed::standard(&app).await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    browser.open(&app.url("/npm/left-pad")).await;
+    browser.click_through("form.refresh button").await;
+    let location = browser.location().await;
+    let shown = browser.texts("main").await;
+    let job_id = location
+        .strip_prefix("/jobs/")
+        .and_then(|rest| rest.split_once('?'))
+        .map(|(id, _)| id.to_owned())
+        .unwrap_or_else(|| panic!("not a job page: {location}: {shown:?}"));
+    assert_eq!(browser.texts("h1").await, ["Refresh queued"]);
+    let high = queues(&app)
+        .await
+        .depth(JobType::Discover, Priority::High)
+        .await
+        .unwrap();
+    assert_eq!(high.total(), 1, "{high:?}");
+
+    // Pressed again while pending: the same job, nothing more queued.
+    browser.open(&app.url("/npm/left-pad")).await;
+    browser.click_through("form.refresh button").await;
+    assert!(
+        browser
+            .location()
+            .await
+            .starts_with(&format!("/jobs/{job_id}?"))
+    );
+    let high = queues(&app)
+        .await
+        .depth(JobType::Discover, Priority::High)
+        .await
+        .unwrap();
+    assert_eq!(high.total(), 1, "{high:?}");
+
+    // The worker runs it: the page says so and stops reloading itself.
+    let run = start_run(&app, &job_id, 1).await;
+    finish_run(&app, run, JobStatus::Completed).await;
+    browser.open(&app.url(&browser.location().await)).await;
+    assert_eq!(browser.texts("h1").await, ["Refresh completed"]);
+    let reloads = browser
+        .client
+        .find_all(Locator::Css("meta[http-equiv=refresh]"))
+        .await
+        .unwrap();
+    assert!(reloads.is_empty());
+    browser.click_through("section.job a").await;
+    assert_eq!(browser.location().await, "/npm/left-pad");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_posted_from_another_site_is_refused() {
+    let app = TestApp::spawn().await;
+    seed::standard(&app).await;
+    // What a browser sends with a form another site posts to us: a modern one, an old one.
+    let cross_site: [(&str, &str); 2] = [
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.example"),
+    ];
+    for (name, value) in cross_site {
+        let response = app
+            .client
+            .post(app.url("/refresh/npm/left-pad"))
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403, "{name}: {value}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains("own pages"), "{body}");
+    }
+    let high = queues(&app)
+        .await
+        .depth(JobType::Discover, Priority::High)
+        .await
+        .unwrap();
+    assert_eq!(high.total(), 0, "nothing was queued");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_share_the_callers_rate_limit_and_say_so_as_a_page() {
+    let app = TestApp::spawn_with(small_limits).await;
+    seed::standard(&app).await;
+    // A burst of 2 for anonymous callers; the stylesheet does not count.
+    for path in ["/npm/left-pad", "/"] {
+        assert_eq!(app.get(path).await.status().as_u16(), 200, "{path}");
+        // Any hash names the current stylesheet.
+        let css = app.get("/static/wump.0123456789ab.css").await;
+        assert_eq!(css.status().as_u16(), 200);
+    }
+    let refused = app.get("/search?q=left").await;
+    assert_eq!(refused.status().as_u16(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    let content_type = refused.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("rate limit exceeded")
+    );
 }
