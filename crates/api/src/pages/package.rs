@@ -63,21 +63,26 @@ async fn show(
     let key = PackageKey::from_path(&ecosystem, &name)?;
     let scope = scope(&key);
     // Parsed here, not by an extractor, so a bad filter is an error page, not a problem.
-    let params: DependentsParams = query::parse(&without_empty_fields(req.query_string()))?;
+    let (who, filters) = split_query(req.query_string())?;
+    let params: DependentsParams = query::parse(&filters)?;
     let request = params.validate()?;
-    let variant = request.page.variant("page:package");
+    let variant = format!(
+        "{}:who={}",
+        request.page.variant("page:package"),
+        who.name()
+    );
     let path = href(key.ecosystem, &key.name);
-    let request = std::sync::Arc::new(request);
+    let view = std::sync::Arc::new(PageRequest {
+        request,
+        who,
+        filters,
+        path,
+    });
     let load = {
         let state = state.clone();
         move || {
-            let (state, key, request, path) =
-                (state.clone(), key.clone(), request.clone(), path.clone());
-            async move {
-                Ok(Fresh::from(Html(
-                    render(&state, &key, &request, &path).await?,
-                )))
-            }
+            let (state, key, view) = (state.clone(), key.clone(), view.clone());
+            async move { Ok(Fresh::from(Html(render(&state, &key, &view).await?))) }
         }
     };
     let cached = state
@@ -87,13 +92,55 @@ async fn show(
     Ok(cached.respond_as(&req, HTML))
 }
 
-/// `query` without its empty fields: a form sends every field, filled in or not, and an
-/// empty one means "no filter".
-fn without_empty_fields(query: &str) -> String {
-    let fields = form_urlencoded::parse(query.as_bytes()).filter(|(_, value)| !value.is_empty());
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish()
+/// What a package page was asked for.
+struct PageRequest {
+    request: DependentsRequest,
+    who: Who,
+    /// The dependents' filters as given (what the "who to ask" links keep).
+    filters: String,
+    /// The page's own path.
+    path: String,
+}
+
+/// The order of "who to ask" (`?who=`): by the stars of an organization's repositories
+/// using the package, or by how many of them do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Stars,
+    Repositories,
+}
+
+impl Who {
+    fn name(self) -> &'static str {
+        match self {
+            Who::Stars => "stars",
+            Who::Repositories => "repositories",
+        }
+    }
+}
+
+/// `query` split into the order of "who to ask" and the dependents' filters, without empty
+/// fields: a form sends every field, filled in or not, and an empty one means "no filter".
+fn split_query(query: &str) -> Result<(Who, String), ApiError> {
+    let mut who = Who::Stars;
+    let mut filters = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        match (&*name, &*value) {
+            (_, "") => {}
+            ("who", "stars") => who = Who::Stars,
+            ("who", "repositories") => who = Who::Repositories,
+            ("who", _) => {
+                return Err(ApiError::invalid(
+                    "who",
+                    "must be `stars` or `repositories`",
+                ));
+            }
+            _ => {
+                filters.append_pair(&name, &value);
+            }
+        }
+    }
+    Ok((who, filters.finish()))
 }
 
 #[derive(Template)]
@@ -113,6 +160,9 @@ struct PackagePage {
     refreshed: Option<String>,
     refresh_action: String,
     who: Vec<WhoToAsk>,
+    /// "Who to ask" in the other order: its label and link.
+    who_order: &'static str,
+    who_other: (&'static str, String),
     path: String,
     sorts: Vec<Choice>,
     kinds: Vec<Choice>,
@@ -214,20 +264,23 @@ impl From<OrganizationUsageView> for WhoToAsk {
 async fn render(
     state: &AppState,
     key: &PackageKey,
-    request: &DependentsRequest,
-    path: &str,
+    view: &PageRequest,
 ) -> Result<String, ApiError> {
+    let PageRequest {
+        request,
+        who: order,
+        filters: given,
+        path,
+    } = view;
+    let (order, path) = (*order, path.as_str());
     let mut conn = connection(state).await?;
     let package = find_package(&mut conn, key).await?;
-    let who = views::organizations_using(
-        &mut conn,
-        package.id,
-        OrganizationsSort::Stars,
-        false,
-        None,
-        WHO_TO_ASK,
-    )
-    .await?;
+    let sort = match order {
+        Who::Stars => OrganizationsSort::Stars,
+        Who::Repositories => OrganizationsSort::Repositories,
+    };
+    let who =
+        views::organizations_using(&mut conn, package.id, sort, false, None, WHO_TO_ASK).await?;
     let mut query = request.query.clone();
     let rows = dependents_of(
         &mut conn,
@@ -282,6 +335,25 @@ async fn render(
             .map(OrganizationUsageView::from)
             .map(WhoToAsk::from)
             .collect(),
+        who_order: match order {
+            Who::Stars => "by the stars of those repositories",
+            Who::Repositories => "by how many of their repositories use it",
+        },
+        who_other: {
+            let other = match order {
+                Who::Stars => Who::Repositories,
+                Who::Repositories => Who::Stars,
+            };
+            let separator = if given.is_empty() { "" } else { "&" };
+            let label = match other {
+                Who::Stars => "Rank by stars",
+                Who::Repositories => "Rank by repositories",
+            };
+            (
+                label,
+                format!("{path}?{given}{separator}who={}#who-title", other.name()),
+            )
+        },
         path: path.to_owned(),
         sorts: Choice::list(
             &[("stars", "most stars"), ("pushed_at", "latest push")],
@@ -316,12 +388,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn empty_form_fields_are_no_filter() {
-        assert_eq!(
-            without_empty_fields("sort=stars&kind=&min_stars=&organization=acme"),
-            "sort=stars&organization=acme"
-        );
-        assert_eq!(without_empty_fields(""), "");
+    fn empty_form_fields_are_no_filter_and_who_is_the_pages_own() {
+        let (who, filters) =
+            split_query("sort=stars&kind=&min_stars=&organization=acme&who=repositories").unwrap();
+        assert_eq!(who, Who::Repositories);
+        assert_eq!(filters, "sort=stars&organization=acme");
+        assert_eq!(split_query("").unwrap(), (Who::Stars, String::new()));
+        assert!(split_query("who=money").is_err());
     }
 
     #[test]
