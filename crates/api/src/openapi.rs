@@ -70,6 +70,7 @@ pub const ADMIN_ROLE: &str = "admin";
         admin::dead_letters::show,
         admin::dead_letters::replay_one,
         admin::dead_letters::replay_all,
+        admin::dead_letters::purge_one,
     ),
     components(schemas(Problem)),
     modifiers(&Conventions),

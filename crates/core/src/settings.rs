@@ -182,6 +182,8 @@ pub struct ApiSettings {
     pub rate_limits: RateLimitSettings,
     /// `POST /api/v1/packages/{ecosystem}/{name}/refresh`.
     pub refresh: RefreshSettings,
+    /// The HTML pages (`[api.pages]`): the operators' dashboard sign-in.
+    pub pages: PagesSettings,
 }
 
 impl Default for ApiSettings {
@@ -198,6 +200,7 @@ impl Default for ApiSettings {
             auth: AuthSettings::default(),
             rate_limits: RateLimitSettings::default(),
             refresh: RefreshSettings::default(),
+            pages: PagesSettings::default(),
         }
     }
 }
@@ -311,6 +314,22 @@ impl Default for RefreshSettings {
     fn default() -> Self {
         Self {
             pending_ttl_secs: 1_800,
+        }
+    }
+}
+
+/// `[api.pages]`: the HTML pages.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PagesSettings {
+    /// How long a sign-in to the operators' dashboard (`/admin`) lasts (s).
+    pub admin_session_secs: u64,
+}
+
+impl Default for PagesSettings {
+    fn default() -> Self {
+        Self {
+            admin_session_secs: 28_800,
         }
     }
 }
@@ -1134,6 +1153,7 @@ mod tests {
         for documented in [
             "premium = { per_minute = 6000, burst = 1000 }",
             "[api.cache]\nenabled = true",
+            "[api.pages]\nadmin_session_secs = 28800",
             "dependents_ttl_secs = 3600",
             "[api.http]",
         ] {

@@ -19,6 +19,7 @@
 //! | `wump:auth:{<sha256>}:known` / `:revoked` | api | last known validity of an API key |
 //! | `wump:refresh:<ecosystem>:<name>` | api | the pending refresh of a package |
 //! | `wump:refresh-job:<id>` | api | a refresh job known before it runs |
+//! | `wump:admin-session:<sha256>` | api | an operator's dashboard sign-in (the token's hash) |
 //! | `{wump:dead}` | both | the dead-letter list |
 //! | `wump:schedule:<name>:<tick>` | worker | one replica's claim of a schedule tick |
 //! | `wump:http:<request>` | worker | conditional-request cache of provider answers |
@@ -118,6 +119,12 @@ impl Keys {
         format!("{}wump:refresh-job:{id}", self.prefix)
     }
 
+    /// An operator's sign-in to the dashboard, by the hex SHA-256 of its cookie's token
+    /// (the token itself is never stored).
+    pub fn admin_session(&self, token_sha256: &str) -> String {
+        format!("{}wump:admin-session:{token_sha256}", self.prefix)
+    }
+
     /// The dead-letter list of the queues.
     pub fn dead_letters(&self) -> String {
         format!("{}{{wump:dead}}", self.prefix)
@@ -206,6 +213,7 @@ mod tests {
                 keys.refresh_job(id),
                 "t1:wump:refresh-job:00000000-0000-0000-0000-000000000000",
             ),
+            (keys.admin_session("ab"), "t1:wump:admin-session:ab"),
             (keys.dead_letters(), "t1:{wump:dead}"),
             (
                 keys.schedule_tick("scrape", tick),

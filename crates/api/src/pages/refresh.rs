@@ -5,16 +5,12 @@
 //! caller like the API. A form posted from another site is refused (its `Origin` is not
 //! ours), so no page elsewhere can make visitors' browsers queue refreshes.
 
-use actix_web::{
-    HttpRequest, HttpResponse, Resource, get,
-    http::{StatusCode, header},
-    web,
-};
+use actix_web::{HttpRequest, HttpResponse, Resource, get, http::header, web};
 use askama::Template;
 use uuid::Uuid;
 use wump_core::Ecosystem;
 
-use super::{HTML, PageError, package};
+use super::{HTML, PageError, package, same_origin};
 use crate::{
     params::PackageKey,
     problem::ApiError,
@@ -34,7 +30,7 @@ async fn queue(
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
-    same_origin(&req)?;
+    same_origin(&req, "a refresh can only be asked for from wump's own pages")?;
     let (ecosystem, name) = path.into_inner();
     let key = PackageKey::from_path(&ecosystem, &name)?;
     let accepted = refresh::request(&state, key.ecosystem, &key.name).await?;
@@ -47,33 +43,6 @@ async fn queue(
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .finish())
-}
-
-/// Refuses a form posted from a page of another origin. Browsers say where a request comes
-/// from in `Sec-Fetch-Site`; older ones only in `Origin` (which our `no-referrer` policy
-/// turns into `null` on our own forms). A request with neither (a script, curl) is not a
-/// browser being misused.
-fn same_origin(req: &HttpRequest) -> Result<(), ApiError> {
-    let headers = req.headers();
-    let refused = match headers.get("sec-fetch-site").map(|v| v.as_bytes()) {
-        Some(site) => site != b"same-origin",
-        None => match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-            None | Some("null") => false,
-            Some(origin) => {
-                let host = req.connection_info().host().to_owned();
-                !origin
-                    .split_once("://")
-                    .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(&host))
-            }
-        },
-    };
-    if refused {
-        return Err(ApiError::Http {
-            status: StatusCode::FORBIDDEN,
-            detail: "a refresh can only be asked for from wump's own pages".to_owned(),
-        });
-    }
-    Ok(())
 }
 
 #[derive(Template)]

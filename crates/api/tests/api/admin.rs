@@ -40,7 +40,7 @@ async fn send(
     )
 }
 
-const ADMIN_ROUTES: [(&str, &str); 9] = [
+const ADMIN_ROUTES: [(&str, &str); 10] = [
     ("POST", "/api/v1/admin/keys"),
     ("GET", "/api/v1/admin/keys"),
     ("DELETE", "/api/v1/admin/keys/abcdefgh"),
@@ -56,6 +56,10 @@ const ADMIN_ROUTES: [(&str, &str); 9] = [
         "/api/v1/admin/dead-letters/0190a0c8-0000-7000-8000-000000000000/replay",
     ),
     ("POST", "/api/v1/admin/dead-letters/replay"),
+    (
+        "DELETE",
+        "/api/v1/admin/dead-letters/0190a0c8-0000-7000-8000-000000000000",
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread")]

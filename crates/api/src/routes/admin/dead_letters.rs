@@ -1,6 +1,6 @@
-//! Admin: the dead-letter list — view it, replay one job or all of them.
+//! Admin: the dead-letter list — view it, replay one job or all of them, purge one.
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -193,4 +193,28 @@ pub(crate) async fn replay_all(
     let dead_letters = state.queues.get().await?.dead_letters();
     let replayed = dead_letters.replay(Selection::All).await?;
     Ok(HttpResponse::Ok().json(ReplayedBody { replayed }))
+}
+
+/// Delete one dead job for good (admin): it will not run again.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The job id")),
+    responses(
+        (status = 204, description = "The dead job was deleted"),
+    ),
+    security(("api_key" = ["admin"]))
+)]
+#[delete("/api/v1/admin/dead-letters/{id}")]
+pub(crate) async fn purge_one(
+    state: web::Data<AppState>,
+    _admin: RequireTier<Admin>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = dead_id(&id)?;
+    let dead_letters = state.queues.get().await?.dead_letters();
+    if dead_letters.purge(Selection::One(id)).await? == 0 {
+        return Err(ApiError::NotFound(format!("no dead job with id {id}")));
+    }
+    tracing::info!(job.id = %id, "dead job purged");
+    Ok(HttpResponse::NoContent().finish())
 }

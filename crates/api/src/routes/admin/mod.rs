@@ -25,5 +25,6 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
         .service(dead_letters::list)
         .service(dead_letters::replay_all)
         .service(dead_letters::show)
-        .service(dead_letters::replay_one);
+        .service(dead_letters::replay_one)
+        .service(dead_letters::purge_one);
 }
