@@ -1,6 +1,7 @@
 //! The API server in-process against real PostgreSQL and Valkey: one test binary.
 
 mod admin;
+mod admin_pages;
 mod auth;
 mod browser;
 mod cache;

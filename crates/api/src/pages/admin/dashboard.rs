@@ -193,7 +193,8 @@ async fn run_rows(state: &AppState, status: Option<JobStatus>, limit: i64) -> Re
 fn dead_row(job: &DeadJob) -> DeadRow {
     let id = job.id.to_string();
     DeadRow {
-        short_id: id.chars().take(8).collect(),
+        // The end of the id: the start of a UUIDv7 is its timestamp, shared by neighbours.
+        short_id: id[id.len() - 8..].to_owned(),
         id,
         job_type: job.job_type.as_str().to_owned(),
         queue: job.queue.clone(),
