@@ -583,3 +583,79 @@ async fn replay_all_and_purge_all_act_on_one_queue_only() {
     let (_, html) = dashboard(&app, Some(&token)).await;
     assert!(html.contains("No dead letters"), "{html}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_postgresql_away_the_runs_say_so_and_the_rest_still_shows() {
+    use secrecy::ExposeSecret;
+    use wump_db::test_proxy::{Mode, Proxy};
+
+    let db = wump_db::test_support::TestDatabase::new().await;
+    let valkey = wump_db::test_support::TestValkey::new().await;
+    let proxy = Proxy::start(crate::outages::address_of(
+        db.settings().url.expose_secret(),
+    ))
+    .await
+    .unwrap();
+    let mut settings = crate::test_settings(&db, &valkey);
+    settings.api.admin_key = Some(SecretString::from(ADMIN_KEY));
+    settings.database.url = crate::outages::via(db.settings().url.expose_secret(), proxy.address());
+    settings.database.pool_wait_timeout_ms = 500;
+    settings.database.connect_timeout_ms = 500;
+    let state = crate::state(settings, &valkey);
+    let (server, address) = wump_api::server::build_with(state.clone(), |_| {}).unwrap();
+    tokio::spawn(server);
+    let app = TestApp {
+        address,
+        state,
+        db,
+        valkey,
+        client: reqwest::Client::new(),
+    };
+    bury(&app, "still-shown", "boom").await;
+    // The bootstrap key needs no database to sign in.
+    let token = sign_in(&app, ADMIN_KEY).await;
+    let (_, html) = dashboard(&app, Some(&token)).await;
+    assert!(html.contains("No job has run yet."), "{html}");
+
+    proxy.set(Mode::Cut);
+    let started = Instant::now();
+    let (status, html) = dashboard(&app, Some(&token)).await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(
+        html.matches("PostgreSQL does not answer").count(),
+        2,
+        "running and recent runs: {html}"
+    );
+    assert!(html.contains("data-queue=\"discover:normal\""), "queues shown");
+    assert!(html.contains("still-shown"), "dead letters shown");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_valkey_away_the_dashboard_is_a_503_page_not_a_500() {
+    use secrecy::ExposeSecret;
+    use wump_db::test_proxy::{Mode, Proxy};
+
+    let valkey = wump_db::test_support::TestValkey::new().await;
+    let proxy = Proxy::start(crate::outages::address_of(
+        valkey.settings().url.expose_secret(),
+    ))
+    .await
+    .unwrap();
+    let app = TestApp::spawn_with(|settings| {
+        settings.api.admin_key = Some(SecretString::from(ADMIN_KEY));
+        settings.valkey.url = SecretString::from(format!("redis://{}", proxy.address()));
+        settings.valkey.command_timeout_ms = 500;
+    })
+    .await;
+    let token = sign_in(&app, ADMIN_KEY).await;
+    assert!(shows_the_dashboard(&dashboard(&app, Some(&token)).await.1));
+
+    proxy.set(Mode::Cut);
+    let (status, html) = dashboard(&app, Some(&token)).await;
+    assert_eq!(status, 503, "{html}");
+    assert!(html.contains("sign-in store"), "{html}");
+    let response = post(&app, "/admin/login", &[("key", ADMIN_KEY)], None, &[]).await;
+    assert_eq!(response.status().as_u16(), 503);
+    assert!(session_cookie(&response).is_none());
+}

@@ -73,7 +73,7 @@ fn back(outcome: &str, count: usize) -> HttpResponse {
 }
 
 /// `POST /admin/dead-letters/replay`: puts the selected dead jobs back on their queues.
-#[post("/admin/dead-letters/replay")]
+#[post("/dead-letters/replay")]
 pub(super) async fn replay(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -95,7 +95,7 @@ pub(super) async fn replay(
 }
 
 /// `POST /admin/dead-letters/purge`: deletes the selected dead jobs.
-#[post("/admin/dead-letters/purge")]
+#[post("/dead-letters/purge")]
 pub(super) async fn purge(
     state: web::Data<AppState>,
     req: HttpRequest,

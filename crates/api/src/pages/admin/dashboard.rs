@@ -265,7 +265,7 @@ fn notice(query: &str) -> Option<String> {
 }
 
 /// `GET /admin`: the dashboard when signed in, else the sign-in form. Never cached.
-#[get("/admin")]
+#[get("")]
 pub(super) async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -9,7 +9,7 @@ mod quota;
 mod session;
 mod sign_in;
 
-use actix_web::{HttpResponse, http::StatusCode, http::header, web};
+use actix_web::{HttpResponse, http::StatusCode, http::header, middleware::DefaultHeaders, web};
 
 use super::{HTML, PageError};
 use crate::problem::ApiError;
@@ -28,12 +28,16 @@ fn page(status: StatusCode, template: &impl askama::Template) -> Result<HttpResp
         .body(body))
 }
 
-/// Registers the dashboard's routes.
+/// Registers the dashboard's routes under `/admin`; no answer there is cached, error pages
+/// included.
 pub(super) fn configure(config: &mut web::ServiceConfig) {
-    config
-        .service(dashboard::show)
-        .service(sign_in::login)
-        .service(sign_in::logout)
-        .service(actions::replay)
-        .service(actions::purge);
+    config.service(
+        web::scope("/admin")
+            .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
+            .service(dashboard::show)
+            .service(sign_in::login)
+            .service(sign_in::logout)
+            .service(actions::replay)
+            .service(actions::purge),
+    );
 }

@@ -42,7 +42,7 @@ fn key_field(body: &[u8]) -> Option<String> {
 }
 
 /// `POST /admin/login`: an admin key in, a session cookie out, then back to `/admin`.
-#[post("/admin/login")]
+#[post("/login")]
 pub(super) async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -106,7 +106,7 @@ pub(super) async fn login(
 }
 
 /// `POST /admin/logout`: ends the session (in Valkey and in the browser), back to the form.
-#[post("/admin/logout")]
+#[post("/logout")]
 pub(super) async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
