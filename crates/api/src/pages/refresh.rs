@@ -30,7 +30,10 @@ async fn queue(
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
-    same_origin(&req, "a refresh can only be asked for from wump's own pages")?;
+    same_origin(
+        &req,
+        "a refresh can only be asked for from wump's own pages",
+    )?;
     let (ecosystem, name) = path.into_inner();
     let key = PackageKey::from_path(&ecosystem, &name)?;
     let accepted = refresh::request(&state, key.ecosystem, &key.name).await?;

@@ -85,7 +85,8 @@ async fn dashboard(app: &TestApp, cookie: Option<&str>) -> (u16, String) {
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     assert_eq!(
-        response.headers()["cache-control"], "no-store",
+        response.headers()["cache-control"],
+        "no-store",
         "the dashboard is never cached"
     );
     (status, response.text().await.unwrap())
@@ -201,8 +202,14 @@ async fn a_wrong_key_is_a_401_page_with_the_form_and_stores_nothing() {
         assert!(session_cookie(&response).is_none(), "{wrong:?}");
         let html = response.text().await.unwrap();
         assert!(shows_the_form(&html), "{html}");
-        assert!(html.contains("Not signed in") || html.contains("Type an admin"), "{html}");
-        assert!(!html.contains(wrong) || wrong.is_empty(), "the key is not echoed");
+        assert!(
+            html.contains("Not signed in") || html.contains("Type an admin"),
+            "{html}"
+        );
+        assert!(
+            !html.contains(wrong) || wrong.is_empty(),
+            "the key is not echoed"
+        );
     }
     assert_eq!(stored_sessions(&app).await, Vec::<String>::new());
 }
@@ -239,7 +246,10 @@ async fn an_admin_key_signs_in_with_a_strict_cookie_and_only_the_tokens_hash_is_
             "Path=/admin",
             "Max-Age=28800",
         ] {
-            assert!(attributes.contains(attribute), "{attribute} in {attributes}");
+            assert!(
+                attributes.contains(attribute),
+                "{attribute} in {attributes}"
+            );
         }
         let stored = session_key(&app, &token);
         let ttl: i64 = app.valkey.pool().ttl(&stored).await.unwrap();
@@ -280,7 +290,14 @@ async fn signing_out_ends_the_session_in_valkey_and_for_the_cookie() {
     assert_eq!(status, 200);
     assert!(shows_the_form(&html) && !shows_the_dashboard(&html));
     // The old cookie cannot act either; another session is untouched.
-    let response = post(&app, "/admin/dead-letters/purge", &[("queue", "x")], Some(&token), &[]).await;
+    let response = post(
+        &app,
+        "/admin/dead-letters/purge",
+        &[("queue", "x")],
+        Some(&token),
+        &[],
+    )
+    .await;
     assert_eq!(response.status().as_u16(), 401);
     assert!(shows_the_dashboard(&dashboard(&app, Some(&other)).await.1));
 }
@@ -302,7 +319,10 @@ async fn an_expired_session_shows_the_form_again() {
     }
     let (status, html) = dashboard(&app, Some(&token)).await;
     assert_eq!(status, 200);
-    assert!(shows_the_form(&html) && !shows_the_dashboard(&html), "{html}");
+    assert!(
+        shows_the_form(&html) && !shows_the_dashboard(&html),
+        "{html}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -376,9 +396,26 @@ async fn the_admin_api_purges_one_dead_letter() {
             .send()
     };
     let free = create_key(&app, Tier::Free, None).await;
-    assert_eq!(delete(purged.id, &free).await.unwrap().status().as_u16(), 403);
-    assert_eq!(delete(purged.id, ADMIN_KEY).await.unwrap().status().as_u16(), 204);
-    assert_eq!(delete(purged.id, ADMIN_KEY).await.unwrap().status().as_u16(), 404);
+    assert_eq!(
+        delete(purged.id, &free).await.unwrap().status().as_u16(),
+        403
+    );
+    assert_eq!(
+        delete(purged.id, ADMIN_KEY)
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        204
+    );
+    assert_eq!(
+        delete(purged.id, ADMIN_KEY)
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
     let dead_letters = queues(&app).await.dead_letters();
     assert!(dead_letters.show(purged.id).await.unwrap().is_none());
     assert!(dead_letters.show(kept.id).await.unwrap().is_some());
@@ -446,7 +483,10 @@ async fn in_a_browser_the_dashboard_shows_queues_dead_letters_and_quotas_and_act
     let dir = screenshot_dir();
     browser.open(&app.url("/admin")).await;
     assert_eq!(browser.texts("h1").await, ["Operators' sign-in"]);
-    assert_eq!(browser.accessibility_violations().await, Vec::<String>::new());
+    assert_eq!(
+        browser.accessibility_violations().await,
+        Vec::<String>::new()
+    );
     for (label, width, height) in VIEWPORTS {
         browser
             .screenshot(&dir, "admin-sign-in", label, width, height)
@@ -474,20 +514,41 @@ async fn in_a_browser_the_dashboard_shows_queues_dead_letters_and_quotas_and_act
 
     let discover = "tr[data-queue='discover:normal']";
     assert_eq!(cell(&browser, discover, "td.ready").await, "2");
-    assert_eq!(cell(&browser, "tr[data-queue='scrape:low']", "td.ready").await, "1");
-    assert_eq!(browser.texts("table.ops.runs tbody tr").await.len(), 3, "1 running, 2 recent");
-    assert!(browser.texts("#runs td.error-text").await.contains(&"boom".to_owned()));
+    assert_eq!(
+        cell(&browser, "tr[data-queue='scrape:low']", "td.ready").await,
+        "1"
+    );
+    assert_eq!(
+        browser.texts("table.ops.runs tbody tr").await.len(),
+        3,
+        "1 running, 2 recent"
+    );
+    assert!(
+        browser
+            .texts("#runs td.error-text")
+            .await
+            .contains(&"boom".to_owned())
+    );
     let dead_rows = browser.texts("table.dead tbody tr").await;
     assert_eq!(dead_rows.len(), 2, "{dead_rows:?}");
     let replay_row = format!("tr[data-id='{}']", replayed.id);
-    assert_eq!(cell(&browser, &replay_row, "td.error-text").await, "registry said 500");
+    assert_eq!(
+        cell(&browser, &replay_row, "td.error-text").await,
+        "registry said 500"
+    );
     let quota_row = format!("tr[data-token='{}']", &fingerprint[..8]);
     assert_eq!(cell(&browser, &quota_row, "td.remaining").await, "4321");
     assert_eq!(cell(&browser, &quota_row, "td.limit").await, "5000");
     let page = browser.client.source().await.unwrap();
-    assert!(!page.contains(token) && !page.contains(&fingerprint), "only the label is shown");
+    assert!(
+        !page.contains(token) && !page.contains(&fingerprint),
+        "only the label is shown"
+    );
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
-    assert_eq!(browser.accessibility_violations().await, Vec::<String>::new());
+    assert_eq!(
+        browser.accessibility_violations().await,
+        Vec::<String>::new()
+    );
     for (label, width, height) in VIEWPORTS {
         browser
             .screenshot(&dir, "admin-dashboard", label, width, height)
@@ -504,7 +565,10 @@ async fn in_a_browser_the_dashboard_shows_queues_dead_letters_and_quotas_and_act
         )
         .await
         .unwrap();
-    assert_eq!(overflow, true, "the page itself scrolls sideways on a phone");
+    assert_eq!(
+        overflow, true,
+        "the page itself scrolls sideways on a phone"
+    );
     browser.client.set_window_size(1280, 900).await.unwrap();
 
     // Replay: the job is back on its queue, gone from the dead letters.
@@ -516,9 +580,20 @@ async fn in_a_browser_the_dashboard_shows_queues_dead_letters_and_quotas_and_act
         ["Replayed 1 dead job onto their queues."]
     );
     assert_eq!(cell(&browser, discover, "td.ready").await, "3");
-    assert!(queues.dead_letters().show(replayed.id).await.unwrap().is_none());
+    assert!(
+        queues
+            .dead_letters()
+            .show(replayed.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
-        queues.depth(JobType::Discover, Priority::Normal).await.unwrap().pending,
+        queues
+            .depth(JobType::Discover, Priority::Normal)
+            .await
+            .unwrap()
+            .pending,
         3
     );
     assert_eq!(browser.texts("table.dead tbody tr").await.len(), 1);
@@ -528,7 +603,14 @@ async fn in_a_browser_the_dashboard_shows_queues_dead_letters_and_quotas_and_act
         .click_through(&format!("tr[data-id='{}'] button.purge", purged.id))
         .await;
     assert_eq!(browser.texts("p.notice").await, ["Purged 1 dead job."]);
-    assert!(queues.dead_letters().show(purged.id).await.unwrap().is_none());
+    assert!(
+        queues
+            .dead_letters()
+            .show(purged.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(cell(&browser, discover, "td.ready").await, "3");
     assert!(
         browser
@@ -559,24 +641,53 @@ async fn replay_all_and_purge_all_act_on_one_queue_only() {
     queues.dead_letters().add(&other).await.unwrap();
     let discover = queues.name(JobType::Discover, Priority::Normal);
 
-    let response = post(&app, "/admin/dead-letters/replay", &[("queue", &discover)], Some(&token), &[]).await;
+    let response = post(
+        &app,
+        "/admin/dead-letters/replay",
+        &[("queue", &discover)],
+        Some(&token),
+        &[],
+    )
+    .await;
     assert_eq!(response.status().as_u16(), 303);
     assert_eq!(response.headers()["location"], "/admin?replayed=2");
     assert_eq!(
-        queues.depth(JobType::Discover, Priority::Normal).await.unwrap().pending,
+        queues
+            .depth(JobType::Discover, Priority::Normal)
+            .await
+            .unwrap()
+            .pending,
         2
     );
     for job in &normal {
         assert!(queues.dead_letters().show(job.id).await.unwrap().is_none());
     }
-    assert!(queues.dead_letters().show(other.id).await.unwrap().is_some());
+    assert!(
+        queues
+            .dead_letters()
+            .show(other.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     let scrape = queues.name(JobType::Scrape, Priority::Low);
-    let response = post(&app, "/admin/dead-letters/purge", &[("queue", &scrape)], Some(&token), &[]).await;
+    let response = post(
+        &app,
+        "/admin/dead-letters/purge",
+        &[("queue", &scrape)],
+        Some(&token),
+        &[],
+    )
+    .await;
     assert_eq!(response.headers()["location"], "/admin?purged=1");
     assert!(queues.dead_letters().is_empty().await.unwrap());
     assert_eq!(
-        queues.depth(JobType::Scrape, Priority::Low).await.unwrap().total(),
+        queues
+            .depth(JobType::Scrape, Priority::Low)
+            .await
+            .unwrap()
+            .total(),
         0,
         "purged, not replayed"
     );
@@ -626,7 +737,10 @@ async fn with_postgresql_away_the_runs_say_so_and_the_rest_still_shows() {
         2,
         "running and recent runs: {html}"
     );
-    assert!(html.contains("data-queue=\"discover:normal\""), "queues shown");
+    assert!(
+        html.contains("data-queue=\"discover:normal\""),
+        "queues shown"
+    );
     assert!(html.contains("still-shown"), "dead letters shown");
     assert!(started.elapsed() < Duration::from_secs(10));
 }

@@ -90,7 +90,11 @@ pub(super) async fn replay(
             .map_err(ApiError::from)?
             .len();
     }
-    tracing::info!(by = who, replayed, "dead letters replayed from the dashboard");
+    tracing::info!(
+        by = who,
+        replayed,
+        "dead letters replayed from the dashboard"
+    );
     Ok(back("replayed", replayed))
 }
 
@@ -117,7 +121,10 @@ pub(super) async fn purge(
         return Err(ApiError::NotFound(format!("no dead job with id {id}")).into());
     }
     tracing::info!(by = who, purged, "dead letters purged from the dashboard");
-    Ok(back("purged", usize::try_from(purged).unwrap_or(usize::MAX)))
+    Ok(back(
+        "purged",
+        usize::try_from(purged).unwrap_or(usize::MAX),
+    ))
 }
 
 #[cfg(test)]

@@ -141,6 +141,7 @@ async fn section<T, E: std::fmt::Display>(
 }
 
 const VALKEY_AWAY: &str = "Valkey (the job queues) does not answer; this part cannot be shown now.";
+const VALKEY_QUOTAS_AWAY: &str = "Valkey does not answer; the quotas cannot be shown now.";
 const POSTGRES_AWAY: &str = "PostgreSQL does not answer; this part cannot be shown now.";
 
 async fn queue_rows(state: &AppState) -> Result<Vec<QueueRow>, String> {
@@ -175,7 +176,11 @@ fn run_row(run: JobExecution) -> RunRow {
     }
 }
 
-async fn run_rows(state: &AppState, status: Option<JobStatus>, limit: i64) -> Result<Vec<RunRow>, String> {
+async fn run_rows(
+    state: &AppState,
+    status: Option<JobStatus>,
+    limit: i64,
+) -> Result<Vec<RunRow>, String> {
     let mut conn = wump_db::pool::checkout(&state.db)
         .await
         .map_err(|e| e.to_string())?;
@@ -230,8 +235,14 @@ async fn dead_letters(state: &AppState) -> Result<DeadLetters, String> {
 }
 
 async fn quotas(state: &AppState) -> Result<Quotas, String> {
-    let queues = state.queues.get().await.map_err(|e| e.to_string())?;
-    let found = quota::read(queues).await.map_err(|e| e.to_string())?;
+    let prefix = format!(
+        "{}{}",
+        state.keys.prefix(),
+        state.settings.queues.key_prefix
+    );
+    let found = quota::read(&state.valkey, &prefix)
+        .await
+        .map_err(|e| e.to_string())?;
     let number = |n: Option<u64>| n.map_or_else(|| "unknown".to_owned(), |n| n.to_string());
     Ok(Quotas {
         partial: found.partial,
@@ -282,7 +293,7 @@ pub(super) async fn show(
         ),
         section("runs", POSTGRES_AWAY, run_rows(&state, None, RECENT_RUNS)),
         section("dead letters", VALKEY_AWAY, dead_letters(&state)),
-        section("quotas", VALKEY_AWAY, quotas(&state)),
+        section("quotas", VALKEY_QUOTAS_AWAY, quotas(&state)),
     );
     let idle = queues
         .as_ref()

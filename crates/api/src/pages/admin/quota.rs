@@ -4,14 +4,18 @@
 //! `r:<resource>` (remaining), `l:<resource>` (limit) and `t:<resource>` (reset, ms since
 //! the epoch by Valkey's clock), and `nb` (no request before, ms) after a secondary limit.
 //!
-//! The API holds no provider token, so it finds the hashes by `SCAN`ning for the key
-//! pattern, at most [`MAX_SCAN_CALLS`] pages of [`SCAN_COUNT`] keys: a keyspace larger than
+//! The API holds no provider token, so it finds the hashes by `SCAN`ning (through its own
+//! fred pool) for the key pattern, at most [`MAX_SCAN_CALLS`] pages of [`SCAN_COUNT`] keys: a keyspace larger than
 //! that (a big response cache) is shown as partial rather than scanned for seconds.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use wump_db::{Keys, queue::Queues};
+use fred::{
+    interfaces::{HashesInterface, KeysInterface},
+    types::scan::ScanType,
+};
+use wump_db::{Keys, ValkeyPool};
 
 /// Keys Valkey looks at per `SCAN` call.
 const SCAN_COUNT: u32 = 1_000;
@@ -79,7 +83,11 @@ fn rows(
     let number = |name: String| fields.get(&name).and_then(|v| v.parse::<i64>().ok());
     fields
         .keys()
-        .filter_map(|field| field.strip_prefix("r:").or_else(|| field.strip_prefix("l:")))
+        .filter_map(|field| {
+            field
+                .strip_prefix("r:")
+                .or_else(|| field.strip_prefix("l:"))
+        })
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .map(|resource| {
@@ -103,28 +111,30 @@ fn rows(
         .collect()
 }
 
-/// Every token's quota the workers keep under `queues`' prefix.
-pub(super) async fn read(queues: &Queues) -> Result<Quotas, redis::RedisError> {
-    let base = Keys::new(queues.prefix()).fleet_limits("", "");
-    // `fleet_limits("", "")` ends with `::`; the provider follows the first colon.
+/// Every token's quota the workers keep under `prefix` (the API's key prefix, then
+/// `queues.key_prefix`, as the workers' store is keyed).
+pub(super) async fn read(valkey: &ValkeyPool, prefix: &str) -> Result<Quotas, fred::error::Error> {
+    let base = Keys::new(prefix).fleet_limits("", "");
+    // `fleet_limits("", "")` ends in `::`; the provider follows the first of them.
     let base = base.trim_end_matches(':').to_owned() + ":";
+    // The pattern carries the keys' `{wump:limits}` hash tag: in a cluster, one node has them all.
     let pattern = format!("{}*", glob_escape(&base));
-    let mut conn = queues.connection();
+    let client = valkey.next();
     let mut found = Vec::new();
-    let mut cursor: u64 = 0;
+    let mut cursor = "0".to_owned();
     let mut partial = true;
     for _ in 0..MAX_SCAN_CALLS {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(SCAN_COUNT)
-            .query_async(&mut conn)
+        let (next, keys): (String, Vec<String>) = client
+            .scan_page(
+                cursor,
+                pattern.clone(),
+                Some(SCAN_COUNT),
+                Some(ScanType::Hash),
+            )
             .await?;
         found.extend(keys.into_iter().filter(|k| token_of(k, &base).is_some()));
         cursor = next;
-        if cursor == 0 {
+        if cursor == "0" {
             partial = false;
             break;
         }
@@ -135,14 +145,14 @@ pub(super) async fn read(queues: &Queues) -> Result<Quotas, redis::RedisError> {
     found.sort();
     found.dedup();
     found.truncate(MAX_TOKENS);
-    let mut pipe = redis::pipe();
-    for key in &found {
-        pipe.hgetall(key);
-    }
     let hashes: Vec<BTreeMap<String, String>> = if found.is_empty() {
         Vec::new()
     } else {
-        pipe.query_async(&mut conn).await?
+        let pipeline = client.pipeline();
+        for key in &found {
+            let () = pipeline.hgetall(key.as_str()).await?;
+        }
+        pipeline.all().await?
     };
     let now = Utc::now();
     let mut tokens = Vec::new();

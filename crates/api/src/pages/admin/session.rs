@@ -88,11 +88,19 @@ pub(super) async fn create(state: &AppState, who: &str) -> Result<NewSession, Ap
 
 /// Who the request's session belongs to; `None` when it carries none, or one that ended
 /// (signed out, expired, never issued).
-pub(super) async fn current(state: &AppState, req: &HttpRequest) -> Result<Option<String>, ApiError> {
+pub(super) async fn current(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Option<String>, ApiError> {
     let Some(token) = token(req) else {
         return Ok(None);
     };
-    bounded(state.valkey.get::<Option<String>, _>(stored_key(state, &token))).await
+    bounded(
+        state
+            .valkey
+            .get::<Option<String>, _>(stored_key(state, &token)),
+    )
+    .await
 }
 
 /// Ends the request's session, if it has one.

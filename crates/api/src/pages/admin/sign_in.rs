@@ -94,7 +94,10 @@ pub(super) async fn login(
         |prefix| format!("admin key {prefix}"),
     );
     let created = session::create(&state, &who).await?;
-    tracing::info!(key.prefix = caller.key_prefix.as_deref(), "dashboard sign-in");
+    tracing::info!(
+        key.prefix = caller.key_prefix.as_deref(),
+        "dashboard sign-in"
+    );
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/admin"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
