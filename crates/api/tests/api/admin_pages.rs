@@ -773,3 +773,29 @@ async fn with_valkey_away_the_dashboard_is_a_503_page_not_a_500() {
     assert_eq!(response.status().as_u16(), 503);
     assert!(session_cookie(&response).is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_ins_are_rate_limited_like_every_page() {
+    let app = TestApp::spawn_with(|settings| {
+        crate::auth::small_limits(settings);
+        settings.api.admin_key = Some(SecretString::from(ADMIN_KEY));
+    })
+    .await;
+    // A burst of 2 for anonymous callers: two guesses, then a 429 page, even for the right key.
+    for _ in 0..2 {
+        let response = post(&app, "/admin/login", &[("key", "guess")], None, &[]).await;
+        assert_eq!(response.status().as_u16(), 401);
+    }
+    let refused = post(&app, "/admin/login", &[("key", ADMIN_KEY)], None, &[]).await;
+    assert_eq!(refused.status().as_u16(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert!(session_cookie(&refused).is_none());
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("rate limit exceeded")
+    );
+    assert_eq!(stored_sessions(&app).await, Vec::<String>::new());
+}
