@@ -104,10 +104,42 @@ pub async fn dependents(
     dependents_query(package_id, query).load(conn).await
 }
 
+/// Whether the listing `query` describes (from its start; `after` and `limit` ignored)
+/// has more than `n` rows: one row read at offset `n`, so it costs what reading `n` rows
+/// of the index range does, however long the listing is. Exports decide with it whether
+/// a tier's bound cuts them before they send their headers.
+pub async fn dependents_exceed(
+    conn: &mut AsyncPgConnection,
+    package_id: Uuid,
+    query: &DependentsQuery,
+    n: i64,
+) -> QueryResult<bool> {
+    let probe = DependentsQuery {
+        after: None,
+        limit: 1,
+        ..query.clone()
+    };
+    let rows: Vec<Dependent> = build(package_id, &probe, n).load(conn).await?;
+    Ok(!rows.is_empty())
+}
+
 /// The statement [`dependents`] runs, for [`crate::explain`] (benchmarks show its plan).
 pub fn dependents_query(
     package_id: Uuid,
     query: &DependentsQuery,
+) -> impl for<'q> LoadQuery<'q, AsyncPgConnection, Dependent>
++ QueryFragment<Pg>
++ QueryId
++ Send
++ 'static {
+    build(package_id, query, 0)
+}
+
+/// [`dependents_query`], skipping `offset` rows when positive.
+fn build(
+    package_id: Uuid,
+    query: &DependentsQuery,
+    offset: i64,
 ) -> impl for<'q> LoadQuery<'q, AsyncPgConnection, Dependent>
 + QueryFragment<Pg>
 + QueryId
@@ -126,6 +158,9 @@ pub fn dependents_query(
         ))
         .limit(query.limit)
         .into_boxed();
+    if offset > 0 {
+        q = q.offset(offset);
+    }
     if let Some(kind) = query.kind {
         q = q.filter(d::kinds.contains(vec![kind]));
     }

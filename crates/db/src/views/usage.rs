@@ -52,6 +52,21 @@ pub async fn organizations_using(
         .await
 }
 
+/// Whether the organizations listing of `package_id` (from its start) has more than `n`
+/// rows: one row read at offset `n` (see [`super::dependents::dependents_exceed`]).
+pub async fn organizations_exceed(
+    conn: &mut AsyncPgConnection,
+    package_id: Uuid,
+    sort: OrganizationsSort,
+    has_funding: bool,
+    n: i64,
+) -> QueryResult<bool> {
+    let rows: Vec<OrganizationUsage> = build(package_id, sort, has_funding, None, 1, n)
+        .load(conn)
+        .await?;
+    Ok(!rows.is_empty())
+}
+
 /// The statement [`organizations_using`] runs, for [`crate::explain`].
 pub fn organizations_using_query(
     package_id: Uuid,
@@ -59,6 +74,22 @@ pub fn organizations_using_query(
     has_funding: bool,
     after: Option<(i64, Uuid)>,
     limit: i64,
+) -> impl for<'q> LoadQuery<'q, AsyncPgConnection, OrganizationUsage>
++ QueryFragment<Pg>
++ QueryId
++ Send
++ 'static {
+    build(package_id, sort, has_funding, after, limit, 0)
+}
+
+/// [`organizations_using_query`], skipping `offset` rows when positive.
+fn build(
+    package_id: Uuid,
+    sort: OrganizationsSort,
+    has_funding: bool,
+    after: Option<(i64, Uuid)>,
+    limit: i64,
+    offset: i64,
 ) -> impl for<'q> LoadQuery<'q, AsyncPgConnection, OrganizationUsage>
 + QueryFragment<Pg>
 + QueryId
@@ -76,6 +107,9 @@ pub fn organizations_using_query(
         ))
         .limit(limit)
         .into_boxed();
+    if offset > 0 {
+        q = q.offset(offset);
+    }
     if has_funding {
         q = q.filter(
             organizations::sponsors_listing_url
