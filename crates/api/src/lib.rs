@@ -4,6 +4,7 @@
 //! [`AppState`]; every error leaves through [`problem::ApiError`].
 
 pub mod auth;
+mod badges;
 #[cfg(feature = "bench")]
 pub mod bench;
 mod body;

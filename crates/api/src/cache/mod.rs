@@ -73,6 +73,8 @@ pub enum CacheClass {
     Repository,
     Search,
     Stats,
+    /// A package's badge counts (`/badges/...`).
+    Badge,
 }
 
 /// Where an answer came from, as the `X-Cache` header says.
@@ -464,6 +466,7 @@ impl CacheClass {
             CacheClass::Repository => "repository",
             CacheClass::Search => "search",
             CacheClass::Stats => "stats",
+            CacheClass::Badge => "badge",
         }
     }
 }
@@ -478,6 +481,7 @@ fn class_ttl(settings: &CacheSettings, class: CacheClass) -> u64 {
         CacheClass::Repository => settings.repository_ttl_secs,
         CacheClass::Search => settings.search_ttl_secs,
         CacheClass::Stats => settings.stats_ttl_secs,
+        CacheClass::Badge => settings.badge_ttl_secs,
     }
 }
 
@@ -591,6 +595,11 @@ pub fn etag_of(body: &[u8]) -> String {
 impl Cached {
     /// The response: `304` when `If-None-Match` names this ETag, else `200` with the body.
     pub fn respond(self, request: &HttpRequest) -> HttpResponse {
+        self.respond_as(request, "application/json")
+    }
+
+    /// [`Cached::respond`] for a body of another `content_type` (an SVG badge).
+    pub fn respond_as(self, request: &HttpRequest, content_type: &str) -> HttpResponse {
         let not_modified = request
             .headers()
             .get_all(header::IF_NONE_MATCH)
@@ -626,7 +635,7 @@ impl Cached {
         if not_modified {
             response.finish()
         } else {
-            response.content_type("application/json").body(self.body)
+            response.content_type(content_type).body(self.body)
         }
     }
 }

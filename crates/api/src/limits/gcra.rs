@@ -251,7 +251,10 @@ mod tests {
         assert_eq!((granted, reset), (3, 3_000_000));
         let decision = Decision::from_script(granted, reset, QUOTA);
         assert!(decision.allowed);
-        assert_eq!(decision.remaining, 2, "the two leased units are still to spend");
+        assert_eq!(
+            decision.remaining, 2,
+            "the two leased units are still to spend"
+        );
         // Nothing left in Valkey until an interval passes.
         let (granted, reset, _) = script_reply(Some(tat), 10, QUOTA, 8);
         assert_eq!(granted, 0);

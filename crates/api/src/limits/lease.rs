@@ -178,7 +178,11 @@ mod tests {
                 asked.push(before - room);
             }
         }
-        assert_eq!(asked, [1, 2, 4, 8, 8, 8, 8], "burst 64 / 8 caps a lease at 8");
+        assert_eq!(
+            asked,
+            [1, 2, 4, 8, 8, 8, 8],
+            "burst 64 / 8 caps a lease at 8"
+        );
     }
 
     #[test]
@@ -200,7 +204,10 @@ mod tests {
         let mut room = QUOTA.burst;
         request(&leases, &mut room, 0);
         request(&leases, &mut room, 0); // asks for 2, keeps 1
-        assert!(leases.spend("caller", QUOTA, 1_000_000).is_none(), "expired");
+        assert!(
+            leases.spend("caller", QUOTA, 1_000_000).is_none(),
+            "expired"
+        );
         assert_eq!(leases.want("caller", QUOTA, 1_000_000), 1);
     }
 

@@ -52,7 +52,7 @@ impl PackagePath {
     }
 }
 
-fn scope(key: &PackageKey) -> Scope {
+pub(super) fn scope(key: &PackageKey) -> Scope {
     Scope::Package {
         ecosystem: key.ecosystem,
         normalized_name: key.normalized_name.clone(),
@@ -60,7 +60,10 @@ fn scope(key: &PackageKey) -> Scope {
 }
 
 /// The package, or 404 naming it.
-async fn find_package(conn: &mut AsyncPgConnection, key: &PackageKey) -> Result<Package, ApiError> {
+pub(super) async fn find_package(
+    conn: &mut AsyncPgConnection,
+    key: &PackageKey,
+) -> Result<Package, ApiError> {
     packages::by_name(conn, key.ecosystem, &key.name)
         .await?
         .ok_or_else(|| {

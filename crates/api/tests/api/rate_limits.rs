@@ -9,8 +9,8 @@ use wump_api::{
     limits::{Backend, RateLimiter},
 };
 use wump_core::settings::{RateLimitSettings, TierLimit};
-use wump_db::test_support::TestValkey;
 use wump_db::tables::job_executions::{self, FinishExecution, JobStatus, StartExecution};
+use wump_db::test_support::TestValkey;
 
 use crate::{
     TestApp,
@@ -226,7 +226,11 @@ async fn a_busy_callers_requests_are_decided_from_leases_and_remaining_still_cou
         .filter(|&i| backends[i] == Backend::Valkey)
         .collect();
     // Leases of 1, 2, 4, then 8 (an eighth of the burst): 1 + 2 + 4 + 8 × 7 = 63, then 1.
-    assert_eq!(asked, [0, 1, 3, 7, 15, 23, 31, 39, 47, 55, 63], "{backends:?}");
+    assert_eq!(
+        asked,
+        [0, 1, 3, 7, 15, 23, 31, 39, 47, 55, 63],
+        "{backends:?}"
+    );
     let refused = limiter.check(&caller).await.unwrap();
     assert!(!refused.decision.allowed);
     assert_eq!(refused.backend, Backend::Valkey);
