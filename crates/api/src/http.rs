@@ -281,13 +281,16 @@ fn http_settings(request: &HttpRequest) -> Option<&HttpSettings> {
 /// methods, media types, oversized payloads) into a problem, through [`ApiError`].
 pub(crate) fn problem_errors() -> ErrorHandlers<BoxBody> {
     ErrorHandlers::new().default_handler(|response: ServiceResponse<BoxBody>| {
-        // Problems, and JSON bodies a handler chose (health checks' 503s), stay as they are.
+        // Problems, and JSON bodies a handler chose (health checks' 503s) or SVG badges
+        // (the grey 404 `unknown` badge: an image must still render), stay as they are.
         let is_json = response
             .headers()
             .get(header::CONTENT_TYPE)
             .is_some_and(|ct| {
                 let ct = ct.as_bytes();
-                ct.starts_with(PROBLEM_JSON.as_bytes()) || ct.starts_with(b"application/json")
+                ct.starts_with(PROBLEM_JSON.as_bytes())
+                    || ct.starts_with(b"application/json")
+                    || ct.starts_with(b"image/svg+xml")
             });
         if is_json {
             return Ok(ErrorHandlerResponse::Response(

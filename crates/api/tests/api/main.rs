@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod badges;
 mod cache;
 mod headers;
 mod health;
