@@ -11,6 +11,7 @@ mod body;
 pub mod breaker;
 pub mod cache;
 pub mod cli;
+mod exports;
 pub mod guard;
 pub mod http;
 pub mod limits;
