@@ -4,6 +4,7 @@ mod admin;
 mod auth;
 mod badges;
 mod cache;
+mod exports;
 mod headers;
 mod health;
 mod key_outages;
