@@ -419,3 +419,52 @@ async fn csv_cells_cannot_run_as_spreadsheet_formulas() {
     .await;
     assert_eq!(jsonl_items(&jsonl.body)[0]["organization"], "@evil");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_error_in_the_middle_ends_the_stream_incomplete() {
+    use diesel_async::RunQueryDsl;
+
+    let app = app_with(|_| {}).await;
+    // The least-starred counted dependent (initech/old, 3 stars) gets a row the API cannot
+    // read: with batches of two, the third batch fails after four rows went out.
+    let mut conn = app.db.connection().await;
+    diesel::sql_query("ALTER TABLE dependencies DROP CONSTRAINT dependencies_kind_check")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    diesel::sql_query(
+        "UPDATE dependencies SET kind = 'not-a-kind' WHERE repository_id =
+            (SELECT id FROM repositories WHERE full_name = 'initech/old')",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    let mut response = app
+        .get("/api/v1/packages/npm/left-pad/dependents?format=jsonl")
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["wump-export-truncated"]
+            .to_str()
+            .unwrap(),
+        "false"
+    );
+    let mut body = Vec::new();
+    let ended = loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => break "complete",
+            Err(_) => break "incomplete",
+        }
+    };
+    assert_eq!(ended, "incomplete", "{}", String::from_utf8_lossy(&body));
+    let names: Vec<String> = jsonl_items(std::str::from_utf8(&body).unwrap())
+        .iter()
+        .map(|i| i["repository"]["full_name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["acme/app", "initech/api", "acme/site", "globex/tool"]
+    );
+}
