@@ -468,3 +468,38 @@ async fn an_error_in_the_middle_ends_the_stream_incomplete() {
         ["acme/app", "initech/api", "acme/site", "globex/tool"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_openapi_document_describes_format_and_the_export_types() {
+    let app = TestApp::spawn().await;
+    let document = app.get_json("/api/v1/openapi.json").await.body;
+    for path in [
+        "/api/v1/packages/{ecosystem}/{name}/dependents",
+        "/api/v1/packages/{ecosystem}/{name}/organizations",
+    ] {
+        let operation = &document["paths"][path]["get"];
+        let format = operation["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "format")
+            .unwrap_or_else(|| panic!("{path} has no format: {operation:#}"));
+        assert_eq!(format["in"], "query");
+        let schema = serde_json::to_string(&format["schema"]).unwrap();
+        for choice in ["json", "csv", "jsonl", "markdown"] {
+            assert!(
+                schema.contains(&format!("\"{choice}\"")),
+                "{path}: {schema}"
+            );
+        }
+        let content = &operation["responses"]["200"]["content"];
+        for media in [
+            "application/json",
+            "text/csv",
+            "application/jsonl",
+            "text/markdown",
+        ] {
+            assert!(content.get(media).is_some(), "{path}: {content:#}");
+        }
+    }
+}
