@@ -28,7 +28,11 @@ pub(crate) fn text_width(text: &str) -> f64 {
 /// shields.io does (its text is then centred on a whole pixel).
 pub(crate) fn preferred_width(text: &str) -> u32 {
     let width = text_width(text).ceil() as u32;
-    if width % 2 == 0 { width + 1 } else { width }
+    if width.is_multiple_of(2) {
+        width + 1
+    } else {
+        width
+    }
 }
 
 #[cfg(test)]
