@@ -705,7 +705,7 @@ async fn export_organizations(
             let (conn, id) = (&mut conn, package.id);
             let (truncated, rows) = exports::plan(known, max_rows, move |n| async move {
                 let n = i64::try_from(n).unwrap_or(i64::MAX);
-                Ok(views::organizations_exceed(conn, id, sort, has_funding, n).await?)
+                Ok(views::organizations_exceed(conn, id, has_funding, n).await?)
             })
             .await?;
             Ok((package, truncated, rows))

@@ -53,18 +53,38 @@ pub async fn organizations_using(
 }
 
 /// Whether the organizations listing of `package_id` (from its start) has more than `n`
-/// rows: one row read at offset `n` (see [`super::dependents::dependents_exceed`]).
+/// rows: one row read at offset `n` of the package's roll-up rows, joined with the
+/// organizations only to filter by funding (see [`super::dependents::dependents_exceed`]).
 pub async fn organizations_exceed(
     conn: &mut AsyncPgConnection,
     package_id: Uuid,
-    sort: OrganizationsSort,
     has_funding: bool,
     n: i64,
 ) -> QueryResult<bool> {
-    let rows: Vec<OrganizationUsage> = build(package_id, sort, has_funding, None, 1, n)
-        .load(conn)
-        .await?;
-    Ok(!rows.is_empty())
+    use package_organizations::dsl as po;
+
+    let found = if has_funding {
+        po::package_organizations
+            .inner_join(organizations::table)
+            .filter(po::package_id.eq(package_id))
+            .filter(
+                organizations::sponsors_listing_url
+                    .is_not_null()
+                    .or(organizations::funding.ne(serde_json::json!([]))),
+            )
+            .select(po::organization_id)
+            .offset(n)
+            .first::<Uuid>(conn)
+            .await
+    } else {
+        po::package_organizations
+            .filter(po::package_id.eq(package_id))
+            .select(po::organization_id)
+            .offset(n)
+            .first::<Uuid>(conn)
+            .await
+    };
+    Ok(found.optional()?.is_some())
 }
 
 /// The statement [`organizations_using`] runs, for [`crate::explain`].
@@ -74,22 +94,6 @@ pub fn organizations_using_query(
     has_funding: bool,
     after: Option<(i64, Uuid)>,
     limit: i64,
-) -> impl for<'q> LoadQuery<'q, AsyncPgConnection, OrganizationUsage>
-+ QueryFragment<Pg>
-+ QueryId
-+ Send
-+ 'static {
-    build(package_id, sort, has_funding, after, limit, 0)
-}
-
-/// [`organizations_using_query`], skipping `offset` rows when positive.
-fn build(
-    package_id: Uuid,
-    sort: OrganizationsSort,
-    has_funding: bool,
-    after: Option<(i64, Uuid)>,
-    limit: i64,
-    offset: i64,
 ) -> impl for<'q> LoadQuery<'q, AsyncPgConnection, OrganizationUsage>
 + QueryFragment<Pg>
 + QueryId
@@ -107,9 +111,6 @@ fn build(
         ))
         .limit(limit)
         .into_boxed();
-    if offset > 0 {
-        q = q.offset(offset);
-    }
     if has_funding {
         q = q.filter(
             organizations::sponsors_listing_url
