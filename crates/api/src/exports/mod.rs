@@ -98,3 +98,70 @@ where
         _ => (false, None),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    #[test]
+    fn every_tier_has_its_bound_and_admin_none() {
+        let settings = ExportSettings::default();
+        assert_eq!(max_rows(&settings, Tier::Anonymous), Some(1_000));
+        assert_eq!(max_rows(&settings, Tier::Free), Some(10_000));
+        assert_eq!(max_rows(&settings, Tier::Standard), Some(100_000));
+        assert_eq!(max_rows(&settings, Tier::Premium), Some(1_000_000));
+        assert_eq!(max_rows(&settings, Tier::Admin), None);
+    }
+
+    /// `plan` with a probe answering `exceeds`, and whether the probe ran.
+    fn run(known: Known, max: Option<u64>, exceeds: bool) -> ((bool, Option<u64>), bool) {
+        let probed = Cell::new(false);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let planned = runtime
+            .block_on(plan(known, max, |n| {
+                probed.set(true);
+                assert_eq!(Some(n), max);
+                async move { Ok(exceeds) }
+            }))
+            .unwrap();
+        (planned, probed.get())
+    }
+
+    #[test]
+    fn the_count_decides_when_it_can_and_one_probe_when_it_cannot() {
+        // Exact counts: no probe.
+        assert_eq!(
+            run(Known::Exactly(5), Some(3), false),
+            ((true, Some(3)), false)
+        );
+        assert_eq!(
+            run(Known::Exactly(3), Some(3), true),
+            ((false, Some(3)), false)
+        );
+        assert_eq!(
+            run(Known::Exactly(7), None, true),
+            ((false, Some(7)), false)
+        );
+        // An upper bound within the limit: whole, count unknown.
+        assert_eq!(run(Known::AtMost(3), Some(3), true), ((false, None), false));
+        // Otherwise the probe says.
+        assert_eq!(
+            run(Known::AtMost(9), Some(3), true),
+            ((true, Some(3)), true)
+        );
+        assert_eq!(run(Known::AtMost(9), Some(3), false), ((false, None), true));
+        assert_eq!(run(Known::Nothing, Some(3), true), ((true, Some(3)), true));
+        assert_eq!(run(Known::Nothing, None, true), ((false, None), false));
+    }
+
+    #[test]
+    fn inline_code_fences_outrun_the_backticks_inside() {
+        assert_eq!(markdown_code("left-pad"), "` left-pad `");
+        assert_eq!(markdown_code("a``b"), "``` a``b ```");
+        assert_eq!(markdown_code("x\ny"), "` x y `");
+    }
+}
