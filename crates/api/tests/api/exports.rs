@@ -503,3 +503,51 @@ async fn the_openapi_document_describes_format_and_the_export_types() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_database_down_exports_and_uncached_badges_are_503_problems() {
+    use secrecy::ExposeSecret;
+    use wump_db::{
+        test_proxy::{Mode, Proxy},
+        test_support::{TestDatabase, TestValkey},
+    };
+
+    use crate::outages::{address_of, via};
+
+    let db = TestDatabase::new().await;
+    let valkey = TestValkey::new().await;
+    let db_url = db.settings().url.expose_secret().to_owned();
+    let proxy = Proxy::start(address_of(&db_url)).await.unwrap();
+    let mut settings = crate::test_settings(&db, &valkey);
+    settings.database.url = via(&db_url, proxy.address());
+    settings.database.pool_wait_timeout_ms = 1_000;
+    settings.database.connect_timeout_ms = 1_000;
+    let api = crate::start(settings, &valkey);
+    crate::seed::standard_into(&mut Seed::connect(&db_url).await).await;
+    let client = reqwest::Client::new();
+    let get = |path: &str| client.get(format!("http://{api}{path}")).send();
+
+    let cached = get("/badges/npm/left-pad/repositories.svg").await.unwrap();
+    assert_eq!(cached.status().as_u16(), 200);
+
+    proxy.set(Mode::Cut);
+    for path in [
+        "/api/v1/packages/npm/left-pad/dependents?format=csv",
+        "/api/v1/packages/npm/left-pad/organizations?format=markdown",
+        "/badges/npm/left-pad/organizations.svg",
+    ] {
+        let answer = get(path).await.unwrap();
+        assert_eq!(answer.status().as_u16(), 503, "{path}");
+        assert_eq!(
+            answer.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
+        assert!(answer.headers().contains_key("retry-after"), "{path}");
+    }
+    // A badge the cache holds is still drawn.
+    let cached = get("/badges/npm/left-pad/repositories.svg").await.unwrap();
+    assert_eq!(cached.status().as_u16(), 200);
+    assert!(cached.text().await.unwrap().contains("5 repositories"));
+    proxy.set(Mode::Pass);
+}
