@@ -86,6 +86,8 @@ ENDPOINTS = [
     ("public", "/api/v1/packages/cargo/bench-serde/dependents",
      "`GET /api/v1/packages/cargo/bench-serde/dependents`, cache HIT + rate limit (Valkey)"),
 ]
+# The HTML page of the seeded package (`/{ecosystem}/{name}`), measured in the last step.
+PAGE = "/cargo/bench-serde"
 
 
 def with_database(url, name):
@@ -217,9 +219,18 @@ def measure_steps(binary, env, args):
             for name, path, _ in ENDPOINTS:
                 runs[name] = run_wrk(server.base + path, args.duration, args.connections)
                 print(step, name, runs[name], flush=True)
+            page_bytes = 0
+            if step == STEPS[-1][0]:
+                # The same package's page for people: HTML through the same guard and cache.
+                get(server.base + PAGE)
+                _, headers, page = get(server.base + PAGE)
+                assert headers.get("X-Cache") == "HIT", headers
+                page_bytes = len(page)
+                runs["page"] = run_wrk(server.base + PAGE, args.duration, args.connections)
+                print(step, "page", runs["page"], flush=True)
             hits = cache_hits(server.base)
         results[step] = {"runs": runs, "idle": idle, "peak": server.hwm, "hits": hits,
-                         "body": len(body)}
+                         "body": len(body), "page_bytes": page_bytes}
     return results
 
 
@@ -466,6 +477,11 @@ def write_report(steps, args):
         "cache HIT; goal ≥ 0.5×) and the cache alone: "
         + "; ".join(f"{step} {ratio(step, 'public'):.2f}× and {ratio(step, 'cached'):.2f}×"
                     for step, _, _ in STEPS) + ".",
+        f"The package's HTML page (`GET {PAGE}`, {final['page_bytes']:,} bytes: who to ask and "
+        f"the first 30 dependents), through the same guard and cache: "
+        f"{final['runs']['page']['rps']:,.0f} requests/s, p99 {final['runs']['page']['p99']:.2f} ms, "
+        f"{final['runs']['page']['rps'] / final['runs']['public']['rps']:.2f}× the JSON page's "
+        f"public route (goal: about the same).",
         f"Cache HIT vs PostgreSQL: {cached['rps'] / uncached['rps']:.1f}× the requests/s. "
         f"Cache HITs counted by /metrics in the last step: {final['hits']:,}.",
         f"Resident memory of wump-api: {final['idle'] / 1024:.0f} MiB idle after warm-up, "

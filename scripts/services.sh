@@ -3,6 +3,7 @@
 # project-local data folder on non-default loopback ports.
 #
 #   scripts/services.sh up|down|status
+#   scripts/services.sh browser                      # only install the browser tests' Chromium
 #   WUMP_SERVICES=external scripts/services.sh up   # only wait for servers run elsewhere
 #   scripts/services.sh bin postgres|valkey          # print the binaries `up` would use
 #                                                    # (a directory for PostgreSQL, the
@@ -26,6 +27,9 @@
 #             PATH, else Debian's redis-tools unpacked into .tools/redis-tls (apt-get download).
 # TLS files   .data/tls/{ca.pem,server.pem,server.key}: a private CA and a certificate for
 #             127.0.0.1 and localhost, made once with openssl. Tests trust ca.pem.
+# Browser     Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver)
+#             for the pages' browser tests, installed by `up` (or `browser`) as root with
+#             apt-get when missing; without them those tests skip (and fail in CI).
 #
 # PostgreSQL refuses to run as root: as root, initdb/pg_ctl run as the system user
 # `postgres` (created if missing), which owns .data/postgres. `up` is idempotent (running
@@ -641,10 +645,27 @@ external_wait() {
     done
 }
 
+browser_up() { # chromium + chromedriver for the browser tests; never fails `up`
+    if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then return 0; fi
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+        say "no chromium/chromedriver: the browser tests will skip (apt-get install chromium chromium-driver)"
+        return 0
+    fi
+    say "installing Debian's chromium and chromium-driver for the browser tests"
+    mkdir -p "$LOGS"
+    { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            chromium chromium-driver fonts-dejavu-core ||
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            --no-install-recommends chromium chromium-driver fonts-dejavu-core; }
+    } >"$LOGS/browser-apt.log" 2>&1 ||
+        say "apt-get install chromium chromium-driver failed (log: $LOGS/browser-apt.log)"
+}
+
 case "${1:-}" in
     up) if [ "${WUMP_SERVICES:-}" = external ]; then external_wait; else
-            mkdir -p "$LOGS" && tls_certs && pg_up && vk_up && vk_tls_up
+            mkdir -p "$LOGS" && tls_certs && pg_up && vk_up && vk_tls_up && browser_up
         fi ;;
+    browser) browser_up ;;
     down) [ "${WUMP_SERVICES:-}" = external ] || { vk_tls_down; vk_down; pg_down; } ;;
     status) rc=0; pg_status || rc=1; vk_status || rc=1; vk_tls_status || rc=1; exit $rc ;;
     # The same search as `up` (a cluster's recorded binaries first), without starting anything.
@@ -657,5 +678,5 @@ case "${1:-}" in
             valkey) find_vk_bin ;;
             *) echo "usage: $0 bin postgres|valkey" >&2; exit 2 ;;
         esac ;;
-    *) echo "usage: $0 up|down|status|bin postgres|valkey" >&2; exit 2 ;;
+    *) echo "usage: $0 up|down|status|browser|bin postgres|valkey" >&2; exit 2 ;;
 esac

@@ -138,6 +138,10 @@ const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; \
     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
     frame-ancestors 'none'";
 
+/// CSP for the HTML pages: their stylesheet, forms to us, no script at all.
+const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+    form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
 /// Middleware: the security headers every response carries (a handler's own win).
 pub(crate) async fn security_headers(
     request: ServiceRequest,
@@ -146,7 +150,14 @@ pub(crate) async fn security_headers(
     let docs = request.path() == "/docs" || request.path().starts_with("/docs/");
     let mut response = next.call(request).await?;
     let headers = response.headers_mut();
-    let csp = if docs { DOCS_CSP } else { JSON_CSP };
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|ct| ct.as_bytes().starts_with(b"text/html"));
+    let csp = match (docs, html) {
+        (true, _) => DOCS_CSP,
+        (false, true) => PAGE_CSP,
+        (false, false) => JSON_CSP,
+    };
     for (name, value) in [
         (
             header::STRICT_TRANSPORT_SECURITY,
@@ -281,8 +292,9 @@ fn http_settings(request: &HttpRequest) -> Option<&HttpSettings> {
 /// methods, media types, oversized payloads) into a problem, through [`ApiError`].
 pub(crate) fn problem_errors() -> ErrorHandlers<BoxBody> {
     ErrorHandlers::new().default_handler(|response: ServiceResponse<BoxBody>| {
-        // Problems, and JSON bodies a handler chose (health checks' 503s) or SVG badges
-        // (the grey 404 `unknown` badge: an image must still render), stay as they are.
+        // Problems, JSON bodies a handler chose (health checks' 503s), the pages' own error
+        // pages and SVG badges (the grey 404 `unknown` badge: an image must still render)
+        // stay as they are.
         let is_json = response
             .headers()
             .get(header::CONTENT_TYPE)
@@ -291,6 +303,7 @@ pub(crate) fn problem_errors() -> ErrorHandlers<BoxBody> {
                 ct.starts_with(PROBLEM_JSON.as_bytes())
                     || ct.starts_with(b"application/json")
                     || ct.starts_with(b"image/svg+xml")
+                    || ct.starts_with(b"text/html")
             });
         if is_json {
             return Ok(ErrorHandlerResponse::Response(

@@ -18,6 +18,7 @@ pub mod limits;
 mod listing;
 pub mod metrics;
 pub mod openapi;
+pub(crate) mod pages;
 pub mod pagination;
 pub mod params;
 pub mod problem;

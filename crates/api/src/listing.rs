@@ -74,6 +74,37 @@ impl PageRequest {
             .transpose()
     }
 
+    /// The cache variant of this page as `route` renders it.
+    pub(crate) fn variant(&self, route: &str) -> String {
+        self.canonical.variant(route, self.cursor.as_deref())
+    }
+
+    /// Whether this is a later page (a cursor was given).
+    pub(crate) fn is_later(&self) -> bool {
+        self.cursor.is_some()
+    }
+
+    /// The query of this listing's first page: its filters, order and page size.
+    pub(crate) fn first_query(&self) -> String {
+        self.canonical.query()
+    }
+
+    /// This page's rows out of up to [`PageRequest::limit`] read, and the path and query of
+    /// the next page under `path` when another follows; `key` gives a row's sort key and id.
+    pub(crate) fn split<Row>(
+        &self,
+        rows: Vec<Row>,
+        path: &str,
+        key: impl Fn(&Row) -> (SortKey, Uuid),
+    ) -> (Vec<Row>, Option<String>) {
+        let (rows, next) = split_page(rows, self.per_page, |row| {
+            let (sort_key, id) = key(row);
+            pagination::encode(self.listing.sort, sort_key, id)
+        });
+        let next = next.map(|cursor| self.canonical.next_href(path, &cursor));
+        (rows, next)
+    }
+
     /// How many rows to ask for: one more than the page, to know whether another follows.
     pub(crate) fn limit(&self) -> i64 {
         i64::from(self.per_page) + 1

@@ -170,10 +170,15 @@ impl Canonical {
 
     /// `Link: <path?query&cursor=next>; rel="next"`, relative to the request's host.
     pub fn next_link(&self, path: &str, next_cursor: &str) -> String {
+        format!("<{}>; rel=\"next\"", self.next_href(path, next_cursor))
+    }
+
+    /// The path and query of the page after `next_cursor`, as a link in a page points to it.
+    pub fn next_href(&self, path: &str, next_cursor: &str) -> String {
         let path = utf8_percent_encode(path, PATH);
         let query = self.query();
         let separator = if query.is_empty() { "" } else { "&" };
-        format!("<{path}?{query}{separator}cursor={next_cursor}>; rel=\"next\"")
+        format!("{path}?{query}{separator}cursor={next_cursor}")
     }
 }
 

@@ -86,7 +86,8 @@ impl ApiError {
         }
     }
 
-    fn title(&self) -> &'static str {
+    /// The problem's short, fixed title.
+    pub(crate) fn title(&self) -> &'static str {
         match self {
             ApiError::NotFound(_) | ApiError::NotFoundParameter { .. } => "Not found",
             ApiError::InvalidParameter { .. } => "Invalid parameter",

@@ -26,6 +26,7 @@ pub fn build_with(
             .app_data(http::json_config(&http_settings))
             .app_data(http::payload_config(&http_settings))
             .configure(routes::configure)
+            .configure(crate::pages::configure)
             .configure(extra)
             .default_service(web::to(http::not_found))
             // Innermost first; see http.rs for why this order.

@@ -71,6 +71,25 @@ impl Ecosystem {
         }
     }
 
+    /// The name people know the ecosystem by, for pages.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Ecosystem::Npm => "npm",
+            Ecosystem::Pypi => "PyPI",
+            Ecosystem::Cargo => "crates.io",
+            Ecosystem::Go => "Go",
+            Ecosystem::Rubygems => "RubyGems",
+            Ecosystem::Maven => "Maven",
+            Ecosystem::Packagist => "Packagist",
+            Ecosystem::Nuget => "NuGet",
+            Ecosystem::Hex => "Hex",
+            Ecosystem::Pub => "pub.dev",
+            Ecosystem::Swiftpm => "Swift Package Manager",
+            Ecosystem::Cocoapods => "CocoaPods",
+            Ecosystem::Actions => "GitHub Actions",
+        }
+    }
+
     /// The ids of every ecosystem, for error messages and documentation.
     pub fn ids() -> Vec<&'static str> {
         Self::ALL.iter().map(|e| e.as_str()).collect()

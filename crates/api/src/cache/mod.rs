@@ -224,7 +224,7 @@ impl ResponseCache {
         load: F,
     ) -> Result<Cached, ApiError>
     where
-        T: Serialize,
+        T: Encode,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Fresh<T>, ApiError>>,
     {
@@ -248,7 +248,7 @@ impl ResponseCache {
         load: F,
     ) -> Result<Cached, ApiError>
     where
-        T: Serialize + 'static,
+        T: Encode + 'static,
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Fresh<T>, ApiError>> + Send + 'static,
     {
@@ -492,13 +492,34 @@ fn now_ms() -> u64 {
 }
 
 /// A loaded answer as JSON.
-fn render<T: Serialize>(fresh: Fresh<T>) -> Result<Rendered, ApiError> {
-    let body =
-        Bytes::from(serde_json::to_vec(&fresh.body).map_err(|e| ApiError::Internal(e.into()))?);
+fn render<T: Encode>(fresh: Fresh<T>) -> Result<Rendered, ApiError> {
     Ok(Rendered {
-        body,
+        body: fresh.body.encode()?,
         link: fresh.link,
     })
+}
+
+/// What an answer is stored and sent as: JSON for every API value, the markup for a page.
+pub trait Encode {
+    /// The bytes of the body.
+    fn encode(self) -> Result<Bytes, ApiError>;
+}
+
+impl<T: Serialize> Encode for T {
+    fn encode(self) -> Result<Bytes, ApiError> {
+        let json = serde_json::to_vec(&self).map_err(|e| ApiError::Internal(e.into()))?;
+        Ok(Bytes::from(json))
+    }
+}
+
+/// A rendered HTML page.
+#[derive(Debug)]
+pub struct Html(pub String);
+
+impl Encode for Html {
+    fn encode(self) -> Result<Bytes, ApiError> {
+        Ok(Bytes::from(self.0))
+    }
 }
 
 impl Entry {
@@ -593,13 +614,14 @@ pub fn etag_of(body: &[u8]) -> String {
 }
 
 impl Cached {
-    /// The response: `304` when `If-None-Match` names this ETag, else `200` with the body.
+    /// The JSON response: `304` when `If-None-Match` names this ETag, else `200` with the
+    /// body.
     pub fn respond(self, request: &HttpRequest) -> HttpResponse {
         self.respond_as(request, "application/json")
     }
 
-    /// [`Cached::respond`] for a body of another `content_type` (an SVG badge).
-    pub fn respond_as(self, request: &HttpRequest, content_type: &str) -> HttpResponse {
+    /// [`Cached::respond`] for a body of `content_type`.
+    pub fn respond_as(self, request: &HttpRequest, content_type: &'static str) -> HttpResponse {
         let not_modified = request
             .headers()
             .get_all(header::IF_NONE_MATCH)

@@ -14,7 +14,7 @@
 //! - `per_page`: 1 to [`MAX_PER_PAGE`], default [`DEFAULT_PER_PAGE`].
 
 mod purl;
-mod query;
+pub(crate) mod query;
 
 use actix_web::{HttpRequest, error::PathError, web};
 use wump_core::Ecosystem;

@@ -39,7 +39,7 @@ pub(crate) struct OrganizationPath {
         min_length = 1,
         max_length = 100
     )]
-    login: String,
+    pub(crate) login: String,
 }
 
 /// Which host the login is on.
@@ -54,7 +54,7 @@ pub(crate) struct HostParams {
         pattern = "^[A-Za-z0-9.:-]+$",
         max_length = 100
     )]
-    host: Option<String>,
+    pub(crate) host: Option<String>,
 }
 
 impl HostParams {
@@ -117,7 +117,7 @@ fn not_found(login: &str) -> ApiError {
     ApiError::NotFound(format!("wump knows no organization or user `{login}`"))
 }
 
-async fn find_organization(
+pub(crate) async fn find_organization(
     conn: &mut AsyncPgConnection,
     host: &str,
     login: &str,
@@ -128,7 +128,7 @@ async fn find_organization(
 }
 
 /// The validated path and host of an organization request, and its cache scope.
-async fn organization(
+pub(crate) async fn organization(
     state: &AppState,
     path: &OrganizationPath,
     host: Option<&str>,

@@ -45,20 +45,22 @@ const TOP_ORGANIZATIONS: i64 = 5;
 pub(crate) struct PackagePath {
     /// The ecosystem id.
     #[param(value_type = Ecosystem, inline, example = "npm")]
-    ecosystem: String,
+    pub(crate) ecosystem: String,
     /// The package name, percent-encoded: `/` as `%2F`, `@` as `%40` (npm
     /// `%40babel%2Fcore`, Go `github.com%2Fgorilla%2Fmux`, Maven `org.slf4j:slf4j-api`).
     #[param(example = "left-pad", min_length = 1, max_length = 256)]
-    name: String,
+    pub(crate) name: String,
 }
 
 impl PackagePath {
-    fn key(&self) -> Result<PackageKey, ApiError> {
+    /// The package it names, validated.
+    pub(crate) fn key(&self) -> Result<PackageKey, ApiError> {
         PackageKey::from_path(&self.ecosystem, &self.name)
     }
 }
 
-pub(super) fn scope(key: &PackageKey) -> Scope {
+/// The cache scope of a package's answers.
+pub(crate) fn scope(key: &PackageKey) -> Scope {
     Scope::Package {
         ecosystem: key.ecosystem,
         normalized_name: key.normalized_name.clone(),
@@ -66,7 +68,7 @@ pub(super) fn scope(key: &PackageKey) -> Scope {
 }
 
 /// The package, or 404 naming it.
-pub(super) async fn find_package(
+pub(crate) async fn find_package(
     conn: &mut AsyncPgConnection,
     key: &PackageKey,
 ) -> Result<Package, ApiError> {
@@ -257,10 +259,11 @@ pub(crate) struct DependentsParams {
 }
 
 /// The dependents filters of a request, with its page.
-struct DependentsRequest {
-    query: DependentsQuery,
-    organization: Option<String>,
-    page: PageRequest,
+pub(crate) struct DependentsRequest {
+    pub(crate) query: DependentsQuery,
+    /// The organization filter's login, resolved to `query.organization_id` by the load.
+    pub(crate) organization: Option<String>,
+    pub(crate) page: PageRequest,
 }
 
 impl DependentsParams {
@@ -276,7 +279,8 @@ impl DependentsParams {
         Ok((request.query, request.organization))
     }
 
-    fn validate(self) -> Result<DependentsRequest, ApiError> {
+    /// The filters, order and page, validated; 400 naming the parameter.
+    pub(crate) fn validate(self) -> Result<DependentsRequest, ApiError> {
         let kind = self.kind;
         let min_stars = self.min_stars.map(|n| n.0);
         let include_archived = Flag::or(self.include_archived, false);
@@ -393,24 +397,11 @@ pub(crate) async fn dependents(
             async move {
                 let mut conn = connection(&state).await?;
                 let package = find_package(&mut conn, &key).await?;
-                if let Some(login) = &organization {
-                    // An organization wump does not know has no repositories here.
-                    let Some(id) = organization_id(&mut conn, login).await? else {
-                        return Ok(Vec::new());
-                    };
-                    query.organization_id = Some(id);
-                }
-                Ok(views::dependents(&mut conn, package.id, &query).await?)
+                dependents_of(&mut conn, package.id, &mut query, organization.as_deref()).await
             }
         }
     };
-    let cursor_of = move |row: &Dependent| {
-        let key = match row.cursor(sort) {
-            DependentsCursor::Stars { stars, .. } => SortKey::Number(stars.into()),
-            DependentsCursor::PushedAt { pushed_at, .. } => SortKey::Time(pushed_at),
-        };
-        (key, row.edge.repository_id)
-    };
+    let cursor_of = move |row: &Dependent| dependent_key(row, sort);
     let item = DependentView::from;
     let scope = scope(&key);
     let response = page.respond(&state, &req, &scope, load, cursor_of, item);
@@ -542,8 +533,34 @@ impl Source for DependentsSource {
     }
 }
 
+/// A page of `package`'s dependents for `query`, its organization filter given by login.
+pub(crate) async fn dependents_of(
+    conn: &mut AsyncPgConnection,
+    package: Uuid,
+    query: &mut DependentsQuery,
+    organization: Option<&str>,
+) -> Result<Vec<Dependent>, ApiError> {
+    if let Some(login) = organization {
+        // An organization wump does not know has no repositories here.
+        let Some(id) = organization_id(conn, login).await? else {
+            return Ok(Vec::new());
+        };
+        query.organization_id = Some(id);
+    }
+    Ok(views::dependents(conn, package, query).await?)
+}
+
+/// A dependent's sort key in `sort` and its id: what its cursor carries.
+pub(crate) fn dependent_key(row: &Dependent, sort: DependentsSort) -> (SortKey, Uuid) {
+    let key = match row.cursor(sort) {
+        DependentsCursor::Stars { stars, .. } => SortKey::Number(stars.into()),
+        DependentsCursor::PushedAt { pushed_at, .. } => SortKey::Time(pushed_at),
+    };
+    (key, row.edge.repository_id)
+}
+
 /// The id of the organization `login` (on its preferred host), if wump knows it.
-async fn organization_id(
+pub(crate) async fn organization_id(
     conn: &mut AsyncPgConnection,
     login: &str,
 ) -> Result<Option<Uuid>, ApiError> {

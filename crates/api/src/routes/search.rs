@@ -58,20 +58,25 @@ pub(crate) struct SearchParams {
     cursor: Option<String>,
 }
 
+/// A search text, checked: 400 naming `q` when it is too short, too long or has control
+/// characters.
+pub(crate) fn check_text(text: &str) -> Result<(), ApiError> {
+    let chars = text.chars().count();
+    if !(MIN_QUERY_CHARS..=MAX_QUERY_CHARS).contains(&chars) || text.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "q",
+            format!(
+                "must be {MIN_QUERY_CHARS} to {MAX_QUERY_CHARS} characters, without control characters"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl SearchParams {
     /// What to search and the page, for the query `text` (trimmed `q`).
     fn validate(&self, text: &str) -> Result<(SearchType, PageRequest), ApiError> {
-        let chars = text.chars().count();
-        if !(MIN_QUERY_CHARS..=MAX_QUERY_CHARS).contains(&chars)
-            || text.chars().any(char::is_control)
-        {
-            return Err(ApiError::invalid(
-                "q",
-                format!(
-                    "must be {MIN_QUERY_CHARS} to {MAX_QUERY_CHARS} characters, without control characters"
-                ),
-            ));
-        }
+        check_text(text)?;
         let target = SearchType::or_default(self.r#type);
         let sort = match target {
             SearchType::Package => "search:package",

@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod badges;
+mod browser;
 mod cache;
 mod exports;
 mod headers;
@@ -14,6 +15,7 @@ mod openapi;
 mod organizations;
 mod outages;
 mod packages;
+mod pages;
 mod pagination;
 mod rate_limits;
 mod read_cache;

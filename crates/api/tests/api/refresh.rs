@@ -111,7 +111,7 @@ async fn two_refreshes_queue_one_high_priority_discovery_with_one_job_id() {
     assert_eq!(job_state(&app, &key, &job_id).await, "queued");
 }
 
-async fn start_run(app: &TestApp, job_id: &str, attempt: i32) -> uuid::Uuid {
+pub(crate) async fn start_run(app: &TestApp, job_id: &str, attempt: i32) -> uuid::Uuid {
     let mut conn = app.db.connection().await;
     job_executions::start(
         &mut conn,
@@ -127,7 +127,7 @@ async fn start_run(app: &TestApp, job_id: &str, attempt: i32) -> uuid::Uuid {
     .unwrap()
 }
 
-async fn finish_run(app: &TestApp, run: uuid::Uuid, status: JobStatus) {
+pub(crate) async fn finish_run(app: &TestApp, run: uuid::Uuid, status: JobStatus) {
     let mut conn = app.db.connection().await;
     job_executions::finish(
         &mut conn,

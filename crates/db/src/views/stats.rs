@@ -11,7 +11,7 @@ use wump_core::Ecosystem;
 
 use crate::{
     schema::{dependencies, job_executions, organizations, packages, repositories},
-    tables::job_executions::JobStatus,
+    tables::{job_executions::JobStatus, packages::Package},
 };
 
 /// Totals across the whole database.
@@ -66,4 +66,28 @@ pub async fn stats(conn: &mut AsyncPgConnection) -> QueryResult<Stats> {
         last_parsed_at,
         last_enriched_at,
     })
+}
+
+/// The `per_ecosystem` most depended-upon packages of each ecosystem that has any, most
+/// first: one query per ecosystem, each a scan of its packages (there is no index on the
+/// counts, which the edge writers update all the time), so callers cache the answer.
+pub async fn most_depended_upon(
+    conn: &mut AsyncPgConnection,
+    per_ecosystem: i64,
+) -> QueryResult<Vec<(Ecosystem, Vec<Package>)>> {
+    let mut top = Vec::new();
+    for ecosystem in Ecosystem::ALL {
+        let packages: Vec<Package> = packages::table
+            .filter(packages::ecosystem.eq(ecosystem))
+            .filter(packages::dependents_count.gt(0))
+            .order((packages::dependents_count.desc(), packages::id))
+            .limit(per_ecosystem)
+            .select(Package::as_select())
+            .load(conn)
+            .await?;
+        if !packages.is_empty() {
+            top.push((ecosystem, packages));
+        }
+    }
+    Ok(top)
 }

@@ -1,0 +1,333 @@
+//! A package's page (`/{ecosystem}/{name}`): what it is, who to ask for funding, and its
+//! dependents with the API's filters as a form whose URL can be shared.
+
+use actix_web::{HttpRequest, HttpResponse, Resource, web};
+use askama::Template;
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use wump_core::{DependencyKind, Ecosystem};
+use wump_db::views::{self, DependentsSort, OrganizationsSort};
+
+use super::{HTML, PageError, format};
+use crate::{
+    cache::{CacheClass, Fresh, Html},
+    params::{PackageKey, query},
+    problem::ApiError,
+    routes::{
+        connection,
+        packages::{
+            DependentsParams, DependentsRequest, dependent_key, dependents_of, find_package, scope,
+        },
+    },
+    state::AppState,
+    views::{DependentView, OrganizationUsageView, PackageView},
+};
+
+/// How many organizations "who to ask" lists.
+const WHO_TO_ASK: i64 = 10;
+
+/// What a package name keeps unescaped in a page's path: `/` and `@` read as themselves.
+const NAME: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// The path of `name`'s page in `ecosystem`.
+pub(crate) fn href(ecosystem: Ecosystem, name: &str) -> String {
+    format!(
+        "/{}/{}",
+        ecosystem.as_str(),
+        utf8_percent_encode(name, NAME)
+    )
+}
+
+/// `GET /{ecosystem}/{name}`: the ecosystem one of wump's ids, the name everything after
+/// it, `/` and `@` included (`/npm/@babel/core`, `/go/github.com/gorilla/mux`).
+pub(crate) fn resource() -> Resource {
+    let ids = Ecosystem::ids().join("|");
+    web::resource(format!("/{{ecosystem:(?:{ids})}}/{{name:.+}}")).route(web::get().to(show))
+}
+
+async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let (ecosystem, name) = path.into_inner();
+    let key = PackageKey::from_path(&ecosystem, &name)?;
+    let scope = scope(&key);
+    // Parsed here, not by an extractor, so a bad filter is an error page, not a problem.
+    let params: DependentsParams = query::parse(&without_empty_fields(req.query_string()))?;
+    let request = params.validate()?;
+    let variant = request.page.variant("page:package");
+    let path = href(key.ecosystem, &key.name);
+    let request = std::sync::Arc::new(request);
+    let load = {
+        let state = state.clone();
+        move || {
+            let (state, key, request, path) =
+                (state.clone(), key.clone(), request.clone(), path.clone());
+            async move {
+                Ok(Fresh::from(Html(
+                    render(&state, &key, &request, &path).await?,
+                )))
+            }
+        }
+    };
+    let cached = state
+        .cache
+        .get_or_load_warm(&scope, CacheClass::Dependents, &variant, load)
+        .await?;
+    Ok(cached.respond_as(&req, HTML))
+}
+
+/// `query` without its empty fields: a form sends every field, filled in or not, and an
+/// empty one means "no filter".
+fn without_empty_fields(query: &str) -> String {
+    let fields = form_urlencoded::parse(query.as_bytes()).filter(|(_, value)| !value.is_empty());
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
+}
+
+#[derive(Template)]
+#[template(path = "package.html")]
+struct PackagePage {
+    name: String,
+    ecosystem_label: &'static str,
+    latest_version: Option<String>,
+    description: Option<String>,
+    homepage_url: Option<String>,
+    repository_url: Option<String>,
+    api_href: String,
+    dependents: String,
+    organizations: String,
+    funding: Vec<crate::views::FundingLinkView>,
+    /// When the registry's metadata was last read.
+    refreshed: Option<String>,
+    refresh_action: String,
+    who: Vec<WhoToAsk>,
+    path: String,
+    sorts: Vec<Choice>,
+    kinds: Vec<Choice>,
+    directs: Vec<Choice>,
+    min_stars: String,
+    organization: String,
+    include_archived: bool,
+    include_forks: bool,
+    rows: Vec<Row>,
+    first_href: Option<String>,
+    next_href: Option<String>,
+}
+
+/// One organization to ask for funding.
+struct WhoToAsk {
+    login: String,
+    display: String,
+    href: String,
+    repositories: String,
+    stars: String,
+    sponsors_url: Option<String>,
+    funding: Vec<crate::views::FundingLinkView>,
+    website: Option<String>,
+}
+
+/// An option of a filter's `<select>`.
+struct Choice {
+    value: &'static str,
+    label: &'static str,
+    selected: bool,
+}
+
+impl Choice {
+    fn list(options: &[(&'static str, &'static str)], selected: &str) -> Vec<Self> {
+        options
+            .iter()
+            .map(|&(value, label)| Choice {
+                value,
+                label,
+                selected: value == selected,
+            })
+            .collect()
+    }
+}
+
+/// One dependent in the table.
+struct Row {
+    full_name: String,
+    url: String,
+    stars: String,
+    pushed: String,
+    kinds: String,
+    requirement: String,
+    tags: Vec<&'static str>,
+}
+
+impl From<DependentView> for Row {
+    fn from(d: DependentView) -> Self {
+        let r = d.repository;
+        let mut tags = Vec::new();
+        if r.archived {
+            tags.push("archived");
+        }
+        if r.fork {
+            tags.push("fork");
+        }
+        match d.usage.direct {
+            Some(true) => tags.push("direct"),
+            Some(false) => tags.push("transitive"),
+            None => {}
+        }
+        Row {
+            url: format!("https://{}/{}", r.host, r.full_name),
+            full_name: r.full_name,
+            stars: format::count(r.stars),
+            pushed: format::day(r.pushed_at),
+            kinds: d.usage.kinds.join(", "),
+            requirement: d.usage.requirement,
+            tags,
+        }
+    }
+}
+
+impl From<OrganizationUsageView> for WhoToAsk {
+    fn from(o: OrganizationUsageView) -> Self {
+        WhoToAsk {
+            href: format!("/orgs/{}?host={}", o.login, o.host),
+            display: o.name.clone().unwrap_or_else(|| o.login.clone()),
+            repositories: format::counted(o.repositories_count, "repository", "repositories"),
+            stars: format::counted(o.stars_sum, "star", "stars"),
+            sponsors_url: o.funding.sponsors_listing_url,
+            funding: o.funding.links,
+            website: o.funding.website_url,
+            login: o.login,
+        }
+    }
+}
+
+async fn render(
+    state: &AppState,
+    key: &PackageKey,
+    request: &DependentsRequest,
+    path: &str,
+) -> Result<String, ApiError> {
+    let mut conn = connection(state).await?;
+    let package = find_package(&mut conn, key).await?;
+    let who = views::organizations_using(
+        &mut conn,
+        package.id,
+        OrganizationsSort::Stars,
+        false,
+        None,
+        WHO_TO_ASK,
+    )
+    .await?;
+    let mut query = request.query.clone();
+    let rows = dependents_of(
+        &mut conn,
+        package.id,
+        &mut query,
+        request.organization.as_deref(),
+    )
+    .await?;
+    let sort = query.sort;
+    let (rows, next_href) = request
+        .page
+        .split(rows, path, |row| dependent_key(row, sort));
+    let view = PackageView::new(package, Vec::new());
+    let first_href = request
+        .page
+        .is_later()
+        .then(|| format!("{path}?{}", request.page.first_query()));
+    let filters = &request.query;
+    let kind = filters.kind.map_or("", DependencyKind::as_str);
+    let direct = match filters.direct {
+        Some(true) => "true",
+        Some(false) => "false",
+        None => "",
+    };
+    let sort = match filters.sort {
+        DependentsSort::Stars => "stars",
+        DependentsSort::PushedAt => "pushed_at",
+    };
+    let mut kinds = vec![("", "any")];
+    kinds.extend(DependencyKind::ALL.iter().map(|k| (k.as_str(), k.as_str())));
+    let page = PackagePage {
+        ecosystem_label: key.ecosystem.label(),
+        api_href: format!(
+            "/api/v1/packages/{}/{}",
+            key.ecosystem.as_str(),
+            utf8_percent_encode(&view.name, percent_encoding::NON_ALPHANUMERIC)
+        ),
+        dependents: format::count(view.dependents_count),
+        organizations: format::count(view.organizations_count),
+        name: view.name,
+        latest_version: view.latest_version,
+        description: view.description,
+        homepage_url: view.homepage_url,
+        repository_url: view.repository_url,
+        funding: view.funding,
+        refreshed: view
+            .metadata_refreshed_at
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+        refresh_action: format!("/refresh{path}"),
+        who: who
+            .into_iter()
+            .map(OrganizationUsageView::from)
+            .map(WhoToAsk::from)
+            .collect(),
+        path: path.to_owned(),
+        sorts: Choice::list(
+            &[("stars", "most stars"), ("pushed_at", "latest push")],
+            sort,
+        ),
+        kinds: Choice::list(&kinds, kind),
+        directs: Choice::list(
+            &[
+                ("", "direct or transitive"),
+                ("true", "direct only"),
+                ("false", "transitive only"),
+            ],
+            direct,
+        ),
+        min_stars: filters.min_stars.map(|n| n.to_string()).unwrap_or_default(),
+        organization: request.organization.clone().unwrap_or_default(),
+        include_archived: filters.include_archived,
+        include_forks: filters.include_forks,
+        rows: rows
+            .into_iter()
+            .map(DependentView::from)
+            .map(Row::from)
+            .collect(),
+        first_href,
+        next_href,
+    };
+    page.render().map_err(|e| ApiError::Internal(e.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_form_fields_are_no_filter() {
+        assert_eq!(
+            without_empty_fields("sort=stars&kind=&min_stars=&organization=acme"),
+            "sort=stars&organization=acme"
+        );
+        assert_eq!(without_empty_fields(""), "");
+    }
+
+    #[test]
+    fn names_keep_their_slashes_and_at_signs_in_page_paths() {
+        assert_eq!(href(Ecosystem::Npm, "@babel/core"), "/npm/@babel/core");
+        assert_eq!(href(Ecosystem::Go, "github.com/x/y"), "/go/github.com/x/y");
+        assert_eq!(href(Ecosystem::Npm, "a b?c#d"), "/npm/a%20b%3Fc%23d");
+    }
+}
