@@ -2,8 +2,10 @@
 
 mod admin;
 mod auth;
+mod badges;
 mod browser;
 mod cache;
+mod exports;
 mod headers;
 mod health;
 mod key_outages;
