@@ -213,6 +213,9 @@ pub struct ExportSettings {
     pub max_rows: TierRows,
     /// Rows read from PostgreSQL per query while streaming (one keyset page each).
     pub batch_rows: u32,
+    /// An export costs the caller one request of its rate limit per this many rows sent
+    /// (at least one); 0: one request, however long.
+    pub rows_per_request: u32,
 }
 
 impl Default for ExportSettings {
@@ -226,6 +229,7 @@ impl Default for ExportSettings {
                 admin: 0,
             },
             batch_rows: 1_000,
+            rows_per_request: 1_000,
         }
     }
 }

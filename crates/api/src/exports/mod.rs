@@ -16,7 +16,7 @@ mod rows;
 mod stream;
 
 pub(crate) use self::format::{ExportFormat, FormatParam, negotiate};
-pub(crate) use self::stream::{Export, Source};
+pub(crate) use self::stream::{Charge, Export, Source};
 
 use std::future::Future;
 

@@ -10,8 +10,10 @@ use actix_web::{
     web::Bytes,
 };
 
+use std::sync::Arc;
+
 use super::{ExportFormat, markdown, rows::ExportRow, rows::safe_cell};
-use crate::problem::ApiError;
+use crate::{auth::Caller, limits::RateLimiter, problem::ApiError};
 
 /// Batches encoded ahead of the client.
 const CHANNEL_BATCHES: usize = 2;
@@ -44,6 +46,28 @@ pub(crate) struct Export {
     pub(crate) max_rows: Option<u64>,
     /// Rows per query.
     pub(crate) batch_rows: u32,
+    /// Who pays for the rows sent, once the stream ends.
+    pub(crate) charge: Charge,
+}
+
+/// What an export costs its caller: one request of its rate limit per `rows_per_request`
+/// rows sent (the first paid by the request itself).
+#[derive(Debug, Clone)]
+pub(crate) struct Charge {
+    pub(crate) limiter: Arc<RateLimiter>,
+    pub(crate) caller: Caller,
+    pub(crate) rows_per_request: u32,
+}
+
+impl Charge {
+    /// The requests beyond the first that `rows` sent cost.
+    fn extra_units(&self, rows: u64) -> u32 {
+        if self.rows_per_request == 0 {
+            return 0;
+        }
+        let units = rows.div_ceil(u64::from(self.rows_per_request)).max(1) - 1;
+        u32::try_from(units).unwrap_or(u32::MAX)
+    }
 }
 
 /// `stem` with anything but ASCII letters, digits, `.`, `-` and `_` replaced by `_`.
@@ -86,21 +110,31 @@ impl Export {
         if let Some(max) = self.max_rows {
             response.insert_header(("Wump-Export-Limit", max));
         }
-        tokio::spawn(self.produce(source, tx));
+        tokio::spawn(async move {
+            let charge = self.charge.clone();
+            // Rows sent are paid for however the stream ended: a client that leaves early
+            // pays for what it got.
+            let sent = self.produce(source, tx).await;
+            charge
+                .limiter
+                .charge(&charge.caller, charge.extra_units(sent))
+                .await;
+        });
         let body = futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|chunk| (chunk, rx))
         });
         response.streaming(body)
     }
 
-    /// Walks `source` into `tx` until the end, the bound, an error or a departed client.
+    /// Walks `source` into `tx` until the end, the bound, an error or a departed client;
+    /// returns how many rows it sent.
     async fn produce<S: Source>(
         self,
         mut source: S,
         tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
-    ) {
+    ) -> u64 {
         if tx.send(Ok(self.start::<S::Row>())).await.is_err() {
-            return;
+            return 0;
         }
         let mut written: u64 = 0;
         loop {
@@ -121,14 +155,14 @@ impl Export {
                         "export failed in the middle: ending the stream incomplete"
                     );
                     let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
-                    return;
+                    return written;
                 }
             };
             let count = rows.len() as u64;
-            written += count;
             if count > 0 && tx.send(Ok(self.encode(&rows))).await.is_err() {
-                return;
+                return written;
             }
+            written += count;
             if count < limit {
                 break;
             }
@@ -136,6 +170,7 @@ impl Export {
         if self.truncated && self.format == ExportFormat::Markdown {
             let _ = tx.send(Ok(self.closing(written))).await;
         }
+        written
     }
 
     /// What comes before the rows: the CSV header, the Markdown title and table header.

@@ -25,7 +25,7 @@ use super::{NoParams, connection};
 use crate::{
     auth::Caller,
     cache::{CacheClass, Fresh, Scope},
-    exports::{self, Export, ExportFormat, FormatParam, Known, Source},
+    exports::{self, Charge, Export, ExportFormat, FormatParam, Known, Source},
     listing::{Listing, PageRequest},
     pagination::{self, Canonical, SortKey},
     params::{self, Choice, Flag, NonNegative, PackageKey, PerPage, Query, choice_name},
@@ -488,6 +488,11 @@ async fn export_dependents(
         rows,
         max_rows,
         batch_rows: settings.batch_rows,
+        charge: Charge {
+            limiter: state.limiter.clone(),
+            caller: caller.clone(),
+            rows_per_request: settings.rows_per_request,
+        },
     };
     Ok(export.respond(DependentsSource {
         state: state.clone(),
@@ -753,6 +758,11 @@ async fn export_organizations(
         rows,
         max_rows,
         batch_rows: settings.batch_rows,
+        charge: Charge {
+            limiter: state.limiter.clone(),
+            caller: caller.clone(),
+            rows_per_request: settings.rows_per_request,
+        },
     };
     Ok(export.respond(OrganizationsSource {
         state: state.clone(),

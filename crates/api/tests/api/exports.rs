@@ -551,3 +551,58 @@ async fn with_the_database_down_exports_and_uncached_badges_are_503_problems() {
     assert!(cached.text().await.unwrap().contains("5 repositories"));
     proxy.set(Mode::Pass);
 }
+
+/// How far ahead of now (µs) the anonymous local caller's TAT is in Valkey.
+async fn tat_ahead(app: &TestApp) -> i64 {
+    use fred::interfaces::KeysInterface;
+    let key = app.state.keys.rate_limit("ip:127.0.0.1");
+    let tat: Option<i64> = app.valkey.pool().next().get(key).await.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64;
+    tat.map_or(0, |tat| tat - now)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_export_costs_one_request_per_rows_per_request_rows_sent() {
+    for (rows_per_request, spent) in [(2, 3), (0, 1)] {
+        let app = app_with(|s| {
+            s.api.rate_limits.anonymous = wump_core::settings::TierLimit {
+                per_minute: 1,
+                burst: 10,
+            };
+            s.api.exports.rows_per_request = rows_per_request;
+        })
+        .await;
+        let export = get(
+            &app,
+            "/api/v1/packages/npm/left-pad/dependents?format=csv",
+            None,
+        )
+        .await;
+        assert_eq!(export.status, 200);
+        assert_eq!(
+            csv_rows(&export.body).len(),
+            1 + 5,
+            "a header and five repositories"
+        );
+        // Charged once the stream has ended: wait until Valkey shows it.
+        let minute: i64 = 60_000_000;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while tat_ahead(&app).await < (spent - 1) * minute + minute / 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no charge of {spent} requests"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        // Five rows at two per request cost three requests; unlimited rows, one.
+        let next = get(&app, "/api/v1/stats", None).await;
+        assert_eq!(
+            next.header("ratelimit-remaining"),
+            Some(&*(10 - spent - 1).to_string()),
+            "rows_per_request = {rows_per_request}"
+        );
+    }
+}
