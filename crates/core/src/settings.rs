@@ -161,6 +161,9 @@ impl Default for ValkeySettings {
 pub struct ApiSettings {
     /// Address to listen on.
     pub bind: SocketAddr,
+    /// Where people reach this wump (scheme, host, port if any; no trailing slash): the
+    /// absolute links the pages offer to paste elsewhere (badges' Markdown) start with it.
+    pub public_url: String,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
     /// Seconds to let in-flight requests finish after SIGTERM.
@@ -190,6 +193,7 @@ impl Default for ApiSettings {
     fn default() -> Self {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".to_owned(),
             workers: 0,
             shutdown_timeout_secs: 30,
             cache: CacheSettings::default(),
