@@ -38,6 +38,14 @@ const NAME: &AsciiSet = &CONTROLS
     .add(b'{')
     .add(b'}');
 
+/// What a package name escapes as one segment of an API or badge path: everything but
+/// RFC 3986's unreserved characters (so `/` is `%2F` and `@` is `%40`, as the API wants).
+const SEGMENT: &AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// The path of `name`'s page in `ecosystem`.
 pub(crate) fn href(ecosystem: Ecosystem, name: &str) -> String {
     format!(
@@ -202,7 +210,7 @@ struct Badge {
 /// The package's badges, and the Markdown that shows them (linking to this page) from
 /// `public_url`.
 fn badges(key: &PackageKey, page: &str, public_url: &str) -> (Vec<Badge>, String) {
-    let name = utf8_percent_encode(&key.name, percent_encoding::NON_ALPHANUMERIC);
+    let name = utf8_percent_encode(&key.name, SEGMENT);
     let ecosystem = key.ecosystem.as_str();
     let metrics = [
         ("repositories", "used by: repositories"),
@@ -354,7 +362,7 @@ async fn render(
         api_href: format!(
             "/api/v1/packages/{}/{}",
             key.ecosystem.as_str(),
-            utf8_percent_encode(&view.name, percent_encoding::NON_ALPHANUMERIC)
+            utf8_percent_encode(&view.name, SEGMENT)
         ),
         dependents: format::count(view.dependents_count),
         organizations: format::count(view.organizations_count),
@@ -378,7 +386,7 @@ async fn render(
         export_base: format!(
             "/api/v1/packages/{}/{}/dependents",
             key.ecosystem.as_str(),
-            utf8_percent_encode(&key.name, percent_encoding::NON_ALPHANUMERIC)
+            utf8_percent_encode(&key.name, SEGMENT)
         ),
         who_order: match order {
             Who::Stars => "by the stars of those repositories",
