@@ -59,6 +59,10 @@ lint: && schema-check
 schema-check: services-up
     cargo test --locked -p wump-db --test db -- --exact schema::schema_rs_matches_what_the_migrations_create
 
+# Regenerate crates/api/src/badges/widths_table.rs (badge text widths) from DejaVu Sans (Debian fonts-dejavu-core; another file: WUMP_BADGE_FONT=path).
+badge-widths:
+    WUMP_WRITE_BADGE_WIDTHS=1 cargo test --locked -p wump-api --lib -- badges::widths::tests::the_table_is_the_fonts
+
 # Repository checks that need no compiling: compose.yaml, the images against the justfile, OpenTofu code, crate dependency directions.
 checks: check-compose check-docker-drift check-hcl test-checkers
     scripts/check-deps.sh

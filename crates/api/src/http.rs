@@ -292,8 +292,9 @@ fn http_settings(request: &HttpRequest) -> Option<&HttpSettings> {
 /// methods, media types, oversized payloads) into a problem, through [`ApiError`].
 pub(crate) fn problem_errors() -> ErrorHandlers<BoxBody> {
     ErrorHandlers::new().default_handler(|response: ServiceResponse<BoxBody>| {
-        // Problems, JSON bodies a handler chose (health checks' 503s) and the pages' own
-        // error pages stay as they are.
+        // Problems, JSON bodies a handler chose (health checks' 503s), the pages' own error
+        // pages and SVG badges (the grey 404 `unknown` badge: an image must still render)
+        // stay as they are.
         let is_json = response
             .headers()
             .get(header::CONTENT_TYPE)
@@ -301,6 +302,7 @@ pub(crate) fn problem_errors() -> ErrorHandlers<BoxBody> {
                 let ct = ct.as_bytes();
                 ct.starts_with(PROBLEM_JSON.as_bytes())
                     || ct.starts_with(b"application/json")
+                    || ct.starts_with(b"image/svg+xml")
                     || ct.starts_with(b"text/html")
             });
         if is_json {

@@ -4,12 +4,14 @@
 //! [`AppState`]; every error leaves through [`problem::ApiError`].
 
 pub mod auth;
+mod badges;
 #[cfg(feature = "bench")]
 pub mod bench;
 mod body;
 pub mod breaker;
 pub mod cache;
 pub mod cli;
+mod exports;
 pub mod guard;
 pub mod http;
 pub mod limits;

@@ -161,6 +161,9 @@ impl Default for ValkeySettings {
 pub struct ApiSettings {
     /// Address to listen on.
     pub bind: SocketAddr,
+    /// Where people reach this wump (scheme, host, port if any; no trailing slash): the
+    /// absolute links the pages offer to paste elsewhere (badges' Markdown) start with it.
+    pub public_url: String,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
     /// Seconds to let in-flight requests finish after SIGTERM.
@@ -182,6 +185,8 @@ pub struct ApiSettings {
     pub rate_limits: RateLimitSettings,
     /// `POST /api/v1/packages/{ecosystem}/{name}/refresh`.
     pub refresh: RefreshSettings,
+    /// Whole-list exports of dependents and organizations (`[api.exports]`).
+    pub exports: ExportSettings,
     /// The HTML pages (`[api.pages]`): the operators' dashboard sign-in.
     pub pages: PagesSettings,
 }
@@ -190,6 +195,7 @@ impl Default for ApiSettings {
     fn default() -> Self {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".to_owned(),
             workers: 0,
             shutdown_timeout_secs: 30,
             cache: CacheSettings::default(),
@@ -200,9 +206,50 @@ impl Default for ApiSettings {
             auth: AuthSettings::default(),
             rate_limits: RateLimitSettings::default(),
             refresh: RefreshSettings::default(),
+            exports: ExportSettings::default(),
             pages: PagesSettings::default(),
         }
     }
+}
+
+/// `[api.exports]`: CSV, JSON Lines and Markdown exports of whole listings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExportSettings {
+    /// Most rows one export holds, per tier; 0 means unlimited.
+    pub max_rows: TierRows,
+    /// Rows read from PostgreSQL per query while streaming (one keyset page each).
+    pub batch_rows: u32,
+    /// An export costs the caller one request of its rate limit per this many rows sent
+    /// (at least one); 0: one request, however long.
+    pub rows_per_request: u32,
+}
+
+impl Default for ExportSettings {
+    fn default() -> Self {
+        Self {
+            max_rows: TierRows {
+                anonymous: 1_000,
+                free: 10_000,
+                standard: 100_000,
+                premium: 1_000_000,
+                admin: 0,
+            },
+            batch_rows: 1_000,
+            rows_per_request: 1_000,
+        }
+    }
+}
+
+/// A number of rows per tier (0: unlimited).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierRows {
+    pub anonymous: u64,
+    pub free: u64,
+    pub standard: u64,
+    pub premium: u64,
+    pub admin: u64,
 }
 
 /// `[api.auth]`: API key lookups and the client address behind proxies.
@@ -424,6 +471,8 @@ pub struct CacheSettings {
     pub search_ttl_secs: u64,
     /// Totals and freshness (s).
     pub stats_ttl_secs: u64,
+    /// SVG badges and their shields.io endpoint JSON (s); also what image proxies may keep.
+    pub badge_ttl_secs: u64,
     /// How long past its TTL an entry is kept to be served (marked STALE) while the database
     /// is unavailable; also the `stale-if-error` offered to CDNs (s).
     pub stale_secs: u64,
@@ -457,6 +506,7 @@ impl Default for CacheSettings {
             repository_ttl_secs: 3_600,
             search_ttl_secs: 300,
             stats_ttl_secs: 900,
+            badge_ttl_secs: 3_600,
             stale_secs: 86_400,
             valkey_cooldown_ms: 2_000,
             track_versions: true,
@@ -1156,6 +1206,8 @@ mod tests {
             "[api.pages]\nadmin_session_secs = 28800",
             "dependents_ttl_secs = 3600",
             "[api.http]",
+            "max_rows = { anonymous = 1000, free = 10000, standard = 100000, premium = 1000000, admin = 0 }",
+            "badge_ttl_secs = 3600",
         ] {
             assert!(
                 toml.contains(documented),

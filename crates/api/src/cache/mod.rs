@@ -73,6 +73,8 @@ pub enum CacheClass {
     Repository,
     Search,
     Stats,
+    /// A package's badge counts (`/badges/...`).
+    Badge,
 }
 
 /// Where an answer came from, as the `X-Cache` header says.
@@ -464,6 +466,7 @@ impl CacheClass {
             CacheClass::Repository => "repository",
             CacheClass::Search => "search",
             CacheClass::Stats => "stats",
+            CacheClass::Badge => "badge",
         }
     }
 }
@@ -478,6 +481,7 @@ fn class_ttl(settings: &CacheSettings, class: CacheClass) -> u64 {
         CacheClass::Repository => settings.repository_ttl_secs,
         CacheClass::Search => settings.search_ttl_secs,
         CacheClass::Stats => settings.stats_ttl_secs,
+        CacheClass::Badge => settings.badge_ttl_secs,
     }
 }
 

@@ -132,6 +132,25 @@ redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_ta
 return {granted, new_tat - now}
 "#;
 
+/// Takes `ARGV[2]` more units of a caller's budget at once, past its burst if need be: the
+/// TAT moves on by that many intervals, so a costly request (an export) is paid for by the
+/// requests after it, which wait until the budget refills. KEYS[1]: the caller's TAT;
+/// ARGV[1]: the emission interval. Returns the microseconds until the new TAT.
+pub const CHARGE_SCRIPT: &str = r#"
+local t = redis.call('TIME')
+local now = t[1] * 1000000 + t[2]
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local new_tat = tat + tonumber(ARGV[1]) * tonumber(ARGV[2])
+redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+return new_tat - now
+"#;
+
+/// The TAT after charging `units` at `now_us`, as [`CHARGE_SCRIPT`] computes it.
+pub fn charge(tat_us: Option<u64>, now_us: u64, quota: Quota, units: u32) -> u64 {
+    tat_us.unwrap_or(now_us).max(now_us) + quota.emission_us * u64::from(units)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,5 +282,17 @@ mod tests {
         assert_eq!(refused.retry_after_us, 1_000_000 - 10);
         // One interval later, one unit however many are asked for.
         assert_eq!(script_reply(Some(tat), 1_000_000, QUOTA, 8).0, 1);
+    }
+
+    #[test]
+    fn a_charge_is_paid_by_the_requests_after_it() {
+        // A whole burst and three more charged at once: the next request waits for the
+        // three intervals of debt and one more.
+        let tat = charge(None, 0, QUOTA, QUOTA.burst + 3);
+        let (refused, _) = decide(Some(tat), 0, QUOTA);
+        assert!(!refused.allowed);
+        assert_eq!(refused.retry_after_us, 4 * QUOTA.emission_us);
+        let (allowed, _) = decide(Some(tat), 4 * QUOTA.emission_us, QUOTA);
+        assert!(allowed.allowed);
     }
 }

@@ -44,6 +44,16 @@ impl LocalLimiter {
         decision
     }
 
+    /// Takes `units` more of `subject`'s budget at `now_us` ([`gcra::charge`]).
+    pub fn charge_at(&self, subject: &str, quota: Quota, units: u32, now_us: u64) {
+        let mut tats = self.tats.lock().unwrap_or_else(|p| p.into_inner());
+        let tat = gcra::charge(tats.get(subject).copied(), now_us, quota, units);
+        if !tats.contains_key(subject) && tats.len() >= self.capacity {
+            make_room(&mut tats, now_us, self.capacity);
+        }
+        tats.insert(subject.to_owned(), tat);
+    }
+
     /// How many callers are tracked.
     pub fn len(&self) -> usize {
         self.tats.lock().unwrap_or_else(|p| p.into_inner()).len()

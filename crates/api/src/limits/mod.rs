@@ -38,6 +38,8 @@ use crate::auth::Caller;
 
 /// The limiter's script and its SHA-1, hashed once.
 static GCRA: LazyLock<Script> = LazyLock::new(|| Script::new(gcra::SCRIPT));
+/// The script that charges a costly request's extra units.
+static CHARGE: LazyLock<Script> = LazyLock::new(|| Script::new(gcra::CHARGE_SCRIPT));
 
 /// Which limiter decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +166,41 @@ impl RateLimiter {
             ],
         );
         Some(verdict)
+    }
+
+    /// Takes `units` more of `caller`'s budget for a request that cost more than one (an
+    /// export), past its burst if need be, so its next requests wait; nothing for an
+    /// unlimited tier. In Valkey unless it failed recently, else in the local limiter.
+    pub async fn charge(&self, caller: &Caller, units: u32) {
+        let Some(quota) = Quota::new(caller.tier.limit(&self.settings), caller.limit) else {
+            return;
+        };
+        if units == 0 {
+            return;
+        }
+        let subject = caller.limit_subject();
+        let down = self.valkey_down.load(Ordering::Relaxed)
+            && now_us() < self.retry_at_us.load(Ordering::Relaxed);
+        let client = self.valkey.next();
+        if !down && client.is_connected() {
+            let timeout = Duration::from_millis(self.settings.valkey_timeout_ms.max(1));
+            let options = Options {
+                timeout: Some(timeout),
+                max_attempts: Some(1),
+                fail_fast: true,
+                ..Options::default()
+            };
+            let client = client.with_options(&options);
+            let keys = [self.keys.rate_limit(&subject)];
+            let args = [quota.emission_us.to_string(), units.to_string()];
+            let call = CHARGE.call(&client, &keys, &args);
+            match tokio::time::timeout(timeout, call).await {
+                Ok(Ok::<i64, _>(_)) => return,
+                Ok(Err(error)) => tracing::warn!(%error, "charging a costly request locally"),
+                Err(_) => tracing::warn!("charging a costly request locally: valkey timed out"),
+            }
+        }
+        self.local.charge_at(&subject, quota, units, now_us());
     }
 
     /// Spends a leased unit if this instance holds one, else asks Valkey (for a new lease

@@ -38,6 +38,14 @@ const NAME: &AsciiSet = &CONTROLS
     .add(b'{')
     .add(b'}');
 
+/// What a package name escapes as one segment of an API or badge path: everything but
+/// RFC 3986's unreserved characters (so `/` is `%2F` and `@` is `%40`, as the API wants).
+const SEGMENT: &AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// The path of `name`'s page in `ecosystem`.
 pub(crate) fn href(ecosystem: Ecosystem, name: &str) -> String {
     format!(
@@ -160,6 +168,11 @@ struct PackagePage {
     refreshed: Option<String>,
     refresh_action: String,
     who: Vec<WhoToAsk>,
+    badges: Vec<Badge>,
+    /// What to paste into a README for those badges.
+    badge_markdown: String,
+    /// The dependents listing of the JSON API, which `format=` exports.
+    export_base: String,
     /// "Who to ask" in the other order: its label and link.
     who_order: &'static str,
     who_other: (&'static str, String),
@@ -186,6 +199,38 @@ struct WhoToAsk {
     sponsors_url: Option<String>,
     funding: Vec<crate::views::FundingLinkView>,
     website: Option<String>,
+}
+
+/// A badge of the package (`/badges/…`, `crate::routes::badges`).
+struct Badge {
+    src: String,
+    alt: &'static str,
+}
+
+/// The package's badges, and the Markdown that shows them (linking to this page) from
+/// `public_url`.
+fn badges(key: &PackageKey, page: &str, public_url: &str) -> (Vec<Badge>, String) {
+    let name = utf8_percent_encode(&key.name, SEGMENT);
+    let ecosystem = key.ecosystem.as_str();
+    let metrics = [
+        ("repositories", "used by: repositories"),
+        ("organizations", "used by: organizations"),
+        ("stars", "dependents' stars"),
+    ];
+    let badges: Vec<Badge> = metrics
+        .iter()
+        .map(|&(metric, alt)| Badge {
+            src: format!("/badges/{ecosystem}/{name}/{metric}.svg"),
+            alt,
+        })
+        .collect();
+    let base = public_url.trim_end_matches('/');
+    let markdown = badges
+        .iter()
+        .map(|b| format!("[![{}]({base}{})]({base}{page})", b.alt, b.src))
+        .collect::<Vec<_>>()
+        .join(" ");
+    (badges, markdown)
 }
 
 /// An option of a filter's `<select>`.
@@ -309,6 +354,7 @@ async fn render(
         DependentsSort::Stars => "stars",
         DependentsSort::PushedAt => "pushed_at",
     };
+    let (badges, badge_markdown) = badges(key, path, &state.settings.api.public_url);
     let mut kinds = vec![("", "any")];
     kinds.extend(DependencyKind::ALL.iter().map(|k| (k.as_str(), k.as_str())));
     let page = PackagePage {
@@ -316,7 +362,7 @@ async fn render(
         api_href: format!(
             "/api/v1/packages/{}/{}",
             key.ecosystem.as_str(),
-            utf8_percent_encode(&view.name, percent_encoding::NON_ALPHANUMERIC)
+            utf8_percent_encode(&view.name, SEGMENT)
         ),
         dependents: format::count(view.dependents_count),
         organizations: format::count(view.organizations_count),
@@ -335,6 +381,13 @@ async fn render(
             .map(OrganizationUsageView::from)
             .map(WhoToAsk::from)
             .collect(),
+        badges,
+        badge_markdown,
+        export_base: format!(
+            "/api/v1/packages/{}/{}/dependents",
+            key.ecosystem.as_str(),
+            utf8_percent_encode(&key.name, SEGMENT)
+        ),
         who_order: match order {
             Who::Stars => "by the stars of those repositories",
             Who::Repositories => "by how many of their repositories use it",

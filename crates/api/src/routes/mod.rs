@@ -9,6 +9,7 @@ use wump_db::pool::PooledConnection;
 use crate::{params, problem::ApiError, state::AppState};
 
 pub(crate) mod admin;
+pub(crate) mod badges;
 pub(crate) mod docs;
 pub(crate) mod health;
 pub(crate) mod jobs;
@@ -41,6 +42,7 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
         .service(repositories::show)
         .service(search::search)
         .service(stats::stats)
+        .service(badges::show)
         // The README links `/docs`; Swagger UI lives under `/docs/`.
         .service(actix_web::web::redirect("/docs", "/docs/").permanent())
         .service(docs::swagger_ui());

@@ -1,6 +1,10 @@
 //! A package, its dependents and the organizations using it.
 
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{
+    HttpRequest, HttpResponse, get,
+    http::header::{self, HeaderValue},
+    web,
+};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -19,7 +23,9 @@ use wump_db::{
 
 use super::{NoParams, connection};
 use crate::{
+    auth::Caller,
     cache::{CacheClass, Fresh, Scope},
+    exports::{self, Charge, Export, ExportFormat, FormatParam, Known, Source},
     listing::{Listing, PageRequest},
     pagination::{self, Canonical, SortKey},
     params::{self, Choice, Flag, NonNegative, PackageKey, PerPage, Query, choice_name},
@@ -240,11 +246,16 @@ pub(crate) struct DependentsParams {
     direct: Option<Flag>,
     #[param(inline)]
     sort: Option<DependentsSortParam>,
-    /// Page size, 1 to 100 (default 30).
+    /// Page size, 1 to 100 (default 30); not with an export.
     #[param(inline)]
     per_page: Option<PerPage>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page; not with an export.
     cursor: Option<String>,
+    /// `json` (a page, the default) or an export of the whole list: `csv`, `jsonl`,
+    /// `markdown` (also chosen by `Accept: text/csv`, `application/jsonl`,
+    /// `application/x-ndjson`, `text/markdown`).
+    #[param(inline)]
+    format: Option<FormatParam>,
 }
 
 /// The dependents filters of a request, with its page.
@@ -256,6 +267,18 @@ pub(crate) struct DependentsRequest {
 }
 
 impl DependentsParams {
+    /// The filters and order of an export (the whole list): 400 for paging parameters.
+    fn validate_export(self) -> Result<(DependentsQuery, Option<String>), ApiError> {
+        if self.per_page.is_some() {
+            return Err(exports::no_paging("per_page"));
+        }
+        if self.cursor.is_some() {
+            return Err(exports::no_paging("cursor"));
+        }
+        let request = self.validate()?;
+        Ok((request.query, request.organization))
+    }
+
     /// The filters, order and page, validated; 400 naming the parameter.
     pub(crate) fn validate(self) -> Result<DependentsRequest, ApiError> {
         let kind = self.kind;
@@ -338,21 +361,33 @@ fn dependents_cursor(
     tag = "packages",
     operation_id = "list_dependents",
     params(PackagePath, DependentsParams),
-    responses((status = 200, description = "A page of dependents", body = DependentsPage))
+    responses((status = 200, description = "A page of dependents, or with `format` (or `Accept`) the whole list as an export (streamed, not cached; `Wump-Export-Truncated`, `Wump-Export-Rows`, `Wump-Export-Limit` headers)",
+        content(
+            (DependentsPage = "application/json"),
+            (String = "text/csv"),
+            (String = "application/jsonl"),
+            (String = "text/markdown"),
+        )))
 )]
 #[get("/api/v1/packages/{ecosystem}/{name}/dependents")]
 pub(crate) async fn dependents(
     state: web::Data<AppState>,
     req: HttpRequest,
+    caller: Caller,
     path: web::Path<PackagePath>,
     query: Query<DependentsParams>,
 ) -> Result<HttpResponse, ApiError> {
     let key = path.key()?;
+    let params = query.into_inner();
+    if let Some(format) = exports::negotiate(params.format, &req) {
+        let (query, organization) = params.validate_export()?;
+        return export_dependents(state, &caller, key, format, query, organization).await;
+    }
     let DependentsRequest {
         query,
         organization,
         page,
-    } = query.into_inner().validate()?;
+    } = params.validate()?;
     let sort = query.sort;
     let load = {
         let (state, key) = (state.clone(), key.clone());
@@ -368,8 +403,139 @@ pub(crate) async fn dependents(
     };
     let cursor_of = move |row: &Dependent| dependent_key(row, sort);
     let item = DependentView::from;
-    page.respond(&state, &req, &scope(&key), load, cursor_of, item)
-        .await
+    let scope = scope(&key);
+    let response = page.respond(&state, &req, &scope, load, cursor_of, item);
+    Ok(vary_on_accept(response.await?))
+}
+
+/// `response` marked as depending on `Accept` (which can ask for an export instead).
+fn vary_on_accept(mut response: HttpResponse) -> HttpResponse {
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
+}
+
+/// The whole dependents listing `query` describes, streamed as `format`.
+async fn export_dependents(
+    state: web::Data<AppState>,
+    caller: &Caller,
+    key: PackageKey,
+    format: ExportFormat,
+    mut query: DependentsQuery,
+    organization: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    let settings = &state.settings.api.exports;
+    let max_rows = exports::max_rows(settings, caller.tier);
+    let (package, empty, truncated, rows) = state
+        .breaker
+        .call(async {
+            let mut conn = connection(&state).await?;
+            let package = find_package(&mut conn, &key).await?;
+            let mut empty = false;
+            if let Some(login) = &organization {
+                match organization_id(&mut conn, login).await? {
+                    Some(id) => query.organization_id = Some(id),
+                    // An organization wump does not know has no repositories here.
+                    None => empty = true,
+                }
+            }
+            let count = u64::try_from(package.dependents_count).unwrap_or(0);
+            let narrowing_only = !query.include_archived && !query.include_forks;
+            let default = narrowing_only
+                && query.kind.is_none()
+                && query.min_stars.is_none()
+                && query.organization_id.is_none()
+                && query.direct.is_none();
+            let known = match (empty, default, narrowing_only) {
+                (true, _, _) => Known::Exactly(0),
+                (_, true, _) => Known::Exactly(count),
+                (_, _, true) => Known::AtMost(count),
+                _ => Known::Nothing,
+            };
+            let conn = &mut conn;
+            let (query, id) = (&query, package.id);
+            let (truncated, rows) = exports::plan(known, max_rows, move |n| async move {
+                let n = i64::try_from(n).unwrap_or(i64::MAX);
+                Ok(views::dependents_exceed(conn, id, query, n).await?)
+            })
+            .await?;
+            Ok((package, empty, truncated, rows))
+        })
+        .await?;
+    let title = format!(
+        "# Dependents of the {} package {}\n\n{} and {} use it (archived repositories and \
+         forks not counted). From wump.\n\n",
+        key.ecosystem,
+        crate::exports::markdown_code(&key.name),
+        exports::counted(
+            package.dependents_count.try_into().unwrap_or(0),
+            "repository",
+            "repositories"
+        ),
+        exports::counted(
+            package.organizations_count.try_into().unwrap_or(0),
+            "organization",
+            "organizations"
+        ),
+    );
+    let export = Export {
+        format,
+        file_stem: format!("{}-{}-dependents", key.ecosystem, key.name),
+        title,
+        noun: "repositories",
+        truncated,
+        rows,
+        max_rows,
+        batch_rows: settings.batch_rows,
+        charge: Charge {
+            limiter: state.limiter.clone(),
+            caller: caller.clone(),
+            rows_per_request: settings.rows_per_request,
+        },
+    };
+    Ok(export.respond(DependentsSource {
+        state: state.clone(),
+        package_id: package.id,
+        query,
+        empty,
+    }))
+}
+
+/// The dependents of one package, batch after batch.
+struct DependentsSource {
+    state: web::Data<AppState>,
+    package_id: Uuid,
+    /// The filters, and where the last batch ended.
+    query: DependentsQuery,
+    /// Nothing to list (an unknown organization).
+    empty: bool,
+}
+
+impl Source for DependentsSource {
+    type Row = DependentView;
+
+    async fn batch(&mut self, limit: i64) -> Result<Vec<DependentView>, ApiError> {
+        if self.empty {
+            return Ok(Vec::new());
+        }
+        let query = DependentsQuery {
+            limit,
+            ..self.query.clone()
+        };
+        let (state, id) = (&self.state, self.package_id);
+        let rows = state
+            .breaker
+            .call(async {
+                let mut conn = connection(state).await?;
+                Ok(views::dependents(&mut conn, id, &query).await?)
+            })
+            .await?;
+        if let Some(last) = rows.last() {
+            self.query.after = Some(last.cursor(self.query.sort));
+        }
+        Ok(rows.into_iter().map(DependentView::from).collect())
+    }
 }
 
 /// A page of `package`'s dependents for `query`, its organization filter given by login.
@@ -440,11 +606,15 @@ pub(crate) struct OrganizationsParams {
     /// Only organizations with a sponsors page or FUNDING.yml links.
     #[param(inline)]
     has_funding: Option<Flag>,
-    /// Page size, 1 to 100 (default 30).
+    /// Page size, 1 to 100 (default 30); not with an export.
     #[param(inline)]
     per_page: Option<PerPage>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page; not with an export.
     cursor: Option<String>,
+    /// `json` (a page, the default) or an export of the whole list: `csv`, `jsonl`,
+    /// `markdown` (also chosen by `Accept`, as on the dependents listing).
+    #[param(inline)]
+    format: Option<FormatParam>,
 }
 
 impl OrganizationsParams {
@@ -481,17 +651,35 @@ impl OrganizationsParams {
     tag = "packages",
     operation_id = "list_package_organizations",
     params(PackagePath, OrganizationsParams),
-    responses((status = 200, description = "A page of organizations", body = OrganizationUsagePage))
+    responses((status = 200, description = "A page of organizations, or with `format` (or `Accept`) the whole list as an export (streamed, not cached; `Wump-Export-Truncated`, `Wump-Export-Rows`, `Wump-Export-Limit` headers)",
+        content(
+            (OrganizationUsagePage = "application/json"),
+            (String = "text/csv"),
+            (String = "application/jsonl"),
+            (String = "text/markdown"),
+        )))
 )]
 #[get("/api/v1/packages/{ecosystem}/{name}/organizations")]
 pub(crate) async fn organizations(
     state: web::Data<AppState>,
     req: HttpRequest,
+    caller: Caller,
     path: web::Path<PackagePath>,
     query: Query<OrganizationsParams>,
 ) -> Result<HttpResponse, ApiError> {
     let key = path.key()?;
-    let (sort, has_funding, page) = query.into_inner().validate()?;
+    let params = query.into_inner();
+    if let Some(format) = exports::negotiate(params.format, &req) {
+        if params.per_page.is_some() {
+            return Err(exports::no_paging("per_page"));
+        }
+        if params.cursor.is_some() {
+            return Err(exports::no_paging("cursor"));
+        }
+        let (sort, has_funding, _) = params.validate()?;
+        return export_organizations(state, &caller, key, format, sort, has_funding).await;
+    }
+    let (sort, has_funding, page) = params.validate()?;
     let (after, limit) = (page.after_number()?, page.limit());
     let load = {
         let (state, key) = (state.clone(), key.clone());
@@ -509,6 +697,115 @@ pub(crate) async fn organizations(
     let cursor_of =
         move |row: &OrganizationUsage| (SortKey::Number(row.sort_value(sort)), row.organization.id);
     let item = OrganizationUsageView::from;
-    page.respond(&state, &req, &scope(&key), load, cursor_of, item)
-        .await
+    let scope = scope(&key);
+    let response = page.respond(&state, &req, &scope, load, cursor_of, item);
+    Ok(vary_on_accept(response.await?))
+}
+
+/// The whole organizations listing, streamed as `format`.
+async fn export_organizations(
+    state: web::Data<AppState>,
+    caller: &Caller,
+    key: PackageKey,
+    format: ExportFormat,
+    sort: OrganizationsSort,
+    has_funding: bool,
+) -> Result<HttpResponse, ApiError> {
+    let settings = &state.settings.api.exports;
+    let max_rows = exports::max_rows(settings, caller.tier);
+    let (package, truncated, rows) = state
+        .breaker
+        .call(async {
+            let mut conn = connection(&state).await?;
+            let package = find_package(&mut conn, &key).await?;
+            let count = u64::try_from(package.organizations_count).unwrap_or(0);
+            let known = if has_funding {
+                Known::AtMost(count)
+            } else {
+                Known::Exactly(count)
+            };
+            let (conn, id) = (&mut conn, package.id);
+            let (truncated, rows) = exports::plan(known, max_rows, move |n| async move {
+                let n = i64::try_from(n).unwrap_or(i64::MAX);
+                Ok(views::organizations_exceed(conn, id, has_funding, n).await?)
+            })
+            .await?;
+            Ok((package, truncated, rows))
+        })
+        .await?;
+    let title = format!(
+        "# Organizations using the {} package {}\n\n{} own the {} that use it (archived \
+         repositories and forks not counted). From wump.\n\n",
+        key.ecosystem,
+        crate::exports::markdown_code(&key.name),
+        exports::counted(
+            package.organizations_count.try_into().unwrap_or(0),
+            "organization",
+            "organizations"
+        ),
+        exports::counted(
+            package.dependents_count.try_into().unwrap_or(0),
+            "repository",
+            "repositories"
+        ),
+    );
+    let export = Export {
+        format,
+        file_stem: format!("{}-{}-organizations", key.ecosystem, key.name),
+        title,
+        noun: "organizations",
+        truncated,
+        rows,
+        max_rows,
+        batch_rows: settings.batch_rows,
+        charge: Charge {
+            limiter: state.limiter.clone(),
+            caller: caller.clone(),
+            rows_per_request: settings.rows_per_request,
+        },
+    };
+    Ok(export.respond(OrganizationsSource {
+        state: state.clone(),
+        package_id: package.id,
+        sort,
+        has_funding,
+        after: None,
+    }))
+}
+
+/// The organizations using one package, batch after batch.
+struct OrganizationsSource {
+    state: web::Data<AppState>,
+    package_id: Uuid,
+    sort: OrganizationsSort,
+    has_funding: bool,
+    /// Where the last batch ended.
+    after: Option<(i64, Uuid)>,
+}
+
+impl Source for OrganizationsSource {
+    type Row = OrganizationUsageView;
+
+    async fn batch(&mut self, limit: i64) -> Result<Vec<OrganizationUsageView>, ApiError> {
+        let (state, id, sort, has_funding, after) = (
+            &self.state,
+            self.package_id,
+            self.sort,
+            self.has_funding,
+            self.after,
+        );
+        let rows = state
+            .breaker
+            .call(async {
+                let mut conn = connection(state).await?;
+                let rows =
+                    views::organizations_using(&mut conn, id, sort, has_funding, after, limit);
+                Ok(rows.await?)
+            })
+            .await?;
+        if let Some(last) = rows.last() {
+            self.after = Some((last.sort_value(sort), last.organization.id));
+        }
+        Ok(rows.into_iter().map(OrganizationUsageView::from).collect())
+    }
 }

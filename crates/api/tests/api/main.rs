@@ -3,8 +3,10 @@
 mod admin;
 mod admin_pages;
 mod auth;
+mod badges;
 mod browser;
 mod cache;
+mod exports;
 mod headers;
 mod health;
 mod key_outages;

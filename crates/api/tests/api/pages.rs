@@ -91,7 +91,18 @@ async fn every_page_loads_without_console_errors_or_serious_accessibility_violat
 #[tokio::test(flavor = "multi_thread")]
 async fn a_package_page_shows_counts_that_equal_its_lists_and_who_to_ask() {
     let app = TestApp::spawn().await;
-    seed::standard(&app).await;
+    let mut seed = seed::Seed::new(&app).await;
+    let standard = seed::standard_into(&mut seed).await;
+    // Many small repositories: first by repositories, last by stars.
+    let hooli = seed.organization("hooli").await;
+    for i in 0..3 {
+        let name = format!("hooli/tool-{i}");
+        let repo = seed
+            .repository(hooli, &name, seed::Repo::stars(1).pushed_days(1))
+            .await;
+        seed.depends(repo, &[seed::Edge::runtime(standard.left_pad)])
+            .await;
+    }
     let Some(browser) = Browser::start().await else {
         return;
     };
@@ -116,6 +127,95 @@ async fn a_package_page_shows_counts_that_equal_its_lists_and_who_to_ask() {
         browser.texts("#organizations-count").await,
         [organizations.len().to_string()]
     );
+
+    // Ranked in the API's order, and in the other one on request.
+    let by = |sort: &'static str| {
+        let app = &app;
+        async move {
+            let path = format!("/api/v1/packages/npm/left-pad/organizations?sort={sort}");
+            let body: serde_json::Value = app.get(&path).await.json().await.unwrap();
+            body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["login"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_ne!(
+        by("repositories").await,
+        by("stars").await,
+        "the fixture tells them apart"
+    );
+    assert_eq!(who_to_ask(&browser).await, by("stars").await);
+    browser.click_through("#who-order").await;
+    assert!(browser.location().await.contains("who=repositories"));
+    assert_eq!(who_to_ask(&browser).await, by("repositories").await);
+
+    // The badges are drawn (the browser decoded each SVG), their Markdown links back here
+    // from the public address, and the CSV export holds the listed rows.
+    let drawn = browser
+        .client
+        .execute(
+            "return Array.from(document.querySelectorAll('.badges img'))
+                .map(i => i.complete && i.naturalWidth > 0);",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(drawn, serde_json::json!([true, true, true]));
+    let markdown = browser
+        .client
+        .find(Locator::Css("#badge-markdown"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    let public = &app.state.settings.api.public_url;
+    assert!(
+        markdown.starts_with(&format!(
+            "[![used by: repositories]({public}/badges/npm/left"
+        )),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains(&format!("]({public}/npm/left-pad)")),
+        "{markdown}"
+    );
+    let csv_link = browser
+        .client
+        .find(Locator::LinkText("CSV"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let csv = app.get(&csv_link).await.text().await.unwrap();
+    let exported: Vec<String> = csv
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(exported, api_rows(&app, "left-pad", "").await);
+}
+
+/// The logins "who to ask" lists, in order.
+async fn who_to_ask(browser: &Browser) -> Vec<String> {
+    let mut logins = Vec::new();
+    for link in browser
+        .client
+        .find_all(Locator::Css("ol.who a.org"))
+        .await
+        .unwrap()
+    {
+        let href = link.attr("href").await.unwrap().unwrap();
+        let login = href.trim_start_matches("/orgs/").split('?').next().unwrap();
+        logins.push(login.to_owned());
+    }
+    logins
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -23,6 +23,18 @@ pub async fn package_ids_of_organization(
         .await
 }
 
+/// The stars of a package's counted dependents: the sum of its roll-up rows (an
+/// index-only range of `package_organizations_by_stars`, one entry per organization).
+pub async fn stars_of_package(conn: &mut AsyncPgConnection, package_id: Uuid) -> QueryResult<i64> {
+    package_organizations::table
+        .filter(package_organizations::package_id.eq(package_id))
+        .select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "coalesce(sum(stars_sum), 0)::int8",
+        ))
+        .get_result(conn)
+        .await
+}
+
 /// A roll-up row as recomputed from its edges.
 #[derive(Insertable)]
 #[diesel(table_name = package_organizations)]

@@ -15,12 +15,13 @@ mod stats;
 mod usage;
 
 pub use dependents::{
-    Dependent, DependentsCursor, DependentsQuery, DependentsSort, dependents, dependents_query,
+    Dependent, DependentsCursor, DependentsQuery, DependentsSort, dependents, dependents_exceed,
+    dependents_query,
 };
 pub use repository::repository_with_dependencies;
 pub use search::{SearchHit, SearchTarget, search, search_query};
 pub use stats::{Stats, most_depended_upon, stats};
 pub use usage::{
     OrganizationDependency, OrganizationUsage, OrganizationsSort, organization_dependencies,
-    organizations_using, organizations_using_query,
+    organizations_exceed, organizations_using, organizations_using_query,
 };

@@ -52,6 +52,41 @@ pub async fn organizations_using(
         .await
 }
 
+/// Whether the organizations listing of `package_id` (from its start) has more than `n`
+/// rows: one row read at offset `n` of the package's roll-up rows, joined with the
+/// organizations only to filter by funding (see [`super::dependents::dependents_exceed`]).
+pub async fn organizations_exceed(
+    conn: &mut AsyncPgConnection,
+    package_id: Uuid,
+    has_funding: bool,
+    n: i64,
+) -> QueryResult<bool> {
+    use package_organizations::dsl as po;
+
+    let found = if has_funding {
+        po::package_organizations
+            .inner_join(organizations::table)
+            .filter(po::package_id.eq(package_id))
+            .filter(
+                organizations::sponsors_listing_url
+                    .is_not_null()
+                    .or(organizations::funding.ne(serde_json::json!([]))),
+            )
+            .select(po::organization_id)
+            .offset(n)
+            .first::<Uuid>(conn)
+            .await
+    } else {
+        po::package_organizations
+            .filter(po::package_id.eq(package_id))
+            .select(po::organization_id)
+            .offset(n)
+            .first::<Uuid>(conn)
+            .await
+    };
+    Ok(found.optional()?.is_some())
+}
+
 /// The statement [`organizations_using`] runs, for [`crate::explain`].
 pub fn organizations_using_query(
     package_id: Uuid,
