@@ -67,11 +67,6 @@ pub(crate) fn markdown_code(text: &str) -> String {
     format!("{fence} {} {fence}", text.replace(['\r', '\n'], " "))
 }
 
-/// `n` and `one` or `many` (`1 repository`, `5 repositories`).
-pub(crate) fn counted(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 /// Whether an export is cut, and how many rows it holds when that is known, decided before
 /// its first byte; `exceeds(n)` asks the database whether the listing has more than `n`
 /// rows, and runs only when the stored count cannot tell.

@@ -468,16 +468,8 @@ async fn export_dependents(
          forks not counted). From wump.\n\n",
         key.ecosystem,
         crate::exports::markdown_code(&key.name),
-        exports::counted(
-            package.dependents_count.try_into().unwrap_or(0),
-            "repository",
-            "repositories"
-        ),
-        exports::counted(
-            package.organizations_count.try_into().unwrap_or(0),
-            "organization",
-            "organizations"
-        ),
+        crate::pages::format::counted(package.dependents_count, "repository", "repositories"),
+        crate::pages::format::counted(package.organizations_count, "organization", "organizations"),
     );
     let export = Export {
         format,
@@ -738,16 +730,8 @@ async fn export_organizations(
          repositories and forks not counted). From wump.\n\n",
         key.ecosystem,
         crate::exports::markdown_code(&key.name),
-        exports::counted(
-            package.organizations_count.try_into().unwrap_or(0),
-            "organization",
-            "organizations"
-        ),
-        exports::counted(
-            package.dependents_count.try_into().unwrap_or(0),
-            "repository",
-            "repositories"
-        ),
+        crate::pages::format::counted(package.organizations_count, "organization", "organizations"),
+        crate::pages::format::counted(package.dependents_count, "repository", "repositories"),
     );
     let export = Export {
         format,
