@@ -8,6 +8,7 @@
 
 pub mod dependency;
 pub mod ecosystem;
+pub mod event;
 pub mod hex;
 pub mod jobs;
 pub mod model;
@@ -20,6 +21,7 @@ pub mod tier;
 
 pub use dependency::DependencyKind;
 pub use ecosystem::{Ecosystem, UnknownEcosystem};
+pub use event::{EventKind, UnknownEventKind};
 pub use model::{FundingLink, OrganizationKind, PackageRef, RepoFullName, UnknownOrganizationKind};
 pub use settings::Settings;
 pub use tier::{Tier, UnknownTier};

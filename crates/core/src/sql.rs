@@ -17,7 +17,7 @@ use diesel::{
     sql_types::Text,
 };
 
-use crate::{DependencyKind, Ecosystem, OrganizationKind, jobs::JobType, tier::Tier};
+use crate::{DependencyKind, Ecosystem, EventKind, OrganizationKind, jobs::JobType, tier::Tier};
 
 /// Implements `ToSql<Text, Pg>` (through `as_str`) and `FromSql<Text, Pg>` (through
 /// `FromStr`) for an enum that derives `AsExpression` and `FromSqlRow`.
@@ -38,4 +38,11 @@ macro_rules! text_column {
     )+};
 }
 
-text_column!(Ecosystem, DependencyKind, OrganizationKind, JobType, Tier);
+text_column!(
+    Ecosystem,
+    DependencyKind,
+    EventKind,
+    OrganizationKind,
+    JobType,
+    Tier
+);

@@ -12,6 +12,10 @@
 //! of the counted edges of one (package, organization), existing only when that count is
 //! positive.
 //!
+//! History, in the same transaction: every counted edge that appears or goes, and every
+//! roll-up row that appears or goes, is a row of `dependency_events`
+//! ([`crate::tables::dependency_events`]). A write that changes nothing writes no event.
+//!
 //! Concurrency: a writer locks the repository rows it changes (`FOR UPDATE`, in id order)
 //! and then a transaction-scoped advisory lock per organization involved (in id order), so
 //! two writers never recompute the same roll-up row from different snapshots.
@@ -24,10 +28,11 @@ use diesel::{
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
-use wump_core::DependencyKind;
+use wump_core::{DependencyKind, EventKind};
 
 use crate::tables::{
     dependencies::{self, Dependency, NewEdge, primary_kind},
+    dependency_events::{self, NewEvent},
     package_organizations::{self, RollupRow},
     packages, repositories,
 };
@@ -146,6 +151,7 @@ async fn replace_in_transaction(
     let counted_new = !archived && !fork;
     let mut dependents_delta: BTreeMap<Uuid, i32> = BTreeMap::new();
     let mut pairs: BTreeSet<(Uuid, Uuid)> = BTreeSet::new();
+    let mut events = Vec::new();
     for row in &rows {
         if existing.contains_key(&row.package_id) {
             changes.updated += 1;
@@ -154,6 +160,13 @@ async fn replace_in_transaction(
             if counted_new {
                 *dependents_delta.entry(row.package_id).or_default() += 1;
                 pairs.insert((row.package_id, organization_id));
+                events.push(NewEvent {
+                    package_id: row.package_id,
+                    event: EventKind::DependentAdded,
+                    organization_id,
+                    repository: Some((repository_id, row.kind)),
+                    stars: stars.into(),
+                });
             }
         }
     }
@@ -162,11 +175,19 @@ async fn replace_in_transaction(
         if old.is_counted() {
             *dependents_delta.entry(old.package_id).or_default() -= 1;
             pairs.insert((old.package_id, old.organization_id));
+            events.push(NewEvent {
+                package_id: old.package_id,
+                event: EventKind::DependentRemoved,
+                organization_id: old.organization_id,
+                repository: Some((repository_id, old.kind)),
+                stars: old.repo_stars.into(),
+            });
         }
     }
 
-    let organizations_delta = recompute_rollups(conn, &pairs).await?;
+    let organizations_delta = recompute_rollups(conn, &pairs, &mut events).await?;
     packages::apply_count_deltas(conn, &dependents_delta, &organizations_delta).await?;
+    dependency_events::record(conn, &events).await?;
 
     let mut touched: BTreeSet<Uuid> = rows.iter().map(|r| r.package_id).collect();
     touched.extend(vanished.iter().map(|d| d.package_id));
@@ -212,6 +233,14 @@ struct StaleEdge {
     #[diesel(sql_type = SqlUuid)]
     package_id: Uuid,
     #[diesel(sql_type = SqlUuid)]
+    repository_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: DependencyKind,
+    #[diesel(sql_type = Integer)]
+    old_stars: i32,
+    #[diesel(sql_type = Integer)]
+    new_stars: i32,
+    #[diesel(sql_type = SqlUuid)]
     old_organization_id: Uuid,
     #[diesel(sql_type = SqlUuid)]
     new_organization_id: Uuid,
@@ -231,7 +260,8 @@ async fn sync_in_transaction(
     }
 
     let stale: Vec<StaleEdge> = diesel::sql_query(
-        "SELECT d.package_id, d.organization_id AS old_organization_id,
+        "SELECT d.package_id, d.repository_id, d.kind, d.repo_stars AS old_stars,
+                r.stars AS new_stars, d.organization_id AS old_organization_id,
                 r.organization_id AS new_organization_id,
                 NOT (d.repo_archived OR d.repo_fork) AS old_counted,
                 NOT (r.archived OR r.fork) AS new_counted
@@ -268,10 +298,32 @@ async fn sync_in_transaction(
 
     let mut dependents_delta: BTreeMap<Uuid, i32> = BTreeMap::new();
     let mut pairs = BTreeSet::new();
+    let mut events = Vec::new();
     for edge in &stale {
         let delta = i32::from(edge.new_counted) - i32::from(edge.old_counted);
         if delta != 0 {
             *dependents_delta.entry(edge.package_id).or_default() += delta;
+            // Archived, forked, or restored: the repository left or rejoined the dependents.
+            let (event, organization_id, stars) = if delta > 0 {
+                (
+                    EventKind::DependentAdded,
+                    edge.new_organization_id,
+                    edge.new_stars,
+                )
+            } else {
+                (
+                    EventKind::DependentRemoved,
+                    edge.old_organization_id,
+                    edge.old_stars,
+                )
+            };
+            events.push(NewEvent {
+                package_id: edge.package_id,
+                event,
+                organization_id,
+                repository: Some((edge.repository_id, edge.kind)),
+                stars: stars.into(),
+            });
         }
         if edge.old_counted {
             pairs.insert((edge.package_id, edge.old_organization_id));
@@ -280,8 +332,9 @@ async fn sync_in_transaction(
             pairs.insert((edge.package_id, edge.new_organization_id));
         }
     }
-    let organizations_delta = recompute_rollups(conn, &pairs).await?;
+    let organizations_delta = recompute_rollups(conn, &pairs, &mut events).await?;
     packages::apply_count_deltas(conn, &dependents_delta, &organizations_delta).await?;
+    dependency_events::record(conn, &events).await?;
 
     Ok(EdgeChanges {
         updated,
@@ -327,15 +380,18 @@ struct RollupTotals {
     repositories_count: i32,
     #[diesel(sql_type = BigInt)]
     stars_sum: i64,
-    #[diesel(sql_type = Bool)]
-    existed: bool,
+    /// The row's star sum before, `None` when there was no row.
+    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+    previous_stars: Option<i64>,
 }
 
 /// Recomputes the roll-up rows of `pairs` from their counted edges; returns, per package,
-/// how many roll-up rows appeared minus how many vanished.
+/// how many roll-up rows appeared minus how many vanished, and adds an organization event
+/// to `events` for each.
 async fn recompute_rollups(
     conn: &mut AsyncPgConnection,
     pairs: &BTreeSet<(Uuid, Uuid)>,
+    events: &mut Vec<NewEvent>,
 ) -> QueryResult<BTreeMap<Uuid, i32>> {
     if pairs.is_empty() {
         return Ok(BTreeMap::new());
@@ -345,9 +401,9 @@ async fn recompute_rollups(
         "SELECT p.package_id, p.organization_id,
                 count(d.repository_id)::int4 AS repositories_count,
                 coalesce(sum(d.repo_stars), 0)::int8 AS stars_sum,
-                EXISTS (SELECT 1 FROM package_organizations po
-                         WHERE po.package_id = p.package_id
-                           AND po.organization_id = p.organization_id) AS existed
+                (SELECT po.stars_sum FROM package_organizations po
+                  WHERE po.package_id = p.package_id
+                    AND po.organization_id = p.organization_id) AS previous_stars
            FROM unnest($1::uuid[], $2::uuid[]) AS p(package_id, organization_id)
            LEFT JOIN dependencies d
              ON d.package_id = p.package_id AND d.organization_id = p.organization_id
@@ -365,14 +421,28 @@ async fn recompute_rollups(
     let mut present = Vec::new();
     for t in totals {
         if t.repositories_count == 0 {
-            if t.existed {
+            if let Some(stars) = t.previous_stars {
                 *delta.entry(t.package_id).or_default() -= 1;
                 gone_packages.push(t.package_id);
                 gone_organizations.push(t.organization_id);
+                events.push(NewEvent {
+                    package_id: t.package_id,
+                    event: EventKind::OrganizationRemoved,
+                    organization_id: t.organization_id,
+                    repository: None,
+                    stars,
+                });
             }
         } else {
-            if !t.existed {
+            if t.previous_stars.is_none() {
                 *delta.entry(t.package_id).or_default() += 1;
+                events.push(NewEvent {
+                    package_id: t.package_id,
+                    event: EventKind::OrganizationAdded,
+                    organization_id: t.organization_id,
+                    repository: None,
+                    stars: t.stars_sum,
+                });
             }
             present.push(RollupRow {
                 package_id: t.package_id,

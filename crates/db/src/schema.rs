@@ -36,6 +36,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    dependency_events (id) {
+        id -> Int8,
+        package_id -> Uuid,
+        event -> Text,
+        host -> Text,
+        organization_id -> Uuid,
+        organization -> Text,
+        repository_id -> Nullable<Uuid>,
+        repository -> Nullable<Text>,
+        kind -> Nullable<Text>,
+        stars -> Int8,
+        dispatched -> Bool,
+        occurred_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     job_executions (id) {
         id -> Uuid,
         job_id -> Text,
@@ -49,6 +66,16 @@ diesel::table! {
         started_at -> Timestamptz,
         finished_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    organization_daily_counts (organization_id, day) {
+        organization_id -> Uuid,
+        day -> Date,
+        repositories_count -> Int4,
+        stars_total -> Int8,
+        packages_count -> Int4,
     }
 }
 
@@ -73,12 +100,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    package_daily_counts (package_id, day) {
+        package_id -> Uuid,
+        day -> Date,
+        dependents_count -> Int4,
+        organizations_count -> Int4,
+        stars_sum -> Int8,
+        kinds -> Jsonb,
+    }
+}
+
+diesel::table! {
     package_organizations (package_id, organization_id) {
         package_id -> Uuid,
         organization_id -> Uuid,
         repositories_count -> Int4,
         stars_sum -> Int8,
         last_seen_at -> Timestamptz,
+        first_seen_at -> Timestamptz,
     }
 }
 
@@ -127,6 +166,9 @@ diesel::table! {
 diesel::joinable!(dependencies -> organizations (organization_id));
 diesel::joinable!(dependencies -> packages (package_id));
 diesel::joinable!(dependencies -> repositories (repository_id));
+diesel::joinable!(dependency_events -> packages (package_id));
+diesel::joinable!(organization_daily_counts -> organizations (organization_id));
+diesel::joinable!(package_daily_counts -> packages (package_id));
 diesel::joinable!(package_organizations -> organizations (organization_id));
 diesel::joinable!(package_organizations -> packages (package_id));
 diesel::joinable!(repositories -> organizations (organization_id));
@@ -134,8 +176,11 @@ diesel::joinable!(repositories -> organizations (organization_id));
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     dependencies,
+    dependency_events,
     job_executions,
+    organization_daily_counts,
     organizations,
+    package_daily_counts,
     package_organizations,
     packages,
     repositories,

@@ -14,6 +14,7 @@
 
 pub mod api_keys;
 pub mod dependencies;
+pub mod dependency_events;
 pub mod job_executions;
 pub mod organizations;
 pub mod package_organizations;

@@ -1,5 +1,6 @@
 //! Edge replacement keeps roll-ups and stored counts exactly equal to a from-scratch
-//! aggregate over the edges, whatever sequence of writes led there.
+//! aggregate over the edges, whatever sequence of writes led there, and its events add up
+//! to those counts.
 
 use std::collections::BTreeSet;
 
@@ -21,6 +22,53 @@ async fn stored_and_recomputed(conn: &mut AsyncPgConnection) -> [(String, String
     test_support::stored_and_recomputed_counts(conn)
         .await
         .expect("reading the counts")
+}
+
+#[derive(diesel::QueryableByName)]
+struct EventSums {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    dependents_count: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    organizations_count: i32,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    dependents_from_events: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    organizations_from_events: i64,
+}
+
+/// Per package, `(stored counts, additions minus removals in its events)`: from an empty
+/// start, the history must account for every dependent and organization counted now.
+async fn counts_and_event_sums(conn: &mut AsyncPgConnection) -> Vec<(String, String)> {
+    let rows: Vec<EventSums> = diesel::sql_query(
+        "SELECT p.name, p.dependents_count, p.organizations_count,
+                coalesce(sum(CASE e.event WHEN 'dependent.added' THEN 1
+                                          WHEN 'dependent.removed' THEN -1 END), 0)::int8
+                    AS dependents_from_events,
+                coalesce(sum(CASE e.event WHEN 'organization.added' THEN 1
+                                          WHEN 'organization.removed' THEN -1 END), 0)::int8
+                    AS organizations_from_events
+           FROM packages p LEFT JOIN dependency_events e ON e.package_id = p.id
+          GROUP BY p.id ORDER BY p.name",
+    )
+    .load(conn)
+    .await
+    .expect("summing the events");
+    rows.into_iter()
+        .map(|r| {
+            (
+                format!(
+                    "{} {} {}",
+                    r.name, r.dependents_count, r.organizations_count
+                ),
+                format!(
+                    "{} {} {}",
+                    r.name, r.dependents_from_events, r.organizations_from_events
+                ),
+            )
+        })
+        .collect()
 }
 
 const REPOS: usize = 6;
@@ -65,7 +113,8 @@ struct World {
 
 async fn reset(conn: &mut AsyncPgConnection) -> World {
     diesel::sql_query(
-        "TRUNCATE organizations, repositories, packages, dependencies, package_organizations",
+        "TRUNCATE organizations, repositories, packages, dependencies, package_organizations,
+                  dependency_events, package_daily_counts, organization_daily_counts",
     )
     .execute(conn)
     .await
@@ -155,6 +204,9 @@ fn rollups_and_counts_equal_a_from_scratch_aggregate_after_any_sequence_of_write
                     apply(&mut conn, &world, op).await;
                     for (stored, recomputed) in stored_and_recomputed(&mut conn).await {
                         prop_assert_eq!(stored, recomputed, "after {:?}", op);
+                    }
+                    for (counts, from_events) in counts_and_event_sums(&mut conn).await {
+                        prop_assert_eq!(counts, from_events, "after {:?}", op);
                     }
                 }
                 Ok::<(), TestCaseError>(())
