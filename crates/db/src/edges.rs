@@ -56,6 +56,8 @@ pub struct EdgeChanges {
     pub inserted: usize,
     pub updated: usize,
     pub deleted: usize,
+    /// Rows written to `dependency_events` (dependents and organizations gained or lost).
+    pub events: usize,
     /// Packages whose edges, counts or roll-ups changed: their cached answers are stale.
     pub touched_packages: Vec<Uuid>,
     /// Organizations whose roll-ups changed.
@@ -188,6 +190,7 @@ async fn replace_in_transaction(
     let organizations_delta = recompute_rollups(conn, &pairs, &mut events).await?;
     packages::apply_count_deltas(conn, &dependents_delta, &organizations_delta).await?;
     dependency_events::record(conn, &events).await?;
+    changes.events = events.len();
 
     let mut touched: BTreeSet<Uuid> = rows.iter().map(|r| r.package_id).collect();
     touched.extend(vanished.iter().map(|d| d.package_id));
@@ -338,6 +341,7 @@ async fn sync_in_transaction(
 
     Ok(EdgeChanges {
         updated,
+        events: events.len(),
         touched_packages: stale
             .iter()
             .map(|e| e.package_id)
