@@ -21,6 +21,10 @@ pub enum JobType {
     Enrich,
     Discover,
     Cleanup,
+    /// Match new dependency events against webhook subscriptions (the outbox).
+    Dispatch,
+    /// Send one webhook delivery.
+    Deliver,
     /// Does nothing ([`NoopJob`]): only the queue benchmark runs it, and only a worker with
     /// `worker.noop_jobs` set takes it. Left out of [`JobType::ALL`].
     Noop,
@@ -28,12 +32,14 @@ pub enum JobType {
 
 impl JobType {
     /// Every job type production runs (not [`JobType::Noop`]).
-    pub const ALL: [JobType; 5] = [
+    pub const ALL: [JobType; 7] = [
         JobType::Scrape,
         JobType::Parse,
         JobType::Enrich,
         JobType::Discover,
         JobType::Cleanup,
+        JobType::Dispatch,
+        JobType::Deliver,
     ];
 
     /// The lower-case id stored in `job_executions.job_type`.
@@ -44,6 +50,8 @@ impl JobType {
             JobType::Enrich => "enrich",
             JobType::Discover => "discover",
             JobType::Cleanup => "cleanup",
+            JobType::Dispatch => "dispatch",
+            JobType::Deliver => "deliver",
             JobType::Noop => "noop",
         }
     }
@@ -57,7 +65,10 @@ impl fmt::Display for JobType {
 
 /// The id given was not a job type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown job type `{0}` (expected scrape, parse, enrich, discover or cleanup)")]
+#[error(
+    "unknown job type `{0}` (expected scrape, parse, enrich, discover, cleanup, dispatch or \
+     deliver)"
+)]
 pub struct UnknownJobType(pub String);
 
 impl std::str::FromStr for JobType {
@@ -147,6 +158,28 @@ pub struct DiscoverJob {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CleanupJob {}
+
+/// Match dependency events not yet dispatched against the webhook subscriptions, record a
+/// delivery per match and enqueue a [`DeliverJob`] for each (scheduled every minute, and
+/// asked for by any run that recorded events).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DispatchJob {}
+
+/// Send one recorded webhook delivery (`webhook_deliveries.id`), signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverJob {
+    pub delivery_id: uuid::Uuid,
+}
+
+impl JobPayload for DispatchJob {
+    const JOB_TYPE: JobType = JobType::Dispatch;
+}
+
+impl JobPayload for DeliverJob {
+    const JOB_TYPE: JobType = JobType::Deliver;
+}
 
 /// Does nothing: what `wump-bench queue` enqueues to measure the queues alone. A worker
 /// runs it only with `worker.noop_jobs` set (never by default) and never records it in

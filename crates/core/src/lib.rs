@@ -18,6 +18,7 @@ mod sql;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
 pub mod tier;
+pub mod webhooks;
 
 pub use dependency::DependencyKind;
 pub use ecosystem::{Ecosystem, UnknownEcosystem};

@@ -38,6 +38,8 @@ pub struct Settings {
     pub provider_limits: ProviderLimitsSettings,
     /// Which files of a repository are read as manifests.
     pub manifests: ManifestLimits,
+    /// Webhook subscriptions and their deliveries (docs/webhooks.md).
+    pub webhooks: WebhookSettings,
     pub telemetry: TelemetrySettings,
     /// Data providers' section, read by the worker into `wump_providers::ProvidersConfig`
     /// (which owns its shape and rejects unknown keys there).
@@ -560,7 +562,7 @@ pub struct ScheduleSettings {
     /// clocks and firing delays; it only keeps Valkey tidy beyond that.
     pub lock_ttl_secs: u64,
     /// The entries by name (the name is part of the lock key). Configured entries are laid
-    /// over the built-in `scrape`, `enrich` and `cleanup` ones key by key, so
+    /// over the built-in `scrape`, `enrich`, `cleanup` and `dispatch` ones key by key, so
     /// `WUMP__SCHEDULE__JOBS__SCRAPE__ENABLED=false` turns one off.
     #[serde(deserialize_with = "scheduled_jobs")]
     pub jobs: BTreeMap<String, ScheduledJob>,
@@ -592,6 +594,11 @@ impl Default for ScheduleSettings {
                 (
                     "cleanup".into(),
                     entry("0 0 4 1 * *", JobType::Cleanup, serde_json::json!({})),
+                ),
+                // The webhook outbox, for events whose writer's follow-up was lost.
+                (
+                    "dispatch".into(),
+                    entry("0 * * * * *", JobType::Dispatch, serde_json::json!({})),
                 ),
             ]),
         }
@@ -783,7 +790,7 @@ pub struct QueueSettings {
     /// Jobs one worker process runs at once from each priority's queue of one job type.
     pub concurrency: PriorityConcurrency,
     /// Overrides of [`Self::concurrency`] per job type (`scrape`, `parse`, `enrich`,
-    /// `discover`, `cleanup`).
+    /// `discover`, `cleanup`, `dispatch`, `deliver`).
     pub job_concurrency: HashMap<JobType, PriorityConcurrency>,
     /// Prepended to every queue key (queue names, the dead-letter list), e.g. to share
     /// one Valkey between deployments; empty in production. Tests use one per test.
@@ -888,6 +895,71 @@ impl QueueSettings {
     }
 }
 
+/// Webhooks: the key their secrets are encrypted under, where deliveries may go, and how
+/// they are retried (docs/webhooks.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// The key subscription secrets are encrypted under: the base64 of 32 random bytes
+    /// (`openssl rand -base64 32`), the same in every api and worker process. A secret:
+    /// set it through `WUMP__WEBHOOKS__SECRET_KEY`. Unset, the webhook routes answer 503
+    /// and deliveries fail.
+    pub secret_key: Option<SecretString>,
+    /// Ranges (CIDRs) deliveries may reach although the built-in rules refuse them
+    /// (loopback, private, link-local, …), e.g. `["10.20.0.0/16"]` for receivers inside
+    /// your own network.
+    pub allowed_networks: Vec<String>,
+    /// Accept `http://` URLs (not only https).
+    pub allow_http: bool,
+    /// Redirects a delivery follows, each hop checked like the URL itself; 0 (the
+    /// default): a redirect answer is a failed attempt.
+    pub max_redirects: u32,
+    /// Time for one delivery, connecting to the last byte of the answer (ms).
+    pub timeout_ms: u64,
+    /// Largest body sent (bytes); a bigger one fails without retry.
+    pub max_payload_bytes: usize,
+    /// Attempts per delivery before it is failed and dead-lettered.
+    pub max_attempts: u32,
+    /// Delay before the first retry of a delivery; it doubles per attempt, plus up to 25%
+    /// jitter (ms).
+    pub backoff_base_ms: u64,
+    /// Longest delay between two attempts of a delivery (ms).
+    pub backoff_max_ms: u64,
+    /// Failed deliveries in a row (each after its last attempt) that disable a
+    /// subscription; 0 never disables.
+    pub disable_after_failures: u32,
+    /// Subscriptions one API key may hold.
+    pub max_subscriptions_per_key: u32,
+    /// Events one dispatch run matches against subscriptions per transaction.
+    pub dispatch_batch: usize,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            secret_key: None,
+            allowed_networks: Vec::new(),
+            allow_http: false,
+            max_redirects: 0,
+            timeout_ms: 10_000,
+            max_payload_bytes: 64 * 1024,
+            max_attempts: 8,
+            backoff_base_ms: 30_000,
+            backoff_max_ms: 3_600_000,
+            disable_after_failures: 5,
+            max_subscriptions_per_key: 25,
+            dispatch_batch: 500,
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// [`Self::timeout_ms`] as a duration (at least 100 ms).
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms.max(100))
+    }
+}
+
 /// Logs, traces and metrics.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -970,7 +1042,8 @@ impl Settings {
                     .try_parsing(true)
                     // Lists from one variable, comma-separated.
                     .list_separator(",")
-                    .with_list_parse_key("api.auth.trusted_proxies"),
+                    .with_list_parse_key("api.auth.trusted_proxies")
+                    .with_list_parse_key("webhooks.allowed_networks"),
             )
             .build()?
             .try_deserialize()
