@@ -17,6 +17,7 @@ pub mod explain;
 pub mod funding;
 pub mod keys;
 pub mod migrations;
+pub mod outbox;
 pub mod pool;
 pub mod queue;
 pub mod schema;

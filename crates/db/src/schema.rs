@@ -163,6 +163,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        subscription_id -> Uuid,
+        event_id -> Int8,
+        event -> Text,
+        payload -> Jsonb,
+        status -> Text,
+        attempts -> Int4,
+        response_status -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        latency_ms -> Nullable<Int4>,
+        enqueued_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Uuid,
+        api_key_id -> Uuid,
+        url -> Text,
+        description -> Nullable<Text>,
+        events -> Array<Text>,
+        min_stars -> Int8,
+        package_ids -> Nullable<Array<Uuid>>,
+        organization_host -> Nullable<Text>,
+        organization_login -> Nullable<Text>,
+        secret_ciphertext -> Bytea,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        disabled_at -> Nullable<Timestamptz>,
+        disabled_reason -> Nullable<Text>,
+        consecutive_failures -> Int4,
+    }
+}
+
 diesel::joinable!(dependencies -> organizations (organization_id));
 diesel::joinable!(dependencies -> packages (package_id));
 diesel::joinable!(dependencies -> repositories (repository_id));
@@ -172,6 +210,8 @@ diesel::joinable!(package_daily_counts -> packages (package_id));
 diesel::joinable!(package_organizations -> organizations (organization_id));
 diesel::joinable!(package_organizations -> packages (package_id));
 diesel::joinable!(repositories -> organizations (organization_id));
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
+diesel::joinable!(webhook_subscriptions -> api_keys (api_key_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
@@ -184,4 +224,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     package_organizations,
     packages,
     repositories,
+    webhook_deliveries,
+    webhook_subscriptions,
 );

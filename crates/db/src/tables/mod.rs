@@ -20,3 +20,5 @@ pub mod organizations;
 pub mod package_organizations;
 pub mod packages;
 pub mod repositories;
+pub mod webhook_deliveries;
+pub mod webhook_subscriptions;

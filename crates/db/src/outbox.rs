@@ -1,0 +1,107 @@
+//! The webhook outbox: `dependency_events` not yet `dispatched`, matched against the
+//! enabled `webhook_subscriptions`. The edge writers record events in the transaction that
+//! changes the counts; the dispatch job claims them here (`FOR UPDATE SKIP LOCKED`, so two
+//! dispatchers never take the same event), stores a delivery per match
+//! (`tables::webhook_deliveries::insert_new`) and marks them dispatched, in one transaction
+//! of its own. A crash before the commit leaves the events undispatched for the next run;
+//! a delivery is never stored twice for one (subscription, event).
+
+use chrono::{DateTime, Utc};
+use diesel::{
+    prelude::*,
+    sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid},
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+use wump_core::{DependencyKind, Ecosystem, EventKind};
+
+use crate::schema::dependency_events;
+
+/// One event matched to one subscription, with what its payload names.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct Match {
+    #[diesel(sql_type = BigInt)]
+    pub event_id: i64,
+    #[diesel(sql_type = Text)]
+    pub event: EventKind,
+    #[diesel(sql_type = SqlUuid)]
+    pub subscription_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub ecosystem: Ecosystem,
+    #[diesel(sql_type = Text)]
+    pub package: String,
+    #[diesel(sql_type = Text)]
+    pub host: String,
+    #[diesel(sql_type = Text)]
+    pub organization: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub repository: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub kind: Option<DependencyKind>,
+    #[diesel(sql_type = BigInt)]
+    pub stars: i64,
+    #[diesel(sql_type = Timestamptz)]
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Locks up to `limit` undispatched events, oldest first, skipping those another
+/// dispatcher holds; returns their ids. Call inside a transaction.
+pub async fn claim(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<i64>> {
+    dependency_events::table
+        .filter(dependency_events::dispatched.eq(false))
+        .select(dependency_events::id)
+        .order(dependency_events::id)
+        .limit(limit)
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await
+}
+
+/// Every (event, enabled subscription) pair among `event_ids`: the subscription wants the
+/// event, the stars reach its `min_stars`, and it follows the event's package (named, or
+/// through the organization its repository URL is under, compared case-insensitively).
+pub async fn matches(conn: &mut AsyncPgConnection, event_ids: &[i64]) -> QueryResult<Vec<Match>> {
+    if event_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::sql_query(
+        "SELECT e.id AS event_id, e.event, s.id AS subscription_id, p.ecosystem,
+                p.name AS package, e.host, e.organization, e.repository, e.kind, e.stars,
+                e.occurred_at
+           FROM dependency_events e
+           JOIN packages p ON p.id = e.package_id
+           JOIN webhook_subscriptions s
+             ON s.disabled_at IS NULL
+            AND e.event = ANY (s.events)
+            AND e.stars >= s.min_stars
+            AND (s.package_ids @> ARRAY[e.package_id]
+                 OR (s.organization_login IS NOT NULL
+                     AND starts_with(lower(p.repository_url),
+                                     'https://' || lower(s.organization_host) || '/'
+                                     || lower(s.organization_login) || '/')))
+          WHERE e.id = ANY ($1)
+          ORDER BY e.id, s.id",
+    )
+    .bind::<Array<BigInt>, _>(event_ids)
+    .load(conn)
+    .await
+}
+
+/// Marks `event_ids` dispatched.
+pub async fn mark_dispatched(conn: &mut AsyncPgConnection, event_ids: &[i64]) -> QueryResult<usize> {
+    diesel::update(dependency_events::table.filter(dependency_events::id.eq_any(event_ids)))
+        .set(dependency_events::dispatched.eq(true))
+        .execute(conn)
+        .await
+}
+
+/// How many events wait for dispatch (for tests and the operator).
+pub async fn undispatched(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    dependency_events::table
+        .filter(dependency_events::dispatched.eq(false))
+        .count()
+        .get_result(conn)
+        .await
+}
+
