@@ -105,3 +105,26 @@ pub async fn undispatched(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
         .await
 }
 
+
+/// One dispatch step, in a transaction of its own: claims up to `limit` undispatched
+/// events, stores a delivery per match as `make` builds it (skipping pairs already
+/// stored) and marks the events dispatched. Returns how many events it claimed and the
+/// ids of the deliveries stored; fewer than `limit` claimed means none are left.
+pub async fn dispatch_batch<F>(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    make: F,
+) -> QueryResult<(usize, Vec<Uuid>)>
+where
+    F: Fn(Match) -> crate::tables::webhook_deliveries::NewDelivery + Send + Sync,
+{
+    use diesel_async::AsyncConnection;
+    conn.transaction(async |conn| {
+        let ids = claim(conn, limit).await?;
+        let new: Vec<_> = matches(conn, &ids).await?.into_iter().map(&make).collect();
+        let stored = crate::tables::webhook_deliveries::insert_new(conn, &new).await?;
+        mark_dispatched(conn, &ids).await?;
+        Ok((ids.len(), stored))
+    })
+    .await
+}

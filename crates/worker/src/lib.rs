@@ -12,3 +12,4 @@ pub mod metrics;
 pub mod queue;
 pub mod scheduler;
 pub mod service;
+pub mod webhooks;

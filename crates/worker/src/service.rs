@@ -61,8 +61,17 @@ pub fn job_context(settings: &Settings) -> anyhow::Result<JobContext> {
     }
     let providers = registry;
     tracing::info!(providers = ?providers.names(), "providers configured");
+    let webhooks = crate::webhooks::Webhooks::new(&settings.webhooks, &settings.api.public_url)
+        .context("the webhooks settings")?;
+    if settings.webhooks.secret_key.is_none() {
+        tracing::warn!(
+            "webhooks.secret_key is not set: webhook deliveries fail until it is \
+             (WUMP__WEBHOOKS__SECRET_KEY)"
+        );
+    }
     let mut ctx = JobContext::new(db, valkey, providers, settings.manifests)
-        .with_key_prefix(settings.queues.key_prefix.clone());
+        .with_key_prefix(settings.queues.key_prefix.clone())
+        .with_webhooks(webhooks);
     ctx.job_retention = chrono::Duration::days(settings.cleanup.job_retention_days.into());
     ctx.gone_retention = chrono::Duration::days(settings.cleanup.gone_retention_days.into());
     Ok(ctx)

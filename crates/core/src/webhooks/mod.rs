@@ -14,5 +14,10 @@ pub use cipher::{CipherError, SecretCipher};
 pub use payload::{
     DeliveryPayload, EventData, OrganizationRef, PackageData, RepositoryData,
 };
-pub use policy::{AddressPolicy, Forbidden, TargetError, WebhookTarget};
+pub use policy::{AddressPolicy, Forbidden, MAX_URL_LEN, TargetError, WebhookTarget};
 pub use signing::{SigningSecret, UnreadableSecret, signature, signature_headers};
+
+/// What the webhook routes answer (503) and deliveries fail with while no key is set.
+pub const NOT_CONFIGURED: &str = "webhooks are not configured on this server: the operator \
+     must set webhooks.secret_key (environment variable WUMP__WEBHOOKS__SECRET_KEY) to the \
+     base64 of 32 random bytes, e.g. `openssl rand -base64 32`";

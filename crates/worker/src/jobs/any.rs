@@ -3,7 +3,9 @@
 //! [`BackgroundJob::run`](super::BackgroundJob::run).
 
 use serde_json::Value;
-use wump_core::jobs::{CleanupJob, DiscoverJob, EnrichJob, JobType, ParseJob, ScrapeJob};
+use wump_core::jobs::{
+    CleanupJob, DeliverJob, DiscoverJob, DispatchJob, EnrichJob, JobType, ParseJob, ScrapeJob,
+};
 
 use super::JobError;
 
@@ -15,6 +17,8 @@ pub enum Job {
     Enrich(EnrichJob),
     Discover(DiscoverJob),
     Cleanup(CleanupJob),
+    Dispatch(DispatchJob),
+    Deliver(DeliverJob),
 }
 
 impl Job {
@@ -26,6 +30,8 @@ impl Job {
             Job::Enrich(_) => JobType::Enrich,
             Job::Discover(_) => JobType::Discover,
             Job::Cleanup(_) => JobType::Cleanup,
+            Job::Dispatch(_) => JobType::Dispatch,
+            Job::Deliver(_) => JobType::Deliver,
         }
     }
 
@@ -37,6 +43,8 @@ impl Job {
             Job::Enrich(job) => serde_json::to_value(job),
             Job::Discover(job) => serde_json::to_value(job),
             Job::Cleanup(job) => serde_json::to_value(job),
+            Job::Dispatch(job) => serde_json::to_value(job),
+            Job::Deliver(job) => serde_json::to_value(job),
         };
         value.unwrap_or(Value::Null)
     }
@@ -53,6 +61,8 @@ impl Job {
             JobType::Enrich => Job::Enrich(read(payload)?),
             JobType::Discover => Job::Discover(read(payload)?),
             JobType::Cleanup => Job::Cleanup(read(payload)?),
+            JobType::Dispatch => Job::Dispatch(read(payload)?),
+            JobType::Deliver => Job::Deliver(read(payload)?),
             JobType::Noop => {
                 return Err(JobError::Payload(
                     "no-op jobs are for the queue benchmark only".into(),

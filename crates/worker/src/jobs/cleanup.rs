@@ -52,6 +52,7 @@ impl BackgroundJob for CleanupJob {
                 Ok((changes, deleted))
             })
             .await?;
+            outcome.events_recorded += changes.events;
             touched_packages.extend(changes.touched_packages);
             touched_organizations.extend(changes.touched_organizations);
             if was_deleted {

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use wump_db::{DbPool, ValkeyPool, queue::Queues};
+
+use crate::webhooks::Webhooks;
 use wump_manifests::matcher;
 use wump_providers::{DataProvider, ProviderKind, ProviderRegistry};
 
@@ -41,6 +43,11 @@ pub struct JobContext {
     /// scrape of many thousands of repositories never holds them all; `None` returns them
     /// in the outcome.
     pub follow_up_sink: Option<Arc<dyn FollowUpSink>>,
+    /// The queues, for jobs that enqueue as they go (dispatch enqueues each delivery and
+    /// notes it); set with the follow-up sink.
+    pub queues: Option<Queues>,
+    /// Settings, key, address policy and HTTP client of the webhook jobs.
+    pub webhooks: Webhooks,
 }
 
 impl std::fmt::Debug for JobContext {
@@ -76,6 +83,8 @@ impl JobContext {
             gone_retention: chrono::Duration::days(30),
             cleanup_batch: 1000,
             follow_up_sink: None,
+            queues: None,
+            webhooks: Webhooks::default(),
         }
     }
 
@@ -88,7 +97,16 @@ impl JobContext {
     /// Hands follow-ups to `queues` batch by batch as a run produces them (so a big scrape
     /// never holds them all), each at its own priority.
     pub fn with_follow_ups_onto(mut self, queues: Queues) -> Self {
-        self.follow_up_sink = Some(Arc::new(QueueSink { queues }));
+        self.follow_up_sink = Some(Arc::new(QueueSink {
+            queues: queues.clone(),
+        }));
+        self.queues = Some(queues);
+        self
+    }
+
+    /// Uses `webhooks` for the dispatch and deliver jobs.
+    pub fn with_webhooks(mut self, webhooks: Webhooks) -> Self {
+        self.webhooks = webhooks;
         self
     }
 

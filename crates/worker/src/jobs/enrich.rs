@@ -113,6 +113,7 @@ impl BackgroundJob for EnrichJob {
             })
             .await?;
             synced += changes.updated;
+            outcome.events_recorded += changes.events;
             touched_packages.extend(changes.touched_packages);
             touched_organizations.extend(changes.touched_organizations);
             outcome.records_processed += ids.len() as u64;

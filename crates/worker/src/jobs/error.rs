@@ -33,6 +33,13 @@ pub enum JobError {
     /// The run was cancelled before it finished: retryable.
     #[error("the job was cancelled: {0}")]
     Cancelled(String),
+    /// A webhook receiver did not answer with success: retryable with backoff.
+    #[error("webhook delivery failed: {0}")]
+    Delivery(String),
+    /// A webhook delivery that retrying cannot help (a refused address, 410 Gone, no
+    /// key configured): permanent.
+    #[error("webhook delivery refused: {0}")]
+    DeliveryRefused(String),
 }
 
 impl From<diesel::result::Error> for JobError {
@@ -67,12 +74,16 @@ impl JobError {
     /// Whether retrying cannot help: the queue should not try again.
     pub fn is_permanent(&self) -> bool {
         match self {
-            JobError::Payload(_) | JobError::NotFound(_) | JobError::Unsupported(_) => true,
+            JobError::Payload(_)
+            | JobError::NotFound(_)
+            | JobError::Unsupported(_)
+            | JobError::DeliveryRefused(_) => true,
             JobError::Provider(e) => e.is_permanent(),
             JobError::Database(_)
             | JobError::Valkey(_)
             | JobError::Panicked
-            | JobError::Cancelled(_) => false,
+            | JobError::Cancelled(_)
+            | JobError::Delivery(_) => false,
         }
     }
 

@@ -15,7 +15,9 @@
 mod any;
 mod cleanup;
 mod context;
+mod deliver;
 mod discover;
+mod dispatch;
 mod discovered;
 mod enrich;
 mod error;
@@ -31,7 +33,8 @@ use std::future::Future;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 use wump_core::jobs::{
-    CleanupJob, DiscoverJob, EnrichJob, JobPayload, ParseJob, Priority, ScrapeJob,
+    CleanupJob, DeliverJob, DiscoverJob, DispatchJob, EnrichJob, JobPayload, ParseJob, Priority,
+    ScrapeJob,
 };
 
 pub use any::Job;
@@ -56,6 +59,24 @@ pub trait BackgroundJob: JobPayload + DeserializeOwned + Send + Sync + 'static {
         ctx: &Self::Context,
         delivery: &Delivery,
     ) -> impl Future<Output = Result<JobOutcome, JobError>> + Send;
+
+    /// Attempts and backoff of this job type when they differ from the queues' own
+    /// (`queues.max_attempts`, `backoff_*`): webhook deliveries retry for hours, a parse
+    /// does not.
+    fn retry_policy(_ctx: &Self::Context) -> Option<RetryPolicy> {
+        None
+    }
+}
+
+/// A job type's own attempts and backoff ([`BackgroundJob::retry_policy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts before the job is dead-lettered (at least 1).
+    pub max_attempts: u32,
+    /// Delay before the first retry; doubles per attempt, plus up to 25% jitter (ms).
+    pub backoff_base_ms: u64,
+    /// Longest delay between two attempts (ms).
+    pub backoff_max_ms: u64,
 }
 
 /// Where one run of a job came from: its queue, its id there, and which attempt it is.
@@ -71,7 +92,7 @@ pub struct Delivery {
     pub attempt: u32,
 }
 
-/// Registers every job type on `runner`, each run recorded in `job_executions`; with
+/// Registers every job type (the webhook ones too) on `runner`, each run recorded in `job_executions`; with
 /// `noop_jobs`, first the benchmark's no-op job (unrecorded).
 pub fn register_all(runner: Runner, ctx: &JobContext, noop_jobs: bool) -> Runner {
     let runner = if noop_jobs {
@@ -86,6 +107,8 @@ pub fn register_all(runner: Runner, ctx: &JobContext, noop_jobs: bool) -> Runner
         .register::<EnrichJob>(ctx.clone())
         .register::<DiscoverJob>(ctx.clone())
         .register::<CleanupJob>(ctx.clone())
+        .register::<DispatchJob>(ctx.clone())
+        .register::<DeliverJob>(ctx.clone())
 }
 
 /// One database operation (checkouts and queries) within `database.query_timeout_ms`: a

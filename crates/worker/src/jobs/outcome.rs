@@ -20,6 +20,9 @@ pub struct JobOutcome {
     pub touched_organizations: Vec<Uuid>,
     /// Details for `job_executions.metadata` and logs.
     pub metadata: Map<String, Value>,
+    /// Rows the run wrote to `dependency_events`: when any, the runner wakes the webhook
+    /// dispatch (which also runs every minute).
+    pub events_recorded: usize,
 }
 
 /// A job a run asks to be enqueued once it has finished.

@@ -46,6 +46,7 @@ impl BackgroundJob for ParseJob {
             tracing::info!(repository = %full_name, "repository is gone; removing its edges");
             outcome.metadata.insert("gone".into(), json!(true));
             let changes = forget_gone(ctx, repository.id).await?;
+            outcome.events_recorded = changes.events;
             outcome
                 .metadata
                 .insert("edges_deleted".into(), json!(changes.deleted));
@@ -61,6 +62,7 @@ impl BackgroundJob for ParseJob {
 
         let merged = merge_dependencies(read.declarations);
         let (changes, dependencies) = store_edges(ctx, repository.id, merged).await?;
+        outcome.events_recorded = changes.events;
         outcome
             .metadata
             .insert("dependencies".into(), json!(dependencies));

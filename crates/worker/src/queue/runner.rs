@@ -17,7 +17,9 @@ use wump_db::DbPool;
 
 use super::{DeadJob, Envelope, FailedAttempt, QueueError, Queues, database_wait, retry_delay};
 use crate::{
-    jobs::{BackgroundJob, Delivery, JobError, Retry, enqueue_follow_ups, run_recorded},
+    jobs::{
+        BackgroundJob, Delivery, JobError, Retry, RetryPolicy, enqueue_follow_ups, run_recorded,
+    },
     metrics::{self, JobMetrics, Outcome},
 };
 
@@ -146,6 +148,7 @@ impl Runner {
     pub fn register<J: BackgroundJob>(mut self, ctx: J::Context) -> Self {
         let handler = Arc::new(Handler::<J> {
             queues: self.queues.clone(),
+            policy: J::retry_policy(&ctx),
             ctx,
             in_flight: self.in_flight.clone(),
             metrics: self.metrics.clone(),
@@ -338,6 +341,8 @@ impl<T> Drop for AbortOnDrop<T> {
 /// Runs one job type's envelopes with our retry policy.
 struct Handler<J: BackgroundJob> {
     queues: Queues,
+    /// The job type's own attempts and backoff, when not the queues'.
+    policy: Option<RetryPolicy>,
     ctx: J::Context,
     in_flight: InFlight,
     metrics: JobMetrics,
@@ -358,7 +363,16 @@ async fn run_delivered<J: BackgroundJob>(
         Some(db) => run_recorded(db, &job, &ctx, &delivery).await?,
         None => job.run(&ctx, &delivery).await?,
     };
-    enqueue_follow_ups(&queues, &outcome.follow_ups).await
+    enqueue_follow_ups(&queues, &outcome.follow_ups).await?;
+    if outcome.events_recorded > 0 {
+        // New dependency events: match them against the webhook subscriptions now rather
+        // than at the next scheduled dispatch.
+        queues
+            .enqueue(&wump_core::jobs::DispatchJob {}, Priority::Normal)
+            .await
+            .map_err(|e| JobError::Valkey(wump_db::ValkeyError::Unavailable(e.to_string())))?;
+    }
+    Ok(())
 }
 
 impl<J: BackgroundJob> Handler<J> {
@@ -419,7 +433,13 @@ impl<J: BackgroundJob> Handler<J> {
         duration_ms: u64,
         span: &tracing::Span,
     ) -> Result<Outcome, QueueError> {
-        let settings = self.queues.settings();
+        let mut settings = self.queues.settings().clone();
+        if let Some(policy) = self.policy {
+            settings.max_attempts = policy.max_attempts;
+            settings.backoff_base_ms = policy.backoff_base_ms;
+            settings.backoff_max_ms = policy.backoff_max_ms;
+        }
+        let settings = &settings;
         let retry = error.retry();
         let permanent = retry == Retry::Never;
         // Waits already taken at this attempt: a failed attempt moves to the next number,
