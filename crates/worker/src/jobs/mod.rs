@@ -100,13 +100,19 @@ pub fn register_all(runner: Runner, ctx: &JobContext, noop_jobs: bool) -> Runner
     } else {
         runner
     };
-    runner
+    let runner = runner
         .record_runs(ctx.db.clone())
         .register::<ScrapeJob>(ctx.clone())
         .register::<ParseJob>(ctx.clone())
         .register::<EnrichJob>(ctx.clone())
         .register::<DiscoverJob>(ctx.clone())
-        .register::<CleanupJob>(ctx.clone())
+        .register::<CleanupJob>(ctx.clone());
+    register_all_webhooks(runner, ctx)
+}
+
+/// Registers the two webhook jobs, dispatch and deliver, on `runner`.
+pub fn register_all_webhooks(runner: Runner, ctx: &JobContext) -> Runner {
+    runner
         .register::<DispatchJob>(ctx.clone())
         .register::<DeliverJob>(ctx.clone())
 }

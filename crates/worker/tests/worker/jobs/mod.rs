@@ -150,6 +150,8 @@ pub(crate) async fn run(ctx: &JobContext, job: &Job) -> Result<JobOutcome, JobEr
         Job::Enrich(job) => first_attempt(ctx, job).await,
         Job::Discover(job) => first_attempt(ctx, job).await,
         Job::Cleanup(job) => first_attempt(ctx, job).await,
+        Job::Dispatch(job) => first_attempt(ctx, job).await,
+        Job::Deliver(job) => first_attempt(ctx, job).await,
     }
 }
 

@@ -11,4 +11,4 @@ mod processes;
 mod retries;
 pub(crate) mod scheduler;
 mod shutdown;
-mod support;
+pub(crate) mod support;
