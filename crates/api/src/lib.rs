@@ -28,5 +28,6 @@ mod routes;
 pub mod server;
 pub mod state;
 pub mod views;
+pub mod webhooks;
 
 pub use state::AppState;

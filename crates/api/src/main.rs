@@ -83,6 +83,15 @@ async fn serve(settings: Settings, registry: prometheus::Registry) -> anyhow::Re
             .context("database.migrate_on_start")?;
     }
     wump_api::auth::validate_settings(&settings.api)?;
+    wump_api::webhooks::WebhookConfig::check(&settings.webhooks)
+        .map_err(anyhow::Error::msg)
+        .context("the webhooks settings")?;
+    if settings.webhooks.secret_key.is_none() {
+        tracing::warn!(
+            "webhooks.secret_key is not set: the webhook routes answer 503 until it is \
+             (WUMP__WEBHOOKS__SECRET_KEY)"
+        );
+    }
     let db = wump_db::connect(&settings.database)?;
     // Connects in the background: the API serves from PostgreSQL while Valkey is away.
     let valkey = wump_db::connect_valkey(&settings.valkey)?;

@@ -32,8 +32,8 @@ use crate::{
 pub const API_KEY_SCHEME: &str = "api_key";
 
 /// The tags of the routes that answer from the database or the queues directly, never
-/// from the response cache (refresh, job status, admin).
-pub const UNCACHED_TAGS: [&str; 2] = ["jobs", "admin"];
+/// from the response cache (refresh, job status, admin, webhooks).
+pub const UNCACHED_TAGS: [&str; 3] = ["jobs", "admin", "webhooks"];
 
 /// The role an admin route names in its `security(("api_key" = ["admin"]))`.
 pub const ADMIN_ROLE: &str = "admin";
@@ -71,6 +71,14 @@ pub const ADMIN_ROLE: &str = "admin";
         admin::dead_letters::replay_one,
         admin::dead_letters::replay_all,
         admin::dead_letters::purge_one,
+        routes::webhooks::create,
+        routes::webhooks::list,
+        routes::webhooks::show,
+        routes::webhooks::update,
+        routes::webhooks::remove,
+        routes::webhooks::rotate_secret,
+        routes::webhooks::enable,
+        routes::webhooks::deliveries,
     ),
     components(schemas(Problem)),
     modifiers(&Conventions),
@@ -82,6 +90,7 @@ pub const ADMIN_ROLE: &str = "admin";
         (name = "stats", description = "Totals and freshness"),
         (name = "jobs", description = "On-demand refreshes and job status"),
         (name = "admin", description = "API keys, job runs and dead letters (admin tier)"),
+        (name = "webhooks", description = "Signed notifications of new and lost dependents (any API key)"),
     )
 )]
 pub struct ApiDoc;

@@ -49,6 +49,10 @@ pub enum ApiError {
         what: &'static str,
         retry_after: Duration,
     },
+    /// A feature the operator has not configured (webhooks without a key): the detail says
+    /// what to set.
+    #[error("{0}")]
+    NotConfigured(String),
     /// A bug or an unexpected failure; the cause is logged, not shown.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -81,6 +85,7 @@ impl ApiError {
             ApiError::Forbidden { .. } => "urn:wump:problem:forbidden",
             ApiError::RateLimited { .. } => "urn:wump:problem:rate-limited",
             ApiError::Unavailable { .. } => "urn:wump:problem:unavailable",
+            ApiError::NotConfigured(_) => "urn:wump:problem:not-configured",
             ApiError::Internal(_) => "urn:wump:problem:internal",
             ApiError::Http { .. } => "about:blank",
         }
@@ -96,7 +101,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "Unauthenticated",
             ApiError::Forbidden { .. } => "Forbidden",
             ApiError::RateLimited { .. } => "Too many requests",
-            ApiError::Unavailable { .. } => "Service unavailable",
+            ApiError::Unavailable { .. } | ApiError::NotConfigured(_) => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
             ApiError::Http { status, .. } => status.canonical_reason().unwrap_or("Error"),
         }
@@ -168,6 +173,11 @@ impl ApiError {
                 },
                 "A dependency (the database, the job queue) is unavailable or the request timed out; see `Retry-After`.",
             ),
+            (
+                ApiError::NotConfigured(String::new()),
+                "The operator has not configured this feature (webhooks without \
+                 `webhooks.secret_key`); the detail says what to set.",
+            ),
             (ApiError::Internal(anyhow::anyhow!("")), "Internal error."),
         ];
         kinds
@@ -206,7 +216,9 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } | ApiError::NotConfigured(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Http { status, .. } => *status,
         }

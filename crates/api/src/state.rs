@@ -13,6 +13,7 @@ use crate::{
     limits::RateLimiter,
     metrics::{self, Metrics},
     queues::LazyQueues,
+    webhooks::WebhookConfig,
 };
 
 /// The API's shared state, cheap to clone.
@@ -43,6 +44,9 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// The job queues, connected on first use (refresh, dead letters, `/health/jobs`).
     pub queues: Arc<LazyQueues>,
+    /// Webhook settings, the key subscription secrets are encrypted under, the address
+    /// policy their URLs must pass.
+    pub webhooks: Arc<WebhookConfig>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -111,6 +115,7 @@ impl AppState {
             settings.queues.clone(),
             keys.prefix(),
         ));
+        let webhooks = Arc::new(WebhookConfig::new(&settings.webhooks));
         Self {
             settings,
             db,
@@ -124,6 +129,7 @@ impl AppState {
             auth,
             limiter,
             queues,
+            webhooks,
         }
     }
 

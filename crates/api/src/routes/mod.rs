@@ -18,6 +18,7 @@ pub(crate) mod packages;
 pub(crate) mod repositories;
 pub(crate) mod search;
 pub(crate) mod stats;
+pub(crate) mod webhooks;
 
 /// Registers every route.
 pub(crate) fn configure(config: &mut web::ServiceConfig) {
@@ -43,6 +44,14 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
         .service(search::search)
         .service(stats::stats)
         .service(badges::show)
+        .service(webhooks::create)
+        .service(webhooks::list)
+        .service(webhooks::deliveries)
+        .service(webhooks::rotate_secret)
+        .service(webhooks::enable)
+        .service(webhooks::show)
+        .service(webhooks::update)
+        .service(webhooks::remove)
         // The README links `/docs`; Swagger UI lives under `/docs/`.
         .service(actix_web::web::redirect("/docs", "/docs/").permanent())
         .service(docs::swagger_ui());

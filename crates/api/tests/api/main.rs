@@ -25,6 +25,7 @@ mod repositories;
 mod search;
 mod seed;
 mod test_routes;
+mod webhooks;
 
 use std::{net::SocketAddr, sync::OnceLock};
 

@@ -257,3 +257,16 @@ pub(crate) async fn apply_count_deltas(
     .await?;
     Ok(())
 }
+
+/// `(id, ecosystem, name)` of the packages among `ids` that exist, in no particular order
+/// (a webhook subscription shows the packages it follows).
+pub async fn names_of(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, Ecosystem, String)>> {
+    packages::table
+        .filter(packages::id.eq_any(ids))
+        .select((packages::id, packages::ecosystem, packages::name))
+        .load(conn)
+        .await
+}
