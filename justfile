@@ -7,6 +7,10 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 export WUMP__DATABASE__URL := env("WUMP__DATABASE__URL", "postgres://wump:wump@127.0.0.1:54329/wump")
 export WUMP__VALKEY__URL := env("WUMP__VALKEY__URL", "redis://127.0.0.1:63799")
+# The key webhook secrets are encrypted under (docs/webhooks.md): a fixed development key so
+# a local stack has webhooks working; never use it anywhere else (production sets its own:
+# `openssl rand -base64 32`).
+export WUMP__WEBHOOKS__SECRET_KEY := env("WUMP__WEBHOOKS__SECRET_KEY", "d3VtcC1sb2NhbC1kZXZlbG9wbWVudC1rZXktMzJieXQ=")
 # The local provider reads the bundled demo (demo/README.md) unless you point it elsewhere.
 export WUMP__PROVIDERS__LOCAL__ROOT := env("WUMP__PROVIDERS__LOCAL__ROOT", justfile_directory() / "demo" / "repos")
 

@@ -112,6 +112,7 @@ module "compute" {
     read_database_url = module.secrets.read_database_url_arn
     valkey_url        = module.secrets.valkey_url_arn
     admin_key         = module.secrets.admin_key_arn
+    webhook_key       = module.secrets.webhook_key_arn
     github_tokens     = module.secrets.github_tokens_arn
   }
 }

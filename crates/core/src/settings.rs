@@ -1315,6 +1315,59 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_webhook_defaults_are_the_built_in_ones() {
+        // [webhooks] in config/default.toml, uncommented (but for the secret key), parses
+        // to the defaults.
+        let file = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml"),
+        )
+        .unwrap();
+        let start = file.find("[webhooks]").unwrap();
+        let end = start + file[start..].find("\n[telemetry]").unwrap();
+        let mut toml = String::from("[webhooks]\n");
+        for line in file[start..end].lines() {
+            if let Some(setting) = line.strip_prefix("# ")
+                && setting
+                    .split_once(" = ")
+                    .is_some_and(|(key, _)| key.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                && !setting.starts_with("secret_key")
+            {
+                toml.push_str(setting);
+                toml.push('\n');
+            }
+        }
+        assert!(toml.contains("disable_after_failures = 5"), "{toml}");
+        let dir = std::env::temp_dir().join(format!("wump-webhook-defaults-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("default.toml"), &toml).unwrap();
+        let documented = Settings::load_from(&dir, None, env(&[])).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            format!("{:?}", documented.webhooks),
+            format!("{:?}", WebhookSettings::default())
+        );
+    }
+
+    #[test]
+    fn the_webhook_key_and_allowed_networks_come_from_the_environment() {
+        let settings = Settings::load_from(
+            Path::new("/nonexistent"),
+            None,
+            env(&[
+                ("WUMP__WEBHOOKS__SECRET_KEY", "c2VjcmV0LWtleS1ub3QtaW4tbG9ncw=="),
+                ("WUMP__WEBHOOKS__ALLOWED_NETWORKS", "10.20.0.0/16,fd00::/8"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.webhooks.secret_key.as_ref().unwrap().expose_secret(),
+            "c2VjcmV0LWtleS1ub3QtaW4tbG9ncw=="
+        );
+        assert!(!format!("{settings:?}").contains("c2VjcmV0LWtleS1ub3QtaW4tbG9ncw"));
+        assert_eq!(settings.webhooks.allowed_networks, ["10.20.0.0/16", "fd00::/8"]);
+    }
+
+    #[test]
     fn the_admin_key_and_trusted_proxies_come_from_the_environment() {
         let settings = Settings::load_from(
             Path::new("/nonexistent"),

@@ -76,6 +76,7 @@ run "production" {
   assert {
     condition = toset([for s in jsondecode(module.compute.api_container_definitions)[0].secrets : s.name]) == toset([
       "WUMP__DATABASE__URL", "WUMP__DATABASE__READ_URL", "WUMP__VALKEY__URL", "WUMP__API__ADMIN_KEY",
+      "WUMP__WEBHOOKS__SECRET_KEY",
     ])
     error_message = "the api gets exactly its secrets, the read URL with a replica"
   }

@@ -43,9 +43,10 @@ locals {
 
   api_secrets = merge(
     {
-      WUMP__DATABASE__URL  = var.secret_arns.database_url
-      WUMP__VALKEY__URL    = var.secret_arns.valkey_url
-      WUMP__API__ADMIN_KEY = var.secret_arns.admin_key
+      WUMP__DATABASE__URL        = var.secret_arns.database_url
+      WUMP__VALKEY__URL          = var.secret_arns.valkey_url
+      WUMP__API__ADMIN_KEY       = var.secret_arns.admin_key
+      WUMP__WEBHOOKS__SECRET_KEY = var.secret_arns.webhook_key
     },
     var.read_replica ? { WUMP__DATABASE__READ_URL = var.secret_arns.read_database_url } : {},
   )
@@ -54,6 +55,7 @@ locals {
     WUMP__DATABASE__URL             = var.secret_arns.database_url
     WUMP__VALKEY__URL               = var.secret_arns.valkey_url
     WUMP__PROVIDERS__GITHUB__TOKENS = var.secret_arns.github_tokens
+    WUMP__WEBHOOKS__SECRET_KEY      = var.secret_arns.webhook_key
   }
 
   # No curl in the images: bash's /dev/tcp sends GET /health (liveness) to the port.

@@ -91,6 +91,7 @@ variable "secret_arns" {
     read_database_url = optional(string)
     valkey_url        = string
     admin_key         = string
+    webhook_key       = string
     github_tokens     = string
   })
 }

@@ -72,6 +72,22 @@ resource "aws_secretsmanager_secret_version" "admin_key" {
   secret_string = random_password.admin_key.result
 }
 
+# The key webhook secrets are encrypted under (docs/webhooks.md): 32 random bytes, base64.
+resource "random_bytes" "webhook_key" {
+  length = 32
+}
+
+resource "aws_secretsmanager_secret" "webhook_key" {
+  name                    = "${var.name}/webhook-key"
+  description             = "WUMP__WEBHOOKS__SECRET_KEY (encrypts webhook signing secrets; replacing it makes them unreadable)"
+  recovery_window_in_days = var.recovery_window_days
+}
+
+resource "aws_secretsmanager_secret_version" "webhook_key" {
+  secret_id     = aws_secretsmanager_secret.webhook_key.id
+  secret_string = random_bytes.webhook_key.base64
+}
+
 resource "aws_secretsmanager_secret" "github_tokens" {
   name                    = "${var.name}/github-tokens"
   description             = "WUMP__PROVIDERS__GITHUB__TOKENS (comma-separated; set by the operator)"

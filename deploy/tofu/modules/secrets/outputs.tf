@@ -18,6 +18,11 @@ output "admin_key_arn" {
   value       = aws_secretsmanager_secret.admin_key.arn
 }
 
+output "webhook_key_arn" {
+  description = "Secret behind WUMP__WEBHOOKS__SECRET_KEY."
+  value       = aws_secretsmanager_secret.webhook_key.arn
+}
+
 output "github_tokens_arn" {
   description = "Secret behind WUMP__PROVIDERS__GITHUB__TOKENS (its value is yours to put)."
   value       = aws_secretsmanager_secret.github_tokens.arn
@@ -30,6 +35,7 @@ output "all_arns" {
     var.read_replica ? aws_secretsmanager_secret.read_database_url[0].arn : "",
     aws_secretsmanager_secret.valkey_url.arn,
     aws_secretsmanager_secret.admin_key.arn,
+    aws_secretsmanager_secret.webhook_key.arn,
     aws_secretsmanager_secret.github_tokens.arn,
   ])
 }
