@@ -128,3 +128,44 @@ where
     })
     .await
 }
+
+/// How a delivery attempt ended, recorded with its consequences for the subscription in
+/// one transaction: the attempt on the delivery (see
+/// `tables::webhook_deliveries::record_attempt`), then — when it finished the delivery —
+/// a success ends the subscription's run of failures; a failure counts one more and may
+/// disable it (`disable_now` first disables it outright with that reason: a 410 Gone).
+/// Returns the run of failures after a failure, `None` otherwise or when the delivery was
+/// no longer pending.
+pub async fn record_delivery_outcome(
+    conn: &mut AsyncPgConnection,
+    delivery_id: Uuid,
+    subscription_id: Uuid,
+    attempt: &crate::tables::webhook_deliveries::Attempt,
+    status: crate::tables::webhook_deliveries::DeliveryStatus,
+    disable_after: u32,
+    disable_now: Option<&str>,
+) -> QueryResult<Option<crate::tables::webhook_subscriptions::Failures>> {
+    use diesel_async::AsyncConnection;
+
+    use crate::tables::{webhook_deliveries::DeliveryStatus, webhook_deliveries as deliveries, webhook_subscriptions as subscriptions};
+    conn.transaction(async |conn| {
+        if !deliveries::record_attempt(conn, delivery_id, attempt, status).await? {
+            return Ok(None);
+        }
+        match status {
+            DeliveryStatus::Delivered => {
+                subscriptions::record_success(conn, subscription_id).await?;
+                Ok(None)
+            }
+            DeliveryStatus::Failed => {
+                if let Some(reason) = disable_now {
+                    subscriptions::disable(conn, subscription_id, reason).await?;
+                }
+                let last = attempt.error.as_deref().unwrap_or("failed");
+                subscriptions::record_failure(conn, subscription_id, disable_after, last).await
+            }
+            DeliveryStatus::Pending | DeliveryStatus::Skipped => Ok(None),
+        }
+    })
+    .await
+}

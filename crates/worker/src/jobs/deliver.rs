@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde_json::json;
 use wump_core::jobs::DeliverJob;
 use wump_db::{
+    outbox,
     pool::checkout,
     tables::{
         webhook_deliveries::{self, Attempt, DeliveryStatus},
@@ -148,51 +149,30 @@ impl BackgroundJob for DeliverJob {
             }),
         };
         let gone = matches!(&sent, Err(SendError::Status { status, .. }) if status.as_u16() == 410);
-        let disable_after = settings.disable_after_failures;
-        let subscription_id = subscription.id;
-        db(ctx, async {
+        let disable_now = gone.then(|| format!("disabled: {}", error.as_deref().unwrap_or("410 Gone")));
+        let failures = db(ctx, async {
             let mut conn = checkout(&ctx.db).await?;
-            let recorded =
-                webhook_deliveries::record_attempt(&mut conn, id, &record, status).await?;
-            if !recorded {
-                return Ok(());
-            }
-            match status {
-                DeliveryStatus::Delivered => {
-                    webhook_subscriptions::record_success(&mut conn, subscription_id).await?;
-                }
-                DeliveryStatus::Failed => {
-                    let last_error = error.as_deref().unwrap_or("failed");
-                    if gone {
-                        webhook_subscriptions::disable(
-                            &mut conn,
-                            subscription_id,
-                            &format!("disabled: {last_error}"),
-                        )
-                        .await?;
-                    }
-                    let failures = webhook_subscriptions::record_failure(
-                        &mut conn,
-                        subscription_id,
-                        disable_after,
-                        last_error,
-                    )
-                    .await?;
-                    if let Some(failures) = failures
-                        && failures.disabled_now
-                    {
-                        tracing::warn!(
-                            webhook.subscription = %subscription_id,
-                            failures = failures.consecutive_failures,
-                            "webhook subscription disabled after failed deliveries"
-                        );
-                    }
-                }
-                DeliveryStatus::Pending | DeliveryStatus::Skipped => {}
-            }
-            Ok(())
+            Ok(outbox::record_delivery_outcome(
+                &mut conn,
+                id,
+                subscription.id,
+                &record,
+                status,
+                settings.disable_after_failures,
+                disable_now.as_deref(),
+            )
+            .await?)
         })
         .await?;
+        if let Some(failures) = failures
+            && failures.disabled_now
+        {
+            tracing::warn!(
+                webhook.subscription = %subscription.id,
+                failures = failures.consecutive_failures,
+                "webhook subscription disabled after failed deliveries"
+            );
+        }
         outcome.records_processed = 1;
         outcome.metadata.insert("status".into(), json!(status.as_str()));
         outcome

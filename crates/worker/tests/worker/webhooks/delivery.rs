@@ -153,3 +153,46 @@ async fn the_secret_is_not_stored_in_clear() {
     assert_eq!(world.cipher.decrypt(&subscription.secret_ciphertext).unwrap(), raw);
     world.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_rotation_deliveries_verify_with_the_new_secret_only() {
+    let world = World::new(local_settings()).await;
+    let receiver = MockServer::start().await;
+    Mock::given(matchers::method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let (subscription, old) = world
+        .subscribe(
+            &receiver.uri(),
+            &[EventKind::DependentAdded],
+            0,
+            Scope::Packages(vec![world.left_pad]),
+        )
+        .await;
+    // What POST /api/v1/webhooks/{id}/rotate-secret stores.
+    let new = wump_core::webhooks::SigningSecret::generate();
+    let mut conn = world.db.connection().await;
+    wump_db::tables::webhook_subscriptions::replace_secret(
+        &mut conn,
+        world.key_id,
+        subscription.id,
+        &world.cipher.encrypt(&new),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    world.depend(world.web, &[world.left_pad]).await;
+    world.settled(subscription.id, 1, Duration::from_secs(20)).await;
+    let requests = receiver.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    verified(&requests[0], &new.reveal());
+    let stale = standardwebhooks::Webhook::new(&old)
+        .unwrap()
+        .verify(&requests[0].body, &requests[0].headers);
+    assert!(
+        matches!(stale, Err(standardwebhooks::WebhookError::InvalidSignature)),
+        "{stale:?}"
+    );
+    world.stop().await;
+}

@@ -134,7 +134,14 @@ async fn a_410_gone_fails_at_once_and_disables_the_subscription() {
     let disabled = world.subscription(subscription.id).await;
     assert!(disabled.disabled_at.is_some());
     assert!(disabled.disabled_reason.unwrap().contains("410 Gone"));
-    let dead = world.queues.dead_letters().list().await.unwrap();
+    // Each 410 is dead-lettered at once (permanent); a delivery skipped because the first
+    // 410 disabled the subscription is not.
+    let gone = finished.iter().filter(|d| d.response_status == Some(410)).count();
+    let dead = eventually("the 410s dead-lettered", Duration::from_secs(10), || async {
+        let dead = world.queues.dead_letters().list().await.unwrap();
+        (dead.len() == gone).then_some(dead)
+    })
+    .await;
     assert!(dead.iter().all(|job| job.permanent() && job.attempts == 1), "{dead:?}");
     world.stop().await;
 }
@@ -166,7 +173,11 @@ async fn a_host_resolving_to_loopback_is_refused_at_delivery_unless_allowed() {
     assert!(error.contains("loopback"), "{error}");
     assert!(error.contains(&url), "{error}");
     assert!(receiver.received_requests().await.unwrap().is_empty());
-    let dead = world.queues.dead_letters().list().await.unwrap();
+    let dead = eventually("the refusal dead-lettered", Duration::from_secs(10), || async {
+        let dead = world.queues.dead_letters().list().await.unwrap();
+        (!dead.is_empty()).then_some(dead)
+    })
+    .await;
     assert_eq!(dead.len(), 1);
     assert!(dead[0].permanent());
     assert_eq!(world.subscription(subscription.id).await.consecutive_failures, 1);
@@ -188,5 +199,88 @@ async fn without_a_key_deliveries_fail_saying_how_to_set_one() {
     assert_eq!(failed[0].attempts, 1);
     let error = failed[0].error.as_deref().unwrap();
     assert!(error.contains("WUMP__WEBHOOKS__SECRET_KEY"), "{error}");
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_is_a_failed_attempt_unless_allowed_and_then_each_hop_is_checked() {
+    // Not followed by default.
+    let world = World::new(WebhookSettings {
+        max_attempts: 1,
+        ..local_settings()
+    })
+    .await;
+    let receiver = MockServer::start().await;
+    Mock::given(matchers::path("/moved"))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("location", format!("{}/final", receiver.uri())),
+        )
+        .mount(&receiver)
+        .await;
+    Mock::given(matchers::path("/final"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let (subscription, _) = world
+        .subscribe(
+            &format!("{}/moved", receiver.uri()),
+            &[EventKind::DependentAdded],
+            0,
+            Scope::Packages(vec![world.left_pad]),
+        )
+        .await;
+    world.depend(world.web, &[world.left_pad]).await;
+    let failed = world.settled(subscription.id, 1, Duration::from_secs(20)).await;
+    assert_eq!(failed[0].status(), DeliveryStatus::Failed);
+    assert_eq!(failed[0].response_status, Some(302));
+    let error = failed[0].error.as_deref().unwrap();
+    assert!(error.contains("HTTP 302 Found") && error.contains("not followed"), "{error}");
+    let paths: Vec<String> = receiver
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert_eq!(paths, ["/moved"]);
+    world.stop().await;
+
+    // Followed when allowed: to an allowed address it arrives; to the metadata address it
+    // is refused, without retries.
+    let world = World::new(WebhookSettings {
+        max_redirects: 2,
+        ..local_settings()
+    })
+    .await;
+    Mock::given(matchers::path("/to-metadata"))
+        .respond_with(
+            ResponseTemplate::new(307).insert_header("location", "http://169.254.169.254/latest/meta-data/"),
+        )
+        .mount(&receiver)
+        .await;
+    let (followed, _) = world
+        .subscribe(
+            &format!("{}/moved", receiver.uri()),
+            &[EventKind::DependentAdded],
+            0,
+            Scope::Packages(vec![world.left_pad]),
+        )
+        .await;
+    let (refused, _) = world
+        .subscribe(
+            &format!("{}/to-metadata", receiver.uri()),
+            &[EventKind::DependentAdded],
+            0,
+            Scope::Packages(vec![world.left_pad]),
+        )
+        .await;
+    world.depend(world.web, &[world.left_pad]).await;
+    let arrived = world.settled(followed.id, 1, Duration::from_secs(20)).await;
+    assert_eq!(arrived[0].status(), DeliveryStatus::Delivered);
+    let stopped = world.settled(refused.id, 1, Duration::from_secs(20)).await;
+    assert_eq!(stopped[0].status(), DeliveryStatus::Failed);
+    assert_eq!(stopped[0].attempts, 1, "a refused hop is not retried");
+    let error = stopped[0].error.as_deref().unwrap();
+    assert!(error.contains("169.254.169.254") && error.contains("refused"), "{error}");
     world.stop().await;
 }
