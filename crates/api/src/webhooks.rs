@@ -33,7 +33,9 @@ impl WebhookConfig {
         let cipher = match (&settings.secret_key, &policy) {
             (_, Err(e)) => Err(e.clone()),
             (None, _) => Err(NOT_CONFIGURED.to_owned()),
-            (Some(key), _) => SecretCipher::from_base64(key.expose_secret()).map_err(|e| e.to_string()),
+            (Some(key), _) => {
+                SecretCipher::from_base64(key.expose_secret()).map_err(|e| e.to_string())
+            }
         };
         Self {
             settings: settings.clone(),
@@ -67,13 +69,12 @@ impl WebhookConfig {
             field: "url".into(),
             reason: e.to_string(),
         };
-        let target = WebhookTarget::parse(url, self.settings.allow_http, &self.policy)
-            .map_err(refused)?;
+        let target =
+            WebhookTarget::parse(url, self.settings.allow_http, &self.policy).map_err(refused)?;
         if target.literal_ip().is_none() {
             let host = target.host();
             let lookup = tokio::net::lookup_host((host.as_str(), target.port()));
-            let addresses: Vec<IpAddr> = match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await
-            {
+            let addresses: Vec<IpAddr> = match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
                 Ok(Ok(addresses)) => addresses.map(|a| a.ip()).collect(),
                 Ok(Err(e)) => return Err(refused(TargetError::Unresolvable(e.to_string()))),
                 Err(_) => {

@@ -1337,7 +1337,8 @@ mod tests {
             }
         }
         assert!(toml.contains("disable_after_failures = 5"), "{toml}");
-        let dir = std::env::temp_dir().join(format!("wump-webhook-defaults-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("wump-webhook-defaults-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("default.toml"), &toml).unwrap();
         let documented = Settings::load_from(&dir, None, env(&[])).unwrap();
@@ -1354,17 +1355,28 @@ mod tests {
             Path::new("/nonexistent"),
             None,
             env(&[
-                ("WUMP__WEBHOOKS__SECRET_KEY", "c2VjcmV0LWtleS1ub3QtaW4tbG9ncw=="),
+                (
+                    "WUMP__WEBHOOKS__SECRET_KEY",
+                    "c2VjcmV0LWtleS1ub3QtaW4tbG9ncw==",
+                ),
                 ("WUMP__WEBHOOKS__ALLOWED_NETWORKS", "10.20.0.0/16,fd00::/8"),
             ]),
         )
         .unwrap();
         assert_eq!(
-            settings.webhooks.secret_key.as_ref().unwrap().expose_secret(),
+            settings
+                .webhooks
+                .secret_key
+                .as_ref()
+                .unwrap()
+                .expose_secret(),
             "c2VjcmV0LWtleS1ub3QtaW4tbG9ncw=="
         );
         assert!(!format!("{settings:?}").contains("c2VjcmV0LWtleS1ub3QtaW4tbG9ncw"));
-        assert_eq!(settings.webhooks.allowed_networks, ["10.20.0.0/16", "fd00::/8"]);
+        assert_eq!(
+            settings.webhooks.allowed_networks,
+            ["10.20.0.0/16", "fd00::/8"]
+        );
     }
 
     #[test]

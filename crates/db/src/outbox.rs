@@ -89,7 +89,10 @@ pub async fn matches(conn: &mut AsyncPgConnection, event_ids: &[i64]) -> QueryRe
 }
 
 /// Marks `event_ids` dispatched.
-pub async fn mark_dispatched(conn: &mut AsyncPgConnection, event_ids: &[i64]) -> QueryResult<usize> {
+pub async fn mark_dispatched(
+    conn: &mut AsyncPgConnection,
+    event_ids: &[i64],
+) -> QueryResult<usize> {
     diesel::update(dependency_events::table.filter(dependency_events::id.eq_any(event_ids)))
         .set(dependency_events::dispatched.eq(true))
         .execute(conn)
@@ -104,7 +107,6 @@ pub async fn undispatched(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
         .get_result(conn)
         .await
 }
-
 
 /// One dispatch step, in a transaction of its own: claims up to `limit` undispatched
 /// events, stores a delivery per match as `make` builds it (skipping pairs already
@@ -147,7 +149,10 @@ pub async fn record_delivery_outcome(
 ) -> QueryResult<Option<crate::tables::webhook_subscriptions::Failures>> {
     use diesel_async::AsyncConnection;
 
-    use crate::tables::{webhook_deliveries::DeliveryStatus, webhook_deliveries as deliveries, webhook_subscriptions as subscriptions};
+    use crate::tables::{
+        webhook_deliveries as deliveries, webhook_deliveries::DeliveryStatus,
+        webhook_subscriptions as subscriptions,
+    };
     conn.transaction(async |conn| {
         if !deliveries::record_attempt(conn, delivery_id, attempt, status).await? {
             return Ok(None);

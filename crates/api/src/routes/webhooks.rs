@@ -319,7 +319,10 @@ pub(crate) async fn create(
     let cipher = config.cipher()?;
     let request = body.0;
     if request.url.len() > MAX_URL_LEN {
-        return Err(unprocessable("url", format!("must be at most {MAX_URL_LEN} characters")));
+        return Err(unprocessable(
+            "url",
+            format!("must be at most {MAX_URL_LEN} characters"),
+        ));
     }
     let url = config.check_url(&request.url).await?;
     let events = events(request.events)?;
@@ -343,7 +346,10 @@ pub(crate) async fn create(
                     .ok_or_else(|| {
                         unprocessable(
                             &field,
-                            format!("wump knows no package {}/{name}", package.ecosystem.as_str()),
+                            format!(
+                                "wump knows no package {}/{name}",
+                                package.ecosystem.as_str()
+                            ),
                         )
                     })?;
                 if !ids.contains(&found.id) {

@@ -43,7 +43,9 @@ async fn send(
 
 async fn seed_package(app: &TestApp, name: &str) {
     let mut conn = app.db.connection().await;
-    packages::upsert(&mut conn, &[(Ecosystem::Npm, name)]).await.unwrap();
+    packages::upsert(&mut conn, &[(Ecosystem::Npm, name)])
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -74,9 +76,15 @@ async fn create_list_show_rotate_and_delete_a_subscription() {
     let webhook = &created["webhook"];
     let id = webhook["id"].as_str().unwrap().to_owned();
     assert_eq!(webhook["url"], "https://localhost/hooks/wump");
-    assert_eq!(webhook["events"], json!(["dependent.added", "organization.added"]));
+    assert_eq!(
+        webhook["events"],
+        json!(["dependent.added", "organization.added"])
+    );
     assert_eq!(webhook["min_stars"], 100);
-    assert_eq!(webhook["packages"], json!([{"ecosystem": "npm", "name": "left-pad"}]));
+    assert_eq!(
+        webhook["packages"],
+        json!([{"ecosystem": "npm", "name": "left-pad"}])
+    );
     assert_eq!(webhook["enabled"], true);
     assert_eq!(webhook["consecutive_failures"], 0);
 
@@ -87,7 +95,10 @@ async fn create_list_show_rotate_and_delete_a_subscription() {
         .unwrap()
         .unwrap();
     let cipher = wump_core::webhooks::SecretCipher::from_base64(KEY).unwrap();
-    assert_eq!(cipher.decrypt(&row.secret_ciphertext).unwrap().reveal(), secret);
+    assert_eq!(
+        cipher.decrypt(&row.secret_ciphertext).unwrap().reveal(),
+        secret
+    );
     assert!(!String::from_utf8_lossy(&row.secret_ciphertext).contains(&secret[6..]));
 
     // Shown without the secret; listed for its owner only.
@@ -96,14 +107,31 @@ async fn create_list_show_rotate_and_delete_a_subscription() {
     assert_eq!(status, 200);
     assert!(shown.get("secret").is_none());
     assert!(!shown.to_string().contains(&secret[6..]));
-    let (status, page) = send(&app, reqwest::Method::GET, "/api/v1/webhooks", Some(&key), None).await;
+    let (status, page) = send(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/webhooks",
+        Some(&key),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     assert_eq!(page["next_cursor"], Value::Null);
-    let (_, theirs) = send(&app, reqwest::Method::GET, "/api/v1/webhooks", Some(&other), None).await;
+    let (_, theirs) = send(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/webhooks",
+        Some(&other),
+        None,
+    )
+    .await;
     assert_eq!(theirs["items"], json!([]));
     let (status, _) = send(&app, reqwest::Method::GET, &path, Some(&other), None).await;
-    assert_eq!(status, 404, "another key's subscription does not exist for it");
+    assert_eq!(
+        status, 404,
+        "another key's subscription does not exist for it"
+    );
     let (status, _) = send(&app, reqwest::Method::DELETE, &path, Some(&other), None).await;
     assert_eq!(status, 404);
 
@@ -137,7 +165,10 @@ async fn create_list_show_rotate_and_delete_a_subscription() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(cipher.decrypt(&row.secret_ciphertext).unwrap().reveal(), new_secret);
+    assert_eq!(
+        cipher.decrypt(&row.secret_ciphertext).unwrap().reveal(),
+        new_secret
+    );
 
     // Deliveries: none yet.
     let (status, deliveries) = send(
@@ -177,7 +208,16 @@ async fn anonymous_callers_get_401_and_bad_requests_422_naming_the_field() {
     let create = |body: Value| {
         let app = &app;
         let key = key.clone();
-        async move { send(app, reqwest::Method::POST, "/api/v1/webhooks", Some(&key), Some(body)).await }
+        async move {
+            send(
+                app,
+                reqwest::Method::POST,
+                "/api/v1/webhooks",
+                Some(&key),
+                Some(body),
+            )
+            .await
+        }
     };
     for (body, field, says) in [
         (
@@ -185,14 +225,22 @@ async fn anonymous_callers_get_401_and_bad_requests_422_naming_the_field() {
             "packages[0]",
             "no-such-package",
         ),
-        (json!({"url": "https://localhost/"}), "packages", "exactly one"),
+        (
+            json!({"url": "https://localhost/"}),
+            "packages",
+            "exactly one",
+        ),
         (
             json!({"url": "https://localhost/", "packages": [{"ecosystem": "npm", "name": "left-pad"}],
                    "organization": {"host": "github.com", "login": "acme"}}),
             "packages",
             "exactly one",
         ),
-        (json!({"url": "https://localhost/", "packages": []}), "packages", "1 to 100"),
+        (
+            json!({"url": "https://localhost/", "packages": []}),
+            "packages",
+            "1 to 100",
+        ),
         (
             json!({"url": "https://localhost/", "events": [], "organization": {"host": "github.com", "login": "acme"}}),
             "events",
@@ -233,7 +281,10 @@ async fn anonymous_callers_get_401_and_bad_requests_422_naming_the_field() {
         let (status, problem) = create(body.clone()).await;
         assert_eq!(status, 422, "{body} → {problem}");
         assert_eq!(problem["parameter"], field, "{body} → {problem}");
-        assert!(problem["detail"].as_str().unwrap().contains(says), "{body} → {problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(says),
+            "{body} → {problem}"
+        );
     }
 
     // The per-key limit.
@@ -243,7 +294,12 @@ async fn anonymous_callers_get_401_and_bad_requests_422_naming_the_field() {
     }
     let (status, problem) = create(json!({"url": "https://localhost/", "organization": {"host": "github.com", "login": "acme"}})).await;
     assert_eq!(status, 422);
-    assert!(problem["detail"].as_str().unwrap().contains("max_subscriptions_per_key"));
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("max_subscriptions_per_key")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -264,7 +320,10 @@ async fn a_host_resolving_to_loopback_is_refused_unless_an_operator_allows_it() 
     .await;
     assert_eq!(status, 422, "{problem}");
     assert_eq!(problem["parameter"], "url");
-    assert!(problem["detail"].as_str().unwrap().contains("loopback"), "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("loopback"),
+        "{problem}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -281,7 +340,12 @@ async fn without_a_key_the_routes_answer_503_saying_how_to_set_one() {
     .await;
     assert_eq!(status, 503, "{problem}");
     assert_eq!(problem["type"], "urn:wump:problem:not-configured");
-    assert!(problem["detail"].as_str().unwrap().contains("WUMP__WEBHOOKS__SECRET_KEY"));
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("WUMP__WEBHOOKS__SECRET_KEY")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -318,7 +382,14 @@ async fn a_disabled_subscription_shows_why_and_can_be_enabled_again() {
         shown["disabled_reason"],
         "disabled after 5 consecutive failed deliveries; last: HTTP 500 Internal Server Error from https://localhost/"
     );
-    let (status, enabled) = send(&app, reqwest::Method::POST, &format!("{path}/enable"), Some(&key), None).await;
+    let (status, enabled) = send(
+        &app,
+        reqwest::Method::POST,
+        &format!("{path}/enable"),
+        Some(&key),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(enabled["enabled"], true);
     assert_eq!(enabled["disabled_reason"], Value::Null);

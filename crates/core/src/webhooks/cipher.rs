@@ -2,7 +2,7 @@
 //! operator's key (`webhooks.secret_key`, 32 bytes in base64). A row alone never reveals a
 //! secret; the key lives in configuration, not in the database.
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, Nonce, NONCE_LEN, RandomizedNonceKey};
+use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
 use base64::{Engine, engine::general_purpose::STANDARD};
 
 use super::SigningSecret;
@@ -65,7 +65,8 @@ impl SecretCipher {
             return Err(CipherError::Undecryptable);
         }
         let (nonce, sealed) = stored.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CipherError::Undecryptable)?;
+        let nonce =
+            Nonce::try_assume_unique_for_key(nonce).map_err(|_| CipherError::Undecryptable)?;
         let mut in_out = sealed.to_vec();
         let plain = self
             .0
@@ -88,7 +89,11 @@ mod tests {
         let stored = cipher.encrypt(&secret);
         let again = cipher.encrypt(&secret);
         assert_ne!(stored, again, "a fresh nonce each time");
-        assert!(!stored.windows(secret.as_bytes().len()).any(|w| w == secret.as_bytes()));
+        assert!(
+            !stored
+                .windows(secret.as_bytes().len())
+                .any(|w| w == secret.as_bytes())
+        );
         assert_eq!(cipher.decrypt(&stored).unwrap(), secret);
     }
 
@@ -106,8 +111,14 @@ mod tests {
 
     #[test]
     fn keys_must_be_32_bytes_of_base64() {
-        assert_eq!(SecretCipher::from_base64("c2hvcnQ=").unwrap_err(), CipherError::BadKey);
-        assert_eq!(SecretCipher::from_base64("not base64!").unwrap_err(), CipherError::BadKey);
+        assert_eq!(
+            SecretCipher::from_base64("c2hvcnQ=").unwrap_err(),
+            CipherError::BadKey
+        );
+        assert_eq!(
+            SecretCipher::from_base64("not base64!").unwrap_err(),
+            CipherError::BadKey
+        );
         assert!(!format!("{:?}", SecretCipher::from_base64(KEY).unwrap()).contains(KEY));
     }
 }

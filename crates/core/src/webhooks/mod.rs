@@ -11,9 +11,7 @@ mod policy;
 mod signing;
 
 pub use cipher::{CipherError, SecretCipher};
-pub use payload::{
-    DeliveryPayload, EventData, OrganizationRef, PackageData, RepositoryData,
-};
+pub use payload::{DeliveryPayload, EventData, OrganizationRef, PackageData, RepositoryData};
 pub use policy::{AddressPolicy, Forbidden, MAX_URL_LEN, TargetError, WebhookTarget};
 pub use signing::{SigningSecret, UnreadableSecret, signature, signature_headers};
 

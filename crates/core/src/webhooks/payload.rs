@@ -113,6 +113,9 @@ mod tests {
                 }
             })
         );
-        assert_eq!(serde_json::from_value::<DeliveryPayload>(json).unwrap(), payload);
+        assert_eq!(
+            serde_json::from_value::<DeliveryPayload>(json).unwrap(),
+            payload
+        );
     }
 }

@@ -93,9 +93,7 @@ impl AddressPolicy {
                 let net = net.as_ref().trim();
                 net.parse::<IpNet>()
                     .or_else(|_| net.parse::<IpAddr>().map(IpNet::from))
-                    .map_err(|_| {
-                        format!("webhooks.allowed_networks: `{net}` is not a CIDR range")
-                    })
+                    .map_err(|_| format!("webhooks.allowed_networks: `{net}` is not a CIDR range"))
             })
             .collect::<Result<_, _>>()?;
         Ok(Self {
@@ -198,7 +196,11 @@ pub const MAX_URL_LEN: usize = 2048;
 
 impl WebhookTarget {
     /// Checks `text` as a delivery URL.
-    pub fn parse(text: &str, allow_http: bool, policy: &AddressPolicy) -> Result<Self, TargetError> {
+    pub fn parse(
+        text: &str,
+        allow_http: bool,
+        policy: &AddressPolicy,
+    ) -> Result<Self, TargetError> {
         if text.len() > MAX_URL_LEN {
             return Err(TargetError::TooLong(MAX_URL_LEN));
         }
@@ -215,7 +217,7 @@ impl WebhookTarget {
         let target = Self { url };
         match target.url.host() {
             None => return Err(TargetError::NoHost),
-            Some(Host::Domain(d)) if d.is_empty() => return Err(TargetError::NoHost),
+            Some(Host::Domain("")) => return Err(TargetError::NoHost),
             _ => {}
         }
         if let Some(ip) = target.literal_ip() {
@@ -305,7 +307,10 @@ mod tests {
             let ip: IpAddr = address.parse().unwrap();
             let err = policy.check(ip).expect_err(address);
             assert_eq!(err.range.to_string(), range, "{address}");
-            assert!(err.to_string().contains(address) || err.to_string().contains(&ip.to_string()), "{err}");
+            assert!(
+                err.to_string().contains(address) || err.to_string().contains(&ip.to_string()),
+                "{err}"
+            );
         }
         for public in [
             "1.1.1.1",
@@ -339,7 +344,8 @@ mod tests {
     #[test]
     fn urls_must_be_https_without_credentials_and_not_a_forbidden_literal() {
         let policy = AddressPolicy::default();
-        let ok = WebhookTarget::parse("https://hooks.example.com/wump?x=1", false, &policy).unwrap();
+        let ok =
+            WebhookTarget::parse("https://hooks.example.com/wump?x=1", false, &policy).unwrap();
         assert_eq!(ok.host(), "hooks.example.com");
         assert_eq!(ok.port(), 443);
         assert_eq!(ok.literal_ip(), None);
@@ -375,7 +381,10 @@ mod tests {
             "https://169.254.169.254/latest/meta-data/",
         ] {
             assert!(
-                matches!(WebhookTarget::parse(url, false, &policy), Err(TargetError::Forbidden(_))),
+                matches!(
+                    WebhookTarget::parse(url, false, &policy),
+                    Err(TargetError::Forbidden(_))
+                ),
                 "{url}"
             );
         }

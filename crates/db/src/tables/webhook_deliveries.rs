@@ -247,9 +247,11 @@ pub async fn of_subscription(
         .into_boxed();
     if let Some((created_at, id)) = after {
         query = query.filter(
-            webhook_deliveries::created_at.lt(created_at).or(webhook_deliveries::created_at
-                .eq(created_at)
-                .and(webhook_deliveries::id.gt(id))),
+            webhook_deliveries::created_at
+                .lt(created_at)
+                .or(webhook_deliveries::created_at
+                    .eq(created_at)
+                    .and(webhook_deliveries::id.gt(id))),
         );
     }
     query.load(conn).await

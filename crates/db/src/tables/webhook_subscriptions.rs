@@ -229,7 +229,10 @@ pub async fn update(
             .filter(webhook_subscriptions::id.eq(id))
             .filter(webhook_subscriptions::api_key_id.eq(owner)),
     )
-    .set((changes, webhook_subscriptions::updated_at.eq(diesel::dsl::now)))
+    .set((
+        changes,
+        webhook_subscriptions::updated_at.eq(diesel::dsl::now),
+    ))
     .returning(Subscription::as_returning())
     .get_result(conn)
     .await

@@ -149,7 +149,8 @@ impl BackgroundJob for DeliverJob {
             }),
         };
         let gone = matches!(&sent, Err(SendError::Status { status, .. }) if status.as_u16() == 410);
-        let disable_now = gone.then(|| format!("disabled: {}", error.as_deref().unwrap_or("410 Gone")));
+        let disable_now =
+            gone.then(|| format!("disabled: {}", error.as_deref().unwrap_or("410 Gone")));
         let failures = db(ctx, async {
             let mut conn = checkout(&ctx.db).await?;
             Ok(outbox::record_delivery_outcome(
@@ -174,7 +175,9 @@ impl BackgroundJob for DeliverJob {
             );
         }
         outcome.records_processed = 1;
-        outcome.metadata.insert("status".into(), json!(status.as_str()));
+        outcome
+            .metadata
+            .insert("status".into(), json!(status.as_str()));
         outcome
             .metadata
             .insert("response_status".into(), json!(response_status));

@@ -52,10 +52,10 @@ impl BackgroundJob for DispatchJob {
                 let mut conn = checkout(&ctx.db).await?;
                 let public_url = ctx.webhooks.public_url.as_str();
                 let now = Utc::now();
-                Ok(outbox::dispatch_batch(&mut conn, batch, |m| {
-                    new_delivery(m, public_url, now)
-                })
-                .await?)
+                Ok(
+                    outbox::dispatch_batch(&mut conn, batch, |m| new_delivery(m, public_url, now))
+                        .await?,
+                )
             })
             .await?;
             events += claimed;
@@ -71,7 +71,10 @@ impl BackgroundJob for DispatchJob {
         })
         .await?;
         if !lost.is_empty() {
-            tracing::warn!(deliveries = lost.len(), "enqueueing deliveries whose enqueue was lost");
+            tracing::warn!(
+                deliveries = lost.len(),
+                "enqueueing deliveries whose enqueue was lost"
+            );
             enqueue(ctx, &queues, &lost).await?;
         }
         outcome.records_processed = events as u64;
@@ -83,18 +86,19 @@ impl BackgroundJob for DispatchJob {
             .metadata
             .insert("deliveries_requeued".into(), json!(lost.len()));
         if events > 0 || !lost.is_empty() {
-            tracing::info!(events, deliveries, requeued = lost.len(), "webhook events dispatched");
+            tracing::info!(
+                events,
+                deliveries,
+                requeued = lost.len(),
+                "webhook events dispatched"
+            );
         }
         Ok(outcome)
     }
 }
 
 /// A delivery of match `m`, its body built once (every attempt sends the same).
-fn new_delivery(
-    m: outbox::Match,
-    public_url: &str,
-    now: chrono::DateTime<Utc>,
-) -> NewDelivery {
+fn new_delivery(m: outbox::Match, public_url: &str, now: chrono::DateTime<Utc>) -> NewDelivery {
     let package_url = format!(
         "{public_url}/api/v1/packages/{}/{}",
         m.ecosystem.as_str(),

@@ -19,7 +19,9 @@ use reqwest::{
 };
 use wump_core::{
     settings::WebhookSettings,
-    webhooks::{AddressPolicy, Forbidden, SigningSecret, TargetError, WebhookTarget, signature_headers},
+    webhooks::{
+        AddressPolicy, Forbidden, SigningSecret, TargetError, WebhookTarget, signature_headers,
+    },
 };
 
 /// Resolves names with the system resolver and refuses those with a forbidden address.
@@ -33,9 +35,8 @@ impl Resolve for PolicyResolver {
         let policy = self.policy.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let addresses: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             for address in &addresses {
                 policy.check(address.ip())?;
             }
@@ -69,7 +70,11 @@ pub enum SendError {
     Refused(String),
     /// The receiver answered, but not with success.
     #[error("HTTP {status} from {url}")]
-    Status { status: StatusCode, url: String, latency: Duration },
+    Status {
+        status: StatusCode,
+        url: String,
+        latency: Duration,
+    },
     /// No answer: connection refused or reset, TLS, timeout.
     #[error("{message}")]
     NoAnswer { message: String, latency: Duration },

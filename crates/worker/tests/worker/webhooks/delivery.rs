@@ -44,14 +44,21 @@ async fn a_new_dependent_reaches_the_receiver_signed_as_standard_webhooks_says_f
         .await;
     // A subscription to another package hears nothing.
     let (react_sub, _) = world
-        .subscribe(&receiver.uri(), &EventKind::ALL, 0, Scope::Packages(vec![world.react]))
+        .subscribe(
+            &receiver.uri(),
+            &EventKind::ALL,
+            0,
+            Scope::Packages(vec![world.react]),
+        )
         .await;
 
     // acme/web (500 stars) and acme/tiny (3 stars) start using left-pad.
     world.depend(world.web, &[world.left_pad]).await;
     world.depend(world.tiny, &[world.left_pad]).await;
 
-    let delivered = world.settled(package_sub.id, 1, Duration::from_secs(20)).await;
+    let delivered = world
+        .settled(package_sub.id, 1, Duration::from_secs(20))
+        .await;
     // dependent.added ×2 and organization.added ×1 for the organization subscription.
     let org_delivered = world.settled(org_sub.id, 3, Duration::from_secs(20)).await;
     let requests = eventually("four requests", Duration::from_secs(10), || async {
@@ -60,8 +67,15 @@ async fn a_new_dependent_reaches_the_receiver_signed_as_standard_webhooks_says_f
     })
     .await;
 
-    let to_package: Vec<_> = requests.iter().filter(|r| r.url.path() == "/by-package").collect();
-    assert_eq!(to_package.len(), 1, "min_stars 100 leaves out acme/tiny (3 stars)");
+    let to_package: Vec<_> = requests
+        .iter()
+        .filter(|r| r.url.path() == "/by-package")
+        .collect();
+    assert_eq!(
+        to_package.len(),
+        1,
+        "min_stars 100 leaves out acme/tiny (3 stars)"
+    );
     let body = verified(to_package[0], &package_secret);
     assert_eq!(body["type"], "dependent.added");
     assert_eq!(body["data"]["package"]["ecosystem"], "npm");
@@ -71,7 +85,10 @@ async fn a_new_dependent_reaches_the_receiver_signed_as_standard_webhooks_says_f
         "https://wump.example/api/v1/packages/npm/left-pad"
     );
     assert_eq!(body["data"]["repository"]["full_name"], "acme/web");
-    assert_eq!(body["data"]["repository"]["url"], "https://github.com/acme/web");
+    assert_eq!(
+        body["data"]["repository"]["url"],
+        "https://github.com/acme/web"
+    );
     assert_eq!(body["data"]["repository"]["stars"], 500);
     assert_eq!(body["data"]["organization"]["login"], "acme");
     assert_eq!(body["data"]["kind"], "runtime");
@@ -93,20 +110,35 @@ async fn a_new_dependent_reaches_the_receiver_signed_as_standard_webhooks_says_f
     assert!(delivery.enqueued_at.is_some());
 
     // A secret of another subscription does not verify these.
-    let to_org: Vec<_> = requests.iter().filter(|r| r.url.path() == "/by-org").collect();
+    let to_org: Vec<_> = requests
+        .iter()
+        .filter(|r| r.url.path() == "/by-org")
+        .collect();
     let mut types: Vec<String> = to_org
         .iter()
-        .map(|r| verified(r, &org_secret)["type"].as_str().unwrap().to_owned())
+        .map(|r| {
+            verified(r, &org_secret)["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     types.sort();
-    assert_eq!(types, ["dependent.added", "dependent.added", "organization.added"]);
+    assert_eq!(
+        types,
+        ["dependent.added", "dependent.added", "organization.added"]
+    );
     assert!(
         standardwebhooks::Webhook::new(&package_secret)
             .unwrap()
             .verify(&to_org[0].body, &to_org[0].headers)
             .is_err()
     );
-    assert!(org_delivered.iter().all(|d| d.status() == DeliveryStatus::Delivered));
+    assert!(
+        org_delivered
+            .iter()
+            .all(|d| d.status() == DeliveryStatus::Delivered)
+    );
     assert!(world.deliveries(react_sub.id).await.is_empty());
 
     // Every event was dispatched once; dispatching again stores nothing more.
@@ -114,7 +146,10 @@ async fn a_new_dependent_reaches_the_receiver_signed_as_standard_webhooks_says_f
     assert_eq!(wump_db::outbox::undispatched(&mut conn).await.unwrap(), 0);
     world
         .queues
-        .enqueue(&wump_core::jobs::DispatchJob {}, wump_core::jobs::Priority::Normal)
+        .enqueue(
+            &wump_core::jobs::DispatchJob {},
+            wump_core::jobs::Priority::Normal,
+        )
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -133,7 +168,12 @@ struct Stored {
 async fn the_secret_is_not_stored_in_clear() {
     let world = World::new(local_settings()).await;
     let (subscription, secret) = world
-        .subscribe("https://hooks.example.com/", &EventKind::ALL, 0, Scope::Packages(vec![world.react]))
+        .subscribe(
+            "https://hooks.example.com/",
+            &EventKind::ALL,
+            0,
+            Scope::Packages(vec![world.react]),
+        )
         .await;
     let raw = wump_core::webhooks::SigningSecret::parse(&secret).unwrap();
     let mut conn = world.db.connection().await;
@@ -149,8 +189,18 @@ async fn the_secret_is_not_stored_in_clear() {
     let text = String::from_utf8_lossy(&row.row);
     assert!(!text.contains(&secret));
     assert!(!text.contains(&secret["whsec_".len()..]));
-    assert!(!row.row.windows(raw.as_bytes().len()).any(|w| w == raw.as_bytes()));
-    assert_eq!(world.cipher.decrypt(&subscription.secret_ciphertext).unwrap(), raw);
+    assert!(
+        !row.row
+            .windows(raw.as_bytes().len())
+            .any(|w| w == raw.as_bytes())
+    );
+    assert_eq!(
+        world
+            .cipher
+            .decrypt(&subscription.secret_ciphertext)
+            .unwrap(),
+        raw
+    );
     world.stop().await;
 }
 
@@ -183,7 +233,9 @@ async fn after_a_rotation_deliveries_verify_with_the_new_secret_only() {
     .unwrap()
     .unwrap();
     world.depend(world.web, &[world.left_pad]).await;
-    world.settled(subscription.id, 1, Duration::from_secs(20)).await;
+    world
+        .settled(subscription.id, 1, Duration::from_secs(20))
+        .await;
     let requests = receiver.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1);
     verified(&requests[0], &new.reveal());

@@ -33,7 +33,9 @@ async fn two_500s_then_success_is_one_delivery_in_three_attempts() {
         .await;
     world.depend(world.web, &[world.left_pad]).await;
 
-    let delivered = world.settled(subscription.id, 1, Duration::from_secs(20)).await;
+    let delivered = world
+        .settled(subscription.id, 1, Duration::from_secs(20))
+        .await;
     let delivery = &delivered[0];
     assert_eq!(delivery.status(), DeliveryStatus::Delivered);
     assert_eq!(delivery.attempts, 3);
@@ -49,7 +51,13 @@ async fn two_500s_then_success_is_one_delivery_in_three_attempts() {
         );
         assert_eq!(request.body, requests[0].body);
     }
-    assert_eq!(world.subscription(subscription.id).await.consecutive_failures, 0);
+    assert_eq!(
+        world
+            .subscription(subscription.id)
+            .await
+            .consecutive_failures,
+        0
+    );
     assert!(world.queues.dead_letters().list().await.unwrap().is_empty());
     world.stop().await;
 }
@@ -65,13 +73,20 @@ async fn a_receiver_that_never_answers_in_time_is_dead_lettered_and_the_run_of_f
         .await;
     let url = format!("{}/slow", receiver.uri());
     let (subscription, _) = world
-        .subscribe(&url, &[EventKind::DependentAdded], 0, Scope::Packages(vec![world.left_pad]))
+        .subscribe(
+            &url,
+            &[EventKind::DependentAdded],
+            0,
+            Scope::Packages(vec![world.left_pad]),
+        )
         .await;
     // Two events, two deliveries: both fail three times; two failures in a row disable.
     world.depend(world.web, &[world.left_pad]).await;
     world.depend(world.tiny, &[world.left_pad]).await;
 
-    let failed = world.settled(subscription.id, 2, Duration::from_secs(30)).await;
+    let failed = world
+        .settled(subscription.id, 2, Duration::from_secs(30))
+        .await;
     for delivery in &failed {
         assert_eq!(delivery.status(), DeliveryStatus::Failed);
         assert_eq!(delivery.attempts, 3);
@@ -107,7 +122,9 @@ async fn a_receiver_that_never_answers_in_time_is_dead_lettered_and_the_run_of_f
     assert!(reason.contains(&url), "{reason}");
 
     // A later event is not sent to a disabled subscription.
-    world.depend(world.web, &[world.left_pad, world.react]).await;
+    world
+        .depend(world.web, &[world.left_pad, world.react])
+        .await;
     world.depend(world.web, &[]).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(receiver.received_requests().await.unwrap().len(), 6);
@@ -123,12 +140,19 @@ async fn a_410_gone_fails_at_once_and_disables_the_subscription() {
         .mount(&receiver)
         .await;
     let (subscription, _) = world
-        .subscribe(&receiver.uri(), &EventKind::ALL, 0, Scope::Packages(vec![world.left_pad]))
+        .subscribe(
+            &receiver.uri(),
+            &EventKind::ALL,
+            0,
+            Scope::Packages(vec![world.left_pad]),
+        )
         .await;
     world.depend(world.web, &[world.left_pad]).await;
     // dependent.added and organization.added: the first 410 disables, the other is skipped
     // or fails the same way, whichever ran first.
-    let finished = world.settled(subscription.id, 2, Duration::from_secs(20)).await;
+    let finished = world
+        .settled(subscription.id, 2, Duration::from_secs(20))
+        .await;
     assert!(finished.iter().all(|d| d.attempts <= 1));
     assert!(finished.iter().any(|d| d.response_status == Some(410)));
     let disabled = world.subscription(subscription.id).await;
@@ -136,13 +160,23 @@ async fn a_410_gone_fails_at_once_and_disables_the_subscription() {
     assert!(disabled.disabled_reason.unwrap().contains("410 Gone"));
     // Each 410 is dead-lettered at once (permanent); a delivery skipped because the first
     // 410 disabled the subscription is not.
-    let gone = finished.iter().filter(|d| d.response_status == Some(410)).count();
-    let dead = eventually("the 410s dead-lettered", Duration::from_secs(10), || async {
-        let dead = world.queues.dead_letters().list().await.unwrap();
-        (dead.len() == gone).then_some(dead)
-    })
+    let gone = finished
+        .iter()
+        .filter(|d| d.response_status == Some(410))
+        .count();
+    let dead = eventually(
+        "the 410s dead-lettered",
+        Duration::from_secs(10),
+        || async {
+            let dead = world.queues.dead_letters().list().await.unwrap();
+            (dead.len() == gone).then_some(dead)
+        },
+    )
     .await;
-    assert!(dead.iter().all(|job| job.permanent() && job.attempts == 1), "{dead:?}");
+    assert!(
+        dead.iter().all(|job| job.permanent() && job.attempts == 1),
+        "{dead:?}"
+    );
     world.stop().await;
 }
 
@@ -161,11 +195,18 @@ async fn a_host_resolving_to_loopback_is_refused_at_delivery_unless_allowed() {
     // Stored directly: the API would refuse it, but a name can re-resolve after the check.
     let url = format!("http://localhost:{}/hook", receiver.address().port());
     let (subscription, _) = world
-        .subscribe(&url, &[EventKind::DependentAdded], 0, Scope::Packages(vec![world.left_pad]))
+        .subscribe(
+            &url,
+            &[EventKind::DependentAdded],
+            0,
+            Scope::Packages(vec![world.left_pad]),
+        )
         .await;
     world.depend(world.web, &[world.left_pad]).await;
 
-    let refused = world.settled(subscription.id, 1, Duration::from_secs(20)).await;
+    let refused = world
+        .settled(subscription.id, 1, Duration::from_secs(20))
+        .await;
     let delivery = &refused[0];
     assert_eq!(delivery.status(), DeliveryStatus::Failed);
     assert_eq!(delivery.attempts, 1, "a refused address is not retried");
@@ -173,14 +214,24 @@ async fn a_host_resolving_to_loopback_is_refused_at_delivery_unless_allowed() {
     assert!(error.contains("loopback"), "{error}");
     assert!(error.contains(&url), "{error}");
     assert!(receiver.received_requests().await.unwrap().is_empty());
-    let dead = eventually("the refusal dead-lettered", Duration::from_secs(10), || async {
-        let dead = world.queues.dead_letters().list().await.unwrap();
-        (!dead.is_empty()).then_some(dead)
-    })
+    let dead = eventually(
+        "the refusal dead-lettered",
+        Duration::from_secs(10),
+        || async {
+            let dead = world.queues.dead_letters().list().await.unwrap();
+            (!dead.is_empty()).then_some(dead)
+        },
+    )
     .await;
     assert_eq!(dead.len(), 1);
     assert!(dead[0].permanent());
-    assert_eq!(world.subscription(subscription.id).await.consecutive_failures, 1);
+    assert_eq!(
+        world
+            .subscription(subscription.id)
+            .await
+            .consecutive_failures,
+        1
+    );
     world.stop().await;
 }
 
@@ -192,10 +243,17 @@ async fn without_a_key_deliveries_fail_saying_how_to_set_one() {
     };
     let world = World::new(settings).await;
     let (subscription, _) = world
-        .subscribe("http://127.0.0.1:9/", &[EventKind::DependentAdded], 0, Scope::Packages(vec![world.left_pad]))
+        .subscribe(
+            "http://127.0.0.1:9/",
+            &[EventKind::DependentAdded],
+            0,
+            Scope::Packages(vec![world.left_pad]),
+        )
         .await;
     world.depend(world.web, &[world.left_pad]).await;
-    let failed = world.settled(subscription.id, 1, Duration::from_secs(20)).await;
+    let failed = world
+        .settled(subscription.id, 1, Duration::from_secs(20))
+        .await;
     assert_eq!(failed[0].attempts, 1);
     let error = failed[0].error.as_deref().unwrap();
     assert!(error.contains("WUMP__WEBHOOKS__SECRET_KEY"), "{error}");
@@ -213,7 +271,8 @@ async fn a_redirect_is_a_failed_attempt_unless_allowed_and_then_each_hop_is_chec
     let receiver = MockServer::start().await;
     Mock::given(matchers::path("/moved"))
         .respond_with(
-            ResponseTemplate::new(302).insert_header("location", format!("{}/final", receiver.uri())),
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{}/final", receiver.uri())),
         )
         .mount(&receiver)
         .await;
@@ -230,11 +289,16 @@ async fn a_redirect_is_a_failed_attempt_unless_allowed_and_then_each_hop_is_chec
         )
         .await;
     world.depend(world.web, &[world.left_pad]).await;
-    let failed = world.settled(subscription.id, 1, Duration::from_secs(20)).await;
+    let failed = world
+        .settled(subscription.id, 1, Duration::from_secs(20))
+        .await;
     assert_eq!(failed[0].status(), DeliveryStatus::Failed);
     assert_eq!(failed[0].response_status, Some(302));
     let error = failed[0].error.as_deref().unwrap();
-    assert!(error.contains("HTTP 302 Found") && error.contains("not followed"), "{error}");
+    assert!(
+        error.contains("HTTP 302 Found") && error.contains("not followed"),
+        "{error}"
+    );
     let paths: Vec<String> = receiver
         .received_requests()
         .await
@@ -254,7 +318,8 @@ async fn a_redirect_is_a_failed_attempt_unless_allowed_and_then_each_hop_is_chec
     .await;
     Mock::given(matchers::path("/to-metadata"))
         .respond_with(
-            ResponseTemplate::new(307).insert_header("location", "http://169.254.169.254/latest/meta-data/"),
+            ResponseTemplate::new(307)
+                .insert_header("location", "http://169.254.169.254/latest/meta-data/"),
         )
         .mount(&receiver)
         .await;
@@ -281,6 +346,9 @@ async fn a_redirect_is_a_failed_attempt_unless_allowed_and_then_each_hop_is_chec
     assert_eq!(stopped[0].status(), DeliveryStatus::Failed);
     assert_eq!(stopped[0].attempts, 1, "a refused hop is not retried");
     let error = stopped[0].error.as_deref().unwrap();
-    assert!(error.contains("169.254.169.254") && error.contains("refused"), "{error}");
+    assert!(
+        error.contains("169.254.169.254") && error.contains("refused"),
+        "{error}"
+    );
     world.stop().await;
 }

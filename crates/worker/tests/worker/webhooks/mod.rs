@@ -107,9 +107,12 @@ impl World {
         let repos = repositories::upsert(&mut conn, &[repo("acme/web", 500), repo("acme/tiny", 3)])
             .await
             .unwrap();
-        let ids = packages::upsert(&mut conn, &[(Ecosystem::Npm, "left-pad"), (Ecosystem::Npm, "react")])
-            .await
-            .unwrap();
+        let ids = packages::upsert(
+            &mut conn,
+            &[(Ecosystem::Npm, "left-pad"), (Ecosystem::Npm, "react")],
+        )
+        .await
+        .unwrap();
         diesel::sql_query(
             "UPDATE packages SET repository_url = 'https://github.com/Pad-Org/left-pad'
               WHERE name = 'left-pad'",
@@ -222,11 +225,19 @@ impl World {
     /// The subscription as stored now.
     pub(crate) async fn subscription(&self, id: Uuid) -> Subscription {
         let mut conn = self.db.connection().await;
-        webhook_subscriptions::by_id(&mut conn, id).await.unwrap().unwrap()
+        webhook_subscriptions::by_id(&mut conn, id)
+            .await
+            .unwrap()
+            .unwrap()
     }
 
     /// Waits until `subscription` has `n` deliveries none of which is pending.
-    pub(crate) async fn settled(&self, subscription: Uuid, n: usize, within: Duration) -> Vec<Delivery> {
+    pub(crate) async fn settled(
+        &self,
+        subscription: Uuid,
+        n: usize,
+        within: Duration,
+    ) -> Vec<Delivery> {
         eventually("the deliveries to finish", within, || async {
             let deliveries = self.deliveries(subscription).await;
             (deliveries.len() == n
