@@ -74,6 +74,9 @@ CREATE TABLE webhook_deliveries (
 -- A subscription's deliveries newest first (the listing is keyset-paged on these).
 CREATE INDEX webhook_deliveries_listing
     ON webhook_deliveries (subscription_id, created_at DESC, id);
+-- Retention: finished deliveries by age (the dispatch job prunes them).
+CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (created_at)
+    WHERE status <> 'pending';
 -- Deliveries whose enqueue was lost.
 CREATE INDEX webhook_deliveries_unqueued ON webhook_deliveries (created_at)
     WHERE status = 'pending' AND enqueued_at IS NULL;

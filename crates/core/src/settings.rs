@@ -932,6 +932,9 @@ pub struct WebhookSettings {
     pub max_subscriptions_per_key: u32,
     /// Events one dispatch run matches against subscriptions per transaction.
     pub dispatch_batch: usize,
+    /// Finished deliveries older than this many days are deleted (by the dispatch job, a
+    /// batch per run); pending ones stay.
+    pub delivery_retention_days: u32,
 }
 
 impl Default for WebhookSettings {
@@ -949,6 +952,7 @@ impl Default for WebhookSettings {
             disable_after_failures: 5,
             max_subscriptions_per_key: 25,
             dispatch_batch: 500,
+            delivery_retention_days: 30,
         }
     }
 }

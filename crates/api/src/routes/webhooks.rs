@@ -2,7 +2,11 @@
 //! the secret, enable again, and the deliveries of each. A subscription belongs to the API
 //! key that created it; any other key gets 404 for it, anonymous callers 401.
 
-use actix_web::{HttpResponse, delete, get, http::header, patch, post, web};
+use actix_web::{
+    HttpResponse, HttpResponseBuilder, delete, get,
+    http::{StatusCode, header},
+    patch, post, web,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -196,6 +200,14 @@ fn owner(caller: &Caller) -> Result<Uuid, ApiError> {
 fn subscription_id(raw: &str) -> Result<Uuid, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::NotFound(format!("no webhook with id `{raw}`")))
+}
+
+/// An answer about one key's subscriptions: never stored by a shared cache (some carry a
+/// secret, all are the key's own).
+fn private(status: StatusCode) -> HttpResponseBuilder {
+    let mut response = HttpResponse::build(status);
+    response.insert_header((header::CACHE_CONTROL, "no-store"));
+    response
 }
 
 fn not_found(id: Uuid) -> ApiError {
@@ -394,7 +406,7 @@ pub(crate) async fn create(
         })?;
     tracing::info!(webhook.id = %stored.id, key.prefix = caller.caller().key_prefix.as_deref().unwrap_or(""), "webhook created");
     let webhook = view(&mut conn, &stored).await?;
-    Ok(HttpResponse::Created()
+    Ok(private(StatusCode::CREATED)
         .insert_header((header::LOCATION, format!("/api/v1/webhooks/{}", stored.id)))
         .json(WebhookWithSecret {
             secret: secret.reveal(),
@@ -435,7 +447,7 @@ pub(crate) async fn list(
     for subscription in &rows {
         items.push(view(&mut conn, subscription).await?);
     }
-    Ok(HttpResponse::Ok().json(WebhooksPage { items, next_cursor }))
+    Ok(private(StatusCode::OK).json(WebhooksPage { items, next_cursor }))
 }
 
 /// One of your subscriptions (without its secret), with why it is disabled if it is.
@@ -458,7 +470,7 @@ pub(crate) async fn show(
     let subscription = webhook_subscriptions::owned(&mut conn, owner, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    Ok(HttpResponse::Ok().json(view(&mut conn, &subscription).await?))
+    Ok(private(StatusCode::OK).json(view(&mut conn, &subscription).await?))
 }
 
 /// Change a subscription's URL, description, events or `min_stars`.
@@ -494,7 +506,7 @@ pub(crate) async fn update(
     let subscription = webhook_subscriptions::update(&mut conn, owner, id, &changes)
         .await?
         .ok_or_else(|| not_found(id))?;
-    Ok(HttpResponse::Ok().json(view(&mut conn, &subscription).await?))
+    Ok(private(StatusCode::OK).json(view(&mut conn, &subscription).await?))
 }
 
 /// Delete a subscription and its deliveries.
@@ -518,7 +530,7 @@ pub(crate) async fn remove(
         return Err(not_found(id));
     }
     tracing::info!(webhook.id = %id, "webhook deleted");
-    Ok(HttpResponse::NoContent().finish())
+    Ok(private(StatusCode::NO_CONTENT).finish())
 }
 
 /// Replace a subscription's signing secret: deliveries from now on are signed with the
@@ -546,7 +558,7 @@ pub(crate) async fn rotate_secret(
             .await?
             .ok_or_else(|| not_found(id))?;
     tracing::info!(webhook.id = %id, "webhook secret rotated");
-    Ok(HttpResponse::Ok().json(WebhookWithSecret {
+    Ok(private(StatusCode::OK).json(WebhookWithSecret {
         secret: secret.reveal(),
         webhook: view(&mut conn, &subscription).await?,
     }))
@@ -572,7 +584,7 @@ pub(crate) async fn enable(
     let subscription = webhook_subscriptions::enable(&mut conn, owner, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    Ok(HttpResponse::Ok().json(view(&mut conn, &subscription).await?))
+    Ok(private(StatusCode::OK).json(view(&mut conn, &subscription).await?))
 }
 
 /// A subscription's deliveries, newest first: status, attempts, the receiver's last
@@ -612,7 +624,7 @@ pub(crate) async fn deliveries(
     let (rows, next_cursor) = pagination::split_page(rows, per_page, |d| {
         pagination::encode(LISTING, SortKey::Time(Some(d.created_at)), d.id)
     });
-    Ok(HttpResponse::Ok().json(DeliveriesPage {
+    Ok(private(StatusCode::OK).json(DeliveriesPage {
         items: rows.into_iter().map(DeliveryBody::from).collect(),
         next_cursor,
     }))

@@ -101,8 +101,16 @@ async fn create_list_show_rotate_and_delete_a_subscription() {
     );
     assert!(!String::from_utf8_lossy(&row.secret_ciphertext).contains(&secret[6..]));
 
-    // Shown without the secret; listed for its owner only.
+    // Shown without the secret; listed for its owner only; never kept by a shared cache.
     let path = format!("/api/v1/webhooks/{id}");
+    let response = app
+        .client
+        .get(app.url(&path))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["cache-control"], "no-store");
     let (status, shown) = send(&app, reqwest::Method::GET, &path, Some(&key), None).await;
     assert_eq!(status, 200);
     assert!(shown.get("secret").is_none());

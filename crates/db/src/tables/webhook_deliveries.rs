@@ -228,6 +228,25 @@ pub async fn skip(conn: &mut AsyncPgConnection, id: Uuid, why: &str) -> QueryRes
     .map(|n| n > 0)
 }
 
+/// Deletes up to `limit` finished (not pending) deliveries created before `before`, oldest
+/// first (the retention); returns how many.
+pub async fn prune(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM webhook_deliveries
+          WHERE id IN (SELECT id FROM webhook_deliveries
+                        WHERE status <> 'pending' AND created_at < $1
+                        ORDER BY created_at LIMIT $2)",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(before)
+    .bind::<BigInt, _>(limit)
+    .execute(conn)
+    .await
+}
+
 /// Up to `limit` deliveries of `subscription_id`, newest first, after the cursor
 /// `(created_at, id)` of the previous page's last row.
 pub async fn of_subscription(

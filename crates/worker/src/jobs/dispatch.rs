@@ -4,6 +4,8 @@
 //! `deliver` job per delivery and notes it enqueued. Deliveries whose enqueue was lost (the
 //! process stopped between the commit and the enqueue) are enqueued again by the next run
 //! a minute later; a deliver job finds a delivery already finished and does nothing.
+//! Each run also deletes a batch of finished deliveries older than
+//! `webhooks.delivery_retention_days`.
 
 use chrono::Utc;
 use percent_encoding::{AsciiSet, utf8_percent_encode};
@@ -77,6 +79,16 @@ impl BackgroundJob for DispatchJob {
             );
             enqueue(ctx, &queues, &lost).await?;
         }
+        let retention =
+            chrono::Duration::days(ctx.webhooks.settings.delivery_retention_days.into());
+        let pruned = db(ctx, async {
+            let mut conn = checkout(&ctx.db).await?;
+            Ok(webhook_deliveries::prune(&mut conn, Utc::now() - retention, batch).await?)
+        })
+        .await?;
+        outcome
+            .metadata
+            .insert("deliveries_pruned".into(), json!(pruned));
         outcome.records_processed = events as u64;
         outcome.metadata.insert("events".into(), json!(events));
         outcome

@@ -248,3 +248,71 @@ async fn after_a_rotation_deliveries_verify_with_the_new_secret_only() {
     );
     world.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispatch_prunes_finished_deliveries_past_the_retention_and_keeps_pending_ones() {
+    let world = World::new(local_settings()).await;
+    let (subscription, _) = world
+        .subscribe(
+            "https://hooks.example.com/",
+            &EventKind::ALL,
+            0,
+            Scope::Packages(vec![world.react]),
+        )
+        .await;
+    let mut conn = world.db.connection().await;
+    let delivery = |event_id: i64| wump_db::tables::webhook_deliveries::NewDelivery {
+        id: uuid::Uuid::now_v7(),
+        subscription_id: subscription.id,
+        event_id,
+        event: EventKind::DependentAdded,
+        payload: serde_json::json!({}),
+    };
+    let ids = wump_db::tables::webhook_deliveries::insert_new(
+        &mut conn,
+        &[delivery(1), delivery(2), delivery(3)],
+    )
+    .await
+    .unwrap();
+    // 1: delivered 40 days ago; 2: failed yesterday; 3: still pending after 40 days (a
+    // receiver down for long keeps its retries).
+    for (event_id, status, age) in [
+        (1i64, "delivered", "40 days"),
+        (2, "failed", "1 day"),
+        (3, "pending", "40 days"),
+    ] {
+        diesel::sql_query(
+            "UPDATE webhook_deliveries SET status = $1, enqueued_at = now(),
+                    created_at = now() - $2::interval
+              WHERE event_id = $3",
+        )
+        .bind::<diesel::sql_types::Text, _>(status)
+        .bind::<diesel::sql_types::Text, _>(age)
+        .bind::<diesel::sql_types::BigInt, _>(event_id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    world
+        .queues
+        .enqueue(
+            &wump_core::jobs::DispatchJob {},
+            wump_core::jobs::Priority::Normal,
+        )
+        .await
+        .unwrap();
+    let left = eventually(
+        "the old delivery pruned",
+        Duration::from_secs(10),
+        || async {
+            let left = world.deliveries(subscription.id).await;
+            (left.len() == 2).then_some(left)
+        },
+    )
+    .await;
+    let mut kept: Vec<_> = left.iter().map(|d| d.event_id).collect();
+    kept.sort();
+    assert_eq!(kept, [2, 3]);
+    assert!(left.iter().all(|d| d.id != ids[0]));
+    world.stop().await;
+}
