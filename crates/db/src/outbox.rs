@@ -59,8 +59,10 @@ pub async fn claim(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<
 }
 
 /// Every (event, enabled subscription) pair among `event_ids`: the subscription wants the
-/// event, the stars reach its `min_stars`, and it follows the event's package (named, or
-/// through the organization its repository URL is under, compared case-insensitively).
+/// event, the stars reach its `min_stars`, it follows the event's package (named, or
+/// through the organization its repository URL is under, compared case-insensitively), and
+/// the API key owning it still works (a revoked or expired key's subscriptions hear
+/// nothing; a key deleted takes them with it).
 pub async fn matches(conn: &mut AsyncPgConnection, event_ids: &[i64]) -> QueryResult<Vec<Match>> {
     if event_ids.is_empty() {
         return Ok(Vec::new());
@@ -80,6 +82,10 @@ pub async fn matches(conn: &mut AsyncPgConnection, event_ids: &[i64]) -> QueryRe
                      AND starts_with(lower(p.repository_url),
                                      'https://' || lower(s.organization_host) || '/'
                                      || lower(s.organization_login) || '/')))
+           JOIN api_keys k
+             ON k.id = s.api_key_id
+            AND (k.revoked_at IS NULL OR k.revoked_at > now())
+            AND (k.expires_at IS NULL OR k.expires_at > now())
           WHERE e.id = ANY ($1)
           ORDER BY e.id, s.id",
     )

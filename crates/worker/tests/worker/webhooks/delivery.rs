@@ -316,3 +316,36 @@ async fn dispatch_prunes_finished_deliveries_past_the_retention_and_keeps_pendin
     assert!(left.iter().all(|d| d.id != ids[0]));
     world.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_keys_subscriptions_hear_nothing() {
+    let world = World::new(local_settings()).await;
+    let receiver = MockServer::start().await;
+    Mock::given(matchers::method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let (subscription, _) = world
+        .subscribe(
+            &receiver.uri(),
+            &EventKind::ALL,
+            0,
+            Scope::Packages(vec![world.left_pad]),
+        )
+        .await;
+    let mut conn = world.db.connection().await;
+    diesel::sql_query("UPDATE api_keys SET revoked_at = now() WHERE id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(world.key_id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    world.depend(world.web, &[world.left_pad]).await;
+    eventually("the events dispatched", Duration::from_secs(10), || async {
+        let mut conn = world.db.connection().await;
+        (wump_db::outbox::undispatched(&mut conn).await.unwrap() == 0).then_some(())
+    })
+    .await;
+    assert!(world.deliveries(subscription.id).await.is_empty());
+    assert!(receiver.received_requests().await.unwrap().is_empty());
+    world.stop().await;
+}
