@@ -7,8 +7,6 @@
 //! is disabled after `webhooks.disable_after_failures` in a row. A refused address, an
 //! oversized body or a 410 Gone (which also disables) fail at once, without retries.
 
-use std::time::Duration;
-
 use serde_json::json;
 use wump_core::jobs::DeliverJob;
 use wump_db::{
@@ -84,73 +82,19 @@ impl BackgroundJob for DeliverJob {
             Err(message) => Err(SendError::Refused(message)),
         };
 
-        let latency_ms = |latency: Option<Duration>| {
-            latency.map_or(0, |l| i32::try_from(l.as_millis()).unwrap_or(i32::MAX))
-        };
-        let (status, response_status, error, result) = match &sent {
-            Ok(sent) => (
-                DeliveryStatus::Delivered,
-                Some(i32::from(sent.status.as_u16())),
-                None,
-                Ok(()),
-            ),
-            Err(SendError::Status { status, url, .. }) if status.as_u16() == 410 => {
-                let message = format!("HTTP 410 Gone from {url}: the receiver asked to stop");
-                (
-                    DeliveryStatus::Failed,
-                    Some(410),
-                    Some(message.clone()),
-                    Err(JobError::DeliveryRefused(message)),
-                )
-            }
-            Err(SendError::Refused(message)) => (
-                DeliveryStatus::Failed,
-                None,
-                Some(message.clone()),
-                Err(JobError::DeliveryRefused(message.clone())),
-            ),
-            Err(error) => {
-                let mut message = match error {
-                    SendError::Status { status, url, .. } => format!(
-                        "HTTP {} {} from {url}",
-                        status.as_u16(),
-                        status.canonical_reason().unwrap_or("")
-                    ),
-                    other => other.to_string(),
-                };
-                if let SendError::Status { status, .. } = error
-                    && status.is_redirection()
-                {
-                    message.push_str(" (a redirect, not followed: webhooks.max_redirects)");
-                }
-                let response_status = match error {
-                    SendError::Status { status, .. } => Some(i32::from(status.as_u16())),
-                    _ => None,
-                };
-                (
-                    if last {
-                        DeliveryStatus::Failed
-                    } else {
-                        DeliveryStatus::Pending
-                    },
-                    response_status,
-                    Some(message.clone()),
-                    Err(JobError::Delivery(message)),
-                )
-            }
-        };
+        let verdict = Verdict::of(&sent, last);
         let record = Attempt {
             attempt,
-            response_status,
-            error: error.clone(),
-            latency_ms: latency_ms(match &sent {
+            response_status: verdict.response_status,
+            error: verdict.error.clone(),
+            latency_ms: match &sent {
                 Ok(sent) => Some(sent.latency),
                 Err(e) => e.latency(),
-            }),
+            }
+            .map_or(0, |l| i32::try_from(l.as_millis()).unwrap_or(i32::MAX)),
         };
-        let gone = matches!(&sent, Err(SendError::Status { status, .. }) if status.as_u16() == 410);
-        let disable_now =
-            gone.then(|| format!("disabled: {}", error.as_deref().unwrap_or("410 Gone")));
+        let status = verdict.status;
+        let response_status = verdict.response_status;
         let failures = db(ctx, async {
             let mut conn = checkout(&ctx.db).await?;
             Ok(outbox::record_delivery_outcome(
@@ -160,7 +104,7 @@ impl BackgroundJob for DeliverJob {
                 &record,
                 status,
                 settings.disable_after_failures,
-                disable_now.as_deref(),
+                verdict.disable_now.as_deref(),
             )
             .await?)
         })
@@ -181,7 +125,7 @@ impl BackgroundJob for DeliverJob {
         outcome
             .metadata
             .insert("response_status".into(), json!(response_status));
-        result.map(|()| outcome)
+        verdict.result.map(|()| outcome)
     }
 
     fn retry_policy(ctx: &JobContext) -> Option<RetryPolicy> {
@@ -191,5 +135,76 @@ impl BackgroundJob for DeliverJob {
             backoff_base_ms: settings.backoff_base_ms.max(1),
             backoff_max_ms: settings.backoff_max_ms.max(settings.backoff_base_ms.max(1)),
         })
+    }
+}
+
+/// What one attempt's result means for the delivery, the subscription and the queue.
+struct Verdict {
+    /// `Pending` while attempts remain.
+    status: DeliveryStatus,
+    response_status: Option<i32>,
+    error: Option<String>,
+    /// Disable the subscription now, with this reason (a 410 Gone).
+    disable_now: Option<String>,
+    /// What the job returns: retryable for a failed attempt, permanent for a refusal.
+    result: Result<(), JobError>,
+}
+
+impl Verdict {
+    fn of(sent: &Result<crate::webhooks::Sent, SendError>, last: bool) -> Self {
+        let code = |status: &reqwest::StatusCode| Some(i32::from(status.as_u16()));
+        match sent {
+            Ok(sent) => Verdict {
+                status: DeliveryStatus::Delivered,
+                response_status: code(&sent.status),
+                error: None,
+                disable_now: None,
+                result: Ok(()),
+            },
+            Err(SendError::Status { status, url, .. }) if status.as_u16() == 410 => {
+                let message = format!("HTTP 410 Gone from {url}: the receiver asked to stop");
+                Verdict {
+                    status: DeliveryStatus::Failed,
+                    response_status: Some(410),
+                    error: Some(message.clone()),
+                    disable_now: Some(format!("disabled: {message}")),
+                    result: Err(JobError::DeliveryRefused(message)),
+                }
+            }
+            Err(SendError::Refused(message)) => Verdict {
+                status: DeliveryStatus::Failed,
+                response_status: None,
+                error: Some(message.clone()),
+                disable_now: None,
+                result: Err(JobError::DeliveryRefused(message.clone())),
+            },
+            Err(error) => {
+                let (message, response_status) = match error {
+                    SendError::Status { status, url, .. } => {
+                        let mut message = format!(
+                            "HTTP {} {} from {url}",
+                            status.as_u16(),
+                            status.canonical_reason().unwrap_or("")
+                        );
+                        if status.is_redirection() {
+                            message.push_str(" (a redirect, not followed: webhooks.max_redirects)");
+                        }
+                        (message, code(status))
+                    }
+                    other => (other.to_string(), None),
+                };
+                Verdict {
+                    status: if last {
+                        DeliveryStatus::Failed
+                    } else {
+                        DeliveryStatus::Pending
+                    },
+                    response_status,
+                    error: Some(message.clone()),
+                    disable_now: None,
+                    result: Err(JobError::Delivery(message)),
+                }
+            }
+        }
     }
 }
