@@ -249,6 +249,53 @@ fn description(value: Option<String>) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// What a new subscription follows: exactly one of 1 to 100 packages wump knows (422
+/// naming the first unknown one, `packages[i]`) or an organization.
+async fn scope(
+    conn: &mut wump_db::AsyncPgConnection,
+    packages: Option<Vec<PackageName>>,
+    organization: Option<OrganizationName>,
+) -> Result<Scope, ApiError> {
+    match (packages, organization) {
+        (Some(names), None) => {
+            if names.is_empty() || names.len() > MAX_PACKAGES {
+                return Err(unprocessable(
+                    "packages",
+                    format!("name 1 to {MAX_PACKAGES} packages"),
+                ));
+            }
+            let mut ids = Vec::with_capacity(names.len());
+            for (i, package) in names.iter().enumerate() {
+                let field = format!("packages[{i}]");
+                let name = params::package_name(&package.name, &field)?;
+                let found = packages::by_name(conn, package.ecosystem, &name)
+                    .await?
+                    .ok_or_else(|| {
+                        unprocessable(
+                            &field,
+                            format!(
+                                "wump knows no package {}/{name}",
+                                package.ecosystem.as_str()
+                            ),
+                        )
+                    })?;
+                if !ids.contains(&found.id) {
+                    ids.push(found.id);
+                }
+            }
+            Ok(Scope::Packages(ids))
+        }
+        (None, Some(organization)) => Ok(Scope::Organization {
+            host: params::host(&organization.host)?,
+            login: params::login(&organization.login, "organization.login")?,
+        }),
+        _ => Err(unprocessable(
+            "packages",
+            "give exactly one of `packages` (1 to 100) or `organization`",
+        )),
+    }
+}
+
 /// The subscription as its owner sees it.
 async fn view(
     conn: &mut wump_db::AsyncPgConnection,
@@ -341,46 +388,7 @@ pub(crate) async fn create(
     let min_stars = min_stars(request.min_stars)?;
     let description = description(request.description)?;
     let mut conn = wump_db::pool::checkout(&state.db).await?;
-    let scope = match (request.packages, request.organization) {
-        (Some(names), None) => {
-            if names.is_empty() || names.len() > MAX_PACKAGES {
-                return Err(unprocessable(
-                    "packages",
-                    format!("name 1 to {MAX_PACKAGES} packages"),
-                ));
-            }
-            let mut ids = Vec::with_capacity(names.len());
-            for (i, package) in names.iter().enumerate() {
-                let field = format!("packages[{i}]");
-                let name = params::package_name(&package.name, &field)?;
-                let found = packages::by_name(&mut conn, package.ecosystem, &name)
-                    .await?
-                    .ok_or_else(|| {
-                        unprocessable(
-                            &field,
-                            format!(
-                                "wump knows no package {}/{name}",
-                                package.ecosystem.as_str()
-                            ),
-                        )
-                    })?;
-                if !ids.contains(&found.id) {
-                    ids.push(found.id);
-                }
-            }
-            Scope::Packages(ids)
-        }
-        (None, Some(organization)) => Scope::Organization {
-            host: params::host(&organization.host)?,
-            login: params::login(&organization.login, "organization.login")?,
-        },
-        _ => {
-            return Err(unprocessable(
-                "packages",
-                "give exactly one of `packages` (1 to 100) or `organization`",
-            ));
-        }
-    };
+    let scope = scope(&mut conn, request.packages, request.organization).await?;
     let secret = SigningSecret::generate();
     let new = NewSubscription {
         id: Uuid::now_v7(),
