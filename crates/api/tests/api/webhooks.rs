@@ -403,3 +403,98 @@ async fn a_disabled_subscription_shows_why_and_can_be_enabled_again() {
     assert_eq!(enabled["disabled_reason"], Value::Null);
     assert_eq!(enabled["consecutive_failures"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deliveries_are_listed_newest_first_page_by_page_and_patch_checks_the_url() {
+    let app = TestApp::spawn_with(local).await;
+    let key = create_key(&app, Tier::Free, None).await;
+    let (_, created) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/webhooks",
+        Some(&key),
+        Some(json!({"url": "https://localhost/", "organization": {"host": "github.com", "login": "acme"}})),
+    )
+    .await;
+    let id: uuid::Uuid = created["webhook"]["id"].as_str().unwrap().parse().unwrap();
+    let path = format!("/api/v1/webhooks/{id}");
+
+    let (status, problem) = send(
+        &app,
+        reqwest::Method::PATCH,
+        &path,
+        Some(&key),
+        Some(json!({"url": "https://169.254.169.254/"})),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["parameter"], "url");
+
+    // Three deliveries, as dispatch stores them, a second apart.
+    let mut conn = app.db.connection().await;
+    let mut stored = Vec::new();
+    for event_id in 1..=3 {
+        let ids = wump_db::tables::webhook_deliveries::insert_new(
+            &mut conn,
+            &[wump_db::tables::webhook_deliveries::NewDelivery {
+                id: uuid::Uuid::now_v7(),
+                subscription_id: id,
+                event_id,
+                event: wump_core::EventKind::DependentAdded,
+                payload: json!({"type": "dependent.added", "data": {"event_id": event_id}}),
+            }],
+        )
+        .await
+        .unwrap();
+        stored.push(ids[0].to_string());
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let listing = format!("{path}/deliveries");
+    let (status, first) = send(
+        &app,
+        reqwest::Method::GET,
+        &format!("{listing}?per_page=2"),
+        Some(&key),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&first), [stored[2].clone(), stored[1].clone()]);
+    assert_eq!(first["items"][0]["status"], "pending");
+    assert_eq!(first["items"][0]["payload"]["data"]["event_id"], 3);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (status, second) = send(
+        &app,
+        reqwest::Method::GET,
+        &format!("{listing}?per_page=2&cursor={cursor}"),
+        Some(&key),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(ids(&second), [stored[0].clone()]);
+    assert_eq!(second["next_cursor"], Value::Null);
+
+    // Another key sees none of it; a cursor of another listing is refused.
+    let other = create_key(&app, Tier::Free, None).await;
+    let (status, _) = send(&app, reqwest::Method::GET, &listing, Some(&other), None).await;
+    assert_eq!(status, 404);
+    let (status, problem) = send(
+        &app,
+        reqwest::Method::GET,
+        &format!("/api/v1/webhooks?cursor={cursor}"),
+        Some(&key),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["parameter"], "cursor");
+}
