@@ -324,8 +324,15 @@ async fn render(
         Who::Stars => OrganizationsSort::Stars,
         Who::Repositories => OrganizationsSort::Repositories,
     };
-    let who =
-        views::organizations_using(&mut conn, package.id, sort, false, None, WHO_TO_ASK).await?;
+    let who = views::organizations_using(
+        &mut conn,
+        package.id,
+        sort,
+        &Default::default(),
+        None,
+        WHO_TO_ASK,
+    )
+    .await?;
     let mut query = request.query.clone();
     let rows = dependents_of(
         &mut conn,
