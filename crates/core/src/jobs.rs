@@ -21,6 +21,8 @@ pub enum JobType {
     Enrich,
     Discover,
     Cleanup,
+    /// Record the day's counts of every package and organization whose counts changed.
+    Snapshot,
     /// Does nothing ([`NoopJob`]): only the queue benchmark runs it, and only a worker with
     /// `worker.noop_jobs` set takes it. Left out of [`JobType::ALL`].
     Noop,
@@ -28,12 +30,13 @@ pub enum JobType {
 
 impl JobType {
     /// Every job type production runs (not [`JobType::Noop`]).
-    pub const ALL: [JobType; 5] = [
+    pub const ALL: [JobType; 6] = [
         JobType::Scrape,
         JobType::Parse,
         JobType::Enrich,
         JobType::Discover,
         JobType::Cleanup,
+        JobType::Snapshot,
     ];
 
     /// The lower-case id stored in `job_executions.job_type`.
@@ -44,6 +47,7 @@ impl JobType {
             JobType::Enrich => "enrich",
             JobType::Discover => "discover",
             JobType::Cleanup => "cleanup",
+            JobType::Snapshot => "snapshot",
             JobType::Noop => "noop",
         }
     }
@@ -57,7 +61,7 @@ impl fmt::Display for JobType {
 
 /// The id given was not a job type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown job type `{0}` (expected scrape, parse, enrich, discover or cleanup)")]
+#[error("unknown job type `{0}` (expected scrape, parse, enrich, discover, cleanup or snapshot)")]
 pub struct UnknownJobType(pub String);
 
 impl std::str::FromStr for JobType {
@@ -148,6 +152,12 @@ pub struct DiscoverJob {
 #[serde(deny_unknown_fields)]
 pub struct CleanupJob {}
 
+/// Record today's counts of every package and organization whose counts changed since
+/// their last recorded day, and drop history older than the retention.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotJob {}
+
 /// Does nothing: what `wump-bench queue` enqueues to measure the queues alone. A worker
 /// runs it only with `worker.noop_jobs` set (never by default) and never records it in
 /// `job_executions`.
@@ -177,6 +187,10 @@ impl JobPayload for DiscoverJob {
 
 impl JobPayload for CleanupJob {
     const JOB_TYPE: JobType = JobType::Cleanup;
+}
+
+impl JobPayload for SnapshotJob {
+    const JOB_TYPE: JobType = JobType::Snapshot;
 }
 
 #[cfg(test)]

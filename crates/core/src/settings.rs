@@ -593,6 +593,10 @@ impl Default for ScheduleSettings {
                     "cleanup".into(),
                     entry("0 0 4 1 * *", JobType::Cleanup, serde_json::json!({})),
                 ),
+                (
+                    "snapshot".into(),
+                    entry("0 55 23 * * *", JobType::Snapshot, serde_json::json!({})),
+                ),
             ]),
         }
     }
@@ -607,6 +611,9 @@ pub struct CleanupSettings {
     /// Repositories their host no longer has are deleted (with their edges) this many days
     /// after a parse first found them gone; until then they come back if the host does.
     pub gone_retention_days: u32,
+    /// Events and daily counts older than this many days are deleted by the snapshot job
+    /// (each package keeps its latest daily row before the cutoff).
+    pub history_retention_days: u32,
 }
 
 impl Default for CleanupSettings {
@@ -614,6 +621,7 @@ impl Default for CleanupSettings {
         Self {
             job_retention_days: 90,
             gone_retention_days: 30,
+            history_retention_days: 730,
         }
     }
 }

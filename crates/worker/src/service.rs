@@ -65,6 +65,7 @@ pub fn job_context(settings: &Settings) -> anyhow::Result<JobContext> {
         .with_key_prefix(settings.queues.key_prefix.clone());
     ctx.job_retention = chrono::Duration::days(settings.cleanup.job_retention_days.into());
     ctx.gone_retention = chrono::Duration::days(settings.cleanup.gone_retention_days.into());
+    ctx.history_retention = chrono::Duration::days(settings.cleanup.history_retention_days.into());
     Ok(ctx)
 }
 

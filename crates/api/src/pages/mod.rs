@@ -16,7 +16,7 @@ mod search;
 
 use actix_web::{HttpRequest, http::StatusCode, http::header, web};
 
-pub(crate) use self::error::PageError;
+pub(crate) use self::{error::PageError, package::href as package_href};
 use crate::problem::ApiError;
 
 /// The content type of every page.

@@ -12,6 +12,7 @@ pub(crate) mod admin;
 pub(crate) mod badges;
 pub(crate) mod docs;
 pub(crate) mod health;
+pub(crate) mod history;
 pub(crate) mod jobs;
 pub(crate) mod organizations;
 pub(crate) mod packages;
@@ -36,6 +37,10 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
         .service(packages::show)
         .service(packages::dependents)
         .service(packages::organizations)
+        .service(history::package_history)
+        .service(history::package_events)
+        .service(history::package_feed)
+        .service(history::organization_feed)
         .service(organizations::show)
         .service(organizations::repositories)
         .service(organizations::dependencies)

@@ -65,6 +65,8 @@ pub struct OrganizationUsage {
     pub organization: Organization,
     pub repositories_count: i32,
     pub stars_sum: i64,
+    /// When its first counted repository using the package was first seen.
+    pub first_seen_at: DateTime<Utc>,
 }
 
 impl OrganizationUsage {
@@ -147,6 +149,7 @@ pub fn organizations_using_query(
             Organization::as_select(),
             po::repositories_count,
             po::stars_sum,
+            po::first_seen_at,
         ))
         .limit(limit)
         .into_boxed();

@@ -3,7 +3,9 @@
 //! [`BackgroundJob::run`](super::BackgroundJob::run).
 
 use serde_json::Value;
-use wump_core::jobs::{CleanupJob, DiscoverJob, EnrichJob, JobType, ParseJob, ScrapeJob};
+use wump_core::jobs::{
+    CleanupJob, DiscoverJob, EnrichJob, JobType, ParseJob, ScrapeJob, SnapshotJob,
+};
 
 use super::JobError;
 
@@ -15,6 +17,7 @@ pub enum Job {
     Enrich(EnrichJob),
     Discover(DiscoverJob),
     Cleanup(CleanupJob),
+    Snapshot(SnapshotJob),
 }
 
 impl Job {
@@ -26,6 +29,7 @@ impl Job {
             Job::Enrich(_) => JobType::Enrich,
             Job::Discover(_) => JobType::Discover,
             Job::Cleanup(_) => JobType::Cleanup,
+            Job::Snapshot(_) => JobType::Snapshot,
         }
     }
 
@@ -37,6 +41,7 @@ impl Job {
             Job::Enrich(job) => serde_json::to_value(job),
             Job::Discover(job) => serde_json::to_value(job),
             Job::Cleanup(job) => serde_json::to_value(job),
+            Job::Snapshot(job) => serde_json::to_value(job),
         };
         value.unwrap_or(Value::Null)
     }
@@ -53,6 +58,7 @@ impl Job {
             JobType::Enrich => Job::Enrich(read(payload)?),
             JobType::Discover => Job::Discover(read(payload)?),
             JobType::Cleanup => Job::Cleanup(read(payload)?),
+            JobType::Snapshot => Job::Snapshot(read(payload)?),
             JobType::Noop => {
                 return Err(JobError::Payload(
                     "no-op jobs are for the queue benchmark only".into(),

@@ -25,13 +25,14 @@ mod outcome;
 mod parse;
 mod record;
 mod scrape;
+mod snapshot;
 
 use std::future::Future;
 
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 use wump_core::jobs::{
-    CleanupJob, DiscoverJob, EnrichJob, JobPayload, ParseJob, Priority, ScrapeJob,
+    CleanupJob, DiscoverJob, EnrichJob, JobPayload, ParseJob, Priority, ScrapeJob, SnapshotJob,
 };
 
 pub use any::Job;
@@ -86,6 +87,7 @@ pub fn register_all(runner: Runner, ctx: &JobContext, noop_jobs: bool) -> Runner
         .register::<EnrichJob>(ctx.clone())
         .register::<DiscoverJob>(ctx.clone())
         .register::<CleanupJob>(ctx.clone())
+        .register::<SnapshotJob>(ctx.clone())
 }
 
 /// One database operation (checkouts and queries) within `database.query_timeout_ms`: a

@@ -6,7 +6,9 @@ use clap::{Args, Subcommand};
 use uuid::Uuid;
 use wump_core::{
     Ecosystem, RepoFullName,
-    jobs::{CleanupJob, DiscoverJob, EnrichJob, JobType, ParseJob, Priority, ScrapeJob},
+    jobs::{
+        CleanupJob, DiscoverJob, EnrichJob, JobType, ParseJob, Priority, ScrapeJob, SnapshotJob,
+    },
 };
 
 use super::{DeadJob, QueueError, Queues, Selection};
@@ -55,6 +57,8 @@ pub enum EnqueueJob {
     },
     /// Remove what has gone stale.
     Cleanup,
+    /// Record today's counts (the history) and prune old history.
+    Snapshot,
 }
 
 fn parse_priority(value: &str) -> Result<Priority, String> {
@@ -97,6 +101,7 @@ impl EnqueueJob {
                 })?,
             ),
             EnqueueJob::Cleanup => (JobType::Cleanup, serde_json::to_value(CleanupJob {})?),
+            EnqueueJob::Snapshot => (JobType::Snapshot, serde_json::to_value(SnapshotJob {})?),
         })
     }
 }

@@ -150,6 +150,7 @@ pub(crate) async fn run(ctx: &JobContext, job: &Job) -> Result<JobOutcome, JobEr
         Job::Enrich(job) => first_attempt(ctx, job).await,
         Job::Discover(job) => first_attempt(ctx, job).await,
         Job::Cleanup(job) => first_attempt(ctx, job).await,
+        Job::Snapshot(job) => first_attempt(ctx, job).await,
     }
 }
 
