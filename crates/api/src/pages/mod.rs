@@ -6,6 +6,7 @@
 
 mod admin;
 pub(crate) mod assets;
+mod chart;
 mod error;
 pub(crate) mod format;
 mod home;

@@ -5,9 +5,17 @@ use actix_web::{HttpRequest, HttpResponse, Resource, web};
 use askama::Template;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use wump_core::{DependencyKind, Ecosystem};
-use wump_db::views::{self, DependentsSort, OrganizationsSort};
+use wump_db::{
+    history::{self, Interval},
+    tables::dependency_events::{self, EventFilter},
+    views::{self, DependentsSort, OrganizationsSort},
+};
 
-use super::{HTML, PageError, format};
+use super::{
+    HTML, PageError,
+    chart::{self, Chart},
+    format,
+};
 use crate::{
     cache::{CacheClass, Fresh, Html},
     params::{PackageKey, query},
@@ -24,6 +32,12 @@ use crate::{
 
 /// How many organizations "who to ask" lists.
 const WHO_TO_ASK: i64 = 10;
+
+/// How many days the history chart covers.
+const CHART_DAYS: i64 = 90;
+
+/// How many of the latest events the page lists.
+const RECENT_EVENTS: i64 = 5;
 
 /// What a package name keeps unescaped in a page's path: `/` and `@` read as themselves.
 const NAME: &AsciiSet = &CONTROLS
@@ -187,6 +201,14 @@ struct PackagePage {
     rows: Vec<Row>,
     first_href: Option<String>,
     next_href: Option<String>,
+    /// Dependents over the last [`CHART_DAYS`], when at least two days are recorded.
+    chart: Option<Chart>,
+    /// The latest events, newest first.
+    recent: Vec<crate::routes::history::EventView>,
+    /// The package's Atom feed and its events and history in JSON.
+    feed_href: String,
+    events_href: String,
+    history_href: String,
 }
 
 /// One organization to ask for funding.
@@ -333,6 +355,30 @@ async fn render(
         WHO_TO_ASK,
     )
     .await?;
+    let today = history::today();
+    let mut series: Vec<(chrono::NaiveDate, i64)> = history::package_series(
+        &mut conn,
+        package.id,
+        today - chrono::Duration::days(CHART_DAYS - 1),
+        today,
+        Interval::Day,
+    )
+    .await?
+    .into_iter()
+    .map(|p| (p.period, i64::from(p.dependents_count)))
+    .collect();
+    // The line ends at the count now, which may be newer than today's snapshot.
+    series.retain(|(day, _)| *day < today);
+    if !series.is_empty() {
+        series.push((today, i64::from(package.dependents_count)));
+    }
+    let recent = dependency_events::of_packages(
+        &mut conn,
+        &[package.id],
+        &EventFilter::default(),
+        RECENT_EVENTS,
+    )
+    .await?;
     let mut query = request.query.clone();
     let rows = dependents_of(
         &mut conn,
@@ -362,6 +408,11 @@ async fn render(
         DependentsSort::PushedAt => "pushed_at",
     };
     let (badges, badge_markdown) = badges(key, path, &state.settings.api.public_url);
+    let api_base = format!(
+        "/api/v1/packages/{}/{}",
+        key.ecosystem.as_str(),
+        utf8_percent_encode(&key.name, SEGMENT)
+    );
     let mut kinds = vec![("", "any")];
     kinds.extend(DependencyKind::ALL.iter().map(|k| (k.as_str(), k.as_str())));
     let page = PackagePage {
@@ -439,6 +490,11 @@ async fn render(
             .collect(),
         first_href,
         next_href,
+        chart: chart::line(&series, "Repositories using it"),
+        recent: recent.into_iter().map(Into::into).collect(),
+        feed_href: format!("{api_base}/feed.atom"),
+        events_href: format!("{api_base}/events"),
+        history_href: format!("{api_base}/history"),
     };
     page.render().map_err(|e| ApiError::Internal(e.into()))
 }

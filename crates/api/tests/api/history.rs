@@ -3,7 +3,6 @@
 //! parser no one here wrote (feed-rs).
 
 use chrono::{Duration, Utc};
-use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use wump_core::Ecosystem;
 use wump_db::{
@@ -244,6 +243,8 @@ async fn history_is_a_series_of_daily_counts_carried_over_days_without_changes()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn since_lists_only_dependents_and_organizations_first_seen_after_it() {
+    use diesel_async::RunQueryDsl;
+
     let app = TestApp::spawn().await;
     let mut seed = Seed::new(&app).await;
     let left_pad = seed.package(Ecosystem::Npm, "left-pad").await;
@@ -357,4 +358,64 @@ async fn feeds_are_valid_atom_with_stable_entry_ids_per_package_and_per_organiza
 
     let unknown = app.get("/api/v1/packages/npm/right-pad/feed.atom").await;
     assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_package_page_draws_its_history_lists_the_latest_changes_and_links_its_feed() {
+    let app = TestApp::spawn().await;
+    a_month_of_left_pad(&app).await;
+
+    let html = app.get("/npm/left-pad").await.text().await.unwrap();
+    assert!(
+        html.contains(
+            r#"<link rel="alternate" type="application/atom+xml" title="New and lost dependents of left-pad" href="/api/v1/packages/npm/left-pad/feed.atom">"#
+        ),
+        "feed readers find the feed from the page"
+    );
+    let Some(browser) = crate::browser::Browser::start().await else {
+        return;
+    };
+    browser.open(&app.url("/npm/left-pad")).await;
+    // Two recorded days before today and the count now: three points, ending at zero.
+    let points = browser
+        .client
+        .execute(
+            "return document.querySelector('figure.chart polyline').points.numberOfItems;",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(points, 3);
+    let today = history::today();
+    let caption = browser.texts("figure.chart figcaption").await;
+    assert_eq!(
+        caption,
+        [format!(
+            "Repositories using it: 2 on {}, 0 on {} (highest 2).",
+            (today - Duration::days(2)).format("%-d %B %Y"),
+            today.format("%-d %B %Y")
+        )]
+    );
+    let latest = browser.texts("ul.events li").await;
+    assert_eq!(latest.len(), 5, "{latest:?}");
+    assert!(
+        latest[1].starts_with("acme/app stopped depending on it"),
+        "{latest:?}"
+    );
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+    assert_eq!(
+        browser.accessibility_violations().await,
+        Vec::<String>::new()
+    );
+    for (label, width, height) in crate::browser::VIEWPORTS {
+        browser
+            .screenshot(
+                &crate::browser::screenshot_dir(),
+                "package-history",
+                label,
+                width,
+                height,
+            )
+            .await;
+    }
 }
