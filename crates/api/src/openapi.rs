@@ -57,6 +57,7 @@ pub const ADMIN_ROLE: &str = "admin";
         routes::history::package_events,
         routes::history::package_feed,
         routes::history::organization_feed,
+        routes::history::organization_history,
         routes::organizations::show,
         routes::organizations::repositories,
         routes::organizations::dependencies,

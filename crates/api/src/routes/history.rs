@@ -110,25 +110,32 @@ pub(crate) struct HistoryParams {
 impl HistoryParams {
     /// `(from, to, interval)`, validated: 400 naming the parameter.
     fn validate(&self) -> Result<(NaiveDate, NaiveDate, IntervalParam), ApiError> {
-        let interval = IntervalParam::or_default(self.interval);
-        let to = self.to.map_or_else(history::today, Moment::day);
-        let from = self
-            .from
-            .map_or_else(|| to - Duration::days(365), Moment::day);
-        if from > to {
-            return Err(ApiError::invalid("from", "must not be after `to`"));
-        }
-        if (to - from).num_days() / interval.days() >= MAX_POINTS {
-            return Err(ApiError::invalid(
-                "from",
-                format!(
-                    "asks for more than {MAX_POINTS} points: narrow the range or use a wider \
-                     `interval` (week, month)"
-                ),
-            ));
-        }
-        Ok((from, to, interval))
+        series_range(self.from, self.to, self.interval)
     }
+}
+
+/// The days and width of a series from its optional parameters: 400 naming the parameter.
+fn series_range(
+    from: Option<Moment>,
+    to: Option<Moment>,
+    interval: Option<IntervalParam>,
+) -> Result<(NaiveDate, NaiveDate, IntervalParam), ApiError> {
+    let interval = IntervalParam::or_default(interval);
+    let to = to.map_or_else(history::today, Moment::day);
+    let from = from.map_or_else(|| to - Duration::days(365), Moment::day);
+    if from > to {
+        return Err(ApiError::invalid("from", "must not be after `to`"));
+    }
+    if (to - from).num_days() / interval.days() >= MAX_POINTS {
+        return Err(ApiError::invalid(
+            "from",
+            format!(
+                "asks for more than {MAX_POINTS} points: narrow the range or use a wider \
+                     `interval` (week, month)"
+            ),
+        ));
+    }
+    Ok((from, to, interval))
 }
 
 /// A package's counts at the end of one period.
@@ -245,6 +252,107 @@ pub(crate) async fn load_history(
             .collect(),
         note: BACKFILL_NOTE,
     })
+}
+
+/// An organization's counts at the end of one period.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct OrganizationHistoryPoint {
+    /// The period's first day.
+    #[schema(value_type = String, format = Date, example = "2026-11-01")]
+    pub(crate) period: NaiveDate,
+    /// Its repositories wump knows.
+    pub(crate) repositories_count: i32,
+    /// Their stars.
+    pub(crate) stars_total: i64,
+    /// How many packages its counted repositories use.
+    pub(crate) packages_count: i32,
+}
+
+/// An organization's counts over time.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct OrganizationHistoryView {
+    pub(crate) host: String,
+    pub(crate) login: String,
+    #[schema(value_type = IntervalParam)]
+    pub(crate) interval: &'static str,
+    #[schema(value_type = String, format = Date)]
+    pub(crate) from: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub(crate) to: NaiveDate,
+    /// One point per period with recorded counts, oldest first.
+    pub(crate) points: Vec<OrganizationHistoryPoint>,
+    /// Where history starts.
+    pub(crate) note: &'static str,
+}
+
+/// The range, width and forge of an organization's series.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct OrganizationHistoryParams {
+    /// The forge, when the login is on several (`github.com`, `gitlab.com`, …).
+    host: Option<String>,
+    /// The first day (default: a year before `to`).
+    #[param(inline)]
+    from: Option<Moment>,
+    /// The last day (default: today, UTC).
+    #[param(inline)]
+    to: Option<Moment>,
+    #[param(inline)]
+    interval: Option<IntervalParam>,
+}
+
+/// An organization's history: its repositories, their stars and how many packages they
+/// use, at the end of each day, week or month.
+#[utoipa::path(
+    get,
+    path = "/api/v1/organizations/{login}/history",
+    tag = "organizations",
+    operation_id = "get_organization_history",
+    params(OrganizationPath, OrganizationHistoryParams),
+    responses((status = 200, description = "The series", body = OrganizationHistoryView))
+)]
+#[get("/api/v1/organizations/{login}/history")]
+pub(crate) async fn organization_history(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<OrganizationPath>,
+    query: Query<OrganizationHistoryParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (from, to, interval) = series_range(query.from, query.to, query.interval)?;
+    let (login, host, scope) = organization(&state, &path, query.host.as_deref()).await?;
+    let variant = format!(
+        "history:from={from}:to={to}:interval={}",
+        choice_name(interval)
+    );
+    let cached = state
+        .cache
+        .get_or_load(&scope, CacheClass::Organization, &variant, || async {
+            let mut conn = connection(&state).await?;
+            let org = find_organization(&mut conn, &host, &login).await?;
+            let points =
+                history::organization_series(&mut conn, org.id, from, to, interval.interval())
+                    .await?;
+            Ok(Fresh::from(OrganizationHistoryView {
+                host: org.host,
+                login: org.login,
+                interval: choice_name(interval),
+                from,
+                to,
+                points: points
+                    .into_iter()
+                    .map(|p| OrganizationHistoryPoint {
+                        period: p.period,
+                        repositories_count: p.repositories_count,
+                        stars_total: p.stars_total,
+                        packages_count: p.packages_count,
+                    })
+                    .collect(),
+                note: BACKFILL_NOTE,
+            }))
+        })
+        .await?;
+    Ok(cached.respond(&req))
 }
 
 /// A repository named by an event.

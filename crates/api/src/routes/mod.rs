@@ -41,6 +41,7 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
         .service(history::package_events)
         .service(history::package_feed)
         .service(history::organization_feed)
+        .service(history::organization_history)
         .service(organizations::show)
         .service(organizations::repositories)
         .service(organizations::dependencies)

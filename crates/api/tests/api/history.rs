@@ -54,6 +54,8 @@ async fn a_month_of_left_pad(app: &TestApp) -> Seed {
     seed.depends(blog, &[Edge::runtime(left_pad)]).await;
     let written = history::snapshot_packages(&mut seed.conn, today - Duration::days(2));
     assert_eq!(written.await.unwrap(), 1);
+    let written = history::snapshot_organizations(&mut seed.conn, today - Duration::days(2));
+    assert_eq!(written.await.unwrap(), 1);
 
     seed.depends(blog, &[]).await;
     let written = history::snapshot_packages(&mut seed.conn, today - Duration::days(1));
@@ -75,6 +77,8 @@ async fn a_month_of_left_pad(app: &TestApp) -> Seed {
         .unwrap();
     let written = history::snapshot_packages(&mut seed.conn, today);
     assert_eq!(written.await.unwrap(), 1);
+    let written = history::snapshot_organizations(&mut seed.conn, today);
+    assert_eq!(written.await.unwrap(), 1, "acme uses no package any more");
     seed
 }
 
@@ -222,6 +226,26 @@ async fn history_is_a_series_of_daily_counts_carried_over_days_without_changes()
         .await;
     let last = months.body["points"].as_array().unwrap().last().unwrap();
     assert_eq!(last["dependents_count"], 1, "{:#}", months.body);
+
+    let acme = app
+        .get_json(&format!(
+            "/api/v1/organizations/acme/history?from={}",
+            today - Duration::days(4)
+        ))
+        .await;
+    assert_eq!(acme.status, 200, "{:#}", acme.body);
+    let used: Vec<_> = acme.body["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["period"].as_str().unwrap().to_owned(),
+                p["packages_count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(used, [(day(2), 1), (day(1), 1), (day(0), 0)]);
 
     for (query, parameter) in [
         ("interval=year", "interval"),

@@ -48,7 +48,11 @@ async fn replay_all_requeues_every_dead_job_on_its_own_queue_and_purge_all_empti
 
     let snapshot = queues.snapshot().await.unwrap();
     assert_eq!(snapshot.dead_letters, 2);
-    assert_eq!(snapshot.queues.len(), 15, "5 job types × 3 priorities");
+    assert_eq!(
+        snapshot.queues.len(),
+        JobType::ALL.len() * Priority::ALL.len(),
+        "every job type at every priority"
+    );
     assert!(snapshot.queues.iter().all(|(_, depth)| depth.total() == 0));
 
     let mut replayed = list.replay(Selection::All).await.unwrap();

@@ -175,7 +175,11 @@ async fn the_gauges_report_each_queues_depth_their_total_and_the_dead_letters() 
         .data_points()
         .map(|p| (attributes(p.attributes()), p.value()))
         .collect();
-    assert_eq!(by_queue.len(), 15, "every queue reports: {by_queue:?}");
+    assert_eq!(
+        by_queue.len(),
+        JobType::ALL.len() * Priority::ALL.len(),
+        "every queue reports: {by_queue:?}"
+    );
     assert_eq!(
         by_queue[&format!("queue={}", queues.name(JobType::Parse, Priority::Low))],
         3
