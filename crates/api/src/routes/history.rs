@@ -432,41 +432,6 @@ impl PageItem for EventView {
     }
 }
 
-/// `event` filter of the events listing and the feeds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
-pub(crate) enum EventParam {
-    #[schema(rename = "dependent.added")]
-    DependentAdded,
-    #[schema(rename = "dependent.removed")]
-    DependentRemoved,
-    #[schema(rename = "organization.added")]
-    OrganizationAdded,
-    #[schema(rename = "organization.removed")]
-    OrganizationRemoved,
-}
-
-params::choice_param!(EventParam);
-
-impl Choice for EventParam {
-    const CHOICES: &'static [(&'static str, Self)] = &[
-        ("dependent.added", EventParam::DependentAdded),
-        ("dependent.removed", EventParam::DependentRemoved),
-        ("organization.added", EventParam::OrganizationAdded),
-        ("organization.removed", EventParam::OrganizationRemoved),
-    ];
-}
-
-impl EventParam {
-    fn kind(self) -> EventKind {
-        match self {
-            EventParam::DependentAdded => EventKind::DependentAdded,
-            EventParam::DependentRemoved => EventKind::DependentRemoved,
-            EventParam::OrganizationAdded => EventKind::OrganizationAdded,
-            EventParam::OrganizationRemoved => EventKind::OrganizationRemoved,
-        }
-    }
-}
-
 /// Filters and page of the events listing.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -474,7 +439,7 @@ impl EventParam {
 pub(crate) struct EventsParams {
     /// Only this event (default: all four).
     #[param(inline)]
-    event: Option<EventParam>,
+    event: Option<EventKind>,
     /// Only events of repositories (or organizations, by their star sum) with at least
     /// this many stars.
     #[param(inline)]
@@ -511,7 +476,7 @@ pub(crate) async fn package_events(
     let params = query.into_inner();
     let mut canonical = Canonical::default();
     canonical
-        .push_some("event", params.event.map(choice_name))
+        .push_some("event", params.event.map(EventKind::as_str))
         .push_some("min_stars", params.min_stars.map(|n| n.0))
         .push_some("since", params.since);
     let listing = Listing {
@@ -521,7 +486,7 @@ pub(crate) async fn package_events(
     };
     let page = PageRequest::new(listing, canonical, params.per_page, params.cursor)?;
     let filter = EventFilter {
-        events: params.event.map(|e| vec![e.kind()]).unwrap_or_default(),
+        events: params.event.into_iter().collect(),
         min_stars: params.min_stars.map_or(0, |n| i64::from(n.0)),
         before_id: page.after_number()?.map(|(id, _)| id),
         since: params.since.map(|m| m.0),

@@ -108,6 +108,19 @@ fn owned(events: &[(&str, &str, i64)]) -> Vec<(String, String, i64)> {
         .collect()
 }
 
+/// Each `(query, parameter)` on `path` is a 400 problem naming the parameter.
+async fn refused(app: &TestApp, path: &str, cases: &[(&str, &str)]) {
+    for (query, parameter) in cases {
+        let bad = app.get_json(&format!("{path}?{query}")).await;
+        assert_eq!(bad.status, 400, "{query}: {:#}", bad.body);
+        assert!(
+            bad.body["detail"].as_str().unwrap().contains(parameter),
+            "{query}: {:#}",
+            bad.body
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn events_list_every_dependent_and_organization_gained_and_lost_newest_first() {
     let app = TestApp::spawn().await;
@@ -160,22 +173,17 @@ async fn events_list_every_dependent_and_organization_gained_and_lost_newest_fir
         .await;
     assert_eq!(future.body["items"], serde_json::json!([]));
 
-    for (query, parameter) in [
-        ("event=dependent.changed", "event"),
-        ("since=yesterday", "since"),
-        ("min_stars=-1", "min_stars"),
-        ("cursor=nope", "cursor"),
-    ] {
-        let bad = app
-            .get_json(&format!("/api/v1/packages/npm/left-pad/events?{query}"))
-            .await;
-        assert_eq!(bad.status, 400, "{query}: {:#}", bad.body);
-        assert!(
-            bad.body["detail"].as_str().unwrap().contains(parameter),
-            "{query}: {:#}",
-            bad.body
-        );
-    }
+    refused(
+        &app,
+        "/api/v1/packages/npm/left-pad/events",
+        &[
+            ("event=dependent.changed", "event"),
+            ("since=yesterday", "since"),
+            ("min_stars=-1", "min_stars"),
+            ("cursor=nope", "cursor"),
+        ],
+    )
+    .await;
     let unknown = app.get_json("/api/v1/packages/npm/right-pad/events").await;
     assert_eq!(unknown.status, 404);
 }
@@ -247,22 +255,17 @@ async fn history_is_a_series_of_daily_counts_carried_over_days_without_changes()
         .collect();
     assert_eq!(used, [(day(2), 1), (day(1), 1), (day(0), 0)]);
 
-    for (query, parameter) in [
-        ("interval=year", "interval"),
-        ("from=2026-12-31&to=2026-01-01", "from"),
-        ("from=2000-01-01&to=2026-01-01", "from"),
-        ("to=soon", "to"),
-    ] {
-        let bad = app
-            .get_json(&format!("/api/v1/packages/npm/left-pad/history?{query}"))
-            .await;
-        assert_eq!(bad.status, 400, "{query}: {:#}", bad.body);
-        assert!(
-            bad.body["detail"].as_str().unwrap().contains(parameter),
-            "{query}: {:#}",
-            bad.body
-        );
-    }
+    refused(
+        &app,
+        "/api/v1/packages/npm/left-pad/history",
+        &[
+            ("interval=year", "interval"),
+            ("from=2026-12-31&to=2026-01-01", "from"),
+            ("from=2000-01-01&to=2026-01-01", "from"),
+            ("to=soon", "to"),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
