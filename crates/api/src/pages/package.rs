@@ -195,6 +195,8 @@ struct PackagePage {
     kinds: Vec<Choice>,
     directs: Vec<Choice>,
     min_stars: String,
+    /// The day of the `since` filter (`YYYY-MM-DD`), empty for none.
+    since: String,
     organization: String,
     include_archived: bool,
     include_forks: bool,
@@ -480,6 +482,10 @@ async fn render(
             direct,
         ),
         min_stars: filters.min_stars.map(|n| n.to_string()).unwrap_or_default(),
+        since: filters
+            .since
+            .map(|at| at.date_naive().to_string())
+            .unwrap_or_default(),
         organization: request.organization.clone().unwrap_or_default(),
         include_archived: filters.include_archived,
         include_forks: filters.include_forks,

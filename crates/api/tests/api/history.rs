@@ -328,6 +328,18 @@ async fn since_lists_only_dependents_and_organizations_first_seen_after_it() {
         .get_json("/api/v1/packages/npm/left-pad/dependents?since=2000-01-01")
         .await;
     assert_eq!(everyone.body["items"].as_array().unwrap().len(), 2);
+
+    // The package page's filter form takes the same filter.
+    let page = app
+        .get(&format!("/npm/left-pad?since={month_ago}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!(r#"name="since" type="date" value="{month_ago}""#)));
+    // (The latest changes above it name both: read the dependents table alone.)
+    let table = &page[page.find(r#"id="dependents-title""#).unwrap()..];
+    assert!(table.contains("new/app") && !table.contains("old/app"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
