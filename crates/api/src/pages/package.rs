@@ -206,7 +206,7 @@ struct PackagePage {
     /// Dependents over the last [`CHART_DAYS`], when at least two days are recorded.
     chart: Option<Chart>,
     /// The latest events, newest first.
-    recent: Vec<crate::routes::history::EventView>,
+    recent: Vec<crate::routes::events::EventView>,
     /// The package's Atom feed and its events and history in JSON.
     feed_href: String,
     events_href: String,

@@ -11,6 +11,8 @@ use crate::{params, problem::ApiError, state::AppState};
 pub(crate) mod admin;
 pub(crate) mod badges;
 pub(crate) mod docs;
+pub(crate) mod events;
+pub(crate) mod feeds;
 pub(crate) mod health;
 pub(crate) mod history;
 pub(crate) mod jobs;
@@ -38,9 +40,9 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
         .service(packages::dependents)
         .service(packages::organizations)
         .service(history::package_history)
-        .service(history::package_events)
-        .service(history::package_feed)
-        .service(history::organization_feed)
+        .service(events::package_events)
+        .service(feeds::package_feed)
+        .service(feeds::organization_feed)
         .service(history::organization_history)
         .service(organizations::show)
         .service(organizations::repositories)
