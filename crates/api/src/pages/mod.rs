@@ -17,7 +17,10 @@ mod search;
 
 use actix_web::{HttpRequest, http::StatusCode, http::header, web};
 
-pub(crate) use self::{error::PageError, package::href as package_href};
+pub(crate) use self::{
+    error::PageError,
+    package::{api_href as package_api_href, href as package_href},
+};
 use crate::problem::ApiError;
 
 /// The content type of every page.

@@ -69,6 +69,16 @@ pub(crate) fn href(ecosystem: Ecosystem, name: &str) -> String {
     )
 }
 
+/// The path of `name`'s resource in the JSON API (`/api/v1/packages/npm/%40babel%2Fcore`):
+/// the name is one escaped segment, as the API's routes want.
+pub(crate) fn api_href(ecosystem: Ecosystem, name: &str) -> String {
+    format!(
+        "/api/v1/packages/{}/{}",
+        ecosystem.as_str(),
+        utf8_percent_encode(name, SEGMENT)
+    )
+}
+
 /// `GET /{ecosystem}/{name}`: the ecosystem one of wump's ids, the name everything after
 /// it, `/` and `@` included (`/npm/@babel/core`, `/go/github.com/gorilla/mux`).
 pub(crate) fn resource() -> Resource {
@@ -410,20 +420,12 @@ async fn render(
         DependentsSort::PushedAt => "pushed_at",
     };
     let (badges, badge_markdown) = badges(key, path, &state.settings.api.public_url);
-    let api_base = format!(
-        "/api/v1/packages/{}/{}",
-        key.ecosystem.as_str(),
-        utf8_percent_encode(&key.name, SEGMENT)
-    );
+    let api_base = api_href(key.ecosystem, &key.name);
     let mut kinds = vec![("", "any")];
     kinds.extend(DependencyKind::ALL.iter().map(|k| (k.as_str(), k.as_str())));
     let page = PackagePage {
         ecosystem_label: key.ecosystem.label(),
-        api_href: format!(
-            "/api/v1/packages/{}/{}",
-            key.ecosystem.as_str(),
-            utf8_percent_encode(&view.name, SEGMENT)
-        ),
+        api_href: api_href(key.ecosystem, &view.name),
         dependents: format::count(view.dependents_count),
         organizations: format::count(view.organizations_count),
         name: view.name,
@@ -443,11 +445,7 @@ async fn render(
             .collect(),
         badges,
         badge_markdown,
-        export_base: format!(
-            "/api/v1/packages/{}/{}/dependents",
-            key.ecosystem.as_str(),
-            utf8_percent_encode(&key.name, SEGMENT)
-        ),
+        export_base: format!("{api_base}/dependents"),
         who_order: match order {
             Who::Stars => "by the stars of those repositories",
             Who::Repositories => "by how many of their repositories use it",

@@ -128,17 +128,13 @@ pub(crate) async fn package_feed(
 
 /// The feed's own path and query.
 fn req_path(key: &PackageKey, min_stars: i64) -> String {
-    let name: String = form_urlencoded::byte_serialize(key.name.as_bytes()).collect();
     let query = if min_stars > 0 {
         format!("?min_stars={min_stars}")
     } else {
         String::new()
     };
-    format!(
-        "/api/v1/packages/{}/{}/feed.atom{query}",
-        key.ecosystem,
-        name.replace('+', "%20")
-    )
+    let api = crate::pages::package_api_href(key.ecosystem, &key.name);
+    format!("{api}/feed.atom{query}")
 }
 
 /// New and lost dependents of every package an organization publishes (packages whose
