@@ -198,6 +198,13 @@ bench-pipeline: services-up
     cargo build --release --locked -p wump-worker -p wump-bench
     {{ target_dir }}/release/wump-bench pipeline --report docs/benchmarks.md --work {{ target_dir }}/bench
 
+# What history costs on `just bench-data SIZE`'s dataset: the daily snapshot job (first run
+# and unchanged), the first_seen_at backfill and the series/events reads, as ratios to one scan
+# of the edges in the same run; into docs/benchmarks.md. Not part of `just test`.
+bench-history SIZE="small": services-up
+    cargo build --release --locked -p wump-bench
+    {{ target_dir }}/release/wump-bench history --size {{ SIZE }} --report docs/benchmarks.md
+
 # Uncached reads (cache off) through the release wump-api against wump_bench_small and, when
 # generated, wump_bench_large: p50/p99 per sort and filter, the 10 M / 1 M ratios, EXPLAIN
 # (ANALYZE, BUFFERS) of each statement and the api's peak RSS, into docs/benchmarks.md.

@@ -70,3 +70,8 @@ CREATE TABLE organization_daily_counts (
     packages_count integer NOT NULL CHECK (packages_count >= 0),
     PRIMARY KEY (organization_id, day)
 );
+
+-- The snapshot job's runs are recorded like every job's.
+ALTER TABLE job_executions DROP CONSTRAINT job_executions_job_type_check;
+ALTER TABLE job_executions ADD CONSTRAINT job_executions_job_type_check
+    CHECK (job_type IN ('scrape', 'parse', 'enrich', 'discover', 'cleanup', 'snapshot'));

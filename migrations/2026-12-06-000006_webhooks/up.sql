@@ -84,4 +84,4 @@ CREATE INDEX webhook_deliveries_unqueued ON webhook_deliveries (created_at)
 -- The two new jobs are recorded like the others.
 ALTER TABLE job_executions DROP CONSTRAINT job_executions_job_type_check;
 ALTER TABLE job_executions ADD CONSTRAINT job_executions_job_type_check CHECK (job_type IN (
-    'scrape', 'parse', 'enrich', 'discover', 'cleanup', 'dispatch', 'deliver'));
+    'scrape', 'parse', 'enrich', 'discover', 'cleanup', 'snapshot', 'dispatch', 'deliver'));

@@ -112,6 +112,8 @@ pub struct OrganizationUsageView {
     pub repositories_count: i32,
     /// The stars of those repositories.
     pub stars_sum: i64,
+    /// When the first of them was first seen using the package.
+    pub first_seen_at: DateTime<Utc>,
     pub funding: OrganizationFunding,
 }
 
@@ -127,6 +129,7 @@ impl From<OrganizationUsage> for OrganizationUsageView {
             description: o.description,
             repositories_count: usage.repositories_count,
             stars_sum: usage.stars_sum,
+            first_seen_at: usage.first_seen_at,
             funding,
         }
     }
@@ -181,6 +184,8 @@ pub struct Usage {
     pub direct: Option<bool>,
     /// The manifests and lockfiles that declare it.
     pub manifest_paths: Vec<String>,
+    /// When wump first saw the repository use the package (history starts there).
+    pub first_seen_at: DateTime<Utc>,
 }
 
 impl From<Dependency> for Usage {
@@ -192,6 +197,7 @@ impl From<Dependency> for Usage {
             resolved_version: d.resolved_version,
             direct: d.direct,
             manifest_paths: d.manifest_paths,
+            first_seen_at: d.first_seen_at,
         }
     }
 }

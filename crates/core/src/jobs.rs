@@ -21,6 +21,8 @@ pub enum JobType {
     Enrich,
     Discover,
     Cleanup,
+    /// Record the day's counts of every package and organization whose counts changed.
+    Snapshot,
     /// Match new dependency events against webhook subscriptions (the outbox).
     Dispatch,
     /// Send one webhook delivery.
@@ -32,12 +34,13 @@ pub enum JobType {
 
 impl JobType {
     /// Every job type production runs (not [`JobType::Noop`]).
-    pub const ALL: [JobType; 7] = [
+    pub const ALL: [JobType; 8] = [
         JobType::Scrape,
         JobType::Parse,
         JobType::Enrich,
         JobType::Discover,
         JobType::Cleanup,
+        JobType::Snapshot,
         JobType::Dispatch,
         JobType::Deliver,
     ];
@@ -50,6 +53,7 @@ impl JobType {
             JobType::Enrich => "enrich",
             JobType::Discover => "discover",
             JobType::Cleanup => "cleanup",
+            JobType::Snapshot => "snapshot",
             JobType::Dispatch => "dispatch",
             JobType::Deliver => "deliver",
             JobType::Noop => "noop",
@@ -66,8 +70,8 @@ impl fmt::Display for JobType {
 /// The id given was not a job type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown job type `{0}` (expected scrape, parse, enrich, discover, cleanup, dispatch or \
-     deliver)"
+    "unknown job type `{0}` (expected scrape, parse, enrich, discover, cleanup, snapshot, \
+     dispatch or deliver)"
 )]
 pub struct UnknownJobType(pub String);
 
@@ -159,6 +163,12 @@ pub struct DiscoverJob {
 #[serde(deny_unknown_fields)]
 pub struct CleanupJob {}
 
+/// Record today's counts of every package and organization whose counts changed since
+/// their last recorded day, and drop history older than the retention.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotJob {}
+
 /// Match dependency events not yet dispatched against the webhook subscriptions, record a
 /// delivery per match and enqueue a [`DeliverJob`] for each (scheduled every minute, and
 /// asked for by any run that recorded events).
@@ -210,6 +220,10 @@ impl JobPayload for DiscoverJob {
 
 impl JobPayload for CleanupJob {
     const JOB_TYPE: JobType = JobType::Cleanup;
+}
+
+impl JobPayload for SnapshotJob {
+    const JOB_TYPE: JobType = JobType::Snapshot;
 }
 
 #[cfg(test)]

@@ -562,7 +562,7 @@ pub struct ScheduleSettings {
     /// clocks and firing delays; it only keeps Valkey tidy beyond that.
     pub lock_ttl_secs: u64,
     /// The entries by name (the name is part of the lock key). Configured entries are laid
-    /// over the built-in `scrape`, `enrich`, `cleanup` and `dispatch` ones key by key, so
+    /// over the built-in `scrape`, `enrich`, `cleanup`, `snapshot` and `dispatch` ones key by key, so
     /// `WUMP__SCHEDULE__JOBS__SCRAPE__ENABLED=false` turns one off.
     #[serde(deserialize_with = "scheduled_jobs")]
     pub jobs: BTreeMap<String, ScheduledJob>,
@@ -595,6 +595,10 @@ impl Default for ScheduleSettings {
                     "cleanup".into(),
                     entry("0 0 4 1 * *", JobType::Cleanup, serde_json::json!({})),
                 ),
+                (
+                    "snapshot".into(),
+                    entry("0 55 23 * * *", JobType::Snapshot, serde_json::json!({})),
+                ),
                 // The webhook outbox, for events whose writer's follow-up was lost.
                 (
                     "dispatch".into(),
@@ -614,6 +618,9 @@ pub struct CleanupSettings {
     /// Repositories their host no longer has are deleted (with their edges) this many days
     /// after a parse first found them gone; until then they come back if the host does.
     pub gone_retention_days: u32,
+    /// Events and daily counts older than this many days are deleted by the snapshot job
+    /// (each package keeps its latest daily row before the cutoff).
+    pub history_retention_days: u32,
 }
 
 impl Default for CleanupSettings {
@@ -621,6 +628,7 @@ impl Default for CleanupSettings {
         Self {
             job_retention_days: 90,
             gone_retention_days: 30,
+            history_retention_days: 730,
         }
     }
 }
@@ -790,7 +798,7 @@ pub struct QueueSettings {
     /// Jobs one worker process runs at once from each priority's queue of one job type.
     pub concurrency: PriorityConcurrency,
     /// Overrides of [`Self::concurrency`] per job type (`scrape`, `parse`, `enrich`,
-    /// `discover`, `cleanup`, `dispatch`, `deliver`).
+    /// `discover`, `cleanup`, `snapshot`, `dispatch`, `deliver`).
     pub job_concurrency: HashMap<JobType, PriorityConcurrency>,
     /// Prepended to every queue key (queue names, the dead-letter list), e.g. to share
     /// one Valkey between deployments; empty in production. Tests use one per test.

@@ -15,6 +15,7 @@ pub mod edges;
 mod error;
 pub mod explain;
 pub mod funding;
+pub mod history;
 pub mod keys;
 pub mod migrations;
 pub mod outbox;

@@ -74,6 +74,7 @@ pub fn job_context(settings: &Settings) -> anyhow::Result<JobContext> {
         .with_webhooks(webhooks);
     ctx.job_retention = chrono::Duration::days(settings.cleanup.job_retention_days.into());
     ctx.gone_retention = chrono::Duration::days(settings.cleanup.gone_retention_days.into());
+    ctx.history_retention = chrono::Duration::days(settings.cleanup.history_retention_days.into());
     Ok(ctx)
 }
 

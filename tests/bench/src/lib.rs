@@ -3,6 +3,7 @@
 //! Nothing here runs in `just test` except its own unit tests and a tiny dataset.
 
 pub mod data;
+pub mod history;
 pub mod pipeline;
 pub mod queue;
 pub mod reads;

@@ -59,6 +59,8 @@ enum Command {
     },
     /// Uncached reads through the release wump-api against wump_bench_small and _large.
     Reads(reads::Args),
+    /// What history costs on a dataset: the snapshot job, the backfill, series and events.
+    History(wump_bench::history::Args),
     /// The whole pipeline on a generated local-provider tree, with one and three workers.
     Pipeline {
         /// Repositories in the tree.
@@ -117,6 +119,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             settings,
         } => pipeline(repositories, &workers, seed, &report, &work, settings).await,
         Command::Reads(args) => reads::main(args).await,
+        Command::History(args) => wump_bench::history::main(args).await,
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod admin;
 pub(crate) mod assets;
+mod chart;
 mod error;
 pub(crate) mod format;
 mod home;
@@ -16,7 +17,10 @@ mod search;
 
 use actix_web::{HttpRequest, http::StatusCode, http::header, web};
 
-pub(crate) use self::error::PageError;
+pub(crate) use self::{
+    error::PageError,
+    package::{api_href as package_api_href, href as package_href},
+};
 use crate::problem::ApiError;
 
 /// The content type of every page.

@@ -5,9 +5,17 @@ use actix_web::{HttpRequest, HttpResponse, Resource, web};
 use askama::Template;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use wump_core::{DependencyKind, Ecosystem};
-use wump_db::views::{self, DependentsSort, OrganizationsSort};
+use wump_db::{
+    history::{self, Interval},
+    tables::dependency_events::{self, EventFilter},
+    views::{self, DependentsSort, OrganizationsSort},
+};
 
-use super::{HTML, PageError, format};
+use super::{
+    HTML, PageError,
+    chart::{self, Chart},
+    format,
+};
 use crate::{
     cache::{CacheClass, Fresh, Html},
     params::{PackageKey, query},
@@ -24,6 +32,12 @@ use crate::{
 
 /// How many organizations "who to ask" lists.
 const WHO_TO_ASK: i64 = 10;
+
+/// How many days the history chart covers.
+const CHART_DAYS: i64 = 90;
+
+/// How many of the latest events the page lists.
+const RECENT_EVENTS: i64 = 5;
 
 /// What a package name keeps unescaped in a page's path: `/` and `@` read as themselves.
 const NAME: &AsciiSet = &CONTROLS
@@ -52,6 +66,16 @@ pub(crate) fn href(ecosystem: Ecosystem, name: &str) -> String {
         "/{}/{}",
         ecosystem.as_str(),
         utf8_percent_encode(name, NAME)
+    )
+}
+
+/// The path of `name`'s resource in the JSON API (`/api/v1/packages/npm/%40babel%2Fcore`):
+/// the name is one escaped segment, as the API's routes want.
+pub(crate) fn api_href(ecosystem: Ecosystem, name: &str) -> String {
+    format!(
+        "/api/v1/packages/{}/{}",
+        ecosystem.as_str(),
+        utf8_percent_encode(name, SEGMENT)
     )
 }
 
@@ -181,12 +205,22 @@ struct PackagePage {
     kinds: Vec<Choice>,
     directs: Vec<Choice>,
     min_stars: String,
+    /// The day of the `since` filter (`YYYY-MM-DD`), empty for none.
+    since: String,
     organization: String,
     include_archived: bool,
     include_forks: bool,
     rows: Vec<Row>,
     first_href: Option<String>,
     next_href: Option<String>,
+    /// Dependents over the last [`CHART_DAYS`], when at least two days are recorded.
+    chart: Option<Chart>,
+    /// The latest events, newest first.
+    recent: Vec<crate::routes::events::EventView>,
+    /// The package's Atom feed and its events and history in JSON.
+    feed_href: String,
+    events_href: String,
+    history_href: String,
 }
 
 /// One organization to ask for funding.
@@ -324,8 +358,39 @@ async fn render(
         Who::Stars => OrganizationsSort::Stars,
         Who::Repositories => OrganizationsSort::Repositories,
     };
-    let who =
-        views::organizations_using(&mut conn, package.id, sort, false, None, WHO_TO_ASK).await?;
+    let who = views::organizations_using(
+        &mut conn,
+        package.id,
+        sort,
+        &Default::default(),
+        None,
+        WHO_TO_ASK,
+    )
+    .await?;
+    let today = history::today();
+    let mut series: Vec<(chrono::NaiveDate, i64)> = history::package_series(
+        &mut conn,
+        package.id,
+        today - chrono::Duration::days(CHART_DAYS - 1),
+        today,
+        Interval::Day,
+    )
+    .await?
+    .into_iter()
+    .map(|p| (p.period, i64::from(p.dependents_count)))
+    .collect();
+    // The line ends at the count now, which may be newer than today's snapshot.
+    series.retain(|(day, _)| *day < today);
+    if !series.is_empty() {
+        series.push((today, i64::from(package.dependents_count)));
+    }
+    let recent = dependency_events::of_packages(
+        &mut conn,
+        &[package.id],
+        &EventFilter::default(),
+        RECENT_EVENTS,
+    )
+    .await?;
     let mut query = request.query.clone();
     let rows = dependents_of(
         &mut conn,
@@ -355,15 +420,12 @@ async fn render(
         DependentsSort::PushedAt => "pushed_at",
     };
     let (badges, badge_markdown) = badges(key, path, &state.settings.api.public_url);
+    let api_base = api_href(key.ecosystem, &key.name);
     let mut kinds = vec![("", "any")];
     kinds.extend(DependencyKind::ALL.iter().map(|k| (k.as_str(), k.as_str())));
     let page = PackagePage {
         ecosystem_label: key.ecosystem.label(),
-        api_href: format!(
-            "/api/v1/packages/{}/{}",
-            key.ecosystem.as_str(),
-            utf8_percent_encode(&view.name, SEGMENT)
-        ),
+        api_href: api_href(key.ecosystem, &view.name),
         dependents: format::count(view.dependents_count),
         organizations: format::count(view.organizations_count),
         name: view.name,
@@ -383,11 +445,7 @@ async fn render(
             .collect(),
         badges,
         badge_markdown,
-        export_base: format!(
-            "/api/v1/packages/{}/{}/dependents",
-            key.ecosystem.as_str(),
-            utf8_percent_encode(&key.name, SEGMENT)
-        ),
+        export_base: format!("{api_base}/dependents"),
         who_order: match order {
             Who::Stars => "by the stars of those repositories",
             Who::Repositories => "by how many of their repositories use it",
@@ -422,6 +480,10 @@ async fn render(
             direct,
         ),
         min_stars: filters.min_stars.map(|n| n.to_string()).unwrap_or_default(),
+        since: filters
+            .since
+            .map(|at| at.date_naive().to_string())
+            .unwrap_or_default(),
         organization: request.organization.clone().unwrap_or_default(),
         include_archived: filters.include_archived,
         include_forks: filters.include_forks,
@@ -432,6 +494,11 @@ async fn render(
             .collect(),
         first_href,
         next_href,
+        chart: chart::line(&series, "Repositories using it"),
+        recent: recent.into_iter().map(Into::into).collect(),
+        feed_href: format!("{api_base}/feed.atom"),
+        events_href: format!("{api_base}/events"),
+        history_href: format!("{api_base}/history"),
     };
     page.render().map_err(|e| ApiError::Internal(e.into()))
 }

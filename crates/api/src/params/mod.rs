@@ -21,7 +21,7 @@ use wump_core::Ecosystem;
 
 pub use self::purl::parse_purl;
 pub(crate) use self::query::choice_param;
-pub use self::query::{Flag, NonNegative, PerPage, Query, parse as parse_query};
+pub use self::query::{Flag, Moment, NonNegative, PerPage, Query, parse as parse_query};
 use crate::problem::ApiError;
 
 /// Longest package name accepted, in bytes.

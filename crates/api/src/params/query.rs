@@ -9,6 +9,7 @@
 use std::future::{Ready, ready};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
+use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, de::DeserializeOwned};
 use utoipa::{
     PartialSchema, ToSchema,
@@ -168,6 +169,54 @@ impl PartialSchema for NonNegative {
 
 impl ToSchema for NonNegative {}
 
+/// A point in time: an RFC 3339 timestamp (`2026-11-01T00:00:00Z`) or a day
+/// (`2026-11-01`, its first instant in UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moment(pub DateTime<Utc>);
+
+impl Moment {
+    /// The day it falls on, in UTC.
+    pub fn day(self) -> NaiveDate {
+        self.0.date_naive()
+    }
+}
+
+impl std::fmt::Display for Moment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    }
+}
+
+impl<'de> Deserialize<'de> for Moment {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        let raw = raw.trim();
+        if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
+            return Ok(Moment(at.with_timezone(&Utc)));
+        }
+        match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+            Ok(day) => Ok(Moment(day.and_time(NaiveTime::MIN).and_utc())),
+            Err(_) => Err(serde::de::Error::custom(format!(
+                "`{raw}` is neither a day (2026-11-01) nor an RFC 3339 time (2026-11-01T08:00:00Z)"
+            ))),
+        }
+    }
+}
+
+impl PartialSchema for Moment {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "A day (`2026-11-01`, from its start in UTC) or an RFC 3339 time",
+            ))
+            .examples([serde_json::json!("2026-11-01")])
+            .into()
+    }
+}
+
+impl ToSchema for Moment {}
+
 /// Implements `Deserialize` for a [`super::Choice`] enum through its spellings (trimmed,
 /// and refused with the list of choices).
 macro_rules! choice_param {
@@ -204,6 +253,23 @@ mod tests {
             ApiError::InvalidParameter { parameter, .. } => parameter,
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn moments_are_days_or_rfc3339_times_and_refused_otherwise() {
+        #[derive(Debug, Deserialize)]
+        struct P {
+            since: Moment,
+        }
+        let day: P = parse("since=2026-11-01").unwrap();
+        assert_eq!(day.since.to_string(), "2026-11-01T00:00:00Z");
+        let at: P = parse("since=2026-11-01T08:30:00%2B02:00").unwrap();
+        assert_eq!(at.since.to_string(), "2026-11-01T06:30:00Z");
+        let err = parse::<P>("since=last+month").unwrap_err().to_string();
+        assert!(
+            err.contains("since") && err.contains("neither a day"),
+            "{err}"
+        );
     }
 
     #[test]

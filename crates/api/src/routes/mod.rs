@@ -11,7 +11,10 @@ use crate::{params, problem::ApiError, state::AppState};
 pub(crate) mod admin;
 pub(crate) mod badges;
 pub(crate) mod docs;
+pub(crate) mod events;
+pub(crate) mod feeds;
 pub(crate) mod health;
+pub(crate) mod history;
 pub(crate) mod jobs;
 pub(crate) mod organizations;
 pub(crate) mod packages;
@@ -37,6 +40,11 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
         .service(packages::show)
         .service(packages::dependents)
         .service(packages::organizations)
+        .service(history::package_history)
+        .service(events::package_events)
+        .service(feeds::package_feed)
+        .service(feeds::organization_feed)
+        .service(history::organization_history)
         .service(organizations::show)
         .service(organizations::repositories)
         .service(organizations::dependencies)

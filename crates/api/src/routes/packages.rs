@@ -17,7 +17,7 @@ use wump_db::{
     },
     views::{
         self, Dependent, DependentsCursor, DependentsQuery, DependentsSort, OrganizationUsage,
-        OrganizationsSort,
+        OrganizationsFilter, OrganizationsSort,
     },
 };
 
@@ -28,7 +28,7 @@ use crate::{
     exports::{self, Charge, Export, ExportFormat, FormatParam, Known, Source},
     listing::{Listing, PageRequest},
     pagination::{self, Canonical, SortKey},
-    params::{self, Choice, Flag, NonNegative, PackageKey, PerPage, Query, choice_name},
+    params::{self, Choice, Flag, Moment, NonNegative, PackageKey, PerPage, Query, choice_name},
     problem::ApiError,
     state::AppState,
     views::{
@@ -99,7 +99,7 @@ async fn package_page(
                     &mut conn,
                     package.id,
                     OrganizationsSort::Stars,
-                    false,
+                    &OrganizationsFilter::default(),
                     None,
                     TOP_ORGANIZATIONS,
                 )
@@ -244,6 +244,10 @@ pub(crate) struct DependentsParams {
     /// Only direct (true) or only transitive (false) uses; default both.
     #[param(inline)]
     direct: Option<Flag>,
+    /// Only repositories wump first saw using the package at or after this day or time
+    /// ("who started using it this month"). History starts when wump first saw an edge.
+    #[param(inline)]
+    since: Option<Moment>,
     #[param(inline)]
     sort: Option<DependentsSortParam>,
     /// Page size, 1 to 100 (default 30); not with an export.
@@ -291,6 +295,7 @@ impl DependentsParams {
             .map(|o| params::login(o, "organization"))
             .transpose()?;
         let direct = self.direct.map(|f| f.0);
+        let since = self.since.map(|m| m.0);
         let sort_param = DependentsSortParam::or_default(self.sort);
         let (sort, listing) = match sort_param {
             DependentsSortParam::Stars => (DependentsSort::Stars, "dependents:stars"),
@@ -309,6 +314,7 @@ impl DependentsParams {
             .push("include_forks", include_forks)
             .push_some("organization", organization.as_deref())
             .push_some("direct", direct)
+            .push_some("since", self.since)
             .push("sort", choice_name(sort_param));
         let page = PageRequest::new(listing, canonical, self.per_page, self.cursor)?;
         let after = page
@@ -323,6 +329,7 @@ impl DependentsParams {
                 include_forks,
                 organization_id: None,
                 direct,
+                since,
                 sort,
                 after,
                 limit: page.limit(),
@@ -446,7 +453,8 @@ async fn export_dependents(
                 && query.kind.is_none()
                 && query.min_stars.is_none()
                 && query.organization_id.is_none()
-                && query.direct.is_none();
+                && query.direct.is_none()
+                && query.since.is_none();
             let known = match (empty, default, narrowing_only) {
                 (true, _, _) => Known::Exactly(0),
                 (_, true, _) => Known::Exactly(count),
@@ -598,6 +606,10 @@ pub(crate) struct OrganizationsParams {
     /// Only organizations with a sponsors page or FUNDING.yml links.
     #[param(inline)]
     has_funding: Option<Flag>,
+    /// Only organizations that started using the package at or after this day or time
+    /// (their first repository using it was first seen then).
+    #[param(inline)]
+    since: Option<Moment>,
     /// Page size, 1 to 100 (default 30); not with an export.
     #[param(inline)]
     per_page: Option<PerPage>,
@@ -610,10 +622,14 @@ pub(crate) struct OrganizationsParams {
 }
 
 impl OrganizationsParams {
-    /// The order, the funding filter and the page.
-    fn validate(self) -> Result<(OrganizationsSort, bool, PageRequest), ApiError> {
+    /// The order, the filters and the page.
+    fn validate(self) -> Result<(OrganizationsSort, OrganizationsFilter, PageRequest), ApiError> {
         let sort = OrganizationsSortParam::or_default(self.sort);
         let has_funding = Flag::or(self.has_funding, false);
+        let filter = OrganizationsFilter {
+            has_funding,
+            since: self.since.map(|m| m.0),
+        };
         let (db_sort, listing) = match sort {
             OrganizationsSortParam::Stars => (OrganizationsSort::Stars, "organizations:stars"),
             OrganizationsSortParam::Repositories => (
@@ -629,9 +645,10 @@ impl OrganizationsParams {
         let mut canonical = Canonical::default();
         canonical
             .push("sort", choice_name(sort))
-            .push("has_funding", has_funding);
+            .push("has_funding", has_funding)
+            .push_some("since", self.since);
         let page = PageRequest::new(listing, canonical, self.per_page, self.cursor)?;
-        Ok((db_sort, has_funding, page))
+        Ok((db_sort, filter, page))
     }
 }
 
@@ -668,10 +685,10 @@ pub(crate) async fn organizations(
         if params.cursor.is_some() {
             return Err(exports::no_paging("cursor"));
         }
-        let (sort, has_funding, _) = params.validate()?;
-        return export_organizations(state, &caller, key, format, sort, has_funding).await;
+        let (sort, filter, _) = params.validate()?;
+        return export_organizations(state, &caller, key, format, sort, filter).await;
     }
-    let (sort, has_funding, page) = params.validate()?;
+    let (sort, filter, page) = params.validate()?;
     let (after, limit) = (page.after_number()?, page.limit());
     let load = {
         let (state, key) = (state.clone(), key.clone());
@@ -680,8 +697,7 @@ pub(crate) async fn organizations(
             async move {
                 let mut conn = connection(&state).await?;
                 let id = find_package(&mut conn, &key).await?.id;
-                let rows =
-                    views::organizations_using(&mut conn, id, sort, has_funding, after, limit);
+                let rows = views::organizations_using(&mut conn, id, sort, &filter, after, limit);
                 Ok(rows.await?)
             }
         }
@@ -701,7 +717,7 @@ async fn export_organizations(
     key: PackageKey,
     format: ExportFormat,
     sort: OrganizationsSort,
-    has_funding: bool,
+    filter: OrganizationsFilter,
 ) -> Result<HttpResponse, ApiError> {
     let settings = &state.settings.api.exports;
     let max_rows = exports::max_rows(settings, caller.tier);
@@ -711,7 +727,7 @@ async fn export_organizations(
             let mut conn = connection(&state).await?;
             let package = find_package(&mut conn, &key).await?;
             let count = u64::try_from(package.organizations_count).unwrap_or(0);
-            let known = if has_funding {
+            let known = if filter != OrganizationsFilter::default() {
                 Known::AtMost(count)
             } else {
                 Known::Exactly(count)
@@ -719,7 +735,7 @@ async fn export_organizations(
             let (conn, id) = (&mut conn, package.id);
             let (truncated, rows) = exports::plan(known, max_rows, move |n| async move {
                 let n = i64::try_from(n).unwrap_or(i64::MAX);
-                Ok(views::organizations_exceed(conn, id, has_funding, n).await?)
+                Ok(views::organizations_exceed(conn, id, &filter, n).await?)
             })
             .await?;
             Ok((package, truncated, rows))
@@ -752,7 +768,7 @@ async fn export_organizations(
         state: state.clone(),
         package_id: package.id,
         sort,
-        has_funding,
+        filter,
         after: None,
     }))
 }
@@ -762,7 +778,7 @@ struct OrganizationsSource {
     state: web::Data<AppState>,
     package_id: Uuid,
     sort: OrganizationsSort,
-    has_funding: bool,
+    filter: OrganizationsFilter,
     /// Where the last batch ended.
     after: Option<(i64, Uuid)>,
 }
@@ -771,19 +787,18 @@ impl Source for OrganizationsSource {
     type Row = OrganizationUsageView;
 
     async fn batch(&mut self, limit: i64) -> Result<Vec<OrganizationUsageView>, ApiError> {
-        let (state, id, sort, has_funding, after) = (
+        let (state, id, sort, filter, after) = (
             &self.state,
             self.package_id,
             self.sort,
-            self.has_funding,
+            self.filter,
             self.after,
         );
         let rows = state
             .breaker
             .call(async {
                 let mut conn = connection(state).await?;
-                let rows =
-                    views::organizations_using(&mut conn, id, sort, has_funding, after, limit);
+                let rows = views::organizations_using(&mut conn, id, sort, &filter, after, limit);
                 Ok(rows.await?)
             })
             .await?;

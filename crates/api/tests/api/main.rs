@@ -9,6 +9,7 @@ mod cache;
 mod exports;
 mod headers;
 mod health;
+mod history;
 mod key_outages;
 mod keys;
 mod metrics;

@@ -33,6 +33,9 @@ pub struct Dependency {
     pub repo_pushed_at: Option<DateTime<Utc>>,
     pub repo_archived: bool,
     pub repo_fork: bool,
+    /// When wump first saw the repository use the package (kept while the edge lives).
+    #[diesel(column_name = created_at)]
+    pub first_seen_at: DateTime<Utc>,
 }
 
 impl Dependency {

@@ -51,6 +51,47 @@ pub async fn by_name(
         .optional()
 }
 
+/// The names of `ids`, by id.
+pub async fn names(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<HashMap<Uuid, String>> {
+    use packages::dsl as p;
+
+    let rows: Vec<(Uuid, String)> = p::packages
+        .filter(p::id.eq_any(ids))
+        .select((p::id, p::name))
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The packages an organization publishes, as far as their registries say: those whose
+/// repository URL (normalised by the providers to `https://{host}/{owner}/{repo}`) is
+/// under `login` on `host`, compared case-insensitively; at most `limit`.
+pub async fn owned_by(
+    conn: &mut AsyncPgConnection,
+    host: &str,
+    login: &str,
+    limit: i64,
+) -> QueryResult<Vec<Uuid>> {
+    use packages::dsl as p;
+
+    // LIKE wildcards in a login would widen the match: escape them.
+    let login = login
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let prefix = format!("https://{}/{login}/%", host.to_ascii_lowercase());
+    p::packages
+        .filter(p::repository_url.ilike(prefix))
+        .select(p::id)
+        .order(p::id)
+        .limit(limit)
+        .load(conn)
+        .await
+}
+
 /// `(ecosystem, normalized name)` of each package in `ids` (unknown ids are left out).
 pub async fn keys(
     conn: &mut AsyncPgConnection,

@@ -8,7 +8,7 @@ use diesel::{
     pg::Pg,
     prelude::*,
     query_builder::{QueryFragment, QueryId},
-    sql_types::Timestamptz,
+    sql_types::{Bool, Timestamptz},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl, methods::LoadQuery};
 use uuid::Uuid;
@@ -52,6 +52,8 @@ pub struct DependentsQuery {
     pub include_forks: bool,
     pub organization_id: Option<Uuid>,
     pub direct: Option<bool>,
+    /// Only edges first seen at or after this time ("who started using it this month").
+    pub since: Option<DateTime<Utc>>,
     pub sort: DependentsSort,
     pub after: Option<DependentsCursor>,
     pub limit: i64,
@@ -118,32 +120,62 @@ pub async fn dependents_exceed(
 ) -> QueryResult<bool> {
     use dependencies::dsl as d;
 
-    // The filters of `dependents_query`, kept in step with it.
-    let mut q = d::dependencies
-        .filter(d::package_id.eq(package_id))
+    let found = d::dependencies
+        .filter(edge_filter(package_id, query))
         .select(d::repository_id)
         .offset(n)
         .limit(1)
-        .into_boxed();
+        .first::<Uuid>(conn)
+        .await
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// The listing's filters, all on the edge's own columns: one predicate for
+/// [`dependents_query`] (over the edges joined with their repositories) and
+/// [`dependents_exceed`] (over the edges alone), so the two cannot disagree.
+fn edge_filter<QS>(
+    package_id: Uuid,
+    query: &DependentsQuery,
+) -> Box<dyn BoxableExpression<QS, Pg, SqlType = Bool>>
+where
+    QS: 'static,
+    dependencies::package_id: SelectableExpression<QS>,
+    dependencies::kinds: SelectableExpression<QS>,
+    dependencies::repo_stars: SelectableExpression<QS>,
+    dependencies::repo_archived: SelectableExpression<QS>,
+    dependencies::repo_fork: SelectableExpression<QS>,
+    dependencies::organization_id: SelectableExpression<QS>,
+    dependencies::direct: SelectableExpression<QS>,
+    dependencies::created_at: SelectableExpression<QS>,
+{
+    use dependencies::dsl as d;
+
+    let mut filter: Box<dyn BoxableExpression<QS, Pg, SqlType = Bool>> =
+        Box::new(d::package_id.eq(package_id));
     if let Some(kind) = query.kind {
-        q = q.filter(d::kinds.contains(vec![kind]));
+        filter = Box::new(filter.and(d::kinds.contains(vec![kind])));
     }
     if let Some(min) = query.min_stars {
-        q = q.filter(d::repo_stars.ge(min));
+        filter = Box::new(filter.and(d::repo_stars.ge(min)));
     }
     if !query.include_archived {
-        q = q.filter(d::repo_archived.eq(false));
+        filter = Box::new(filter.and(d::repo_archived.eq(false)));
     }
     if !query.include_forks {
-        q = q.filter(d::repo_fork.eq(false));
+        filter = Box::new(filter.and(d::repo_fork.eq(false)));
     }
     if let Some(org) = query.organization_id {
-        q = q.filter(d::organization_id.eq(org));
+        filter = Box::new(filter.and(d::organization_id.eq(org)));
     }
     if let Some(direct) = query.direct {
-        q = q.filter(d::direct.eq(direct));
+        // Edges whose directness is unknown (NULL) match neither value, as `= direct` did.
+        filter = Box::new(filter.and(d::direct.is_not_distinct_from(direct)));
     }
-    Ok(q.first::<Uuid>(conn).await.optional()?.is_some())
+    if let Some(since) = query.since {
+        filter = Box::new(filter.and(d::created_at.ge(since)));
+    }
+    filter
 }
 
 /// The statement [`dependents`] runs, for [`crate::explain`] (benchmarks show its plan).
@@ -160,7 +192,7 @@ pub fn dependents_query(
     let mut q = d::dependencies
         .inner_join(repositories::table)
         .inner_join(organizations::table.on(organizations::id.eq(d::organization_id)))
-        .filter(d::package_id.eq(package_id))
+        .filter(edge_filter(package_id, query))
         .select((
             Dependency::as_select(),
             Repository::as_select(),
@@ -168,24 +200,6 @@ pub fn dependents_query(
         ))
         .limit(query.limit)
         .into_boxed();
-    if let Some(kind) = query.kind {
-        q = q.filter(d::kinds.contains(vec![kind]));
-    }
-    if let Some(min) = query.min_stars {
-        q = q.filter(d::repo_stars.ge(min));
-    }
-    if !query.include_archived {
-        q = q.filter(d::repo_archived.eq(false));
-    }
-    if !query.include_forks {
-        q = q.filter(d::repo_fork.eq(false));
-    }
-    if let Some(org) = query.organization_id {
-        q = q.filter(d::organization_id.eq(org));
-    }
-    if let Some(direct) = query.direct {
-        q = q.filter(d::direct.eq(direct));
-    }
     q = match (query.sort, query.after) {
         (DependentsSort::Stars, after) => {
             if let Some(DependentsCursor::Stars {

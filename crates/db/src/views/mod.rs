@@ -22,6 +22,7 @@ pub use repository::repository_with_dependencies;
 pub use search::{SearchHit, SearchTarget, search, search_query};
 pub use stats::{Stats, most_depended_upon, stats};
 pub use usage::{
-    OrganizationDependency, OrganizationUsage, OrganizationsSort, organization_dependencies,
-    organizations_exceed, organizations_using, organizations_using_query,
+    OrganizationDependency, OrganizationUsage, OrganizationsFilter, OrganizationsSort,
+    organization_dependencies, organizations_exceed, organizations_using,
+    organizations_using_query,
 };

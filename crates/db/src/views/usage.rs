@@ -1,7 +1,13 @@
 //! The roll-ups read both ways (`package_organizations` joined with `organizations` or
 //! `packages`): the organizations using a package, and the packages an organization uses.
 
-use diesel::{pg::Pg, prelude::*, query_builder::QueryFragment, query_builder::QueryId};
+use chrono::{DateTime, Utc};
+use diesel::{
+    pg::Pg,
+    prelude::*,
+    query_builder::{QueryFragment, QueryId},
+    sql_types::Bool,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, methods::LoadQuery};
 use uuid::Uuid;
 
@@ -20,12 +26,47 @@ pub enum OrganizationsSort {
     Repositories,
 }
 
+/// Which organizations using a package a listing shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrganizationsFilter {
+    /// Only organizations with a sponsors listing or funding links.
+    pub has_funding: bool,
+    /// Only organizations that started using the package at or after this time (their
+    /// first counted repository using it was first seen then).
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// The roll-up rows of `package_id` that `filter` keeps, as far as the roll-up's own
+/// columns decide (funding is the organization's, joined by the callers that need it).
+fn rollup_filter<QS>(
+    package_id: Uuid,
+    filter: &OrganizationsFilter,
+) -> Box<dyn BoxableExpression<QS, Pg, SqlType = Bool>>
+where
+    QS: 'static,
+    package_organizations::package_id: SelectableExpression<QS>,
+    package_organizations::first_seen_at: SelectableExpression<QS>,
+{
+    use package_organizations::dsl as po;
+
+    match filter.since {
+        Some(since) => Box::new(
+            po::package_id
+                .eq(package_id)
+                .and(po::first_seen_at.ge(since)),
+        ),
+        None => Box::new(po::package_id.eq(package_id)),
+    }
+}
+
 /// An organization using a package, with the roll-up for that pair.
 #[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct OrganizationUsage {
     pub organization: Organization,
     pub repositories_count: i32,
     pub stars_sum: i64,
+    /// When its first counted repository using the package was first seen.
+    pub first_seen_at: DateTime<Utc>,
 }
 
 impl OrganizationUsage {
@@ -43,11 +84,11 @@ pub async fn organizations_using(
     conn: &mut AsyncPgConnection,
     package_id: Uuid,
     sort: OrganizationsSort,
-    has_funding: bool,
+    filter: &OrganizationsFilter,
     after: Option<(i64, Uuid)>,
     limit: i64,
 ) -> QueryResult<Vec<OrganizationUsage>> {
-    organizations_using_query(package_id, sort, has_funding, after, limit)
+    organizations_using_query(package_id, sort, filter, after, limit)
         .load(conn)
         .await
 }
@@ -58,15 +99,15 @@ pub async fn organizations_using(
 pub async fn organizations_exceed(
     conn: &mut AsyncPgConnection,
     package_id: Uuid,
-    has_funding: bool,
+    filter: &OrganizationsFilter,
     n: i64,
 ) -> QueryResult<bool> {
     use package_organizations::dsl as po;
 
-    let found = if has_funding {
+    let found = if filter.has_funding {
         po::package_organizations
             .inner_join(organizations::table)
-            .filter(po::package_id.eq(package_id))
+            .filter(rollup_filter(package_id, filter))
             .filter(
                 organizations::sponsors_listing_url
                     .is_not_null()
@@ -78,7 +119,7 @@ pub async fn organizations_exceed(
             .await
     } else {
         po::package_organizations
-            .filter(po::package_id.eq(package_id))
+            .filter(rollup_filter(package_id, filter))
             .select(po::organization_id)
             .offset(n)
             .first::<Uuid>(conn)
@@ -91,7 +132,7 @@ pub async fn organizations_exceed(
 pub fn organizations_using_query(
     package_id: Uuid,
     sort: OrganizationsSort,
-    has_funding: bool,
+    filter: &OrganizationsFilter,
     after: Option<(i64, Uuid)>,
     limit: i64,
 ) -> impl for<'q> LoadQuery<'q, AsyncPgConnection, OrganizationUsage>
@@ -103,15 +144,16 @@ pub fn organizations_using_query(
 
     let mut q = po::package_organizations
         .inner_join(organizations::table)
-        .filter(po::package_id.eq(package_id))
+        .filter(rollup_filter(package_id, filter))
         .select((
             Organization::as_select(),
             po::repositories_count,
             po::stars_sum,
+            po::first_seen_at,
         ))
         .limit(limit)
         .into_boxed();
-    if has_funding {
+    if filter.has_funding {
         q = q.filter(
             organizations::sponsors_listing_url
                 .is_not_null()

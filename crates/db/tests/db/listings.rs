@@ -218,9 +218,10 @@ async fn organizations_using_a_package_are_ranked_and_paged_without_gaps() {
         let mut walked = Vec::new();
         let mut after = None;
         loop {
-            let page = views::organizations_using(&mut conn, package, sort, false, after, 5)
-                .await
-                .unwrap();
+            let page =
+                views::organizations_using(&mut conn, package, sort, &Default::default(), after, 5)
+                    .await
+                    .unwrap();
             walked.extend(page.iter().map(|u| (u.organization.id, u.sort_value(sort))));
             match page.last() {
                 Some(last) if page.len() == 5 => {

@@ -5,6 +5,7 @@
 use serde_json::Value;
 use wump_core::jobs::{
     CleanupJob, DeliverJob, DiscoverJob, DispatchJob, EnrichJob, JobType, ParseJob, ScrapeJob,
+    SnapshotJob,
 };
 
 use super::JobError;
@@ -17,6 +18,7 @@ pub enum Job {
     Enrich(EnrichJob),
     Discover(DiscoverJob),
     Cleanup(CleanupJob),
+    Snapshot(SnapshotJob),
     Dispatch(DispatchJob),
     Deliver(DeliverJob),
 }
@@ -30,6 +32,7 @@ impl Job {
             Job::Enrich(_) => JobType::Enrich,
             Job::Discover(_) => JobType::Discover,
             Job::Cleanup(_) => JobType::Cleanup,
+            Job::Snapshot(_) => JobType::Snapshot,
             Job::Dispatch(_) => JobType::Dispatch,
             Job::Deliver(_) => JobType::Deliver,
         }
@@ -43,6 +46,7 @@ impl Job {
             Job::Enrich(job) => serde_json::to_value(job),
             Job::Discover(job) => serde_json::to_value(job),
             Job::Cleanup(job) => serde_json::to_value(job),
+            Job::Snapshot(job) => serde_json::to_value(job),
             Job::Dispatch(job) => serde_json::to_value(job),
             Job::Deliver(job) => serde_json::to_value(job),
         };
@@ -61,6 +65,7 @@ impl Job {
             JobType::Enrich => Job::Enrich(read(payload)?),
             JobType::Discover => Job::Discover(read(payload)?),
             JobType::Cleanup => Job::Cleanup(read(payload)?),
+            JobType::Snapshot => Job::Snapshot(read(payload)?),
             JobType::Dispatch => Job::Dispatch(read(payload)?),
             JobType::Deliver => Job::Deliver(read(payload)?),
             JobType::Noop => {

@@ -37,6 +37,8 @@ pub struct JobContext {
     /// Repositories found gone longer ago than this are deleted by cleanup, with their
     /// edges; organizations older than this with no repositories left go too.
     pub gone_retention: chrono::Duration,
+    /// Events and daily counts older than this are pruned by the snapshot job.
+    pub history_retention: chrono::Duration,
     /// Most gone repositories one cleanup run deletes (each in its own transaction).
     pub cleanup_batch: usize,
     /// Where scrape and discover hand their follow-ups as each batch is stored, so a
@@ -81,6 +83,7 @@ impl JobContext {
             discover_max_pages: 10,
             job_retention: chrono::Duration::days(90),
             gone_retention: chrono::Duration::days(30),
+            history_retention: chrono::Duration::days(730),
             cleanup_batch: 1000,
             follow_up_sink: None,
             queues: None,

@@ -27,6 +27,7 @@ mod outcome;
 mod parse;
 mod record;
 mod scrape;
+mod snapshot;
 
 use std::future::Future;
 
@@ -34,7 +35,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 use wump_core::jobs::{
     CleanupJob, DeliverJob, DiscoverJob, DispatchJob, EnrichJob, JobPayload, ParseJob, Priority,
-    ScrapeJob,
+    ScrapeJob, SnapshotJob,
 };
 
 pub use any::Job;
@@ -106,7 +107,8 @@ pub fn register_all(runner: Runner, ctx: &JobContext, noop_jobs: bool) -> Runner
         .register::<ParseJob>(ctx.clone())
         .register::<EnrichJob>(ctx.clone())
         .register::<DiscoverJob>(ctx.clone())
-        .register::<CleanupJob>(ctx.clone());
+        .register::<CleanupJob>(ctx.clone())
+        .register::<SnapshotJob>(ctx.clone());
     register_all_webhooks(runner, ctx)
 }
 

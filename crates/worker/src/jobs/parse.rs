@@ -75,7 +75,12 @@ impl BackgroundJob for ParseJob {
             .insert("skipped".into(), json!(read.skipped));
         outcome.metadata.insert(
             "edges".into(),
-            json!({ "inserted": changes.inserted, "updated": changes.updated, "deleted": changes.deleted }),
+            json!({
+                "inserted": changes.inserted,
+                "updated": changes.updated,
+                "deleted": changes.deleted,
+                "events": changes.events,
+            }),
         );
         tracing::info!(
             repository = %full_name,

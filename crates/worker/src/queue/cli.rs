@@ -8,6 +8,7 @@ use wump_core::{
     Ecosystem, RepoFullName,
     jobs::{
         CleanupJob, DiscoverJob, DispatchJob, EnrichJob, JobType, ParseJob, Priority, ScrapeJob,
+        SnapshotJob,
     },
 };
 
@@ -57,6 +58,8 @@ pub enum EnqueueJob {
     },
     /// Remove what has gone stale.
     Cleanup,
+    /// Record today's counts (the history) and prune old history.
+    Snapshot,
     /// Match new dependency events against webhook subscriptions now.
     Dispatch,
 }
@@ -101,6 +104,7 @@ impl EnqueueJob {
                 })?,
             ),
             EnqueueJob::Cleanup => (JobType::Cleanup, serde_json::to_value(CleanupJob {})?),
+            EnqueueJob::Snapshot => (JobType::Snapshot, serde_json::to_value(SnapshotJob {})?),
             EnqueueJob::Dispatch => (JobType::Dispatch, serde_json::to_value(DispatchJob {})?),
         })
     }

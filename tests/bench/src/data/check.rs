@@ -99,7 +99,9 @@ async fn count_organizations(conn: &mut AsyncPgConnection, package: Uuid) -> any
     let mut after = None;
     let mut total = 0;
     loop {
-        let page = views::organizations_using(conn, package, sort, false, after, PAGE).await?;
+        let page =
+            views::organizations_using(conn, package, sort, &Default::default(), after, PAGE)
+                .await?;
         total += page.len() as u64;
         match page.last() {
             Some(last) if page.len() as i64 == PAGE => {

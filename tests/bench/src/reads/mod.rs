@@ -282,7 +282,10 @@ async fn measure_case(
             let q = views::organizations_using_query(
                 *package_id,
                 *sort,
-                *has_funding,
+                &views::OrganizationsFilter {
+                    has_funding: *has_funding,
+                    since: None,
+                },
                 None,
                 cases::PAGE + 1,
             );

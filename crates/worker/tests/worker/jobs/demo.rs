@@ -73,12 +73,22 @@ async fn users(
         .await
         .unwrap()
         .unwrap_or_else(|| panic!("no package {ecosystem}/{name}"));
-    views::organizations_using(conn, package.id, sort, has_funding, None, 100)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|u| (u.organization.login, u.repositories_count, u.stars_sum))
-        .collect()
+    views::organizations_using(
+        conn,
+        package.id,
+        sort,
+        &views::OrganizationsFilter {
+            has_funding,
+            since: None,
+        },
+        None,
+        100,
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|u| (u.organization.login, u.repositories_count, u.stars_sum))
+    .collect()
 }
 
 fn u(login: &str, repositories: i32, stars: i64) -> (String, i32, i64) {

@@ -5,6 +5,7 @@
 mod cleanup;
 mod demo;
 mod enrich;
+mod history;
 mod http_cache;
 mod pipeline;
 mod scheduler;
@@ -150,6 +151,7 @@ pub(crate) async fn run(ctx: &JobContext, job: &Job) -> Result<JobOutcome, JobEr
         Job::Enrich(job) => first_attempt(ctx, job).await,
         Job::Discover(job) => first_attempt(ctx, job).await,
         Job::Cleanup(job) => first_attempt(ctx, job).await,
+        Job::Snapshot(job) => first_attempt(ctx, job).await,
         Job::Dispatch(job) => first_attempt(ctx, job).await,
         Job::Deliver(job) => first_attempt(ctx, job).await,
     }

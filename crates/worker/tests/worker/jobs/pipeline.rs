@@ -45,12 +45,19 @@ async fn users(
         .await
         .unwrap()
         .unwrap();
-    views::organizations_using(conn, package.id, OrganizationsSort::Stars, false, None, 100)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|u| (u.organization.login, u.repositories_count, u.stars_sum))
-        .collect()
+    views::organizations_using(
+        conn,
+        package.id,
+        OrganizationsSort::Stars,
+        &Default::default(),
+        None,
+        100,
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|u| (u.organization.login, u.repositories_count, u.stars_sum))
+    .collect()
 }
 
 /// `(dependents_count, organizations_count)` stored on a package.

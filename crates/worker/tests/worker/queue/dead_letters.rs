@@ -50,8 +50,8 @@ async fn replay_all_requeues_every_dead_job_on_its_own_queue_and_purge_all_empti
     assert_eq!(snapshot.dead_letters, 2);
     assert_eq!(
         snapshot.queues.len(),
-        JobType::ALL.len() * 3,
-        "every job type × 3 priorities"
+        JobType::ALL.len() * Priority::ALL.len(),
+        "every job type at every priority"
     );
     assert!(snapshot.queues.iter().all(|(_, depth)| depth.total() == 0));
 

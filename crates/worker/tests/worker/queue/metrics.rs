@@ -177,7 +177,7 @@ async fn the_gauges_report_each_queues_depth_their_total_and_the_dead_letters() 
         .collect();
     assert_eq!(
         by_queue.len(),
-        JobType::ALL.len() * 3,
+        JobType::ALL.len() * Priority::ALL.len(),
         "every queue reports: {by_queue:?}"
     );
     assert_eq!(
