@@ -161,7 +161,9 @@ usable_pg_bin() { # usable_pg_bin DIR: has initdb, pg_ctl, postgres, psql and is
 }
 
 # True when the server in DIR was built with TLS (OpenSSL linked in). The PyPI build is not.
-pg_has_ssl() { ldd "$1/postgres" 2>/dev/null | grep -q libssl; }
+# grep without -q reads all of ldd's output: with pipefail, -q exiting at the first match could
+# kill ldd with SIGPIPE and fail the pipeline, starting PostgreSQL without TLS now and then.
+pg_has_ssl() { ldd "$1/postgres" 2>/dev/null | grep libssl >/dev/null; }
 
 find_system_pg_bin() { # find_system_pg_bin [ssl]: a system PostgreSQL >= 15 (with TLS if asked)
     local d
@@ -302,7 +304,7 @@ pg_init() { # pg_init BINDIR: create the cluster if .data/postgres is empty
     # unix socket (peer auth); TCP needs a password (scram).
     # C.UTF-8: byte-order sorting like C, but Unicode-aware lower()/upper() and trigrams.
     local locale=C
-    locale -a 2>/dev/null | grep -qiE '^c\.utf-?8$' && locale=C.UTF-8
+    locale -a 2>/dev/null | grep -iE '^c\.utf-?8$' >/dev/null && locale=C.UTF-8
     as_pg "$bin/initdb" -D "$PGDATA" --encoding=UTF8 --locale="$locale" --auth-local=peer \
         --auth-host=scram-sha-256 --no-instructions >"$LOGS/initdb.log" 2>&1 ||
         { cat "$LOGS/initdb.log" >&2; die "initdb failed (log: $LOGS/initdb.log)"; }
@@ -520,7 +522,7 @@ vk_status() {
 # --- Valkey over TLS -------------------------------------------------------------------
 
 # True when binary $1 was built with TLS (OpenSSL linked in).
-vk_has_tls() { [ -x "$1" ] && ldd "$1" 2>/dev/null | grep -q 'libssl'; }
+vk_has_tls() { [ -x "$1" ] && ldd "$1" 2>/dev/null | grep 'libssl' >/dev/null; }
 
 # Debian's redis-server (7.0, built with TLS) unpacked into .tools without installing it:
 # no service gets started, no root needed once the package lists are there.

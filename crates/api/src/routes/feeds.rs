@@ -1,6 +1,8 @@
 //! Atom feeds of a package's events, and of every package an organization publishes, for
 //! feed readers: valid Atom with stable entry ids, cached like every answer.
 
+use std::collections::HashMap;
+
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 use chrono::{DateTime, Utc};
@@ -171,7 +173,11 @@ pub(crate) async fn organization_feed(
                 let events =
                     dependency_events::of_packages(&mut conn, &owned, &filter, FEED_ENTRIES)
                         .await?;
-                let names = packages::names(&mut conn, &owned).await?;
+                let names: HashMap<Uuid, String> = packages::names_of(&mut conn, &owned)
+                    .await?
+                    .into_iter()
+                    .map(|(id, _, name)| (id, name))
+                    .collect();
                 let base = state.settings.api.public_url.trim_end_matches('/');
                 let feed = Feed {
                     id: format!("{TAG}:organization/{host}/{}", org.login.to_lowercase()),

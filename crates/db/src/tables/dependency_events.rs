@@ -129,18 +129,6 @@ pub async fn of_packages(
     query.load(conn).await
 }
 
-/// When the oldest event still stored happened: where a package's recorded history starts.
-pub async fn first_recorded(
-    conn: &mut AsyncPgConnection,
-    package_id: Uuid,
-) -> QueryResult<Option<DateTime<Utc>>> {
-    dependency_events::table
-        .filter(dependency_events::package_id.eq(package_id))
-        .select(diesel::dsl::min(dependency_events::occurred_at))
-        .get_result(conn)
-        .await
-}
-
 /// Deletes events older than `cutoff` (the history retention); returns how many.
 pub async fn prune(conn: &mut AsyncPgConnection, cutoff: DateTime<Utc>) -> QueryResult<usize> {
     diesel::delete(dependency_events::table.filter(dependency_events::occurred_at.lt(cutoff)))

@@ -51,21 +51,6 @@ pub async fn by_name(
         .optional()
 }
 
-/// The names of `ids`, by id.
-pub async fn names(
-    conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
-) -> QueryResult<HashMap<Uuid, String>> {
-    use packages::dsl as p;
-
-    let rows: Vec<(Uuid, String)> = p::packages
-        .filter(p::id.eq_any(ids))
-        .select((p::id, p::name))
-        .load(conn)
-        .await?;
-    Ok(rows.into_iter().collect())
-}
-
 /// The packages an organization publishes, as far as their registries say: those whose
 /// repository URL (normalised by the providers to `https://{host}/{owner}/{repo}`) is
 /// under `login` on `host`, compared case-insensitively; at most `limit`.
