@@ -18,12 +18,14 @@ use wump_providers::{
 use crate::helpers::http_settings;
 
 #[test]
-fn defaults_build_github_the_public_registries_and_ecosystems() {
+fn defaults_build_the_forges_the_public_registries_and_ecosystems() {
     let registry = ProviderRegistry::from_config(&ProvidersConfig::default()).unwrap();
     assert_eq!(
         registry.names(),
         [
             "github",
+            "gitlab",
+            "gitea",
             "npm",
             "pypi",
             "crates.io",
@@ -34,7 +36,18 @@ fn defaults_build_github_the_public_registries_and_ecosystems() {
         ]
     );
     assert_eq!(registry.by_kind(ProviderKind::Registry).len(), 6);
-    assert_eq!(registry.by_kind(ProviderKind::RepositoryHost).len(), 1);
+    assert_eq!(registry.by_kind(ProviderKind::RepositoryHost).len(), 3);
+    let serving = |host: &str| {
+        registry
+            .by_kind(ProviderKind::RepositoryHost)
+            .into_iter()
+            .find(|p| p.serves_host(host))
+            .map(|p| p.name().to_owned())
+    };
+    assert_eq!(serving("github.com").as_deref(), Some("github"));
+    assert_eq!(serving("gitlab.com").as_deref(), Some("gitlab"));
+    assert_eq!(serving("codeberg.org").as_deref(), Some("gitea"));
+    assert_eq!(serving("bitbucket.org"), None);
 }
 
 #[test]
