@@ -6,6 +6,7 @@
 
 mod aggregators;
 mod config;
+mod gitea;
 mod github;
 mod helpers;
 mod http;

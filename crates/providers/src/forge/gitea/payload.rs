@@ -38,8 +38,7 @@ pub(crate) struct Repository {
 /// A user or organization (`GET /users/{username}`, a repository's `owner`).
 #[derive(Debug, Deserialize)]
 pub(crate) struct User {
-    /// `login`; older Gitea versions send `username` too.
-    #[serde(alias = "username")]
+    /// The login (Gitea sends it again as `username`).
     pub(crate) login: String,
     pub(crate) full_name: Option<String>,
     pub(crate) description: Option<String>,
@@ -49,8 +48,7 @@ pub(crate) struct User {
 /// `GET /orgs/{org}`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Organization {
-    /// The organization's login (`name`; Gitea also sends it as `username`).
-    #[serde(alias = "username")]
+    /// The organization's login (Gitea sends it again as `username`).
     pub(crate) name: String,
     pub(crate) full_name: Option<String>,
     pub(crate) description: Option<String>,
