@@ -8,6 +8,7 @@ mod aggregators;
 mod config;
 mod gitea;
 mod github;
+mod gitlab;
 mod helpers;
 mod http;
 mod local;
