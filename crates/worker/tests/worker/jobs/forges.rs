@@ -4,10 +4,13 @@
 
 use std::sync::Arc;
 
-use wiremock::MockServer;
+use wiremock::{
+    Mock, MockServer,
+    matchers::{method, path},
+};
 use wump_core::{
     Ecosystem, FundingLink, OrganizationKind,
-    jobs::{JobType, ScrapeJob},
+    jobs::{JobType, ParseJob, ScrapeJob},
 };
 use wump_db::{
     AsyncPgConnection,
@@ -17,7 +20,7 @@ use wump_db::{
 use wump_providers::{
     ForgeSettings, GitLabProvider, GiteaProvider, MemoryHttpCache,
     config::HttpSettings,
-    forge_mock::{StandInRepo, mount_gitea, mount_gitlab},
+    forge_mock::{StandInRepo, gitlab_error, mount_gitea, mount_gitlab},
 };
 use wump_worker::jobs::Job;
 
@@ -380,4 +383,56 @@ async fn gitea_and_gitlab_scrapes_store_the_dependents_and_roll_ups_their_files_
         .unwrap();
     assert_eq!(bob.description.as_deref(), Some("Writes code"));
     assert!(bob.enriched_at.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_project_gone_from_gitlab_loses_its_edges_and_is_marked_gone() {
+    let (codeberg, gitlab) = (codeberg().await, gitlab_dot_com().await);
+    let h = harness(&codeberg, &gitlab).await;
+    scrape(&h, "gitlab", "api").await;
+    let mut conn = h.conn().await;
+    assert_eq!(
+        dependents(&mut conn, Ecosystem::Cargo, "serde").await,
+        [d("gitlab.com", "acme/api", 42)]
+    );
+    // The project is deleted: GitLab answers 404 for it from now on.
+    Mock::given(method("GET"))
+        .and(path("/api/v4/projects/acme%2Fapi"))
+        .respond_with(gitlab_error(404, "404 Project Not Found"))
+        .with_priority(1)
+        .mount(&gitlab)
+        .await;
+    let outcome = super::run(
+        &h.ctx,
+        &Job::Parse(ParseJob {
+            host: "gitlab.com".into(),
+            repository: "acme/api".parse().unwrap(),
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome.metadata["gone"], true);
+    assert_eq!(dependents(&mut conn, Ecosystem::Cargo, "serde").await, []);
+    let api = repositories::find(&mut conn, "gitlab.com", "acme/api")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(api.gone_at.is_some());
+    // The user's project on the same forge is untouched.
+    let scraper = repositories::find(&mut conn, "gitlab.com", "bob/scraper")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(scraper.gone_at.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_no_forge_serves_is_refused_as_unsupported() {
+    let (codeberg, gitlab) = (codeberg().await, gitlab_dot_com().await);
+    let h = harness(&codeberg, &gitlab).await;
+    assert!(h.ctx.repository_host("codeberg.org").is_ok());
+    assert!(h.ctx.repository_host("gitlab.com").is_ok());
+    assert!(h.ctx.repository_host("local").is_ok());
+    let error = h.ctx.repository_host("bitbucket.org").unwrap_err();
+    assert!(error.to_string().contains("bitbucket.org"), "{error}");
 }
