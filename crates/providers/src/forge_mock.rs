@@ -12,10 +12,15 @@ use wiremock::{
 /// One repository a stand-in serves, with its files at the head of `main`.
 #[derive(Debug, Clone)]
 pub struct StandInRepo {
+    /// The owner's login (an organization or group when the mount says so, else a user).
     pub owner: String,
+    /// The repository's name.
     pub name: String,
+    /// Its star count.
     pub stars: u32,
+    /// Whether it is a fork (Gitea's `fork`, GitLab's `forked_from_project`).
     pub fork: bool,
+    /// Whether it is archived.
     pub archived: bool,
     /// `(path, contents)`.
     pub files: Vec<(String, String)>,

@@ -124,6 +124,15 @@ async fn gitlab_dot_com() -> MockServer {
 }
 
 async fn harness(codeberg: &MockServer, gitlab: &MockServer) -> Harness {
+    harness_with(codeberg, gitlab, |_| {}).await
+}
+
+/// [`harness`] with `more` providers registered too.
+async fn harness_with(
+    codeberg: &MockServer,
+    gitlab: &MockServer,
+    more: impl FnOnce(&mut wump_providers::ProviderRegistry),
+) -> Harness {
     let gitea = GiteaProvider::new(
         &settings(codeberg, "/api/v1", "codeberg.org"),
         &http(),
@@ -139,6 +148,7 @@ async fn harness(codeberg: &MockServer, gitlab: &MockServer) -> Harness {
     Harness::with_providers(|r| {
         r.register(Arc::new(gitea));
         r.register(Arc::new(gitlab));
+        more(r);
     })
     .await
 }
@@ -435,4 +445,79 @@ async fn a_host_no_forge_serves_is_refused_as_unsupported() {
     assert!(h.ctx.repository_host("local").is_ok());
     let error = h.ctx.repository_host("bitbucket.org").unwrap_err();
     assert!(error.to_string().contains("bitbucket.org"), "{error}");
+}
+
+/// An ecosyste.ms usage row: `full_name` on `host` (a forge of `kind`) depends on npm
+/// `lodash`.
+fn usage_row(full_name: &str, host: &str, kind: &str, stars: u32) -> serde_json::Value {
+    serde_json::json!({
+        "id": 1, "package_name": "lodash", "ecosystem": "npm", "requirements": "^4.17.21",
+        "kind": "runtime", "direct": true, "optional": false,
+        "repository": {
+            "id": 2, "uuid": "abc", "full_name": full_name, "owner": full_name.split('/').next(),
+            "description": "Uses lodash", "archived": false, "fork": false,
+            "pushed_at": "2026-10-01T12:00:00.000Z", "size": 10, "stargazers_count": stars,
+            "open_issues_count": 0, "forks_count": 1, "subscribers_count": 1,
+            "default_branch": "main", "language": "JavaScript",
+            "host": {"name": host, "url": format!("https://{host}"), "kind": kind}
+        },
+        "manifest": {"ecosystem": "npm", "filepath": "package.json", "kind": "manifest"}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dependents_an_aggregator_finds_on_other_forges_are_parsed_through_them() {
+    let (codeberg, gitlab) = (codeberg().await, gitlab_dot_com().await);
+    let aggregator = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/api/v1/usage/npm/lodash/dependencies"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!([
+                usage_row("acme/web", "Codeberg.org", "forgejo", 120),
+                usage_row("acme/api", "GitLab.com", "gitlab", 42)
+            ])),
+        )
+        .mount(&aggregator)
+        .await;
+    let base = |url: &str| wump_providers::http::parse_base_url("ecosyste.ms", url).unwrap();
+    let ecosystems = wump_providers::aggregators::Ecosystems::new(
+        wump_providers::http::HttpClient::new("ecosyste.ms", &http(), std::time::Duration::ZERO)
+            .unwrap(),
+        base(&format!("{}/packages/api/v1", aggregator.uri())),
+        base(&format!("{}/repos/api/v1", aggregator.uri())),
+        None,
+        100,
+    );
+    let h = harness_with(&codeberg, &gitlab, |r| {
+        r.register(Arc::new(ecosystems));
+    })
+    .await;
+    let runs: Vec<JobType> = h
+        .drain(Job::Discover(wump_core::jobs::DiscoverJob {
+            ecosystem: Ecosystem::Npm,
+            name: "lodash".into(),
+        }))
+        .await
+        .into_iter()
+        .map(|(job, _)| job.job_type())
+        .collect();
+    assert_eq!(
+        runs.iter().filter(|j| **j == JobType::Parse).count(),
+        2,
+        "{runs:?}"
+    );
+    let mut conn = h.conn().await;
+    // Parsed from each forge's own tree: the edges name the manifests read there.
+    assert_eq!(
+        dependents(&mut conn, Ecosystem::Npm, "lodash").await,
+        [
+            d("codeberg.org", "acme/web", 120),
+            d("gitlab.com", "acme/api", 42)
+        ]
+    );
+    assert_eq!(
+        dependents(&mut conn, Ecosystem::Cargo, "serde").await,
+        [d("gitlab.com", "acme/api", 42)],
+        "read from GitLab's Cargo.toml, which the aggregator never mentioned"
+    );
 }
