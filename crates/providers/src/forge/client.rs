@@ -9,7 +9,7 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -97,6 +97,8 @@ pub(crate) struct ForgeClient {
     tokens: Arc<[SecretString]>,
     fingerprints: Arc<[String]>,
     next_token: Arc<AtomicUsize>,
+    /// Tokens the forge refused with 401: left out from then on (while another remains).
+    revoked: Arc<[AtomicBool]>,
     politeness: Arc<Politeness>,
     cache: Arc<dyn HttpCache>,
     backoff: Backoff,
@@ -108,6 +110,8 @@ enum Attempt {
     Answer(ForgeResponse),
     Retry(ProviderError),
     Fail(ProviderError),
+    /// The token was refused and left the pool: try the next one.
+    Rotate,
 }
 
 impl ForgeClient {
@@ -132,10 +136,12 @@ impl ForgeClient {
             .iter()
             .map(|t| fleet::fingerprint(t.expose_secret()))
             .collect();
+        let revoked = tokens.iter().map(|_| AtomicBool::new(false)).collect();
         Ok(Self {
             provider,
             http,
             auth,
+            revoked,
             tokens: tokens.into(),
             fingerprints,
             next_token: Arc::default(),
@@ -184,6 +190,8 @@ impl ForgeClient {
                     return Ok(response);
                 }
                 Attempt::Fail(error) => return Err(error),
+                // Each rotation revokes a token, so this ends.
+                Attempt::Rotate => continue,
                 Attempt::Retry(error) => error,
             };
             failures += 1;
@@ -204,6 +212,14 @@ impl ForgeClient {
         fleet::label(&self.fingerprints[index])
     }
 
+    /// The next token in turn that the forge has not refused; `None` when every one was.
+    fn pick_token(&self) -> Option<usize> {
+        (0..self.tokens.len()).find_map(|_| {
+            let index = self.next_token.fetch_add(1, Ordering::Relaxed) % self.tokens.len();
+            (!self.revoked[index].load(Ordering::Relaxed)).then_some(index)
+        })
+    }
+
     async fn attempt(
         &self,
         url: &Url,
@@ -217,8 +233,15 @@ impl ForgeClient {
             .get(url.clone())
             .header(reqwest::header::ACCEPT, "application/json");
         let mut token_label = fleet::ANONYMOUS.to_owned();
+        let mut token = None;
         if !self.tokens.is_empty() {
-            let index = self.next_token.fetch_add(1, Ordering::Relaxed) % self.tokens.len();
+            let Some(index) = self.pick_token() else {
+                return Attempt::Fail(ProviderError::Unauthorized {
+                    provider,
+                    status: 401,
+                });
+            };
+            token = Some(index);
             token_label = fleet::label(&self.fingerprints[index]).to_owned();
             let secret = self.tokens[index].expose_secret();
             let (name, value) = match self.auth {
@@ -303,6 +326,16 @@ impl ForgeClient {
                 body: cached.body.clone(),
                 url: url.clone(),
             });
+        }
+        if status == StatusCode::UNAUTHORIZED
+            && let Some(index) = token
+            && self.tokens.len() > 1
+        {
+            self.revoked[index].store(true, Ordering::Relaxed);
+            if self.revoked.iter().any(|r| !r.load(Ordering::Relaxed)) {
+                tracing::warn!(provider = self.provider, token = %token_label, "forge refused a token: using the others");
+                return Attempt::Rotate;
+            }
         }
         if matches!(status.as_u16(), 401 | 403) {
             tracing::warn!(provider = self.provider, %url, status = status.as_u16(), token = %token_label, "forge refused the request");

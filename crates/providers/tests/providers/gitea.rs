@@ -530,3 +530,33 @@ async fn answers_with_an_etag_are_revalidated_and_a_304_serves_the_cached_body()
     let again = provider.list_files(&repo("o/r"), None).await.unwrap();
     assert_eq!(again.revision, "0123456789abcdef0123456789abcdef01234567");
 }
+
+#[tokio::test]
+async fn a_refused_token_leaves_the_pool_while_another_works() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/version"))
+        .and(header("authorization", "token good-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"version": "1.22.0"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/version"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(json!({"message": "token is required"})),
+        )
+        .mount(&server)
+        .await;
+    let provider = gitea(&server, &["revoked-token", "good-token"]);
+    for _ in 0..3 {
+        provider.health().await.unwrap();
+    }
+    let refused = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.headers.get("authorization").unwrap() == "token revoked-token")
+        .count();
+    assert_eq!(refused, 1, "asked once, then left out");
+}
