@@ -13,7 +13,8 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::{
-    DataProvider, FleetLimits, GitHubConfig, GitHubProvider, ProviderError,
+    DataProvider, FleetLimits, ForgeSettings, GitHubConfig, GitHubProvider, GitLabProvider,
+    GiteaProvider, HttpCache, MemoryHttpCache, ProviderError,
     aggregators::{Ecosystems, LibrariesIo},
     backoff::Backoff,
     http::{HttpClient, parse_base_url},
@@ -37,6 +38,95 @@ pub struct ProvidersConfig {
     pub ecosystems: EcosystemsSettings,
     /// GitHub REST and GraphQL (or GitHub Enterprise).
     pub github: GithubSettings,
+    /// GitLab (gitlab.com or self-managed), REST API v4.
+    pub gitlab: GitlabSettings,
+    /// Gitea or Forgejo (Codeberg or self-hosted), API v1.
+    pub gitea: GiteaSettings,
+}
+
+/// GitLab (see `docs/providers.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GitlabSettings {
+    /// Whether to build the provider (it works without tokens, within the anonymous limits).
+    pub enabled: bool,
+    /// API root (self-managed: `https://HOST/api/v4`).
+    pub api_url: String,
+    /// Personal, group or project access tokens (`read_api`), comma-separated in
+    /// `WUMP__PROVIDERS__GITLAB__TOKENS`. Secrets: set them in the environment only.
+    #[serde(deserialize_with = "tokens")]
+    pub tokens: Vec<SecretString>,
+    /// The host its repositories are stored under; unset: the API URL's host.
+    pub host: Option<String>,
+    /// Least time between two requests of the whole fleet.
+    pub min_interval_ms: u64,
+}
+
+impl Default for GitlabSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            api_url: "https://gitlab.com/api/v4".to_owned(),
+            tokens: Vec::new(),
+            host: None,
+            min_interval_ms: 200,
+        }
+    }
+}
+
+impl GitlabSettings {
+    /// The client settings.
+    pub fn forge(&self) -> ForgeSettings {
+        ForgeSettings {
+            api_url: self.api_url.clone(),
+            tokens: self.tokens.clone(),
+            host: self.host.clone(),
+            min_interval_ms: self.min_interval_ms,
+        }
+    }
+}
+
+/// Gitea or Forgejo (see `docs/providers.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GiteaSettings {
+    /// Whether to build the provider (it works without tokens, within the anonymous limits).
+    pub enabled: bool,
+    /// API root (self-hosted: `https://HOST/api/v1`).
+    pub api_url: String,
+    /// Access tokens (`read:repository`, `read:organization`, `read:user`),
+    /// comma-separated in `WUMP__PROVIDERS__GITEA__TOKENS`. Secrets: set them in the
+    /// environment only.
+    #[serde(deserialize_with = "tokens")]
+    pub tokens: Vec<SecretString>,
+    /// The host its repositories are stored under; unset: the API URL's host.
+    pub host: Option<String>,
+    /// Least time between two requests of the whole fleet.
+    pub min_interval_ms: u64,
+}
+
+impl Default for GiteaSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            api_url: "https://codeberg.org/api/v1".to_owned(),
+            tokens: Vec::new(),
+            host: None,
+            min_interval_ms: 500,
+        }
+    }
+}
+
+impl GiteaSettings {
+    /// The client settings.
+    pub fn forge(&self) -> ForgeSettings {
+        ForgeSettings {
+            api_url: self.api_url.clone(),
+            tokens: self.tokens.clone(),
+            host: self.host.clone(),
+            min_interval_ms: self.min_interval_ms,
+        }
+    }
 }
 
 /// GitHub (see `docs/providers.md`).
@@ -298,6 +388,16 @@ impl crate::ProviderRegistry {
         config: &ProvidersConfig,
         fleet: Option<&FleetLimits>,
     ) -> Result<Self, ProviderError> {
+        Self::from_config_with_cache(config, fleet, Arc::new(MemoryHttpCache::default()))
+    }
+
+    /// [`Self::from_config_with_fleet`], the forges (GitLab, Gitea) keeping their
+    /// conditional-request answers in `cache` (the worker's is shared through Valkey).
+    pub fn from_config_with_cache(
+        config: &ProvidersConfig,
+        fleet: Option<&FleetLimits>,
+        cache: Arc<dyn HttpCache>,
+    ) -> Result<Self, ProviderError> {
         let mut registry = Self::new();
 
         if config.github.enabled {
@@ -306,6 +406,23 @@ impl crate::ProviderRegistry {
                 github = github.with_fleet(fleet.clone());
             }
             registry.register(Arc::new(github));
+        }
+
+        if config.gitlab.enabled {
+            let mut gitlab =
+                GitLabProvider::new(&config.gitlab.forge(), &config.http, Arc::clone(&cache))?;
+            if let Some(fleet) = fleet {
+                gitlab = gitlab.with_fleet(fleet.clone());
+            }
+            registry.register(Arc::new(gitlab));
+        }
+        if config.gitea.enabled {
+            let mut gitea =
+                GiteaProvider::new(&config.gitea.forge(), &config.http, Arc::clone(&cache))?;
+            if let Some(fleet) = fleet {
+                gitea = gitea.with_fleet(fleet.clone());
+            }
+            registry.register(Arc::new(gitea));
         }
 
         if let Some(root) = &config.local.root {

@@ -29,6 +29,13 @@ pub trait DataProvider: Send + Sync + std::fmt::Debug {
     /// What it is for.
     fn kind(&self) -> ProviderKind;
 
+    /// Whether it serves repositories on `host` (`github.com`, `gitlab.com`, a
+    /// self-managed instance's host): how the worker finds a repository's provider.
+    fn serves_host(&self, host: &str) -> bool {
+        let _ = host;
+        false
+    }
+
     /// Whether it can be used right now (reachable, credentials accepted).
     async fn health(&self) -> Result<(), ProviderError>;
 

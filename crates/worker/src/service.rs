@@ -6,7 +6,10 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use wump_core::{Settings, settings::ValkeySettings};
-use wump_providers::{FleetLimits, FleetPolicy, GitHubProvider, ProviderRegistry, ProvidersConfig};
+use wump_providers::{
+    FleetLimits, FleetPolicy, GitHubProvider, HttpCache, MemoryHttpCache, ProviderRegistry,
+    ProvidersConfig,
+};
 
 use crate::{
     fleet_limits::ValkeyFleetStore,
@@ -39,21 +42,25 @@ pub fn job_context(settings: &Settings) -> anyhow::Result<JobContext> {
         .read()
         .context("reading the providers settings")?;
     let fleet = fleet_limits(settings, &valkey)?;
-    let mut registry = ProviderRegistry::from_config_with_fleet(&providers, fleet.as_ref())
-        .context("building the providers")?;
-    if providers.github.enabled && settings.http_cache.enabled {
-        // The same GitHub provider, its conditional-request cache shared through Valkey.
-        let cache = ValkeyHttpCache::new(
+    // Conditional-request answers shared through Valkey, or this process's own.
+    let cache: Arc<dyn HttpCache> = if settings.http_cache.enabled {
+        Arc::new(ValkeyHttpCache::new(
             valkey.clone(),
             wump_db::Keys::new(settings.queues.key_prefix.as_str()).http_cache(),
             Duration::from_secs(settings.http_cache.ttl_secs),
             settings.http_cache.max_entry_bytes,
-        );
-        let mut github = GitHubProvider::with_cache(
-            providers.github.client_config(&providers.http),
-            Arc::new(cache),
-        )
-        .context("building the github provider")?;
+        ))
+    } else {
+        Arc::new(MemoryHttpCache::default())
+    };
+    let mut registry =
+        ProviderRegistry::from_config_with_cache(&providers, fleet.as_ref(), Arc::clone(&cache))
+            .context("building the providers")?;
+    if providers.github.enabled && settings.http_cache.enabled {
+        // The same GitHub provider, its conditional-request cache shared through Valkey.
+        let mut github =
+            GitHubProvider::with_cache(providers.github.client_config(&providers.http), cache)
+                .context("building the github provider")?;
         if let Some(fleet) = fleet {
             github = github.with_fleet(fleet);
         }

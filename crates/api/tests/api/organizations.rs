@@ -114,3 +114,55 @@ async fn dependencies_are_ranked_by_how_many_repositories_use_them_with_funding(
     assert_eq!(left_pad["package"]["ecosystem"], "npm");
     let _ = ids.globex;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_login_on_three_forges_is_three_organizations_each_labelled_with_its_host() {
+    let app = TestApp::spawn().await;
+    let mut seed = Seed::new(&app).await;
+    let shared = seed
+        .package(wump_core::Ecosystem::Npm, "forge-shared")
+        .await;
+    for (host, stars) in [("github.com", 30), ("gitlab.com", 50), ("codeberg.org", 10)] {
+        let org = seed.organization_on(host, "acme").await;
+        let repo = seed
+            .repository_on(host, org, "acme/app", Repo::stars(stars))
+            .await;
+        seed.depends(repo, &[Edge::runtime(shared)]).await;
+    }
+
+    let users = app
+        .walk("/api/v1/packages/npm/forge-shared/organizations?sort=stars")
+        .await;
+    // Ranked across forges by stars, each under its own host.
+    let listed: Vec<(&str, &str)> = users
+        .iter()
+        .map(|u| (u["host"].as_str().unwrap(), u["login"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("gitlab.com", "acme"),
+            ("github.com", "acme"),
+            ("codeberg.org", "acme")
+        ],
+        "{users:#?}"
+    );
+
+    // Without a host, github.com's; with one, that forge's.
+    let default = app.get_json("/api/v1/organizations/acme").await;
+    assert_eq!(default.body["host"], "github.com", "{:#}", default.body);
+    for host in ["gitlab.com", "codeberg.org"] {
+        let named = app
+            .get_json(&format!("/api/v1/organizations/acme?host={host}"))
+            .await;
+        assert_eq!(named.status, 200, "{:#}", named.body);
+        assert_eq!(named.body["host"], host);
+        let repos = app
+            .walk(&format!(
+                "/api/v1/organizations/acme/repositories?host={host}"
+            ))
+            .await;
+        assert_eq!(repos.len(), 1);
+        assert_eq!(repos[0]["host"], host);
+    }
+}

@@ -75,6 +75,7 @@ pub(crate) fn host_name(spelled: &str) -> String {
         "github" => "github.com".into(),
         "gitlab" => "gitlab.com".into(),
         "bitbucket" => "bitbucket.org".into(),
+        "codeberg" => "codeberg.org".into(),
         other => other.strip_prefix("www.").unwrap_or(other).to_owned(),
     }
 }

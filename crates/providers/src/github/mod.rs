@@ -168,6 +168,10 @@ impl DataProvider for GitHubProvider {
         ProviderKind::RepositoryHost
     }
 
+    fn serves_host(&self, host: &str) -> bool {
+        host.eq_ignore_ascii_case("github.com")
+    }
+
     /// `GET /rate_limit`, which costs no primary quota and proves the token works. GitHub
     /// Enterprise Server answers 404 there when it has rate limiting off.
     async fn health(&self) -> Result<(), ProviderError> {

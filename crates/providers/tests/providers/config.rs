@@ -18,12 +18,14 @@ use wump_providers::{
 use crate::helpers::http_settings;
 
 #[test]
-fn defaults_build_github_the_public_registries_and_ecosystems() {
+fn defaults_build_the_forges_the_public_registries_and_ecosystems() {
     let registry = ProviderRegistry::from_config(&ProvidersConfig::default()).unwrap();
     assert_eq!(
         registry.names(),
         [
             "github",
+            "gitlab",
+            "gitea",
             "npm",
             "pypi",
             "crates.io",
@@ -34,7 +36,18 @@ fn defaults_build_github_the_public_registries_and_ecosystems() {
         ]
     );
     assert_eq!(registry.by_kind(ProviderKind::Registry).len(), 6);
-    assert_eq!(registry.by_kind(ProviderKind::RepositoryHost).len(), 1);
+    assert_eq!(registry.by_kind(ProviderKind::RepositoryHost).len(), 3);
+    let serving = |host: &str| {
+        registry
+            .by_kind(ProviderKind::RepositoryHost)
+            .into_iter()
+            .find(|p| p.serves_host(host))
+            .map(|p| p.name().to_owned())
+    };
+    assert_eq!(serving("github.com").as_deref(), Some("github"));
+    assert_eq!(serving("gitlab.com").as_deref(), Some("gitlab"));
+    assert_eq!(serving("codeberg.org").as_deref(), Some("gitea"));
+    assert_eq!(serving("bitbucket.org"), None);
 }
 
 #[test]
@@ -50,6 +63,8 @@ fn a_root_and_a_key_add_the_local_directory_and_libraries_io() {
     config.registries.maven_central.enabled = false;
     config.ecosystems.enabled = false;
     config.github.enabled = false;
+    config.gitlab.enabled = false;
+    config.gitea.enabled = false;
     let registry = ProviderRegistry::from_config(&config).unwrap();
     assert_eq!(
         registry.names(),
@@ -205,4 +220,88 @@ async fn configured_base_urls_are_used_and_fallback_names_who_answered() {
         Some("String left pad")
     );
     server.verify().await;
+}
+
+#[test]
+fn forge_tokens_and_urls_come_from_environment_variables() {
+    let vars: std::collections::HashMap<String, String> = [
+        ("WUMP__PROVIDERS__GITLAB__TOKENS", "glpat-one, glpat-two"),
+        (
+            "WUMP__PROVIDERS__GITLAB__API_URL",
+            "https://gitlab.example.com/api/v4",
+        ),
+        ("WUMP__PROVIDERS__GITEA__TOKENS", "gta-one"),
+        ("WUMP__PROVIDERS__GITEA__ENABLED", "false"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let environment = config::Environment::with_prefix("WUMP").source(Some(vars));
+    let settings =
+        wump_core::Settings::load_from(std::path::Path::new("/nonexistent"), None, environment)
+            .unwrap();
+    let providers: ProvidersConfig = settings.providers.read().unwrap();
+    assert_eq!(providers.gitlab.tokens.len(), 2);
+    assert_eq!(providers.gitea.tokens.len(), 1);
+    assert!(!format!("{providers:?}").contains("glpat-one"));
+    let registry = ProviderRegistry::from_config(&providers).unwrap();
+    let gitlab = registry.get("gitlab").unwrap();
+    assert!(gitlab.serves_host("gitlab.example.com"));
+    assert!(!gitlab.serves_host("gitlab.com"));
+    assert!(registry.get("gitea").is_none(), "disabled");
+}
+
+#[test]
+fn the_documented_forge_sections_are_the_built_in_defaults() {
+    // [providers.gitlab] and [providers.gitea] in config/default.toml, uncommented (but for
+    // the example host), parse to the defaults.
+    let file = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml"),
+    )
+    .unwrap();
+    // They close the file.
+    let start = file.find("[providers.gitlab]").unwrap();
+    let mut toml = String::new();
+    for line in file[start..].lines() {
+        if line.starts_with('[') {
+            toml.push_str(line);
+            toml.push('\n');
+        } else if let Some(setting) = line.strip_prefix("# ")
+            && setting
+                .split_once(" = ")
+                .is_some_and(|(key, _)| key.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            && !setting.starts_with("host")
+        {
+            toml.push_str(setting);
+            toml.push('\n');
+        }
+    }
+    assert!(toml.contains("min_interval_ms = 500"), "{toml}");
+    let settings: Settings = config::Config::builder()
+        .add_source(config::File::from_str(&toml, config::FileFormat::Toml))
+        .build()
+        .unwrap()
+        .try_deserialize()
+        .unwrap();
+    let (documented, built_in) = (settings.providers, ProvidersConfig::default());
+    let gitlab = |c: &ProvidersConfig| {
+        (
+            c.gitlab.enabled,
+            c.gitlab.api_url.clone(),
+            c.gitlab.tokens.len(),
+            c.gitlab.host.clone(),
+            c.gitlab.min_interval_ms,
+        )
+    };
+    let gitea = |c: &ProvidersConfig| {
+        (
+            c.gitea.enabled,
+            c.gitea.api_url.clone(),
+            c.gitea.tokens.len(),
+            c.gitea.host.clone(),
+            c.gitea.min_interval_ms,
+        )
+    };
+    assert_eq!(gitlab(&documented), gitlab(&built_in));
+    assert_eq!(gitea(&documented), gitea(&built_in));
 }

@@ -6,7 +6,9 @@
 
 mod aggregators;
 mod config;
+mod gitea;
 mod github;
+mod gitlab;
 mod helpers;
 mod http;
 mod local;

@@ -114,15 +114,19 @@ impl JobContext {
     }
 
     /// The provider serving repositories on `host`: the one configured under the host's
-    /// name (`local`), or GitHub's for `github.com`.
+    /// name (`local`), else the repository host that says it serves it (GitHub for
+    /// `github.com`, GitLab for `gitlab.com` or its self-managed host, Gitea for
+    /// `codeberg.org` or its self-hosted host).
     pub fn repository_host(&self, host: &str) -> Result<Arc<dyn DataProvider>, JobError> {
-        let name = match host {
-            "github.com" => "github",
-            other => other,
-        };
         self.providers
-            .get(name)
+            .get(host)
             .filter(|p| p.kind() == ProviderKind::RepositoryHost)
+            .or_else(|| {
+                self.providers
+                    .by_kind(ProviderKind::RepositoryHost)
+                    .into_iter()
+                    .find(|p| p.serves_host(host))
+            })
             .ok_or_else(|| {
                 JobError::Unsupported(format!("no configured provider serves host `{host}`"))
             })

@@ -342,3 +342,60 @@ async fn valkey_unreachable_means_the_fallback_logged_once_each_way() {
 }
 
 use secrecy::ExposeSecret as _;
+
+/// A GitLab provider in one "process" of the fleet.
+fn gitlab_in(server: &wiremock::MockServer, fleet: FleetLimits) -> wump_providers::GitLabProvider {
+    wump_providers::GitLabProvider::new(
+        &wump_providers::ForgeSettings {
+            api_url: format!("{}/api/v4", server.uri()),
+            tokens: Vec::new(),
+            host: Some("gitlab.com".into()),
+            min_interval_ms: 0,
+        },
+        &wump_providers::config::HttpSettings {
+            retries: 0,
+            ..Default::default()
+        },
+        Arc::new(wump_providers::MemoryHttpCache::default()),
+    )
+    .unwrap()
+    .with_fleet(fleet)
+}
+
+#[tokio::test]
+async fn a_forges_429_told_to_one_process_holds_every_process() {
+    use wiremock::{
+        Mock, MockServer, ResponseTemplate,
+        matchers::{method, path},
+    };
+    use wump_providers::{DataProvider, ProviderError};
+
+    let valkey = TestValkey::new().await;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/projects"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("ratelimit-limit", "500")
+                .insert_header("ratelimit-remaining", "0")
+                .insert_header("retry-after", "90")
+                .set_body_string("Retry later\n"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let a = gitlab_in(&server, process(&valkey).await);
+    let b = gitlab_in(&server, process(&valkey).await);
+    let told = a.health().await.unwrap_err();
+    assert!(
+        matches!(told, ProviderError::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(90)),
+        "{told:?}"
+    );
+    // The other process sends nothing (`expect(1)`) and is told how long is left.
+    match b.health().await.unwrap_err() {
+        ProviderError::RateLimited { retry_after, .. } => {
+            assert!(retry_after > Duration::from_secs(85), "{retry_after:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -5,6 +5,7 @@
 mod cleanup;
 mod demo;
 mod enrich;
+mod forges;
 mod history;
 mod http_cache;
 mod pipeline;
