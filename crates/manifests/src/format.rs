@@ -64,11 +64,14 @@ formats! {
     Gradle => "build.gradle", Some(Ecosystem::Maven), false;
     GradleKts => "build.gradle.kts", Some(Ecosystem::Maven), false;
     GradleLockfile => "gradle.lockfile", Some(Ecosystem::Maven), true;
+    GradleVersionCatalog => "libs.versions.toml", Some(Ecosystem::Maven), false;
     ComposerJson => "composer.json", Some(Ecosystem::Packagist), false;
     ComposerLock => "composer.lock", Some(Ecosystem::Packagist), true;
     MsbuildProject => "csproj", Some(Ecosystem::Nuget), false;
     PackagesConfig => "packages.config", Some(Ecosystem::Nuget), false;
     DirectoryPackagesProps => "Directory.Packages.props", Some(Ecosystem::Nuget), false;
+    DirectoryBuildProps => "Directory.Build.props", Some(Ecosystem::Nuget), false;
+    DirectoryBuildTargets => "Directory.Build.targets", Some(Ecosystem::Nuget), false;
     NugetLock => "packages.lock.json", Some(Ecosystem::Nuget), true;
     MixExs => "mix.exs", Some(Ecosystem::Hex), false;
     MixLock => "mix.lock", Some(Ecosystem::Hex), true;
@@ -88,6 +91,26 @@ impl Format {
     /// Funding files list ways to pay the project, not dependencies.
     pub const fn is_funding(self) -> bool {
         self.ecosystem().is_none()
+    }
+
+    /// Whether the format is a catalog other files pick packages from (a Gradle version
+    /// catalog): how the package is used is what those files say, so a catalog's own
+    /// declaration counts only for packages no other file declares.
+    pub const fn is_catalog(self) -> bool {
+        matches!(self, Format::GradleVersionCatalog)
+    }
+
+    /// Whether other files of the repository use what this one declares (a Gradle version
+    /// catalog's aliases, MSBuild's central versions and shared properties), so that
+    /// [`crate::RepositoryContext`] must learn it before parsing them.
+    pub const fn supplies_context(self) -> bool {
+        matches!(
+            self,
+            Format::GradleVersionCatalog
+                | Format::DirectoryPackagesProps
+                | Format::DirectoryBuildProps
+                | Format::DirectoryBuildTargets
+        )
     }
 
     /// Picks the format from a path inside a repository (`/`-separated), or `None` when
@@ -115,6 +138,11 @@ impl Format {
         if file == "action.yml" || file == "action.yaml" {
             return Some(Format::GithubAction);
         }
+        // `gradle/libs.versions.toml` is the default catalog; settings files name others,
+        // by convention also `*.versions.toml`.
+        if lower.ends_with(".versions.toml") {
+            return Some(Format::GradleVersionCatalog);
+        }
         if lower.ends_with(".gemspec") {
             return Some(Format::Gemspec);
         }
@@ -139,6 +167,7 @@ impl Format {
             | Format::GithubWorkflow
             | Format::GithubAction
             | Format::Gemspec
+            | Format::GradleVersionCatalog
             | Format::MsbuildProject
             | Format::Requirements => false,
             other => file == other.id(),
@@ -206,6 +235,23 @@ mod tests {
             ),
             (".github/FUNDING.yml", Some(Format::FundingYml)),
             ("funding.json", Some(Format::FundingJson)),
+            (
+                "gradle/libs.versions.toml",
+                Some(Format::GradleVersionCatalog),
+            ),
+            (
+                "gradle/testing.versions.toml",
+                Some(Format::GradleVersionCatalog),
+            ),
+            (
+                "src/Directory.Build.props",
+                Some(Format::DirectoryBuildProps),
+            ),
+            (
+                "Directory.Build.targets",
+                Some(Format::DirectoryBuildTargets),
+            ),
+            ("versions.toml", None),
             ("README.md", None),
             ("docs/notes.txt", None),
             ("workflows/ci.yml", None),

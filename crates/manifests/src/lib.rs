@@ -1,11 +1,13 @@
 //! Manifest and lockfile parsers: pure functions from a file's bytes to the dependencies
-//! and funding links it declares, and the merge of a repository's declarations into one
+//! and funding links it declares ([`parse`], or [`RepositoryContext::parse`] for files that
+//! use others of their repository), and the merge of a repository's declarations into one
 //! edge per package ([`merge`]).
 //!
 //! Every input is untrusted. [`parse`] enforces a size limit before any parser runs, parsers
 //! bound their nesting depth, none expands XML entities, and a malformed file is a
 //! [`ManifestError`], never a panic.
 
+mod context;
 mod error;
 mod format;
 mod ruby;
@@ -33,10 +35,12 @@ pub mod swiftpm;
 
 use serde::Serialize;
 
+pub use context::RepositoryContext;
 pub use error::ManifestError;
 pub use format::Format;
 pub use merge::{Declaration, MergedDependency, merge_dependencies};
 
+use context::Scope;
 use wump_core::{DependencyKind, Ecosystem, FundingLink};
 
 /// Files larger than this are refused unless the caller sets its own limit.
@@ -124,13 +128,22 @@ pub fn parse(format: Format, path: &str, content: &[u8]) -> Result<ParsedManifes
     parse_with_limit(format, path, content, DEFAULT_MAX_BYTES)
 }
 
-/// [`parse`] with the caller's size limit.
+/// [`parse`] with the caller's size limit. The file is read on its own: a Gradle build
+/// script's catalog accessors and an MSBuild project's central versions need the rest of
+/// the repository, which [`RepositoryContext::parse`] has.
 pub fn parse_with_limit(
     format: Format,
     path: &str,
     content: &[u8],
     max_bytes: usize,
 ) -> Result<ParsedManifest, ManifestError> {
+    let text = text_of(format, content, max_bytes)?;
+    parse_text(format, path, text, &Scope::default())
+}
+
+/// The file's text, once it is within the size limit, UTF-8 (a byte-order mark dropped) and
+/// not nested too deep to parse safely.
+fn text_of(format: Format, content: &[u8], max_bytes: usize) -> Result<&str, ManifestError> {
     if content.len() > max_bytes {
         return Err(ManifestError::TooLarge {
             size: content.len(),
@@ -142,6 +155,16 @@ pub fn parse_with_limit(
     if yaml::FORMATS.contains(&format) {
         yaml::check_flow_depth(text)?;
     }
+    Ok(text)
+}
+
+/// Parses a file's text with what the files it depends on give it.
+fn parse_text(
+    format: Format,
+    path: &str,
+    text: &str,
+    scope: &Scope<'_>,
+) -> Result<ParsedManifest, ManifestError> {
     let Some(ecosystem) = format.ecosystem() else {
         return funding::parse(format, path, text);
     };
@@ -151,9 +174,9 @@ pub fn parse_with_limit(
         Ecosystem::Cargo => cargo::parse(format, path, text),
         Ecosystem::Go => go::parse(format, path, text),
         Ecosystem::Rubygems => rubygems::parse(format, path, text),
-        Ecosystem::Maven => maven::parse(format, path, text),
+        Ecosystem::Maven => maven::parse(format, path, text, &scope.catalogs),
         Ecosystem::Packagist => packagist::parse(format, path, text),
-        Ecosystem::Nuget => nuget::parse(format, path, text),
+        Ecosystem::Nuget => nuget::parse(format, path, text, &scope.msbuild),
         Ecosystem::Hex => hex::parse(format, path, text),
         Ecosystem::Pub => dart::parse(format, path, text),
         Ecosystem::Swiftpm => swiftpm::parse(format, path, text),

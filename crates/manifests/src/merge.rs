@@ -40,6 +40,8 @@ pub struct MergedDependency {
 
 /// Merges declarations into one entry per (ecosystem, normalized name), sorted by that key;
 /// local (path, workspace, link) references are left out, they are no registry packages.
+/// A catalog's declaration ([`Format::is_catalog`]) gives neither kind nor requirement to a
+/// package another file declares: the build script that picks it says how it is used.
 ///
 /// The most significant declaration is the one of the most significant kind (runtime >
 /// peer > optional > build > development > test), then one that states a requirement, then
@@ -64,15 +66,18 @@ pub fn merge_dependencies(
     by_package
         .into_iter()
         .map(|((ecosystem, normalized_name), mut all)| {
-            all.sort_by(|a, b| significance(a).cmp(&significance(b)));
-            let primary = &all[0];
-            let kinds: BTreeSet<DependencyKind> = all.iter().map(|d| d.dependency.kind).collect();
             let manifest_paths: Vec<String> = all
                 .iter()
                 .map(|d| d.path.clone())
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
+            if all.iter().any(|d| !d.format.is_catalog()) {
+                all.retain(|d| !d.format.is_catalog());
+            }
+            all.sort_by(|a, b| significance(a).cmp(&significance(b)));
+            let primary = &all[0];
+            let kinds: BTreeSet<DependencyKind> = all.iter().map(|d| d.dependency.kind).collect();
             let resolved_version = all
                 .iter()
                 .find_map(|d| d.dependency.resolved_version.clone());
@@ -258,6 +263,40 @@ mod tests {
         ]);
         assert_eq!(merged[0].requirement, "1");
         assert_eq!(merged[0].direct, None, "no file said whether it is direct");
+    }
+
+    #[test]
+    fn a_catalog_gives_kinds_only_to_packages_no_build_script_picks() {
+        let maven = |name: &str, kind| ParsedDependency::new(Ecosystem::Maven, name, "1.0", kind);
+        let merged = merge_dependencies([
+            declared(
+                "gradle/libs.versions.toml",
+                maven("junit:junit", DependencyKind::Runtime),
+            ),
+            declared(
+                "gradle/libs.versions.toml",
+                maven("unused:unused", DependencyKind::Runtime),
+            ),
+            declared(
+                "app/build.gradle.kts",
+                maven("junit:junit", DependencyKind::Test),
+            ),
+        ]);
+        let summary: Vec<_> = merged
+            .iter()
+            .map(|m| (m.name.as_str(), &m.kinds, m.manifest_paths.len()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("junit:junit", &BTreeSet::from([DependencyKind::Test]), 2),
+                (
+                    "unused:unused",
+                    &BTreeSet::from([DependencyKind::Runtime]),
+                    1
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! rendering it as text or JSON is separate so both are testable without a process.
 
 use std::{
+    collections::BTreeSet,
     fmt::Write as _,
     fs::File,
     io::{self, Read as _},
@@ -14,7 +15,7 @@ use std::{
 use serde::Serialize;
 use wump_core::{DependencyKind, Ecosystem, FundingLink};
 use wump_manifests::{
-    self as manifest, DEFAULT_MAX_BYTES, Format, ManifestError, ParsedDependency, ParsedManifest,
+    DEFAULT_MAX_BYTES, Format, ManifestError, ParsedDependency, ParsedManifest, RepositoryContext,
 };
 
 /// Arguments of `wump-worker parse`.
@@ -93,16 +94,63 @@ impl From<ParsedDependency> for DependencyReport {
 
 /// Reads and parses each of `paths`, picking formats from the file names unless `format`
 /// forces one. One file's failure is recorded in its entry and never stops the others.
+///
+/// Each file is parsed as the worker would parse it in its repository: with the version
+/// catalogs and MSBuild central files found in the directories above it (see
+/// [`surroundings`]).
 pub fn inspect(paths: &[impl AsRef<Path>], format: Option<Format>) -> Report {
+    let paths: Vec<&Path> = paths.iter().map(AsRef::as_ref).collect();
+    let context = surroundings(&paths);
     Report {
         files: paths
             .iter()
-            .map(|path| inspect_file(path.as_ref(), format))
+            .map(|path| inspect_file(path, format, &context))
             .collect(),
     }
 }
 
-fn inspect_file(path: &Path, forced: Option<Format>) -> FileReport {
+/// The shared build files around `paths`: those given, and in each file's directory and
+/// the ones above it up to the repository's root (the first holding `.git`), every
+/// `Directory.Build.props`, `Directory.Packages.props`, `Directory.Build.targets` and
+/// `gradle/*.versions.toml`. Files that cannot be read or learned are left out here (a
+/// given one reports its error itself).
+fn surroundings(paths: &[&Path]) -> RepositoryContext {
+    let mut found = BTreeSet::new();
+    for path in paths {
+        let Ok(path) = std::path::absolute(path) else {
+            continue;
+        };
+        found.insert(path.clone());
+        for dir in path.ancestors().skip(1) {
+            for name in [
+                "Directory.Build.props",
+                "Directory.Packages.props",
+                "Directory.Build.targets",
+            ] {
+                found.insert(dir.join(name));
+            }
+            if let Ok(entries) = std::fs::read_dir(dir.join("gradle")) {
+                found.extend(entries.flatten().map(|entry| entry.path()));
+            }
+            if dir.join(".git").exists() {
+                break;
+            }
+        }
+    }
+    let mut context = RepositoryContext::new();
+    for path in found {
+        let shown = path.to_string_lossy();
+        let Some(format) = Format::from_path(&shown).filter(|f| f.supplies_context()) else {
+            continue;
+        };
+        if let Ok(content) = read(&path) {
+            let _ = context.learn(format, &shown, &content, DEFAULT_MAX_BYTES);
+        }
+    }
+    context
+}
+
+fn inspect_file(path: &Path, forced: Option<Format>, context: &RepositoryContext) -> FileReport {
     let shown = path.to_string_lossy().into_owned();
     let format = forced.or_else(|| Format::from_path(&shown));
     let mut report = FileReport {
@@ -119,8 +167,15 @@ fn inspect_file(path: &Path, forced: Option<Format>) -> FileReport {
         );
         return report;
     };
+    // The context knows files by absolute path; the parsers see the same directories.
+    let located = std::path::absolute(path).map_or_else(
+        |_| report.path.clone(),
+        |p| p.to_string_lossy().into_owned(),
+    );
     let parsed = read(path).and_then(|content| {
-        manifest::parse(format, &report.path, &content).map_err(|e| e.to_string())
+        context
+            .parse(format, &located, &content, DEFAULT_MAX_BYTES)
+            .map_err(|e| e.to_string())
     });
     match parsed {
         Ok(ParsedManifest {
@@ -293,6 +348,62 @@ mod tests {
         assert!(text.contains("react"), "{text}");
         assert!(text.contains("(any)"), "{text}");
         assert!(report.errors_text().is_empty());
+    }
+
+    #[test]
+    fn files_are_read_with_the_catalogs_and_central_versions_above_them() {
+        let outside = temp_dir();
+        let root = outside.path().join("repo");
+        for dir in ["repo/.git", "repo/gradle", "repo/app", "repo/src/Api"] {
+            fs::create_dir_all(outside.path().join(dir)).unwrap();
+        }
+        // Above the repository's root: not the repository's, never read.
+        fs::write(
+            outside.path().join("Directory.Build.props"),
+            "<Project><PropertyGroup><Outside>9.9.9</Outside></PropertyGroup></Project>",
+        )
+        .unwrap();
+        fs::write(
+            root.join("gradle/libs.versions.toml"),
+            "[libraries]\nokhttp = \"com.squareup.okhttp3:okhttp:4.12.0\"",
+        )
+        .unwrap();
+        fs::write(
+            root.join("Directory.Packages.props"),
+            r#"<Project><ItemGroup><PackageVersion Include="Dapper" Version="2.1.35" /></ItemGroup></Project>"#,
+        )
+        .unwrap();
+        let script = root.join("app/build.gradle.kts");
+        fs::write(&script, "dependencies { testImplementation(libs.okhttp) }").unwrap();
+        let project = root.join("src/Api/Api.csproj");
+        fs::write(
+            &project,
+            r#"<Project><ItemGroup><PackageReference Include="Dapper" /><PackageReference Include="X" Version="$(Outside)" /></ItemGroup></Project>"#,
+        )
+        .unwrap();
+
+        let report = inspect(&[&script, &project], None);
+        let summary = |file: &FileReport| -> Vec<(String, String, DependencyKind)> {
+            file.dependencies
+                .iter()
+                .map(|d| (d.name.clone(), d.requirement.clone(), d.kind))
+                .collect()
+        };
+        assert_eq!(
+            summary(&report.files[0]),
+            [(
+                "com.squareup.okhttp3:okhttp".into(),
+                "4.12.0".into(),
+                DependencyKind::Test
+            )]
+        );
+        assert_eq!(
+            summary(&report.files[1]),
+            [
+                ("Dapper".into(), "2.1.35".into(), DependencyKind::Runtime),
+                ("X".into(), "$(Outside)".into(), DependencyKind::Runtime),
+            ]
+        );
     }
 
     #[test]

@@ -2,18 +2,21 @@
 //! tokenizer rather than an interpreter.
 //!
 //! Declarations are read inside `dependencies { … }` blocks (also nested ones, as in
-//! `subprojects` or Kotlin multiplatform source sets), except those of `buildscript` (Gradle
-//! plugins, like Maven plugins, are not dependencies), `constraints` and the
-//! dependency-management plugin's `dependencyManagement` (managed-only versions).
+//! `subprojects` or Kotlin multiplatform source sets), except those of `buildscript`
+//! (classpath entries for the build's own code), `constraints` and the
+//! dependency-management plugin's `dependencyManagement` (managed-only versions). The
+//! top-level `plugins { … }` block adds the plugins it applies with a version, as build
+//! dependencies under their marker artifacts (see [`super::catalog`]).
 //!
 //! Recognised notations: `conf 'g:a:v'`, `conf("g:a:v")`, several strings in one
 //! declaration, `conf group: 'g', name: 'a', version: 'v'` (and Kotlin's `group = "g"` or
-//! positional `conf("g", "a", "v")`), `kotlin("stdlib")`, `add("conf", "g:a:v")`, and
-//! `project(':x')` or `projects.x` (reported as local). Skipped: `platform(…)` and
-//! `enforcedPlatform(…)` (BOMs only pin versions), `files(…)`, `fileTree(…)`, version-catalog
-//! references (`libs.x`) and other expressions a tokenizer cannot evaluate, including a
-//! coordinate built by concatenation (`'g:a:' + v`). Interpolated versions (`"g:a:$v"`,
-//! `"${v}"`) are kept verbatim.
+//! positional `conf("g", "a", "v")`), `kotlin("stdlib")`, `add("conf", "g:a:v")`,
+//! version-catalog accessors (`libs.foo.bar`, `libs.bundles.x`, `alias(libs.plugins.y)`)
+//! resolved in the catalogs the build sees, and `project(':x')` or `projects.x` (reported as
+//! local). Skipped: `platform(…)` and `enforcedPlatform(…)` (BOMs only pin versions),
+//! `files(…)`, `fileTree(…)`, accessors no catalog defines, and other expressions a
+//! tokenizer cannot evaluate, including a coordinate built by concatenation
+//! (`'g:a:' + v`). Interpolated versions (`"g:a:$v"`, `"${v}"`) are kept verbatim.
 //!
 //! Kinds come from the configuration name: `test…` → test; `compileOnly`,
 //! `annotationProcessor`, `kapt`, `ksp` and tools such as `checkstyle` or `detekt` → build;
@@ -23,7 +26,10 @@
 
 use std::collections::HashMap;
 
-use super::coordinates;
+use super::{
+    catalog::{Catalogs, Resolved, plugin_marker},
+    coordinates,
+};
 use crate::{Format, MAX_DEPTH, ManifestError, ParsedDependency, ParsedManifest, scan::Scanner};
 use wump_core::{DependencyKind, Ecosystem};
 
@@ -32,12 +38,17 @@ const MAX_TEMPLATE_NESTING: usize = 16;
 /// Deepest call nesting inside one declaration that is interpreted.
 const MAX_CALL_NESTING: usize = 8;
 
-/// Parses a Gradle build script in either DSL (`format` names it in errors).
-pub(super) fn parse(format: Format, text: &str) -> Result<ParsedManifest, ManifestError> {
+/// Parses a Gradle build script in either DSL (`format` names it in errors), resolving
+/// accessors in the version `catalogs` its build sees.
+pub(super) fn parse(
+    format: Format,
+    text: &str,
+    catalogs: &Catalogs<'_>,
+) -> Result<ParsedManifest, ManifestError> {
     let tokens = Lexer::new(text)
         .tokens()
         .map_err(|e| ManifestError::syntax(format, e))?;
-    let dependencies = Declarations::new(&tokens).read(format)?;
+    let dependencies = Declarations::new(&tokens, catalogs).read(format)?;
     Ok(ParsedManifest {
         dependencies,
         ..ParsedManifest::default()
@@ -230,6 +241,11 @@ struct Block {
     /// Inside a test source set or suite (`commonTest.dependencies`, `val jvmTest by getting`):
     /// every declaration is a test dependency.
     test_scope: bool,
+    /// The script's top-level `plugins { }` block.
+    plugins: bool,
+    /// Inside any block (a `plugins` block elsewhere, as in `gradlePlugin`, declares the
+    /// plugins the project provides, not ones it uses).
+    nested: bool,
 }
 
 /// A declaration argument, classified from its tokens.
@@ -242,12 +258,15 @@ enum Arg<'a> {
     Call(&'a str, Vec<Arg<'a>>),
     /// A type-safe project accessor, `projects.someModule`, as written.
     ProjectAccessor(String),
+    /// Any other dotted accessor, such as a version catalog's `libs.foo.bar`, as written.
+    Accessor(String),
     Other,
 }
 
 #[derive(Debug)]
-struct Declarations<'t, 'a> {
+struct Declarations<'t, 'a, 'c> {
     tokens: &'t [Token<'a>],
+    catalogs: &'t Catalogs<'c>,
     /// For each opening bracket, the index of the bracket closing it (computed once, so that
     /// looking ahead stays linear).
     closing: Vec<Option<usize>>,
@@ -255,8 +274,8 @@ struct Declarations<'t, 'a> {
     out: Vec<ParsedDependency>,
 }
 
-impl<'t, 'a> Declarations<'t, 'a> {
-    fn new(tokens: &'t [Token<'a>]) -> Self {
+impl<'t, 'a, 'c> Declarations<'t, 'a, 'c> {
+    fn new(tokens: &'t [Token<'a>], catalogs: &'t Catalogs<'c>) -> Self {
         let mut closing = vec![None; tokens.len()];
         let mut open = Vec::new();
         for (i, token) in tokens.iter().enumerate() {
@@ -272,6 +291,7 @@ impl<'t, 'a> Declarations<'t, 'a> {
         }
         Declarations {
             tokens,
+            catalogs,
             closing,
             variables: Variables::collect(tokens),
             out: Vec::new(),
@@ -313,6 +333,9 @@ impl<'t, 'a> Declarations<'t, 'a> {
                     blocks.pop();
                     i += 1;
                 }
+                Tok::Ident(_) if current.plugins => {
+                    i = self.plugin(i).unwrap_or(i + 1);
+                }
                 Tok::Ident(_) | Tok::Str(_) if current.collect => {
                     match self.declaration(i, current) {
                         Some(end) => {
@@ -334,11 +357,18 @@ impl<'t, 'a> Declarations<'t, 'a> {
     /// What the `{` at `open` starts, judged by the name before it.
     fn block(&self, open: usize, parent: Block) -> Block {
         let label = open.checked_sub(1).and_then(|i| self.tok(i));
+        let top_level = !parent.nested;
         let parent = Block {
             test_scope: parent.test_scope || self.names_test_scope(open),
+            plugins: false,
+            nested: true,
             ..parent
         };
         match label {
+            Some(Tok::Ident("plugins")) if top_level => Block {
+                plugins: true,
+                ..parent
+            },
             Some(Tok::Ident("buildscript" | "dependencyManagement")) => Block {
                 collect: false,
                 excluded: true,
@@ -481,13 +511,21 @@ impl<'t, 'a> Declarations<'t, 'a> {
                     _ => Arg::Other,
                 }
             }
-            (Some(Tok::Ident("projects")), Some(Tok::Punct(b'.'))) => self.accessor(start, end),
+            (Some(Tok::Ident(_)), Some(Tok::Punct(b'.'))) => self.accessor(start, end),
             _ => Arg::Other,
         }
     }
 
-    /// `projects.a.b` spanning exactly `start..end`, or [`Arg::Other`].
-    fn accessor(&self, start: usize, end: usize) -> Arg<'a> {
+    /// `projects.a.b` or `libs.a.b` spanning exactly `start..end` (Kotlin's trailing
+    /// `.get()` or `.asProvider()` left out), or [`Arg::Other`].
+    fn accessor(&self, start: usize, mut end: usize) -> Arg<'a> {
+        if end >= start + 4
+            && self.tok(end - 1) == Some(Tok::Punct(b')'))
+            && self.tok(end - 2) == Some(Tok::Punct(b'('))
+            && matches!(self.tok(end - 3), Some(Tok::Ident("get" | "asProvider")))
+        {
+            end -= 4;
+        }
         let mut path = String::new();
         for (offset, i) in (start..end).enumerate() {
             match (offset % 2, self.tok(i)) {
@@ -496,11 +534,79 @@ impl<'t, 'a> Declarations<'t, 'a> {
                 _ => return Arg::Other,
             }
         }
-        if path.ends_with('.') {
+        if path.ends_with('.') || !path.contains('.') {
             Arg::Other
-        } else {
+        } else if path.starts_with("projects.") {
             Arg::ProjectAccessor(path)
+        } else {
+            Arg::Accessor(path)
         }
+    }
+
+    /// Reads a statement of the top-level `plugins` block at `start`; returns the index just
+    /// past what it read. Counted: `alias(libs.plugins.x)`, and `id("x") version "v"` or
+    /// `kotlin("jvm") version "v"` (either DSL). A plugin without a version here (a core
+    /// plugin, or one whose version the settings or the root project give) is not counted
+    /// in this file.
+    fn plugin(&mut self, start: usize) -> Option<usize> {
+        let Tok::Ident(function) = self.tok(start)? else {
+            return None;
+        };
+        if function == "id"
+            && let Some(Tok::Str(id)) = self.tok(start + 1)
+        {
+            return Some(self.versioned_plugin(id.to_owned(), start + 2));
+        }
+        if self.tok(start + 1) != Some(Tok::Punct(b'(')) {
+            return None;
+        }
+        let (args, end) = self.parenthesized(start + 1)?;
+        match (function, args.as_slice()) {
+            ("alias", [Arg::Accessor(accessor)]) => {
+                if let Resolved::Plugin(plugin) =
+                    self.catalogs.resolve(accessor, DependencyKind::Build)
+                {
+                    self.out.push(plugin);
+                }
+                Some(end)
+            }
+            ("id", [Arg::Str(id)]) => Some(self.versioned_plugin((*id).to_owned(), end)),
+            ("kotlin", [Arg::Str(module)]) => {
+                Some(self.versioned_plugin(format!("org.jetbrains.kotlin.{module}"), end))
+            }
+            _ => Some(end),
+        }
+    }
+
+    /// Records plugin `id` when a version follows at `at` (`version "v"`, `version("v")` or
+    /// `.version("v")`); returns the index past what it read.
+    fn versioned_plugin(&mut self, id: String, at: usize) -> usize {
+        let at_version = match (self.tok(at), self.tok(at + 1)) {
+            (Some(Tok::Ident("version")), _) => at + 1,
+            (Some(Tok::Punct(b'.')), Some(Tok::Ident("version"))) => at + 2,
+            _ => return at,
+        };
+        let (version, end) = match self.tok(at_version) {
+            Some(Tok::Str(version)) => (version, at_version + 1),
+            Some(Tok::Punct(b'(')) => match self.parenthesized(at_version) {
+                Some((args, end)) => match args.as_slice() {
+                    [Arg::Str(version)] => (*version, end),
+                    _ => return end,
+                },
+                None => return at_version,
+            },
+            _ => return at_version,
+        };
+        if !id.is_empty() && !id.contains(char::is_whitespace) {
+            let requirement = self.variables.substitute(version);
+            self.out.push(ParsedDependency::new(
+                Ecosystem::Maven,
+                plugin_marker(&id),
+                requirement,
+                DependencyKind::Build,
+            ));
+        }
+        end
     }
 
     fn record(&mut self, kind: DependencyKind, args: &[Arg<'a>]) {
@@ -533,6 +639,12 @@ impl<'t, 'a> Declarations<'t, 'a> {
             return;
         }
         for arg in args {
+            if let Arg::Accessor(accessor) = arg {
+                if let Resolved::Libraries(libraries) = self.catalogs.resolve(accessor, kind) {
+                    self.out.extend(libraries);
+                }
+                continue;
+            }
             if let Some(mut dep) = dependency(arg, kind) {
                 dep.requirement = self.variables.substitute(&dep.requirement);
                 self.out.push(dep);
@@ -762,7 +874,9 @@ mod tests {
     use super::*;
 
     fn deps(text: &str) -> Vec<ParsedDependency> {
-        parse(Format::Gradle, text).unwrap().dependencies
+        parse(Format::Gradle, text, &Catalogs::default())
+            .unwrap()
+            .dependencies
     }
 
     fn summary(deps: &[ParsedDependency]) -> Vec<(&str, &str, DependencyKind, bool)> {
@@ -991,6 +1105,112 @@ dependencyManagement {
     }
 
     #[test]
+    fn plugins_with_versions_are_build_dependencies_under_their_markers() {
+        let groovy = "plugins {
+  id 'java'
+  id 'org.springframework.boot' version '3.3.5'
+  id 'io.spring.dependency-management' version \"$dmVersion\" apply false
+}
+def dmVersion = '1.1.6'
+gradlePlugin { plugins { create(\"x\") { id = \"com.example.provided\" } } }";
+        let kotlin = "plugins {
+  `java-library`
+  kotlin(\"jvm\") version \"2.0.21\"
+  id(\"com.diffplug.spotless\").version(\"6.25.0\")
+  id(\"org.jetbrains.dokka\")
+  alias(libs.plugins.ksp)
+}";
+        let marker = |id: &str| format!("{id}:{id}.gradle.plugin");
+        let got = |format, text| -> Vec<(String, String, DependencyKind)> {
+            parse(format, text, &Catalogs::default())
+                .unwrap()
+                .dependencies
+                .into_iter()
+                .map(|d| (d.name, d.requirement, d.kind))
+                .collect()
+        };
+        let build = DependencyKind::Build;
+        assert_eq!(
+            got(Format::Gradle, groovy),
+            [
+                (marker("org.springframework.boot"), "3.3.5".into(), build),
+                (
+                    marker("io.spring.dependency-management"),
+                    "1.1.6".into(),
+                    build
+                ),
+            ]
+        );
+        assert_eq!(
+            got(Format::GradleKts, kotlin),
+            [
+                (marker("org.jetbrains.kotlin.jvm"), "2.0.21".into(), build),
+                (marker("com.diffplug.spotless"), "6.25.0".into(), build),
+            ]
+        );
+    }
+
+    #[test]
+    fn catalog_accessors_take_the_configurations_kind() {
+        let catalog = super::super::catalog::read(
+            "[versions]\nroom = \"2.6.1\"\n[libraries]\n\
+             androidx-room-runtime = { module = \"androidx.room:room-runtime\", version.ref = \"room\" }\n\
+             androidx-room-compiler = { module = \"androidx.room:room-compiler\", version.ref = \"room\" }\n\
+             junit = \"junit:junit:4.13.2\"\ntruth = \"com.google.truth:truth:1.4.4\"\n\
+             compose-bom = \"androidx.compose:compose-bom:2024.10.01\"\n\
+             [bundles]\ntesting = [\"junit\", \"truth\"]\n\
+             [plugins]\nandroid-application = \"com.android.application:8.7.2\"",
+        )
+        .unwrap();
+        let catalogs = Catalogs::new(vec![("libs", &catalog)]);
+        let kotlin = "plugins { alias(libs.plugins.android.application) apply false }
+dependencies {
+  implementation(platform(libs.compose.bom))
+  implementation(libs.androidx.room.runtime)
+  ksp(libs.androidx.room.compiler.get())
+  testImplementation(libs.bundles.testing)
+  implementation(libs.versions.room)
+  implementation(other.thing)
+}";
+        let groovy = "dependencies {
+  implementation libs.androidx.room.runtime
+  kapt libs.androidx.room.compiler
+  testImplementation libs.bundles.testing
+}";
+        use DependencyKind::{Build, Runtime, Test};
+        let names = |format, text| -> Vec<(String, DependencyKind)> {
+            parse(format, text, &catalogs)
+                .unwrap()
+                .dependencies
+                .into_iter()
+                .map(|d| (d.name, d.kind))
+                .collect()
+        };
+        assert_eq!(
+            names(Format::GradleKts, kotlin),
+            [
+                (
+                    "com.android.application:com.android.application.gradle.plugin".into(),
+                    Build
+                ),
+                ("androidx.room:room-runtime".into(), Runtime),
+                ("androidx.room:room-compiler".into(), Build),
+                ("junit:junit".into(), Test),
+                ("com.google.truth:truth".into(), Test),
+            ]
+        );
+        assert_eq!(
+            names(Format::Gradle, groovy),
+            [
+                ("androidx.room:room-runtime".into(), Runtime),
+                ("androidx.room:room-compiler".into(), Build),
+                ("junit:junit".into(), Test),
+                ("com.google.truth:truth".into(), Test),
+            ]
+        );
+    }
+
+    #[test]
     fn test_source_sets_and_positional_coordinates() {
         let text = "kotlin {
   sourceSets {
@@ -1033,7 +1253,7 @@ dependencyManagement {
             ("}\n", "unmatched `}` on line 1"),
             ("/* open", "comment opened on line 1 is never closed"),
         ] {
-            let err = parse(Format::Gradle, text).unwrap_err();
+            let err = parse(Format::Gradle, text, &Catalogs::default()).unwrap_err();
             assert!(err.to_string().contains(message), "{err}");
         }
     }
@@ -1042,11 +1262,11 @@ dependencyManagement {
     fn pathological_input_is_bounded() {
         let deep = "dependencies ".to_owned() + &"{".repeat(MAX_DEPTH + 2);
         assert_eq!(
-            parse(Format::Gradle, &deep),
+            parse(Format::Gradle, &deep, &Catalogs::default()),
             Err(ManifestError::TooDeep { limit: MAX_DEPTH })
         );
         let nested_templates = format!("x = \"{}\"", "${\"".repeat(MAX_TEMPLATE_NESTING + 1));
-        assert!(parse(Format::GradleKts, &nested_templates).is_err());
+        assert!(parse(Format::GradleKts, &nested_templates, &Catalogs::default()).is_err());
         let calls = format!(
             "dependencies {{ implementation {}'a:b:1'{} }}",
             "f(".repeat(1000),
@@ -1058,7 +1278,7 @@ dependencyManagement {
     proptest::proptest! {
         #[test]
         fn arbitrary_scripts_never_panic(text in r#"[a-z:'"$\\{}()\[\],=;/*+.\n é]{0,300}"#) {
-            let _ = parse(Format::Gradle, &text);
+            let _ = parse(Format::Gradle, &text, &Catalogs::default());
         }
     }
 }

@@ -1,22 +1,27 @@
-//! Maven-repository dependencies: `pom.xml`, Gradle build scripts (Groovy and Kotlin DSL)
-//! and `gradle.lockfile`. Names are `groupId:artifactId`.
+//! Maven-repository dependencies: `pom.xml`, Gradle build scripts (Groovy and Kotlin DSL),
+//! Gradle version catalogs and `gradle.lockfile`. Names are `groupId:artifactId`.
 
+pub(crate) mod catalog;
 mod gradle;
 mod lockfile;
 mod pom;
 // Shared with the NuGet parsers, which read MSBuild XML the same way.
 
 use super::{Format, ManifestError, ParsedManifest};
+use catalog::Catalogs;
 
-/// Parses `text`, read from `path` inside a repository, as one of this module's formats.
+/// Parses `text`, read from `path` inside a repository, as one of this module's formats; a
+/// build script's catalog accessors resolve in `catalogs`.
 pub(crate) fn parse(
     format: Format,
     _path: &str,
     text: &str,
+    catalogs: &Catalogs<'_>,
 ) -> Result<ParsedManifest, ManifestError> {
     match format {
         Format::PomXml => pom::parse(text),
-        Format::Gradle | Format::GradleKts => gradle::parse(format, text),
+        Format::Gradle | Format::GradleKts => gradle::parse(format, text, catalogs),
+        Format::GradleVersionCatalog => catalog::parse(text),
         Format::GradleLockfile => lockfile::parse(text),
         _ => Err(ManifestError::Unsupported { format }),
     }
@@ -97,7 +102,12 @@ mod tests {
     #[test]
     fn other_formats_are_not_read_here() {
         assert_eq!(
-            parse(Format::ComposerJson, "composer.json", "{}"),
+            parse(
+                Format::ComposerJson,
+                "composer.json",
+                "{}",
+                &Catalogs::default()
+            ),
             Err(ManifestError::Unsupported {
                 format: Format::ComposerJson
             })

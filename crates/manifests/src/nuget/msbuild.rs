@@ -1,12 +1,14 @@
-//! MSBuild project files and `Directory.Packages.props`.
+//! MSBuild project files, `Directory.Build.props` / `Directory.Build.targets` and
+//! `Directory.Packages.props`.
 //!
-//! Items read anywhere in the project (also inside `Choose`/`When`), except inside `Target`s,
+//! Items read anywhere in the file (also inside `Choose`/`When`), except inside `Target`s,
 //! which run at build time:
 //! - `PackageReference Include=…`: a dependency, its version from the `Version` (or
-//!   `VersionOverride`) attribute or child element, empty when central package management
-//!   supplies it. `PrivateAssets="all"` makes it development-only: consumers of the project
-//!   never get it (analyzers, build tools). A `Condition` does not drop an item: the project
-//!   uses the package under some condition (a target framework, a configuration).
+//!   `VersionOverride`) attribute or child element, else from the central
+//!   `Directory.Packages.props` above it (central package management), else empty.
+//!   `PrivateAssets="all"` makes it development-only: consumers of the project never get it
+//!   (analyzers, build tools). A `Condition` does not drop an item: the project uses the
+//!   package under some condition (a target framework, a configuration).
 //! - `PackageReference Update=…` without `Include`: skipped. It changes an item declared
 //!   elsewhere (by the SDK or another file), typically only its version, like a managed version.
 //! - `PackageVersion` (central package management): managed-only versions, no dependency.
@@ -19,8 +21,15 @@
 //!   projects, reported with the assembly's name and version (usually the package's);
 //!   framework assemblies without a version are skipped.
 //!
-//! `$(Property)` references in versions are filled in from the project's own literal
-//! properties; others (from `Directory.Build.props`, say) are kept as written.
+//! `Directory.Build.props` and `Directory.Build.targets` are read like projects: MSBuild
+//! imports them into every project below them, so their package references are the
+//! repository's dependencies once.
+//!
+//! `$(Property)` references in versions are filled in from literal properties, looked up as
+//! MSBuild's evaluation order makes them win: the nearest `Directory.Build.targets`
+//! (imported last), the file's own, the nearest `Directory.Packages.props`, then the nearest
+//! `Directory.Build.props` (imported first), each followed by the ones above it that it
+//! imports (`GetPathOfFileAbove`). Others are kept as written.
 
 use std::collections::HashMap;
 
@@ -30,8 +39,74 @@ use crate::{
 };
 use wump_core::{DependencyKind, Ecosystem};
 
-/// Parses a project file or `Directory.Packages.props` (`format` names it in errors).
-pub(super) fn parse(format: Format, text: &str) -> Result<ParsedManifest, ManifestError> {
+/// What other MSBuild files use from one of the shared files (`Directory.*.props/targets`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SharedFile {
+    properties: Properties,
+    /// `PackageVersion` items: lower-cased package id → version as written.
+    central_versions: HashMap<String, String>,
+    /// Whether it imports the same file from the directories above (the documented
+    /// `GetPathOfFileAbove` idiom), so their properties and versions apply too.
+    pub(crate) imports_parent: bool,
+}
+
+/// The shared files above one MSBuild file, each list nearest first.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Shared<'c> {
+    pub(crate) build_props: Vec<&'c SharedFile>,
+    pub(crate) packages_props: Vec<&'c SharedFile>,
+    pub(crate) build_targets: Vec<&'c SharedFile>,
+}
+
+/// Reads what a shared file gives the files below it.
+pub(crate) fn learn(format: Format, text: &str) -> Result<SharedFile, ManifestError> {
+    let project = project(format, text)?;
+    let elements = static_elements(&project);
+    let central_versions = elements
+        .iter()
+        .filter(|element| element.is("PackageVersion"))
+        .filter_map(|element| {
+            let id = element.attr("Include")?.trim();
+            let version = metadata(element, "Version")?;
+            (!id.is_empty()).then(|| (id.to_ascii_lowercase(), version.to_owned()))
+        })
+        .collect();
+    let imports_parent = elements.iter().any(|element| {
+        element.is("Import")
+            && element
+                .attr("Project")
+                .is_some_and(|project| project.contains("GetPathOfFileAbove"))
+    });
+    Ok(SharedFile {
+        properties: Properties::of(&elements),
+        central_versions,
+        imports_parent,
+    })
+}
+
+/// Parses a project or shared file (`format` names it in errors), with what the shared
+/// files above it give.
+pub(super) fn parse(
+    format: Format,
+    text: &str,
+    shared: &Shared<'_>,
+) -> Result<ParsedManifest, ManifestError> {
+    let project = project(format, text)?;
+    let elements = static_elements(&project);
+    let own = Properties::of(&elements);
+    let lookup = Lookup::new(&own, shared);
+    let mut dependencies = Vec::new();
+    for element in elements {
+        item(element, &lookup, &mut dependencies);
+    }
+    Ok(ParsedManifest {
+        dependencies,
+        ..ParsedManifest::default()
+    })
+}
+
+/// The document's `<Project>` root.
+fn project(format: Format, text: &str) -> Result<Element, ManifestError> {
     let project = xml::parse(format, text)?;
     if !project.is("Project") {
         let message = format!(
@@ -40,16 +115,7 @@ pub(super) fn parse(format: Format, text: &str) -> Result<ParsedManifest, Manife
         );
         return Err(ManifestError::syntax(format, message));
     }
-    let elements = static_elements(&project);
-    let properties = Properties::of(&elements);
-    let mut dependencies = Vec::new();
-    for element in elements {
-        item(element, &properties, &mut dependencies);
-    }
-    Ok(ParsedManifest {
-        dependencies,
-        ..ParsedManifest::default()
-    })
+    Ok(project)
 }
 
 /// Every element outside `Target`s, depth-first in document order (the tree's depth is
@@ -71,7 +137,7 @@ fn static_elements(project: &Element) -> Vec<&Element> {
 }
 
 /// Adds the dependencies one item declares.
-fn item(element: &Element, properties: &Properties, out: &mut Vec<ParsedDependency>) {
+fn item(element: &Element, lookup: &Lookup<'_>, out: &mut Vec<ParsedDependency>) {
     let name = element.name.as_str();
     let includes = || {
         element
@@ -97,14 +163,14 @@ fn item(element: &Element, properties: &Properties, out: &mut Vec<ParsedDependen
     .iter()
     .any(|n| element.is(n))
     {
-        let version = metadata(element, "VersionOverride")
-            .or_else(|| metadata(element, "Version"))
-            .map(|version| properties.substitute(version))
-            .unwrap_or_default();
-        out.extend(
-            includes()
-                .map(|id| ParsedDependency::new(Ecosystem::Nuget, id, version.as_str(), kind)),
-        );
+        let written = metadata(element, "VersionOverride").or_else(|| metadata(element, "Version"));
+        out.extend(includes().map(|id| {
+            let version = written
+                .or_else(|| lookup.central_version(id))
+                .map(|version| lookup.substitute(version))
+                .unwrap_or_default();
+            ParsedDependency::new(Ecosystem::Nuget, id, version, kind)
+        }));
     } else if element.is("ProjectReference") {
         out.extend(includes().map(|path| project_reference(path, kind)));
     } else if element.is("Reference") {
@@ -112,11 +178,10 @@ fn item(element: &Element, properties: &Properties, out: &mut Vec<ParsedDependen
     }
 }
 
-/// The project's own literal properties (`<PropertyGroup><FooVersion>1.2.3</FooVersion>`),
-/// used to fill in `$(FooVersion)` in versions. Names are case-insensitive; a property set to
-/// two different values (per target framework, say) or to an expression is left alone, as are
-/// properties from other files (`Directory.Build.props`).
-#[derive(Debug, Default)]
+/// One file's literal properties (`<PropertyGroup><FooVersion>1.2.3</FooVersion>`). Names
+/// are case-insensitive; a property set to two different values (per target framework,
+/// say) or to an expression is ambiguous: `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Properties(HashMap<String, Option<String>>);
 
 impl Properties {
@@ -139,6 +204,51 @@ impl Properties {
         }
         Properties(values)
     }
+}
+
+/// Properties and central versions as one MSBuild file sees them, the winning definition
+/// first.
+#[derive(Debug)]
+struct Lookup<'p> {
+    properties: Vec<&'p Properties>,
+    central: Vec<&'p SharedFile>,
+}
+
+impl<'p> Lookup<'p> {
+    fn new(own: &'p Properties, shared: &Shared<'p>) -> Self {
+        let of = |files: &[&'p SharedFile]| {
+            files
+                .iter()
+                .map(|file| &file.properties)
+                .collect::<Vec<_>>()
+        };
+        let mut properties = of(&shared.build_targets);
+        properties.push(own);
+        properties.extend(of(&shared.packages_props));
+        properties.extend(of(&shared.build_props));
+        Lookup {
+            properties,
+            central: shared.packages_props.clone(),
+        }
+    }
+
+    /// The central version of package `id`, as written.
+    fn central_version(&self, id: &str) -> Option<&'p str> {
+        let id = id.to_ascii_lowercase();
+        self.central
+            .iter()
+            .find_map(|file| file.central_versions.get(&id))
+            .map(String::as_str)
+    }
+
+    /// The winning definition of property `name`; `None` when it is unknown or ambiguous.
+    fn property(&self, name: &str) -> Option<&'p str> {
+        let name = name.trim().to_ascii_lowercase();
+        self.properties
+            .iter()
+            .find_map(|properties| properties.0.get(&name))?
+            .as_deref()
+    }
 
     /// `text` with every known `$(Name)` replaced.
     fn substitute(&self, text: &str) -> String {
@@ -147,14 +257,9 @@ impl Properties {
         while let Some(start) = rest.find("$(") {
             out.push_str(&rest[..start]);
             let after = &rest[start + 2..];
-            let value = after.find(')').and_then(|close| {
-                Some((
-                    close,
-                    self.0
-                        .get(&after[..close].trim().to_ascii_lowercase())?
-                        .as_deref()?,
-                ))
-            });
+            let value = after
+                .find(')')
+                .and_then(|close| Some((close, self.property(&after[..close])?)));
             match value {
                 Some((close, value)) => {
                     out.push_str(value);
@@ -217,7 +322,9 @@ mod tests {
     use super::*;
 
     fn deps(text: &str) -> Vec<ParsedDependency> {
-        parse(Format::MsbuildProject, text).unwrap().dependencies
+        parse(Format::MsbuildProject, text, &Shared::default())
+            .unwrap()
+            .dependencies
     }
 
     fn summary(deps: &[ParsedDependency]) -> Vec<(&str, &str, DependencyKind, bool)> {
@@ -352,7 +459,7 @@ mod tests {
     <GlobalPackageReference Include="Microsoft.SourceLink.GitHub" Version="8.0.0" />
   </ItemGroup>
 </Project>"#;
-        let deps = parse(Format::DirectoryPackagesProps, props)
+        let deps = parse(Format::DirectoryPackagesProps, props, &Shared::default())
             .unwrap()
             .dependencies;
         assert_eq!(
@@ -390,13 +497,18 @@ mod tests {
 
     #[test]
     fn other_documents_are_errors() {
-        let err = parse(Format::MsbuildProject, "<packages/>").unwrap_err();
+        let err = parse(Format::MsbuildProject, "<packages/>", &Shared::default()).unwrap_err();
         assert!(
             err.to_string()
                 .contains("expected a <Project> root element, found <packages>"),
             "{err}"
         );
-        let err = parse(Format::MsbuildProject, "{\"version\": 1}").unwrap_err();
+        let err = parse(
+            Format::MsbuildProject,
+            "{\"version\": 1}",
+            &Shared::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("malformed csproj"), "{err}");
     }
 
@@ -405,7 +517,11 @@ mod tests {
         fn arbitrary_projects_never_panic(
             body in r#"(<PackageReference |<ProjectReference |<Reference |Include="[a-z, =.;\\/]*" |Version="[0-9.]*" |PrivateAssets="all" |/>|>|</PackageReference>|<ItemGroup>|</ItemGroup>|&[a-z#0-9]*;?|[a-z<>/=" ]){0,40}"#
         ) {
-            let _ = parse(Format::MsbuildProject, &format!("<Project>{body}</Project>"));
+            let _ = parse(
+                Format::MsbuildProject,
+                &format!("<Project>{body}</Project>"),
+                &Shared::default(),
+            );
         }
     }
 }

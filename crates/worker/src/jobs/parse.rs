@@ -11,7 +11,8 @@ use wump_db::{
     tables::{packages, repositories},
 };
 use wump_manifests::{
-    self as manifest, Declaration, MergedDependency, matcher, merge_dependencies,
+    Declaration, Format, ManifestError, MergedDependency, ParsedManifest, RepositoryContext,
+    matcher, merge_dependencies,
 };
 use wump_providers::{DataProvider, ProviderError, RepoRef};
 
@@ -114,6 +115,9 @@ struct Read {
 /// Lists the repository's files and fetches and parses the manifests the matcher picks;
 /// `None` when the host no longer has the repository. A manifest too large, vanished or
 /// malformed is logged and skipped; any other provider failure fails the run.
+///
+/// Files other files use (version catalogs, MSBuild's central files) are fetched and
+/// learned first, so that every file is parsed with what its repository gives it.
 async fn fetch_declarations(
     ctx: &JobContext,
     provider: &dyn DataProvider,
@@ -133,53 +137,110 @@ async fn fetch_declarations(
         tree.entries.iter().map(|e| (e.path.as_str(), e.size)),
         &ctx.limits,
     );
-    let mut skipped: Vec<Value> = Vec::new();
+    let mut read = Read {
+        declarations: Vec::new(),
+        manifests: 0,
+        skipped: Vec::new(),
+    };
     for (path, reason) in &selection.skipped {
         tracing::debug!(repository = %full_name, manifest.path = %path, reason = %reason, "manifest skipped");
-        skipped.push(json!({ "path": path, "reason": reason.to_string() }));
+        read.skip(path, reason.to_string());
     }
 
-    let mut declarations = Vec::new();
-    let mut manifests = 0u64;
-    for (path, format) in &selection.selected {
-        if format.is_funding() {
+    let limit = usize::try_from(ctx.limits.max_file_bytes).unwrap_or(usize::MAX);
+    let (shared, others): (Vec<_>, Vec<_>) = selection
+        .selected
+        .iter()
+        .filter(|(_, format)| !format.is_funding())
+        .partition(|(_, format)| format.supplies_context());
+    let mut context = RepositoryContext::new();
+    let mut shared_files = Vec::new();
+    for (path, format) in shared {
+        let Some(bytes) = fetch_manifest(ctx, provider, repo, path, &mut read).await? else {
             continue;
-        }
-        let file = match provider
-            .fetch_file(repo, path, None, ctx.limits.max_file_bytes)
-            .await
-        {
-            Ok(file) => file,
-            Err(e @ (ProviderError::TooLarge { .. } | ProviderError::NotFound { .. })) => {
-                tracing::warn!(repository = %full_name, manifest.path = %path, error = %e, "manifest not read");
-                skipped.push(json!({ "path": path, "reason": e.to_string() }));
-                continue;
-            }
-            Err(e) => return Err(e.into()),
         };
-        let limit = usize::try_from(ctx.limits.max_file_bytes).unwrap_or(usize::MAX);
-        match manifest::parse_with_limit(*format, path, &file.bytes, limit) {
+        // A shared file that cannot be learned is reported when it is parsed below.
+        let _ = context.learn(*format, path, &bytes, limit);
+        shared_files.push((path, *format, bytes));
+    }
+    for (path, format, bytes) in shared_files {
+        read.record(
+            repo,
+            path,
+            format,
+            context.parse(format, path, &bytes, limit),
+        );
+    }
+    for (path, format) in others {
+        let Some(bytes) = fetch_manifest(ctx, provider, repo, path, &mut read).await? else {
+            continue;
+        };
+        read.record(
+            repo,
+            path,
+            *format,
+            context.parse(*format, path, &bytes, limit),
+        );
+    }
+    Ok(Some(read))
+}
+
+/// One manifest's bytes; `None` (recorded as skipped) when it is too large or vanished.
+async fn fetch_manifest(
+    ctx: &JobContext,
+    provider: &dyn DataProvider,
+    repo: &RepoRef,
+    path: &str,
+    read: &mut Read,
+) -> Result<Option<Vec<u8>>, JobError> {
+    match provider
+        .fetch_file(repo, path, None, ctx.limits.max_file_bytes)
+        .await
+    {
+        Ok(file) => Ok(Some(file.bytes)),
+        Err(e @ (ProviderError::TooLarge { .. } | ProviderError::NotFound { .. })) => {
+            tracing::warn!(repository = %repo.full_name, manifest.path = %path, error = %e, "manifest not read");
+            read.skip(path, e.to_string());
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl Read {
+    fn skip(&mut self, path: &str, reason: String) {
+        self.skipped.push(json!({ "path": path, "reason": reason }));
+    }
+
+    /// Keeps a parsed manifest's declarations, or records why it was left out.
+    fn record(
+        &mut self,
+        repo: &RepoRef,
+        path: &str,
+        format: Format,
+        parsed: Result<ParsedManifest, ManifestError>,
+    ) {
+        match parsed {
             Ok(parsed) => {
-                manifests += 1;
-                declarations.extend(parsed.dependencies.into_iter().map(|dependency| {
-                    Declaration {
-                        path: path.clone(),
-                        format: *format,
-                        dependency,
-                    }
-                }));
+                self.manifests += 1;
+                self.declarations
+                    .extend(
+                        parsed
+                            .dependencies
+                            .into_iter()
+                            .map(|dependency| Declaration {
+                                path: path.to_owned(),
+                                format,
+                                dependency,
+                            }),
+                    );
             }
             Err(e) => {
-                tracing::warn!(repository = %full_name, manifest.path = %path, error = %e, "malformed manifest skipped");
-                skipped.push(json!({ "path": path, "reason": format!("malformed: {e}") }));
+                tracing::warn!(repository = %repo.full_name, manifest.path = %path, error = %e, "malformed manifest skipped");
+                self.skip(path, format!("malformed: {e}"));
             }
         }
     }
-    Ok(Some(Read {
-        declarations,
-        manifests,
-        skipped,
-    }))
 }
 
 /// Replaces the repository's edges with `merged` (upserting their packages) and stamps it

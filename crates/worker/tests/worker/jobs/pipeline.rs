@@ -465,3 +465,96 @@ async fn a_sink_takes_follow_ups_batch_by_batch_instead_of_the_outcome() {
     assert_eq!(calls.len(), 7);
     assert_eq!(calls.iter().map(Vec::len).sum::<usize>(), 10);
 }
+
+/// `(kinds, requirement, manifest paths)` of a package's edge from one repository.
+async fn edge(
+    conn: &mut AsyncPgConnection,
+    ecosystem: Ecosystem,
+    name: &str,
+    repository: &str,
+) -> Option<(Vec<DependencyKind>, String, Vec<String>)> {
+    let package = packages::by_name(conn, ecosystem, name).await.unwrap()?;
+    let query = DependentsQuery {
+        limit: 100,
+        ..DependentsQuery::default()
+    };
+    views::dependents(conn, package.id, &query)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.repository.full_name == repository)
+        .map(|d| {
+            (
+                d.edge.kinds.into_iter().collect(),
+                d.edge.requirement,
+                d.edge.manifest_paths,
+            )
+        })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn build_scripts_and_projects_are_parsed_with_their_repositorys_catalogs_and_central_versions()
+ {
+    let h = Harness::new().await;
+    h.scrape_all().await;
+    for (path, text) in [
+        (
+            "acme/api/gradle/libs.versions.toml",
+            "[versions]\nokhttp = \"4.12.0\"\n[libraries]\n\
+             okhttp = { module = \"com.squareup.okhttp3:okhttp\", version.ref = \"okhttp\" }\n\
+             junit = \"junit:junit:4.13.2\"\nunused = \"com.example:unused:1.0\"",
+        ),
+        (
+            "acme/api/app/build.gradle.kts",
+            "dependencies {\n implementation(libs.okhttp)\n testImplementation(libs.junit)\n}",
+        ),
+        (
+            "acme/api/Directory.Packages.props",
+            r#"<Project><ItemGroup><PackageVersion Include="Dapper" Version="2.1.35" /></ItemGroup></Project>"#,
+        ),
+        (
+            "acme/api/src/Api/Api.csproj",
+            r#"<Project><ItemGroup><PackageReference Include="Dapper" /></ItemGroup></Project>"#,
+        ),
+    ] {
+        write(h.root.path(), path, text);
+    }
+    let outcome = h.parse("acme/api").await;
+    assert_eq!(outcome.metadata["skipped"], serde_json::json!([]));
+
+    let mut conn = h.conn().await;
+    use DependencyKind::{Runtime, Test};
+    use Ecosystem::{Maven, Nuget};
+    let paths = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        edge(&mut conn, Maven, "com.squareup.okhttp3:okhttp", "acme/api").await,
+        Some((
+            vec![Runtime],
+            "4.12.0".into(),
+            paths(&["app/build.gradle.kts", "gradle/libs.versions.toml"])
+        ))
+    );
+    // The catalog lists junit without a kind; the script says it is for tests only.
+    assert_eq!(
+        edge(&mut conn, Maven, "junit:junit", "acme/api").await,
+        Some((
+            vec![Test],
+            "4.13.2".into(),
+            paths(&["app/build.gradle.kts", "gradle/libs.versions.toml"])
+        ))
+    );
+    assert_eq!(
+        edge(&mut conn, Maven, "com.example:unused", "acme/api")
+            .await
+            .map(|e| e.0),
+        Some(vec![Runtime])
+    );
+    assert_eq!(
+        edge(&mut conn, Nuget, "Dapper", "acme/api").await,
+        Some((
+            vec![Runtime],
+            "2.1.35".into(),
+            paths(&["src/Api/Api.csproj"])
+        ))
+    );
+}
