@@ -66,7 +66,9 @@ fn parse_mod(text: &str) -> Result<Vec<ParsedDependency>, ManifestError> {
         .collect())
 }
 
-/// A replacement for a specific version wins over one for every version.
+/// A replacement for a specific version wins over one for every version. A module replaced
+/// by another is reported under the replacement (what gets built), `replaces` naming the
+/// required one; replaced by a directory, it is a local reference.
 fn with_replacement(
     require: &Require,
     replaces: &HashMap<(&str, Option<&str>), Replace>,
@@ -84,7 +86,7 @@ fn with_replacement(
             new,
             new_version: Some(version),
             ..
-        }) => required(new, version),
+        }) => required(new, version).replacing(require.module, require.version),
         Some(Replace {
             new_version: None, ..
         }) => required(require.module, require.version).local(),
@@ -276,9 +278,17 @@ mod tests {
                     replace golang.org/x/net => example.com/other v9.9.9\n\
                     replace golang.org/x/net v1.2.3 => example.com/fork/net v1.4.5\n\
                     replace unused/module v1.0.0 => other/module v1.0.0\n";
+        let deps = parse_mod(text).unwrap();
         assert_eq!(
-            summary(&parse_mod(text).unwrap()),
+            summary(&deps),
             vec![("example.com/fork/net", "v1.4.5", Some(true), false)]
+        );
+        assert_eq!(
+            deps[0].replaces,
+            Some(crate::Replaced {
+                name: "golang.org/x/net".into(),
+                requirement: "v1.2.3".into()
+            })
         );
     }
 

@@ -67,6 +67,18 @@ pub struct ParsedDependency {
     pub direct: Option<bool>,
     /// A path, workspace or link reference, not a package from the registry.
     pub local: bool,
+    /// The module the project requires when another replaces it (go.mod `replace`): the
+    /// dependency names the replacement, which is what gets built.
+    pub replaces: Option<Replaced>,
+}
+
+/// A required module and the requirement a `replace` directive swapped out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Replaced {
+    /// The module path as the project requires (and imports) it.
+    pub name: String,
+    /// The version the project requires.
+    pub requirement: String,
 }
 
 impl ParsedDependency {
@@ -87,6 +99,7 @@ impl ParsedDependency {
             resolved_version: None,
             direct: None,
             local: false,
+            replaces: None,
         }
     }
 
@@ -100,6 +113,15 @@ impl ParsedDependency {
     /// Marks a path, workspace or link reference.
     pub fn local(mut self) -> Self {
         self.local = true;
+        self
+    }
+
+    /// Records the required module this dependency replaces.
+    pub fn replacing(mut self, name: &str, requirement: &str) -> Self {
+        self.replaces = Some(Replaced {
+            name: name.to_owned(),
+            requirement: requirement.to_owned(),
+        });
         self
     }
 }

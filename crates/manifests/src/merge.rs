@@ -40,6 +40,7 @@ pub struct MergedDependency {
 
 /// Merges declarations into one entry per (ecosystem, normalized name), sorted by that key;
 /// local (path, workspace, link) references are left out, they are no registry packages.
+/// A replaced requirement counts for the replacement and for the module required.
 /// A catalog's declaration ([`Format::is_catalog`]) gives neither kind nor requirement to a
 /// package another file declares: the build script that picks it says how it is used.
 ///
@@ -53,7 +54,7 @@ pub fn merge_dependencies(
     declarations: impl IntoIterator<Item = Declaration>,
 ) -> Vec<MergedDependency> {
     let mut by_package: BTreeMap<(Ecosystem, String), Vec<Declaration>> = BTreeMap::new();
-    for declaration in declarations {
+    for declaration in declarations.into_iter().flat_map(with_replaced) {
         if declaration.dependency.local || declaration.dependency.normalized_name.is_empty() {
             continue;
         }
@@ -100,6 +101,27 @@ pub fn merge_dependencies(
             }
         })
         .collect()
+}
+
+/// The declaration, and for a replaced requirement (go.mod `replace`) one of the module
+/// the project requires: the code imports that module and runs the replacement, so the
+/// repository uses both, and the maintainers of either find it among their dependents.
+fn with_replaced(declaration: Declaration) -> impl Iterator<Item = Declaration> {
+    let required = declaration.dependency.replaces.as_ref().map(|replaced| {
+        let dependency = &declaration.dependency;
+        Declaration {
+            path: declaration.path.clone(),
+            format: declaration.format,
+            dependency: ParsedDependency {
+                name: replaced.name.clone(),
+                normalized_name: dependency.ecosystem.normalize_name(&replaced.name),
+                requirement: replaced.requirement.clone(),
+                replaces: None,
+                ..dependency.clone()
+            },
+        }
+    });
+    std::iter::once(declaration).chain(required)
 }
 
 /// Smaller is more significant; every field takes part so equal keys mean equal
@@ -263,6 +285,29 @@ mod tests {
         ]);
         assert_eq!(merged[0].requirement, "1");
         assert_eq!(merged[0].direct, None, "no file said whether it is direct");
+    }
+
+    #[test]
+    fn a_replaced_requirement_counts_for_the_replacement_and_the_module_required() {
+        let fork = ParsedDependency::new(
+            Ecosystem::Go,
+            "example.com/fork/net",
+            "v1.4.5",
+            DependencyKind::Runtime,
+        )
+        .replacing("golang.org/x/net", "v1.2.3");
+        let merged = merge_dependencies([declared("go.mod", fork)]);
+        let summary: Vec<_> = merged
+            .iter()
+            .map(|m| (m.name.as_str(), m.requirement.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("example.com/fork/net", "v1.4.5"),
+                ("golang.org/x/net", "v1.2.3")
+            ]
+        );
     }
 
     #[test]

@@ -15,7 +15,8 @@ use std::{
 use serde::Serialize;
 use wump_core::{DependencyKind, Ecosystem, FundingLink};
 use wump_manifests::{
-    DEFAULT_MAX_BYTES, Format, ManifestError, ParsedDependency, ParsedManifest, RepositoryContext,
+    DEFAULT_MAX_BYTES, Format, ManifestError, ParsedDependency, ParsedManifest, Replaced,
+    RepositoryContext,
 };
 
 /// Arguments of `wump-worker parse`.
@@ -76,6 +77,8 @@ pub struct DependencyReport {
     pub resolved_version: Option<String>,
     pub direct: Option<bool>,
     pub local: bool,
+    /// The required module a go.mod `replace` swapped for this one; `None` otherwise.
+    pub replaces: Option<Replaced>,
 }
 
 impl From<ParsedDependency> for DependencyReport {
@@ -88,6 +91,7 @@ impl From<ParsedDependency> for DependencyReport {
             resolved_version: dep.resolved_version,
             direct: dep.direct,
             local: dep.local,
+            replaces: dep.replaces,
         }
     }
 }
@@ -276,11 +280,18 @@ impl FileReport {
 }
 
 fn dependency_row(dep: &DependencyReport) -> [String; 6] {
-    let name = if dep.name == dep.normalized_name {
+    let mut name = if dep.name == dep.normalized_name {
         dep.name.clone()
     } else {
         format!("{} ({})", dep.name, dep.normalized_name)
     };
+    if let Some(replaced) = &dep.replaces {
+        let _ = write!(
+            name,
+            " (replaces {} {})",
+            replaced.name, replaced.requirement
+        );
+    }
     let requirement = if dep.requirement.is_empty() {
         "(any)".to_owned()
     } else {
@@ -491,6 +502,7 @@ mod tests {
                     resolved_version: None,
                     direct: None,
                     local: true,
+                    replaces: None,
                 }],
                 funding: vec![],
                 error: Some("boom".into()),
@@ -503,7 +515,8 @@ mod tests {
                 "path": "x", "ecosystem": null, "format": null,
                 "dependencies": [{
                     "name": "A", "normalized_name": "a", "requirement": "", "kind": "peer",
-                    "resolved_version": null, "direct": null, "local": true
+                    "resolved_version": null, "direct": null, "local": true,
+                    "replaces": null
                 }],
                 "funding": [], "error": "boom"
             }])
@@ -520,10 +533,28 @@ mod tests {
             resolved_version: Some("4.2.1".into()),
             direct: Some(true),
             local: false,
+            replaces: None,
         });
         assert_eq!(
             row,
             ["Django (django)", ">=4", "runtime", "4.2.1", "yes", "no"].map(str::to_owned)
+        );
+        let replaced = dependency_row(&DependencyReport {
+            name: "example.com/fork/net".into(),
+            normalized_name: "example.com/fork/net".into(),
+            requirement: "v1.4.5".into(),
+            kind: DependencyKind::Runtime,
+            resolved_version: None,
+            direct: Some(true),
+            local: false,
+            replaces: Some(Replaced {
+                name: "golang.org/x/net".into(),
+                requirement: "v1.2.3".into(),
+            }),
+        });
+        assert_eq!(
+            replaced[0],
+            "example.com/fork/net (replaces golang.org/x/net v1.2.3)"
         );
     }
 

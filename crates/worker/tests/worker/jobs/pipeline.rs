@@ -558,3 +558,40 @@ async fn build_scripts_and_projects_are_parsed_with_their_repositorys_catalogs_a
         ))
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replaced_go_module_is_found_under_the_module_required_and_its_replacement() {
+    let h = Harness::new().await;
+    h.scrape_all().await;
+    write(
+        h.root.path(),
+        "acme/api/go.mod",
+        "module example.com/acme/api\n\ngo 1.22\n\n\
+         require (\n\tgolang.org/x/net v0.30.0\n\texample.com/lib v1.0.0\n)\n\n\
+         replace golang.org/x/net => github.com/acme/net v0.30.1-acme\n\
+         replace example.com/lib => ./lib\n",
+    );
+    h.parse("acme/api").await;
+    let mut conn = h.conn().await;
+    use Ecosystem::Go;
+    for (module, requirement) in [
+        ("golang.org/x/net", "v0.30.0"),
+        ("github.com/acme/net", "v0.30.1-acme"),
+    ] {
+        assert_eq!(
+            edge(&mut conn, Go, module, "acme/api").await,
+            Some((
+                vec![DependencyKind::Runtime],
+                requirement.into(),
+                vec!["go.mod".to_owned()]
+            )),
+            "{module}"
+        );
+        assert_eq!(counts(&mut conn, Go, module).await, (1, 1), "{module}");
+    }
+    // Replaced by a directory of the repository: its own code, no package.
+    assert_eq!(
+        edge(&mut conn, Go, "example.com/lib", "acme/api").await,
+        None
+    );
+}
