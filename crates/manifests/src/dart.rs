@@ -9,9 +9,11 @@
 //! pub.dev: they are reported, marked local, so the project still shows it uses Flutter.
 //!
 //! `pubspec.lock`: `dependency: "direct main"` is runtime and direct, `"direct dev"`
-//! development and direct, `"direct overridden"` runtime and direct, `transitive` runtime
-//! and not direct; older files without the field leave `direct` unknown. Packages from
-//! `sdk` and `path` sources are local.
+//! development and direct, `transitive` runtime and not direct; older files without the
+//! field leave `direct` unknown. `"direct overridden"` marks a package named only in
+//! `dependency_overrides` (pub writes `direct main`/`direct dev` when the package is also
+//! declared there): not a dependency of the package, so it is skipped, as in the pubspec.
+//! Packages from `sdk` and `path` sources are local.
 
 use serde_norway::{Mapping, Value};
 
@@ -133,6 +135,9 @@ fn lockfile(text: &str) -> Result<Vec<ParsedDependency>, ManifestError> {
     }
     section(Format::PubspecLock, &doc, "packages")?
         .into_iter()
+        .filter(|(_, entry)| {
+            entry.get("dependency").and_then(Value::as_str) != Some("direct overridden")
+        })
         .map(|(name, entry)| locked(name, entry))
         .collect()
 }
@@ -277,7 +282,7 @@ dependencies:
     }
 
     #[test]
-    fn lockfile_kinds_directness_and_local_sources() {
+    fn lockfile_kinds_directness_and_local_sources_without_overrides() {
         let text = r#"
 packages:
   http:

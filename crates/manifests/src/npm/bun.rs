@@ -15,7 +15,7 @@ use wump_core::DependencyKind;
 
 const FORMAT: Format = Format::BunLock;
 
-/// A workspace's sections; earlier ones win when a name is declared twice.
+/// A workspace's sections, with the kind each gives the names it declares.
 const SECTIONS: [(&str, DependencyKind); 4] = [
     ("dependencies", DependencyKind::Runtime),
     ("optionalDependencies", DependencyKind::Optional),
@@ -33,7 +33,7 @@ pub(super) fn parse(text: &str) -> Result<ParsedManifest, ManifestError> {
         .into_iter()
         .flatten()
     {
-        dependencies.push(package(path, entry, &declared)?);
+        dependencies.extend(package(path, entry, &declared)?);
     }
     Ok(ParsedManifest {
         dependencies,
@@ -41,11 +41,12 @@ pub(super) fn parse(text: &str) -> Result<ParsedManifest, ManifestError> {
     })
 }
 
-/// The kind each workspace declares a name with (the install name, before any alias).
+/// Every kind the workspaces declare a name with (the install name, before any alias), in
+/// the order first seen: a name declared twice with two kinds keeps both.
 fn declared_kinds(
     root: &Map<String, Value>,
-) -> Result<HashMap<String, DependencyKind>, ManifestError> {
-    let mut kinds = HashMap::new();
+) -> Result<HashMap<String, Vec<DependencyKind>>, ManifestError> {
+    let mut kinds: HashMap<String, Vec<DependencyKind>> = HashMap::new();
     for (path, workspace) in optional_object(root, "workspaces", FORMAT, "workspaces")?
         .into_iter()
         .flatten()
@@ -58,35 +59,24 @@ fn declared_kinds(
                 .flatten()
                 .map(|(n, _)| n)
             {
-                kinds
-                    .entry(name.clone())
-                    .and_modify(|k| *k = stronger(*k, kind))
-                    .or_insert(kind);
+                let at = kinds.entry(name.clone()).or_default();
+                if !at.contains(&kind) {
+                    at.push(kind);
+                }
             }
         }
     }
     Ok(kinds)
 }
 
-/// Runtime beats optional and peer, which beat development: a package the project needs
-/// at run time somewhere is a runtime dependency.
-fn stronger(a: DependencyKind, b: DependencyKind) -> DependencyKind {
-    let rank = |k| {
-        SECTIONS
-            .iter()
-            .position(|(_, kind)| *kind == k)
-            .unwrap_or(SECTIONS.len())
-    };
-    if rank(b) < rank(a) { b } else { a }
-}
-
-/// One `packages` entry. Only top-level installs can be direct; nested copies are runtime
-/// because bun does not record which are only needed for development.
+/// One `packages` entry, once per kind the workspaces declare it with. Only top-level
+/// installs can be direct; other entries are runtime because bun does not record which
+/// are only needed for development.
 fn package(
     path: &str,
     entry: &Value,
-    declared: &HashMap<String, DependencyKind>,
-) -> Result<ParsedDependency, ManifestError> {
+    declared: &HashMap<String, Vec<DependencyKind>>,
+) -> Result<Vec<ParsedDependency>, ManifestError> {
     let descriptor = entry
         .as_array()
         .and_then(|fields| fields.first())
@@ -103,14 +93,19 @@ fn package(
             format!("`{descriptor}` at `packages.{path}` is not `name@version`"),
         ));
     };
-    let kind = declared.get(path).copied();
-    let direct = Some(kind.is_some());
-    let kind = kind.unwrap_or(DependencyKind::Runtime);
-    Ok(if is_local_spec(spec) {
-        locked_local(name, spec, kind, direct)
-    } else {
-        locked(name, spec, kind, direct)
-    })
+    let kinds = declared.get(path);
+    let direct = Some(kinds.is_some());
+    let kinds = kinds.map_or(&[DependencyKind::Runtime][..], Vec::as_slice);
+    Ok(kinds
+        .iter()
+        .map(|&kind| {
+            if is_local_spec(spec) {
+                locked_local(name, spec, kind, direct)
+            } else {
+                locked(name, spec, kind, direct)
+            }
+        })
+        .collect())
 }
 
 /// Makes bun's JSONC plain JSON: drops `//` and `/* */` comments and trailing commas,
@@ -271,12 +266,15 @@ mod tests {
     }
 
     #[test]
-    fn a_runtime_declaration_anywhere_wins_over_development() {
+    fn a_name_declared_with_two_kinds_is_reported_with_both() {
         let text = r#"{"workspaces": {"": {"devDependencies": {"a": "1"}}, "pkg": {"dependencies": {"a": "1"}}},
                        "packages": {"a": ["a@1.0.0", "", {}, "sha"]}}"#;
         assert_eq!(
             rows(text),
-            [row("a", "1.0.0", DependencyKind::Runtime, true, false)]
+            [
+                row("a", "1.0.0", DependencyKind::Development, true, false),
+                row("a", "1.0.0", DependencyKind::Runtime, true, false),
+            ]
         );
     }
 

@@ -4,6 +4,8 @@
 //! `node_modules/a/node_modules/b`); version 1 and old shrinkwraps nest `dependencies`
 //! objects instead. Where both are present (v2) `packages` is the complete one.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use super::{
@@ -15,12 +17,13 @@ use wump_core::DependencyKind;
 
 const NODE_MODULES: &str = "node_modules/";
 
-/// The sections of a project's own entry whose names are direct dependencies.
-const DECLARING_SECTIONS: [&str; 4] = [
-    "dependencies",
-    "devDependencies",
-    "optionalDependencies",
-    "peerDependencies",
+/// The sections of a project's own entry (the root `""` or a workspace folder), with the
+/// kind each gives the names it declares.
+const DECLARING_SECTIONS: [(&str, DependencyKind); 4] = [
+    ("dependencies", DependencyKind::Runtime),
+    ("devDependencies", DependencyKind::Development),
+    ("optionalDependencies", DependencyKind::Optional),
+    ("peerDependencies", DependencyKind::Peer),
 ];
 
 /// Parses a `package-lock.json` or `npm-shrinkwrap.json`.
@@ -44,11 +47,12 @@ pub(super) fn parse(format: Format, text: &str) -> Result<ParsedManifest, Manife
 }
 
 /// v2/v3: one entry per installed folder; the project's own folders (`""` and workspace
-/// folders) only tell which names are direct.
+/// folders) only tell which installs are direct, and with which kinds.
 fn from_packages(
     format: Format,
     packages: &Map<String, Value>,
 ) -> Result<Vec<ParsedDependency>, ManifestError> {
+    let declared = declared_kinds(packages);
     let mut out = Vec::new();
     for (key, entry) in packages {
         let Some(at) = key.rfind(NODE_MODULES) else {
@@ -61,41 +65,79 @@ fn from_packages(
         let Some(entry) = entry.as_object() else {
             return Err(not_an_object(format, &format!("packages.{key}")));
         };
-        let parent = key.get(..at).unwrap_or("").trim_end_matches('/');
-        let direct = declares(packages, parent, install_name);
         // An aliased install keeps its alias as the folder name and the real one in `name`.
         let name = entry
             .get("name")
             .and_then(Value::as_str)
             .unwrap_or(install_name);
-        let kind = kind_from_flags(entry);
         let version = entry.get("version").and_then(Value::as_str).unwrap_or("");
-        let dep =
-            if entry.get("link").and_then(Value::as_bool) == Some(true) || is_local_spec(version) {
+        let local =
+            entry.get("link").and_then(Value::as_bool) == Some(true) || is_local_spec(version);
+        // The project's declarations say what it asked for; the flags only describe how
+        // the install is reached, so they are the kind of transitive entries alone.
+        let (kinds, direct) = match declared.get(key.as_str()) {
+            Some(kinds) => (kinds.clone(), true),
+            None => (vec![kind_from_flags(entry)], false),
+        };
+        for kind in kinds {
+            out.push(if local {
                 locked_local(name, "", kind, Some(direct))
             } else {
                 locked(name, version, kind, Some(direct))
-            };
-        out.push(dep);
+            });
+        }
     }
     Ok(out)
 }
 
-/// Whether the project folder `parent` (`""` for the root, or a workspace folder) declares
-/// `name` itself. Packages nested under another package's `node_modules` are never direct.
-fn declares(packages: &Map<String, Value>, parent: &str, name: &str) -> bool {
-    if parent.split('/').any(|segment| segment == "node_modules") {
-        return false;
+/// For each install a project folder's declaration resolves to, the kinds it is declared
+/// with, in section order. The project folders are the root `""` and every folder entry
+/// outside `node_modules` (workspaces and linked local packages), whose sections npm
+/// copies from their `package.json`.
+fn declared_kinds(packages: &Map<String, Value>) -> HashMap<String, Vec<DependencyKind>> {
+    let mut kinds: HashMap<String, Vec<DependencyKind>> = HashMap::new();
+    let projects = packages
+        .iter()
+        .filter(|(folder, _)| !folder.split('/').any(|segment| segment == "node_modules"))
+        .filter_map(|(folder, entry)| Some((folder.as_str(), entry.as_object()?)));
+    for (folder, project) in projects {
+        for (section, kind) in DECLARING_SECTIONS {
+            let Some(names) = project.get(section).and_then(Value::as_object) else {
+                continue;
+            };
+            for name in names.keys().filter(|name| !name.starts_with("//")) {
+                let Some(install) = resolve_install(packages, folder, name) else {
+                    continue;
+                };
+                let at = kinds.entry(install).or_default();
+                if !at.contains(&kind) {
+                    at.push(kind);
+                }
+            }
+        }
     }
-    let Some(project) = packages.get(parent).and_then(Value::as_object) else {
-        return false;
-    };
-    DECLARING_SECTIONS.iter().any(|section| {
-        project
-            .get(*section)
-            .and_then(Value::as_object)
-            .is_some_and(|deps| deps.contains_key(name))
-    })
+    kinds
+}
+
+/// The install `name` resolves to from `folder`, as Node looks it up: the folder's own
+/// `node_modules`, then each parent's, up to the root's (a workspace's dependencies are
+/// usually hoisted there). `None` when it is not installed (an unmet optional or peer).
+fn resolve_install(packages: &Map<String, Value>, folder: &str, name: &str) -> Option<String> {
+    let mut folder = folder;
+    loop {
+        let key = if folder.is_empty() {
+            format!("{NODE_MODULES}{name}")
+        } else {
+            format!("{folder}/{NODE_MODULES}{name}")
+        };
+        if packages.contains_key(&key) {
+            return Some(key);
+        }
+        if folder.is_empty() {
+            return None;
+        }
+        folder = folder.rsplit_once('/').map_or("", |(parent, _)| parent);
+    }
 }
 
 /// v1 and shrinkwrap: `dependencies` maps names to entries that may nest their own.
@@ -282,6 +324,99 @@ mod tests {
                     false
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn workspace_folders_declare_direct_dependencies_hoisted_to_the_root() {
+        let text = r#"{"lockfileVersion": 3, "packages": {
+            "": {"workspaces": ["packages/*"], "devDependencies": {"typescript": "^5"}},
+            "node_modules/cli": {"resolved": "packages/cli", "link": true},
+            "node_modules/web": {"resolved": "packages/web", "link": true},
+            "node_modules/react": {"version": "18.3.1", "peer": true},
+            "node_modules/typescript": {"version": "5.6.2"},
+            "node_modules/ms": {"version": "2.1.3"},
+            "packages/cli": {"name": "cli", "dependencies": {"typescript": "^5", "web": "*", "//": "x"}},
+            "packages/web": {"name": "web", "peerDependencies": {"react": "^18"}}
+        }}"#;
+        assert_eq!(
+            rows(text),
+            [
+                row("cli", "", DependencyKind::Runtime, Some(false), true),
+                row("ms", "2.1.3", DependencyKind::Runtime, Some(false), false),
+                row("react", "18.3.1", DependencyKind::Peer, Some(true), false),
+                row(
+                    "typescript",
+                    "5.6.2",
+                    DependencyKind::Development,
+                    Some(true),
+                    false
+                ),
+                row(
+                    "typescript",
+                    "5.6.2",
+                    DependencyKind::Runtime,
+                    Some(true),
+                    false
+                ),
+                row("web", "", DependencyKind::Runtime, Some(true), true),
+            ]
+        );
+    }
+
+    #[test]
+    fn direct_kinds_come_from_the_declaring_sections_not_the_install_flags() {
+        // `dev`/`optional` say how an install is reached: `jest` is also reached from a
+        // runtime dependency (no flag), `fsevents` only from an optional one.
+        let text = r#"{"lockfileVersion": 2, "packages": {
+            "": {"devDependencies": {"jest": "^29"}, "dependencies": {"chokidar": "^3"}},
+            "node_modules/jest": {"version": "29.7.0"},
+            "node_modules/chokidar": {"version": "3.6.0", "devOptional": true},
+            "node_modules/fsevents": {"version": "2.3.3", "optional": true}
+        }}"#;
+        assert_eq!(
+            rows(text),
+            [
+                row(
+                    "chokidar",
+                    "3.6.0",
+                    DependencyKind::Runtime,
+                    Some(true),
+                    false
+                ),
+                row(
+                    "fsevents",
+                    "2.3.3",
+                    DependencyKind::Optional,
+                    Some(false),
+                    false
+                ),
+                row(
+                    "jest",
+                    "29.7.0",
+                    DependencyKind::Development,
+                    Some(true),
+                    false
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_uninstalled_declaration_reports_nothing() {
+        let text = r#"{"lockfileVersion": 3, "packages": {
+            "": {"optionalDependencies": {"missing": "^1"}, "dependencies": {"a": "^1"}},
+            "node_modules/a": {"version": "1.0.0"}
+        }}"#;
+        assert_eq!(
+            rows(text),
+            [row(
+                "a",
+                "1.0.0",
+                DependencyKind::Runtime,
+                Some(true),
+                false
+            )]
         );
     }
 

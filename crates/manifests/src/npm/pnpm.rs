@@ -35,12 +35,9 @@ enum KeyStyle {
 /// `packages` and `snapshots` are matched up.
 type CanonicalKey = String;
 
-/// Which importer sections ask for a package directly.
-#[derive(Debug, Default)]
-struct Direct {
-    production: bool,
-    development: bool,
-}
+/// The kinds the importer sections that ask for a package directly give it, in section
+/// order.
+type Direct = Vec<DependencyKind>;
 
 /// Parses a `pnpm-lock.yaml`.
 pub(super) fn parse(text: &str) -> Result<ParsedManifest, ManifestError> {
@@ -67,10 +64,11 @@ pub(super) fn parse(text: &str) -> Result<ParsedManifest, ManifestError> {
         let key = key
             .as_str()
             .ok_or_else(|| ManifestError::syntax(FORMAT, "expected string keys in `packages`"))?;
-        let dep = package(key, entry, style, &direct, &optional)?;
+        let deps = package(key, entry, style, &direct, &optional)?;
         // v5/v6 list a package once per peer context; report each version once.
-        if seen.insert((dep.name.clone(), dep.requirement.clone())) {
-            dependencies.push(dep);
+        let Some(first) = deps.first() else { continue };
+        if seen.insert((first.name.clone(), first.requirement.clone())) {
+            dependencies.extend(deps);
         }
     }
     Ok(ParsedManifest {
@@ -79,14 +77,16 @@ pub(super) fn parse(text: &str) -> Result<ParsedManifest, ManifestError> {
     })
 }
 
-/// One `packages` entry. Git and tarball packages carry their own `name` and `version`.
+/// One `packages` entry, once per kind the importers declare it with (once, by its flags,
+/// when no importer asks for it). Git and tarball packages carry their own `name` and
+/// `version`.
 fn package(
     key: &str,
     entry: &Value,
     style: KeyStyle,
     direct: &HashMap<CanonicalKey, Direct>,
     optional: &HashSet<CanonicalKey>,
-) -> Result<ParsedDependency, ManifestError> {
+) -> Result<Vec<ParsedDependency>, ManifestError> {
     let Value::Mapping(entry) = entry else {
         return Err(ManifestError::syntax(
             FORMAT,
@@ -104,12 +104,22 @@ fn package(
     };
     let canonical = canonical(key, style);
     let asked = direct.get(&canonical);
-    let kind = package_kind(entry, optional.contains(&canonical), asked);
-    Ok(if is_local_version(&version) {
-        locked_local(&name, &version, kind, Some(asked.is_some()))
-    } else {
-        locked(&name, &version, kind, Some(asked.is_some()))
-    })
+    // What the project declared gives a direct package its kinds; the flags only say how
+    // an install is reached, so they are the kind of transitive packages alone.
+    let kinds = match asked {
+        Some(kinds) => kinds.clone(),
+        None => vec![package_kind(entry, optional.contains(&canonical))],
+    };
+    Ok(kinds
+        .into_iter()
+        .map(|kind| {
+            if is_local_version(&version) {
+                locked_local(&name, &version, kind, Some(asked.is_some()))
+            } else {
+                locked(&name, &version, kind, Some(asked.is_some()))
+            }
+        })
+        .collect())
 }
 
 fn key_style(version: Option<&Value>) -> KeyStyle {
@@ -198,11 +208,9 @@ fn read_importer(
                 continue;
             }
             for key in referenced_keys(name, &version, style) {
-                let entry = direct.entry(key).or_default();
-                if kind == DependencyKind::Development {
-                    entry.development = true;
-                } else {
-                    entry.production = true;
+                let kinds = direct.entry(key).or_default();
+                if !kinds.contains(&kind) {
+                    kinds.push(kind);
                 }
             }
         }
@@ -291,21 +299,17 @@ fn optional_snapshots(
     Ok(optional)
 }
 
-/// v5/v6 flag packages `dev: true` (development only) or `dev: false` (production);
-/// without the flag (v9, or both) a package the project asks for only as a dev dependency
-/// is development, everything else runtime.
-fn package_kind(
-    entry: &Mapping,
-    snapshot_optional: bool,
-    asked: Option<&Direct>,
-) -> DependencyKind {
+/// A transitive package's kind: v5/v6 flag packages `dev: true` (reached only from
+/// development dependencies); `optional: true` (v9: on the snapshot) marks packages reached
+/// only through optional ones; everything else is runtime (v9 drops the `dev` flags).
+fn package_kind(entry: &Mapping, snapshot_optional: bool) -> DependencyKind {
     let flag = |key: &str| entry.get(key).and_then(Value::as_bool);
-    let only_dev = asked.is_some_and(|d| d.development && !d.production);
-    match flag("dev") {
-        Some(true) => DependencyKind::Development,
-        _ if flag("optional") == Some(true) || snapshot_optional => DependencyKind::Optional,
-        None if only_dev => DependencyKind::Development,
-        _ => DependencyKind::Runtime,
+    if flag("dev") == Some(true) {
+        DependencyKind::Development
+    } else if flag("optional") == Some(true) || snapshot_optional {
+        DependencyKind::Optional
+    } else {
+        DependencyKind::Runtime
     }
 }
 
@@ -457,6 +461,50 @@ snapshots:
                 row("mocha", "2.5.3", DependencyKind::Development, true, false),
                 row("ms", "0.7.1", DependencyKind::Runtime, false, false),
                 row("fsevents", "0.3.8", DependencyKind::Optional, false, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn direct_kinds_come_from_every_importer_section_that_declares_them() {
+        // The flags describe reachability: `typescript` is reached from production code
+        // (`dev: false`) but the root only declares it for development, and a workspace
+        // for run time; `chokidar` is flagged optional yet declared a plain dependency.
+        let text = r#"
+lockfileVersion: '6.0'
+importers:
+  .:
+    devDependencies:
+      typescript:
+        specifier: ^5
+        version: 5.6.2
+  packages/cli:
+    dependencies:
+      typescript:
+        specifier: ^5
+        version: 5.6.2
+      chokidar:
+        specifier: ^3
+        version: 3.6.0
+packages:
+  /typescript@5.6.2:
+    dev: false
+  /chokidar@3.6.0:
+    dev: false
+    optional: true
+"#;
+        assert_eq!(
+            rows(text),
+            [
+                row(
+                    "typescript",
+                    "5.6.2",
+                    DependencyKind::Development,
+                    true,
+                    false
+                ),
+                row("typescript", "5.6.2", DependencyKind::Runtime, true, false),
+                row("chokidar", "3.6.0", DependencyKind::Runtime, true, false),
             ]
         );
     }

@@ -28,8 +28,58 @@ pub(super) fn parse(text: &str) -> Result<Vec<ParsedDependency>, ManifestError> 
         deps.extend(poetry(tool, &declared)?);
         deps.extend(pdm(tool)?);
         deps.extend(uv(tool)?);
+        let local = uv_local_sources(tool)?;
+        for dep in deps
+            .iter_mut()
+            .filter(|d| local.contains(&d.normalized_name))
+        {
+            dep.local = true;
+        }
+    }
+    // `all = ["myproj[a,b]"]` selects the project's own extras: the project itself.
+    if let Some(own) = own_name(&document) {
+        deps.retain(|d| d.normalized_name != own);
     }
     Ok(deps)
+}
+
+/// The project's own name, normalized: PEP 621 `[project] name`, else Poetry's.
+fn own_name(document: &Table) -> Option<String> {
+    let project = document.get("project").and_then(Value::as_table);
+    let poetry = document
+        .get("tool")
+        .and_then(|tool| tool.get("poetry"))
+        .and_then(Value::as_table);
+    let name = project
+        .and_then(|p| str_at(p, "name"))
+        .or_else(|| poetry.and_then(|p| str_at(p, "name")))?;
+    Some(Ecosystem::Pypi.normalize_name(name.trim()))
+}
+
+/// Names `[tool.uv.sources]` points at a workspace member (`workspace = true`) or a
+/// directory (`path = …`): part of the repository, like other path dependencies. A list of
+/// sources (one per marker) is local only when every one is.
+fn uv_local_sources(tool: &Table) -> Result<HashSet<String>, ManifestError> {
+    let Some(uv) = tool.get("uv").and_then(Value::as_table) else {
+        return Ok(HashSet::new());
+    };
+    let Some(sources) = table(FORMAT, uv, "sources", "tool.uv.sources")? else {
+        return Ok(HashSet::new());
+    };
+    let is_local = |source: &Value| {
+        source.as_table().is_some_and(|source| {
+            source.get("workspace").and_then(Value::as_bool) == Some(true)
+                || source.contains_key("path")
+        })
+    };
+    Ok(sources
+        .iter()
+        .filter(|(_, source)| match source {
+            Value::Array(list) => !list.is_empty() && list.iter().all(is_local),
+            other => is_local(other),
+        })
+        .map(|(name, _)| Ecosystem::Pypi.normalize_name(name))
+        .collect())
 }
 
 /// PEP 621: `dependencies` are runtime, every extra in `optional-dependencies` optional.
@@ -227,6 +277,57 @@ cli = ["rich", "click"]
                 entry("django", ">2.1", DependencyKind::Runtime),
                 entry("rich", "", DependencyKind::Optional),
                 entry("click", "", DependencyKind::Optional),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_project_listing_its_own_extras_is_not_a_dependency() {
+        let text = r#"
+[project]
+name = "My_Proj"
+dependencies = ["httpx"]
+[project.optional-dependencies]
+cli = ["rich"]
+all = ["my-proj[cli]"]
+[dependency-groups]
+dev = ["my.proj[cli]", "pytest"]
+"#;
+        assert_eq!(
+            summary(text),
+            vec![
+                entry("httpx", "", DependencyKind::Runtime),
+                entry("rich", "", DependencyKind::Optional),
+                entry("pytest", "", DependencyKind::Development),
+            ]
+        );
+        let poetry = "[tool.poetry]\nname = \"tool\"\n[tool.poetry.group.dev.dependencies]\ntool = { path = \".\", extras = [\"x\"] }\nblack = \"*\"\n";
+        assert_eq!(
+            summary(poetry),
+            vec![entry("black", "", DependencyKind::Development)]
+        );
+    }
+
+    #[test]
+    fn uv_workspace_and_path_sources_are_local() {
+        let text = r#"
+[project]
+name = "app"
+dependencies = ["core", "plugin>=1", "httpx", "torch"]
+[tool.uv.sources]
+core = { workspace = true }
+plugin = { path = "../plugin", editable = true }
+httpx = { git = "https://github.com/encode/httpx" }
+torch = [{ path = "wheels/torch.whl", marker = "sys_platform == 'linux'" }, { index = "pytorch" }]
+"#;
+        let local: Vec<_> = summary(text).into_iter().map(|d| (d.0, d.3)).collect();
+        assert_eq!(
+            local,
+            [
+                ("core".to_owned(), true),
+                ("plugin".to_owned(), true),
+                ("httpx".to_owned(), false),
+                ("torch".to_owned(), false),
             ]
         );
     }

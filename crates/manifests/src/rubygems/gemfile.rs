@@ -1,9 +1,15 @@
 //! `Gemfile` and `gems.rb`: Bundler's Ruby DSL, read with the tokenizer in [`super::ruby`].
 //!
 //! Kinds come from the groups around a `gem` (nested `group` blocks and its own `group:`
-//! option together): any `development` (or `dev`) group makes it development, else any
-//! `test` group makes it test (so `group :development, :test` is development), else a
-//! group declared `optional: true` makes it optional, else runtime (`:production` too).
+//! option together). Each group's name gives a kind ([`group_kind`]): test groups (`test`,
+//! `test_*`, `*_test(s)`, `ci`, `spec`) are test, development groups (`development`,
+//! `dev`, `doc(s)`, `lint`, `rubocop`, `benchmark(s)`) development, and every other name
+//! (`production`, `default`, `assets`, `jekyll_plugins`, …) runtime, or optional when its
+//! block says `optional: true`: Bundler installs and `Bundler.require`s those unless told
+//! not to, and nothing in the name says the app runs without them. Bundler installs a gem
+//! for any of its groups, so the gem takes the most significant of its groups' kinds
+//! (runtime > optional > development > test, the order `merge` uses): `group
+//! :development, :test` is development, `group :production, :development` runtime.
 //! A `gem` guarded by `if`/`unless`/`platforms`/`install_if` is still reported. `path:`
 //! (or a `path "…" do` block) marks it local; a git gem (`git:`, `github:`, … or their
 //! blocks) without a version takes its `ref:`/`tag:`/`branch:` as requirement, else `""`.
@@ -46,8 +52,8 @@ fn looks_like_lockfile(text: &str) -> bool {
 /// What the blocks around a `gem` and its own options say about it.
 #[derive(Default)]
 struct Context<'a> {
-    groups: Vec<&'a str>,
-    optional_group: bool,
+    /// Each group's name, and whether its block is declared `optional: true`.
+    groups: Vec<(&'a str, bool)>,
     local: bool,
     git: bool,
     git_ref: Option<&'a str>,
@@ -64,19 +70,55 @@ impl<'a> Context<'a> {
     }
 
     fn kind(&self) -> DependencyKind {
-        if self
+        let mut kinds = self
             .groups
             .iter()
-            .any(|g| matches!(*g, "development" | "dev"))
-        {
-            DependencyKind::Development
-        } else if self.groups.contains(&"test") {
-            DependencyKind::Test
-        } else if self.optional_group {
-            DependencyKind::Optional
-        } else {
-            DependencyKind::Runtime
-        }
+            .map(|(name, optional)| match group_kind(name) {
+                DependencyKind::Runtime if *optional => DependencyKind::Optional,
+                kind => kind,
+            });
+        let Some(first) = kinds.next() else {
+            return DependencyKind::Runtime;
+        };
+        kinds.fold(first, |best, kind| {
+            if significance(kind) < significance(best) {
+                kind
+            } else {
+                best
+            }
+        })
+    }
+}
+
+/// The kind a Bundler group's name says its gems are for; any other name is runtime.
+fn group_kind(name: &str) -> DependencyKind {
+    let name = name.to_ascii_lowercase();
+    let test = matches!(name.as_str(), "test" | "tests" | "ci" | "spec" | "specs")
+        || name.starts_with("test_")
+        || name.ends_with("_test")
+        || name.ends_with("_tests");
+    let development = matches!(
+        name.as_str(),
+        "development" | "dev" | "doc" | "docs" | "lint" | "rubocop" | "benchmark" | "benchmarks"
+    );
+    if test {
+        DependencyKind::Test
+    } else if development {
+        DependencyKind::Development
+    } else {
+        DependencyKind::Runtime
+    }
+}
+
+/// Lower is more significant: the order of [`crate::merge`].
+fn significance(kind: DependencyKind) -> u8 {
+    match kind {
+        DependencyKind::Runtime => 0,
+        DependencyKind::Peer => 1,
+        DependencyKind::Optional => 2,
+        DependencyKind::Build => 3,
+        DependencyKind::Development => 4,
+        DependencyKind::Test => 5,
     }
 }
 
@@ -88,17 +130,23 @@ fn gem(call: &Call, heads: &[&Call]) -> Option<ParsedDependency> {
     let mut context = Context::default();
     for head in heads.iter().filter(|h| !h.receiver) {
         if head.name == "group" {
-            context
-                .groups
-                .extend(head.args.positional.iter().flat_map(Value::texts));
-            context.optional_group |= head.args.option("optional") == Some(&Value::Bool(true));
+            let optional = head.args.option("optional") == Some(&Value::Bool(true));
+            context.groups.extend(
+                head.args
+                    .positional
+                    .iter()
+                    .flat_map(Value::texts)
+                    .map(|name| (name, optional)),
+            );
         } else {
             context.apply_source(head, &head.name);
         }
     }
     for (key, value) in &call.args.options {
         match key.as_str() {
-            "group" | "groups" => context.groups.extend(value.texts()),
+            "group" | "groups" => context
+                .groups
+                .extend(value.texts().into_iter().map(|g| (g, false))),
             source => context.apply_source(call, source),
         }
     }
@@ -166,6 +214,23 @@ gem 'f', groups: [:development]
 group :docs, optional: true do
   gem 'g'
 end
+group :assets, optional: true do
+  gem 'h'
+end
+group :system_tests, :spec do
+  gem 'i'
+end
+gem 'j', group: [:lint, :rubocop]
+gem 'k', group: :benchmarks
+group :jekyll_plugins do
+  gem 'l'
+end
+group :production, :development do
+  gem 'm'
+end
+group :test_unit do
+  gem 'n'
+end
 ";
         let kinds: Vec<_> = deps(src).into_iter().map(|d| (d.0, d.2)).collect();
         let expected = [
@@ -175,7 +240,14 @@ end
             ("d", Test),
             ("e", Runtime),
             ("f", Development),
-            ("g", Optional),
+            ("g", Development),
+            ("h", Optional),
+            ("i", Test),
+            ("j", Development),
+            ("k", Development),
+            ("l", Runtime),
+            ("m", Runtime),
+            ("n", Test),
         ];
         assert_eq!(kinds, expected.map(|(n, k)| (n.to_owned(), k)));
     }

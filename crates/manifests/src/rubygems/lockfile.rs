@@ -4,7 +4,10 @@
 //! 4-space indent (their own dependencies follow at 6 spaces). A gem resolved for several
 //! platforms (`nokogiri (1.15.5-x86_64-linux)`, `nokogiri (1.15.5-arm64-darwin)`) is one
 //! entry, `1.15.5`: Bundler itself splits the version at the first `-`. `DEPENDENCIES`
-//! says which gems the Gemfile asks for (`direct`). `PATH` gems are local, except that
+//! says which gems the Gemfile asks for (`direct`); a gem named there with no spec locked
+//! (one limited to other platforms, such as `tzinfo-data` with `platforms: [:windows]`) is
+//! still a dependency: it is reported with the requirement written there (`wdm (>= 0.1.0)`
+//! → `>= 0.1.0`) and no resolved version. `PATH` gems are local, except that
 //! `PATH` with `remote: .` is the project itself (a gem's `gemspec`) and is skipped.
 //! `BUNDLED WITH` locks the bundler gem too: Bundler switches to that version before it loads
 //! the application, which then runs with it (`require "bundler/setup"`), so it is reported at
@@ -50,6 +53,10 @@ struct Spec<'a> {
 struct Lockfile<'a> {
     specs: Vec<Spec<'a>>,
     direct: Option<HashSet<&'a str>>,
+    /// `DEPENDENCIES` entries, `(name, requirement)`, in file order.
+    declared: Vec<(&'a str, &'a str)>,
+    /// Gems locked from `PATH remote: .`: the project itself.
+    project: HashSet<&'a str>,
     bundled_with: Option<&'a str>,
     saw_section: bool,
 }
@@ -94,6 +101,10 @@ fn read(text: &str) -> Lockfile<'_> {
                     let remote = line.trim().strip_prefix("remote:").map(str::trim);
                     project_itself |= section == Section::Path
                         && remote.is_some_and(|r| matches!(r.trim_end_matches('/'), "." | ""));
+                } else if in_specs && project_itself && is_indented(line, 4) {
+                    let entry = line.trim();
+                    lock.project
+                        .insert(entry.split(' ').next().unwrap_or(entry));
                 } else if in_specs && project_itself && is_indented(line, 6) {
                     // What the project's own gemspec asks for is as direct as the Gemfile.
                     let entry = line.trim();
@@ -119,6 +130,7 @@ fn read(text: &str) -> Lockfile<'_> {
                 let entry = line.trim();
                 let name = entry.split([' ', '!']).next().unwrap_or(entry);
                 lock.direct.get_or_insert_with(HashSet::new).insert(name);
+                lock.declared.push((name, declared_requirement(entry)));
             }
             Section::BundledWith => lock.bundled_with = Some(line.trim()),
             _ => {}
@@ -139,6 +151,14 @@ fn name_and_version(entry: &str) -> Option<(&str, &str)> {
     let (name, rest) = entry.split_once(" (")?;
     let version = rest.strip_suffix(')')?;
     Some((name.trim(), version.trim()))
+}
+
+/// `wdm (>= 0.1.0)` → `>= 0.1.0`; `tzinfo-data` and `rails!` → `""`.
+fn declared_requirement(entry: &str) -> &str {
+    entry
+        .split_once('(')
+        .and_then(|(_, rest)| rest.rsplit_once(')'))
+        .map_or("", |(requirement, _)| requirement.trim())
 }
 
 fn dependencies(lock: &Lockfile<'_>) -> Vec<ParsedDependency> {
@@ -169,7 +189,34 @@ fn dependencies(lock: &Lockfile<'_>) -> Vec<ParsedDependency> {
             .resolved(version, direct("bundler")),
         );
     }
+    deps.extend(unlocked(
+        lock,
+        bundler_in_specs || lock.bundled_with.is_some(),
+    ));
     deps
+}
+
+/// `DEPENDENCIES` entries with no spec locked for the lockfile's platforms: the Gemfile
+/// still asks for them, Bundler only installs them elsewhere.
+fn unlocked(lock: &Lockfile<'_>, bundler_locked: bool) -> Vec<ParsedDependency> {
+    let locked: HashSet<&str> = lock.specs.iter().map(|s| s.name).collect();
+    let mut seen = HashSet::new();
+    lock.declared
+        .iter()
+        .filter(|(name, _)| !locked.contains(name) && !lock.project.contains(name))
+        .filter(|(name, _)| !(bundler_locked && *name == "bundler"))
+        .filter(|(name, _)| !name.is_empty() && seen.insert(*name))
+        .map(|(name, requirement)| {
+            let mut dep = ParsedDependency::new(
+                Ecosystem::Rubygems,
+                *name,
+                *requirement,
+                DependencyKind::Runtime,
+            );
+            dep.direct = Some(true);
+            dep
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -249,6 +296,34 @@ BUNDLED WITH
         assert_eq!(
             summary(lock),
             [("rack".into(), "3.0.8".into(), Some(true), false)]
+        );
+    }
+
+    #[test]
+    fn gems_declared_for_other_platforms_are_direct_dependencies_without_a_version() {
+        let lock = "PATH\n  remote: .\n  specs:\n    mygem (0.1.0)\n\nGEM\n  remote: https://rubygems.org/\n  specs:\n    rake (13.0.6)\n\nPLATFORMS\n  x86_64-linux\n\nDEPENDENCIES\n  mygem!\n  rake\n  tzinfo-data\n  wdm (>= 0.1.0)\n  nio4r (~> 2.0, >= 2.5.8)\n";
+        let got: Vec<_> = parse(lock)
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.name, d.requirement, d.resolved_version, d.direct, d.kind))
+            .collect();
+        let row = |n: &str, r: &str, v: Option<&str>| {
+            (
+                n.to_owned(),
+                r.to_owned(),
+                v.map(str::to_owned),
+                Some(true),
+                DependencyKind::Runtime,
+            )
+        };
+        assert_eq!(
+            got,
+            [
+                row("rake", "13.0.6", Some("13.0.6")),
+                row("tzinfo-data", "", None),
+                row("wdm", ">= 0.1.0", None),
+                row("nio4r", "~> 2.0, >= 2.5.8", None),
+            ]
         );
     }
 
