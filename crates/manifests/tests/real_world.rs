@@ -17,7 +17,9 @@ use std::{
 
 use serde::Deserialize;
 use wump_core::DependencyKind;
-use wump_manifests::{Format, ParsedDependency, ParsedManifest};
+use wump_manifests::{
+    DEFAULT_MAX_BYTES, Format, ParsedDependency, ParsedManifest, RepositoryContext,
+};
 
 const MIN_PRECISION: f64 = 0.99;
 const MIN_RECALL: f64 = 0.99;
@@ -51,16 +53,27 @@ struct Expect {
     local: Option<bool>,
 }
 
-/// Parses every file of a case, as a repository's files are parsed: today one by one by
-/// the format their path picks (files that are no manifest are left out).
+/// Parses every file of a case as the parse job parses a repository's files: the shared
+/// build files (version catalogs, MSBuild's central files) learned first, then every file
+/// with what they give it (files that are no manifest are left out).
 fn parse_case(files: &[(String, Vec<u8>)]) -> Vec<(String, ParsedManifest)> {
-    files
+    let manifests: Vec<(&String, Format, &[u8])> = files
         .iter()
-        .filter_map(|(path, content)| {
-            let format = Format::from_path(path)?;
-            let parsed = wump_manifests::parse(format, path, content)
+        .filter_map(|(path, content)| Some((path, Format::from_path(path)?, content.as_slice())))
+        .collect();
+    let mut context = RepositoryContext::new();
+    for (path, format, content) in &manifests {
+        context
+            .learn(*format, path, content, DEFAULT_MAX_BYTES)
+            .unwrap_or_else(|e| panic!("{path}: a real file must parse: {e}"));
+    }
+    manifests
+        .into_iter()
+        .map(|(path, format, content)| {
+            let parsed = context
+                .parse(format, path, content, DEFAULT_MAX_BYTES)
                 .unwrap_or_else(|e| panic!("{path}: a real file must parse: {e}"));
-            Some((path.clone(), parsed))
+            (path.clone(), parsed)
         })
         .collect()
 }
