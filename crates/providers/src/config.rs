@@ -13,8 +13,8 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::{
-    DataProvider, FleetLimits, ForgeSettings, GitHubConfig, GitHubProvider, GitLabProvider,
-    GiteaProvider, HttpCache, MemoryHttpCache, ProviderError,
+    BitbucketProvider, DataProvider, FleetLimits, ForgeSettings, GitHubConfig, GitHubProvider,
+    GitLabProvider, GiteaProvider, HttpCache, MemoryHttpCache, ProviderError,
     aggregators::{Ecosystems, LibrariesIo},
     backoff::Backoff,
     http::{HttpClient, parse_base_url},
@@ -42,6 +42,8 @@ pub struct ProvidersConfig {
     pub gitlab: GitlabSettings,
     /// Gitea or Forgejo (Codeberg or self-hosted), API v1.
     pub gitea: GiteaSettings,
+    /// Bitbucket Cloud, REST API 2.0.
+    pub bitbucket: BitbucketSettings,
 }
 
 /// GitLab (see `docs/providers.md`).
@@ -118,6 +120,49 @@ impl Default for GiteaSettings {
 }
 
 impl GiteaSettings {
+    /// The client settings.
+    pub fn forge(&self) -> ForgeSettings {
+        ForgeSettings {
+            api_url: self.api_url.clone(),
+            tokens: self.tokens.clone(),
+            host: self.host.clone(),
+            min_interval_ms: self.min_interval_ms,
+        }
+    }
+}
+
+/// Bitbucket Cloud (see `docs/providers.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BitbucketSettings {
+    /// Whether to build the provider (it works without tokens, at 60 requests an hour).
+    pub enabled: bool,
+    /// API root.
+    pub api_url: String,
+    /// Workspace, project or repository access tokens (`repository` read), comma-separated
+    /// in `WUMP__PROVIDERS__BITBUCKET__TOKENS`. Secrets: set them in the environment only.
+    #[serde(deserialize_with = "tokens")]
+    pub tokens: Vec<SecretString>,
+    /// The host its repositories are stored under; unset: `bitbucket.org`.
+    pub host: Option<String>,
+    /// Least time between two requests of the whole fleet.
+    pub min_interval_ms: u64,
+}
+
+impl Default for BitbucketSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            api_url: "https://api.bitbucket.org/2.0".to_owned(),
+            tokens: Vec::new(),
+            host: None,
+            // 1,000 an hour: a token's hourly allowance for repository data.
+            min_interval_ms: 3_600,
+        }
+    }
+}
+
+impl BitbucketSettings {
     /// The client settings.
     pub fn forge(&self) -> ForgeSettings {
         ForgeSettings {
@@ -391,7 +436,7 @@ impl crate::ProviderRegistry {
         Self::from_config_with_cache(config, fleet, Arc::new(MemoryHttpCache::default()))
     }
 
-    /// [`Self::from_config_with_fleet`], the forges (GitLab, Gitea) keeping their
+    /// [`Self::from_config_with_fleet`], the forges (GitLab, Gitea, Bitbucket) keeping their
     /// conditional-request answers in `cache` (the worker's is shared through Valkey).
     pub fn from_config_with_cache(
         config: &ProvidersConfig,
@@ -423,6 +468,17 @@ impl crate::ProviderRegistry {
                 gitea = gitea.with_fleet(fleet.clone());
             }
             registry.register(Arc::new(gitea));
+        }
+        if config.bitbucket.enabled {
+            let mut bitbucket = BitbucketProvider::new(
+                &config.bitbucket.forge(),
+                &config.http,
+                Arc::clone(&cache),
+            )?;
+            if let Some(fleet) = fleet {
+                bitbucket = bitbucket.with_fleet(fleet.clone());
+            }
+            registry.register(Arc::new(bitbucket));
         }
 
         if let Some(root) = &config.local.root {

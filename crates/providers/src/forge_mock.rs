@@ -1,8 +1,14 @@
-//! Stand-ins for Gitea/Forgejo (API v1) and GitLab (API v4) on a wiremock server, answering
-//! with the payloads, headers and paging the forges document
-//! (<https://codeberg.org/api/swagger>, <https://docs.gitlab.com/api/rest/>): the provider
-//! tests and the worker's end-to-end runs serve the same repositories through them.
+//! Stand-ins for Gitea/Forgejo (API v1), GitLab (API v4) and Bitbucket Cloud (API 2.0,
+//! in `forge_mock/bitbucket.rs`) on a wiremock server, answering with the payloads, headers and paging the
+//! forges document (<https://codeberg.org/api/swagger>, <https://docs.gitlab.com/api/rest/>):
+//! the provider tests and the worker's end-to-end runs serve the same repositories through
+//! them.
 
+mod bitbucket;
+
+pub use bitbucket::{
+    bitbucket_error, bitbucket_page, bitbucket_repository, bitbucket_src_entry, mount_bitbucket,
+};
 use serde_json::{Value, json};
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
@@ -18,9 +24,10 @@ pub struct StandInRepo {
     pub name: String,
     /// Its star count.
     pub stars: u32,
-    /// Whether it is a fork (Gitea's `fork`, GitLab's `forked_from_project`).
+    /// Whether it is a fork (Gitea's `fork`, GitLab's `forked_from_project`, Bitbucket's
+    /// `parent`).
     pub fork: bool,
-    /// Whether it is archived.
+    /// Whether it is archived (Bitbucket has no such flag: ignored there).
     pub archived: bool,
     /// `(path, contents)`.
     pub files: Vec<(String, String)>,

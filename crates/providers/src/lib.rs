@@ -31,7 +31,9 @@ pub mod test_mock;
 pub use config::ProvidersConfig;
 pub use error::{Capability, ProviderError};
 pub use fleet::{FleetLimits, FleetPolicy, FleetStore};
-pub use forge::{ForgeSettings, gitea::GiteaProvider, gitlab::GitLabProvider};
+pub use forge::{
+    ForgeSettings, bitbucket::BitbucketProvider, gitea::GiteaProvider, gitlab::GitLabProvider,
+};
 pub use github::{GitHubConfig, GitHubProvider};
 pub use http_cache::{CachedResponse, HttpCache, MemoryHttpCache};
 pub use local::LocalProvider;

@@ -116,13 +116,19 @@ async fn dependencies_are_ranked_by_how_many_repositories_use_them_with_funding(
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn one_login_on_three_forges_is_three_organizations_each_labelled_with_its_host() {
+async fn one_login_on_four_forges_is_four_organizations_each_labelled_with_its_host() {
     let app = TestApp::spawn().await;
     let mut seed = Seed::new(&app).await;
     let shared = seed
         .package(wump_core::Ecosystem::Npm, "forge-shared")
         .await;
-    for (host, stars) in [("github.com", 30), ("gitlab.com", 50), ("codeberg.org", 10)] {
+    // Bitbucket has no stars: its repositories have 0.
+    for (host, stars) in [
+        ("github.com", 30),
+        ("gitlab.com", 50),
+        ("codeberg.org", 10),
+        ("bitbucket.org", 0),
+    ] {
         let org = seed.organization_on(host, "acme").await;
         let repo = seed
             .repository_on(host, org, "acme/app", Repo::stars(stars))
@@ -143,7 +149,8 @@ async fn one_login_on_three_forges_is_three_organizations_each_labelled_with_its
         [
             ("gitlab.com", "acme"),
             ("github.com", "acme"),
-            ("codeberg.org", "acme")
+            ("codeberg.org", "acme"),
+            ("bitbucket.org", "acme")
         ],
         "{users:#?}"
     );
@@ -151,7 +158,7 @@ async fn one_login_on_three_forges_is_three_organizations_each_labelled_with_its
     // Without a host, github.com's; with one, that forge's.
     let default = app.get_json("/api/v1/organizations/acme").await;
     assert_eq!(default.body["host"], "github.com", "{:#}", default.body);
-    for host in ["gitlab.com", "codeberg.org"] {
+    for host in ["gitlab.com", "codeberg.org", "bitbucket.org"] {
         let named = app
             .get_json(&format!("/api/v1/organizations/acme?host={host}"))
             .await;

@@ -1,4 +1,4 @@
-//! One request to a forge (Gitea/Forgejo, GitLab), done politely: the provider's spacing
+//! One request to a forge (Gitea/Forgejo, GitLab, Bitbucket Cloud), done politely: the provider's spacing
 //! and any `Retry-After` hold for every worker process (through [`Politeness`] on the
 //! fleet's store), a quota reported spent (`X-RateLimit-Remaining: 0`,
 //! `RateLimit-Remaining: 0`) blocks the provider until its reset, tokens are used in turn
@@ -37,6 +37,8 @@ pub(crate) enum Auth {
     AuthorizationToken,
     /// `PRIVATE-TOKEN: <t>` (GitLab).
     PrivateToken,
+    /// `Authorization: Bearer <t>` (Bitbucket's access tokens).
+    Bearer,
 }
 
 /// A final answer: 2xx (a 304 already replaced by the cached body) or a 4xx other than
@@ -103,6 +105,9 @@ pub(crate) struct ForgeClient {
     cache: Arc<dyn HttpCache>,
     backoff: Backoff,
     max_response_bytes: u64,
+    /// How long a 429 or a spent quota holds the provider when the forge says nothing of
+    /// when it resets.
+    default_hold: Duration,
     pub(crate) metrics: ProviderMetrics,
 }
 
@@ -149,8 +154,16 @@ impl ForgeClient {
             cache,
             backoff: settings.backoff(),
             max_response_bytes: settings.max_response_bytes,
+            default_hold: DEFAULT_RATE_LIMIT_WAIT,
             metrics: ProviderMetrics::default(),
         })
+    }
+
+    /// Holds for `hold` after a 429 or a spent quota that names no reset (a forge whose
+    /// limits are hourly wants a longer pause than the default minute).
+    pub(crate) fn with_default_hold(mut self, hold: Duration) -> Self {
+        self.default_hold = hold;
+        self
     }
 
     /// The same spacing and holds, kept by every process sharing `fleet`.
@@ -249,6 +262,7 @@ impl ForgeClient {
                     (reqwest::header::AUTHORIZATION, format!("token {secret}"))
                 }
                 Auth::PrivateToken => (HeaderName::from_static("private-token"), secret.to_owned()),
+                Auth::Bearer => (reqwest::header::AUTHORIZATION, format!("Bearer {secret}")),
             };
             if let Ok(mut value) = HeaderValue::from_str(&value) {
                 // Marked sensitive so it never shows in debug output.
@@ -288,7 +302,7 @@ impl ForgeClient {
             let wait = rate
                 .retry_after
                 .or(rate.reset_in)
-                .unwrap_or(DEFAULT_RATE_LIMIT_WAIT);
+                .unwrap_or(self.default_hold);
             self.politeness.block_for(self.provider, wait).await;
             self.metrics.rate_limit_wait(self.provider, wait);
             self.metrics.limit_wait(
@@ -307,7 +321,7 @@ impl ForgeClient {
             .request(self.provider, RequestOutcome::of_status(status.as_u16()));
         if rate.remaining == Some(0) {
             // The quota is spent: nobody in the fleet asks again before it resets.
-            let wait = rate.reset_in.unwrap_or(DEFAULT_RATE_LIMIT_WAIT);
+            let wait = rate.reset_in.unwrap_or(self.default_hold);
             self.politeness.block_for(self.provider, wait).await;
             self.metrics.limit_wait(
                 self.provider,
@@ -454,10 +468,14 @@ fn network(provider: &str, error: &reqwest::Error) -> ProviderError {
     }
 }
 
-/// The `message` (Gitea, GitLab) or `error` (GitLab) field of an error body.
+/// The `message` (Gitea, GitLab), `error` (GitLab) or `error.message` (Bitbucket's
+/// `{"type": "error", "error": {"message": …}}`) field of an error body.
 fn error_message(body: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let field = value.get("message").or_else(|| value.get("error"))?;
+    let field = value.get("message").or_else(|| {
+        let error = value.get("error")?;
+        Some(error.get("message").unwrap_or(error))
+    })?;
     Some(match field.as_str() {
         Some(text) => text.to_owned(),
         None => field.to_string(),
@@ -490,6 +508,11 @@ pub(crate) fn next_link(headers: &HeaderMap, base: &Url) -> Option<Url> {
 /// `base` with `segments` appended, each percent-encoded.
 pub(crate) fn join(base: &Url, segments: &[&str]) -> Url {
     crate::http::join_segments(base, segments)
+}
+
+/// A full commit SHA (SHA-1 or SHA-256), which needs no resolving.
+pub(crate) fn is_commit_sha(text: &str) -> bool {
+    matches!(text.len(), 40 | 64) && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Forges' timestamps (RFC 3339).

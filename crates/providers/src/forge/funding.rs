@@ -1,6 +1,7 @@
 //! An owner's funding on a forge: the FUNDING.yml or funding.json in the owner's profile
 //! repository (Gitea/Forgejo show `<owner>/.profile`'s README on the profile page, GitLab
-//! `<group>/gitlab-profile` and `<user>/<user>`), read like GitHub's `.github` repository.
+//! `<group>/gitlab-profile` and `<user>/<user>`; Bitbucket shows none, so a workspace's
+//! `.github`), read like GitHub's `.github` repository.
 
 use wump_core::{FundingLink, RepoFullName};
 use wump_manifests::{self as manifest, Format};

@@ -1,10 +1,11 @@
-//! Forges beside GitHub: Gitea/Forgejo (Codeberg and self-hosted) and GitLab (gitlab.com
-//! and self-managed), behind the same [`crate::DataProvider`] trait. Each serves the host
-//! of its configured API (`codeberg.org`, `gitlab.com`, a self-managed instance's), so the
-//! worker finds it by a repository's host. Their HTTP goes through one polite client
+//! Forges beside GitHub: Gitea/Forgejo (Codeberg and self-hosted), GitLab (gitlab.com
+//! and self-managed) and Bitbucket Cloud, behind the same [`crate::DataProvider`] trait.
+//! Each serves the host of its configured API (`codeberg.org`, `gitlab.com`, a
+//! self-managed instance's; `bitbucket.org`), so the worker finds it by a repository's host. Their HTTP goes through one polite client
 //! ([`client`]): fleet-wide spacing and `Retry-After` holds, the forge's rate-limit headers,
 //! ETag revalidation through the shared HTTP cache, and tokens never logged.
 
+pub mod bitbucket;
 mod client;
 mod funding;
 pub mod gitea;
@@ -17,7 +18,8 @@ use url::Url;
 
 use crate::ProviderError;
 
-/// How to reach one forge (built from the settings' `providers.gitea`/`providers.gitlab`).
+/// How to reach one forge (built from the settings' `providers.gitea`, `providers.gitlab`,
+/// `providers.bitbucket`).
 #[derive(Debug, Clone)]
 pub struct ForgeSettings {
     /// The API root, e.g. `https://codeberg.org/api/v1` or `https://gitlab.com/api/v4`.
@@ -57,6 +59,14 @@ fn web_host(api: &Url) -> String {
         Some(port) => format!("{host}:{port}"),
         None => host,
     }
+}
+
+/// Whether `url` points into the API at `api` (same origin, under its path): a next-page
+/// link or a stored page token must never send requests (with a token) elsewhere.
+fn under_api(api: &Url, url: &Url) -> bool {
+    let root = api.path().trim_end_matches('/');
+    url.origin() == api.origin()
+        && (url.path() == root || url.path().starts_with(&format!("{root}/")))
 }
 
 /// Profiles often say `example.com`: make it a URL.

@@ -26,6 +26,7 @@ fn defaults_build_the_forges_the_public_registries_and_ecosystems() {
             "github",
             "gitlab",
             "gitea",
+            "bitbucket",
             "npm",
             "pypi",
             "crates.io",
@@ -36,7 +37,7 @@ fn defaults_build_the_forges_the_public_registries_and_ecosystems() {
         ]
     );
     assert_eq!(registry.by_kind(ProviderKind::Registry).len(), 6);
-    assert_eq!(registry.by_kind(ProviderKind::RepositoryHost).len(), 3);
+    assert_eq!(registry.by_kind(ProviderKind::RepositoryHost).len(), 4);
     let serving = |host: &str| {
         registry
             .by_kind(ProviderKind::RepositoryHost)
@@ -47,7 +48,13 @@ fn defaults_build_the_forges_the_public_registries_and_ecosystems() {
     assert_eq!(serving("github.com").as_deref(), Some("github"));
     assert_eq!(serving("gitlab.com").as_deref(), Some("gitlab"));
     assert_eq!(serving("codeberg.org").as_deref(), Some("gitea"));
-    assert_eq!(serving("bitbucket.org"), None);
+    assert_eq!(serving("bitbucket.org").as_deref(), Some("bitbucket"));
+    assert_eq!(
+        serving("api.bitbucket.org"),
+        None,
+        "its API's host is not its repositories'"
+    );
+    assert_eq!(serving("sr.ht"), None);
 }
 
 #[test]
@@ -65,6 +72,7 @@ fn a_root_and_a_key_add_the_local_directory_and_libraries_io() {
     config.github.enabled = false;
     config.gitlab.enabled = false;
     config.gitea.enabled = false;
+    config.bitbucket.enabled = false;
     let registry = ProviderRegistry::from_config(&config).unwrap();
     assert_eq!(
         registry.names(),
@@ -232,6 +240,11 @@ fn forge_tokens_and_urls_come_from_environment_variables() {
         ),
         ("WUMP__PROVIDERS__GITEA__TOKENS", "gta-one"),
         ("WUMP__PROVIDERS__GITEA__ENABLED", "false"),
+        (
+            "WUMP__PROVIDERS__BITBUCKET__TOKENS",
+            "ATCTT3xFfGN0-one,ATCTT3xFfGN0-two",
+        ),
+        ("WUMP__PROVIDERS__BITBUCKET__MIN_INTERVAL_MS", "1000"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -243,18 +256,27 @@ fn forge_tokens_and_urls_come_from_environment_variables() {
     let providers: ProvidersConfig = settings.providers.read().unwrap();
     assert_eq!(providers.gitlab.tokens.len(), 2);
     assert_eq!(providers.gitea.tokens.len(), 1);
+    assert_eq!(providers.bitbucket.tokens.len(), 2);
+    assert_eq!(providers.bitbucket.min_interval_ms, 1000);
     assert!(!format!("{providers:?}").contains("glpat-one"));
+    assert!(!format!("{providers:?}").contains("ATCTT3xFfGN0"));
     let registry = ProviderRegistry::from_config(&providers).unwrap();
     let gitlab = registry.get("gitlab").unwrap();
     assert!(gitlab.serves_host("gitlab.example.com"));
     assert!(!gitlab.serves_host("gitlab.com"));
     assert!(registry.get("gitea").is_none(), "disabled");
+    assert!(
+        registry
+            .get("bitbucket")
+            .unwrap()
+            .serves_host("bitbucket.org")
+    );
 }
 
 #[test]
 fn the_documented_forge_sections_are_the_built_in_defaults() {
-    // [providers.gitlab] and [providers.gitea] in config/default.toml, uncommented (but for
-    // the example host), parse to the defaults.
+    // [providers.gitlab], [providers.gitea] and [providers.bitbucket] in config/default.toml,
+    // uncommented (but for the example host), parse to the defaults.
     let file = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml"),
     )
@@ -277,6 +299,7 @@ fn the_documented_forge_sections_are_the_built_in_defaults() {
         }
     }
     assert!(toml.contains("min_interval_ms = 500"), "{toml}");
+    assert!(toml.contains("[providers.bitbucket]"), "{toml}");
     let settings: Settings = config::Config::builder()
         .add_source(config::File::from_str(&toml, config::FileFormat::Toml))
         .build()
@@ -302,6 +325,16 @@ fn the_documented_forge_sections_are_the_built_in_defaults() {
             c.gitea.min_interval_ms,
         )
     };
+    let bitbucket = |c: &ProvidersConfig| {
+        (
+            c.bitbucket.enabled,
+            c.bitbucket.api_url.clone(),
+            c.bitbucket.tokens.len(),
+            c.bitbucket.host.clone(),
+            c.bitbucket.min_interval_ms,
+        )
+    };
     assert_eq!(gitlab(&documented), gitlab(&built_in));
+    assert_eq!(bitbucket(&documented), bitbucket(&built_in));
     assert_eq!(gitea(&documented), gitea(&built_in));
 }

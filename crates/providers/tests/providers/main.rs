@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 mod aggregators;
+mod bitbucket;
 mod config;
 mod gitea;
 mod github;

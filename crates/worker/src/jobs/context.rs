@@ -116,7 +116,7 @@ impl JobContext {
     /// The provider serving repositories on `host`: the one configured under the host's
     /// name (`local`), else the repository host that says it serves it (GitHub for
     /// `github.com`, GitLab for `gitlab.com` or its self-managed host, Gitea for
-    /// `codeberg.org` or its self-hosted host).
+    /// `codeberg.org` or its self-hosted host, Bitbucket for `bitbucket.org`).
     pub fn repository_host(&self, host: &str) -> Result<Arc<dyn DataProvider>, JobError> {
         self.providers
             .get(host)

@@ -27,8 +27,9 @@ pub struct EnqueueArgs {
 /// The job to enqueue.
 #[derive(Debug, Subcommand)]
 pub enum EnqueueJob {
-    /// Discover repositories through a provider: `--provider github|gitlab|gitea` with a
-    /// `--query` (the forge's search, or `owner:LOGIN`), `--provider local` the local tree.
+    /// Discover repositories through a provider: `--provider github|gitlab|gitea|bitbucket`
+    /// with a `--query` (the forge's search, or `owner:LOGIN`), `--provider local` the local
+    /// tree.
     Scrape {
         #[arg(long)]
         provider: String,

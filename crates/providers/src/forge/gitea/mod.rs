@@ -15,7 +15,7 @@ use wump_core::{OrganizationKind, RepoFullName};
 
 use super::{
     ForgeSettings,
-    client::{Auth, ForgeClient, ForgeResponse, join, non_empty, timestamp},
+    client::{Auth, ForgeClient, ForgeResponse, is_commit_sha, join, non_empty, timestamp},
     website,
 };
 use crate::{
@@ -434,10 +434,6 @@ impl GiteaProvider {
             super::funding::profile_funding(self, &self.host, login, &[".profile"]).await?;
         Ok(profile)
     }
-}
-
-fn is_commit_sha(text: &str) -> bool {
-    matches!(text.len(), 40 | 64) && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[async_trait]

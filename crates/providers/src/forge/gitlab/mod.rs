@@ -125,7 +125,7 @@ impl GitLabProvider {
             .map_err(|e| Self::bad_token(format!("not a GitLab page token: {e}")))?;
         let url = Url::parse(&cursor.next)
             .map_err(|e| Self::bad_token(format!("not a GitLab page token: {e}")))?;
-        if url.origin() != self.api.origin() || !url.path().starts_with(self.api.path()) {
+        if !super::under_api(&self.api, &url) {
             return Err(Self::bad_token(format!(
                 "page token `{}` is not under {}",
                 cursor.next, self.api

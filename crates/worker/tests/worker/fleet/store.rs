@@ -399,3 +399,56 @@ async fn a_forges_429_told_to_one_process_holds_every_process() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn bitbuckets_429_without_retry_after_holds_every_process_for_its_default() {
+    use wiremock::{
+        Mock, MockServer, ResponseTemplate,
+        matchers::{method, path},
+    };
+    use wump_providers::{DataProvider, ProviderError};
+
+    let valkey = TestValkey::new().await;
+    let server = MockServer::start().await;
+    // Bitbucket's limits are hourly and its 429 names no reset.
+    Mock::given(method("GET"))
+        .and(path("/2.0/repositories"))
+        .respond_with(ResponseTemplate::new(429).set_body_json(serde_json::json!({
+            "type": "error",
+            "error": {"message": "Rate limit for this resource has been exceeded"}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let bitbucket_in = |fleet: FleetLimits| {
+        wump_providers::BitbucketProvider::new(
+            &wump_providers::ForgeSettings {
+                api_url: format!("{}/2.0", server.uri()),
+                tokens: Vec::new(),
+                host: None,
+                min_interval_ms: 0,
+            },
+            &wump_providers::config::HttpSettings {
+                retries: 0,
+                ..Default::default()
+            },
+            Arc::new(wump_providers::MemoryHttpCache::default()),
+        )
+        .unwrap()
+        .with_fleet(fleet)
+    };
+    let a = bitbucket_in(process(&valkey).await);
+    let b = bitbucket_in(process(&valkey).await);
+    assert!(b.serves_host("bitbucket.org"), "unset host: bitbucket.org");
+    let told = a.health().await.unwrap_err();
+    assert!(
+        matches!(told, ProviderError::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(300)),
+        "{told:?}"
+    );
+    match b.health().await.unwrap_err() {
+        ProviderError::RateLimited { retry_after, .. } => {
+            assert!(retry_after > Duration::from_secs(290), "{retry_after:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

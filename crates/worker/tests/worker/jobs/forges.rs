@@ -1,6 +1,6 @@
 //! scrape → parse → enrich per forge through the real jobs into PostgreSQL: a Gitea
-//! (Codeberg) stand-in and a GitLab stand-in, each serving repositories whose files imply
-//! the dependents and roll-ups asserted, with an `acme` on both forges kept apart.
+//! (Codeberg), a GitLab and a Bitbucket Cloud stand-in, each serving repositories whose
+//! files imply the dependents and roll-ups asserted, with an `acme` on each forge kept apart.
 
 use std::sync::Arc;
 
@@ -18,9 +18,9 @@ use wump_db::{
     views::{self, DependentsQuery, OrganizationsSort},
 };
 use wump_providers::{
-    ForgeSettings, GitLabProvider, GiteaProvider, MemoryHttpCache,
+    BitbucketProvider, ForgeSettings, GitLabProvider, GiteaProvider, MemoryHttpCache,
     config::HttpSettings,
-    forge_mock::{StandInRepo, gitlab_error, mount_gitea, mount_gitlab},
+    forge_mock::{StandInRepo, gitlab_error, mount_bitbucket, mount_gitea, mount_gitlab},
 };
 use wump_worker::jobs::Job;
 
@@ -121,6 +121,61 @@ async fn gitlab_dot_com() -> MockServer {
     ];
     mount_gitlab(&server, "https://gitlab.com", &repos, &["acme"]).await;
     server
+}
+
+/// bitbucket.org: the team workspace `acme` (funding in its `.github` repository) and the
+/// person `carol`, whose repository is a fork with a FUNDING.yml of its own.
+async fn bitbucket_dot_org() -> MockServer {
+    let server = MockServer::start().await;
+    let web = "https://bitbucket.org";
+    let mut fork = StandInRepo::new(
+        "carol",
+        "crawler",
+        0,
+        &[
+            ("requirements.txt", "requests>=2.31\n"),
+            (".github/FUNDING.yml", "ko_fi: carol\n"),
+        ],
+    );
+    fork.fork = true;
+    let repos = [
+        StandInRepo::new(
+            "acme",
+            "portal",
+            0,
+            &[
+                (
+                    "package.json",
+                    r#"{"dependencies": {"lodash": "^4.17.21"}}"#,
+                ),
+                (
+                    "services/api/requirements.txt",
+                    "requests==2.32.0\nflask>=3.0\n",
+                ),
+                ("bitbucket-pipelines.yml", "pipelines: {}\n"),
+            ],
+        ),
+        fork,
+    ];
+    mount_bitbucket(&server, web, &repos, &["acme"]).await;
+    // Mounted after: not in the listing (the first answer wins), but readable.
+    let profile = StandInRepo::new(
+        "acme",
+        ".github",
+        0,
+        &[("FUNDING.yml", "liberapay: acme\n")],
+    );
+    mount_bitbucket(&server, web, &[profile], &["acme"]).await;
+    server
+}
+
+fn bitbucket(server: &MockServer) -> BitbucketProvider {
+    BitbucketProvider::new(
+        &settings(server, "/2.0", "bitbucket.org"),
+        &http(),
+        Arc::new(MemoryHttpCache::default()),
+    )
+    .unwrap()
 }
 
 async fn harness(codeberg: &MockServer, gitlab: &MockServer) -> Harness {
@@ -443,8 +498,8 @@ async fn a_host_no_forge_serves_is_refused_as_unsupported() {
     assert!(h.ctx.repository_host("codeberg.org").is_ok());
     assert!(h.ctx.repository_host("gitlab.com").is_ok());
     assert!(h.ctx.repository_host("local").is_ok());
-    let error = h.ctx.repository_host("bitbucket.org").unwrap_err();
-    assert!(error.to_string().contains("bitbucket.org"), "{error}");
+    let error = h.ctx.repository_host("git.sr.ht").unwrap_err();
+    assert!(error.to_string().contains("git.sr.ht"), "{error}");
 }
 
 /// An ecosyste.ms usage row: `full_name` on `host` (a forge of `kind`) depends on npm
@@ -519,5 +574,133 @@ async fn dependents_an_aggregator_finds_on_other_forges_are_parsed_through_them(
         dependents(&mut conn, Ecosystem::Cargo, "serde").await,
         [d("gitlab.com", "acme/api", 42)],
         "read from GitLab's Cargo.toml, which the aggregator never mentioned"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bitbucket_scrape_stores_the_dependents_and_roll_ups_its_files_imply() {
+    let (codeberg, gitlab, bitbucket_org) = (
+        codeberg().await,
+        gitlab_dot_com().await,
+        bitbucket_dot_org().await,
+    );
+    let h = harness_with(&codeberg, &gitlab, |r| {
+        r.register(Arc::new(bitbucket(&bitbucket_org)));
+    })
+    .await;
+    assert!(h.ctx.repository_host("bitbucket.org").is_ok());
+
+    let count = |runs: &[JobType], t: JobType| runs.iter().filter(|j| **j == t).count();
+    let runs = scrape(&h, "bitbucket", "portal").await;
+    assert_eq!(count(&runs, JobType::Parse), 2, "{runs:?}");
+    assert_eq!(count(&runs, JobType::Enrich), 2, "{runs:?}");
+    scrape(&h, "gitlab", "api").await;
+
+    let mut conn = h.conn().await;
+    use Ecosystem::{Npm, Pypi};
+    // Bitbucket has no stars: its repositories count 0 and rank after starred ones.
+    assert_eq!(
+        dependents(&mut conn, Npm, "lodash").await,
+        [
+            d("gitlab.com", "acme/api", 42),
+            d("bitbucket.org", "acme/portal", 0)
+        ]
+    );
+    assert_eq!(
+        users(&mut conn, Npm, "lodash").await,
+        [
+            ("gitlab.com".into(), "acme".into(), 1, 42),
+            ("bitbucket.org".into(), "acme".into(), 1, 0)
+        ]
+    );
+    // Read from a nested directory of the `src` listing.
+    assert_eq!(
+        dependents(&mut conn, Pypi, "flask").await,
+        [d("bitbucket.org", "acme/portal", 0)]
+    );
+    // carol's repository has a `parent`: a fork, hidden unless asked for.
+    let requests = packages::by_name(&mut conn, Pypi, "requests")
+        .await
+        .unwrap()
+        .unwrap();
+    let forks = DependentsQuery {
+        limit: 100,
+        include_forks: true,
+        ..DependentsQuery::default()
+    };
+    let mut with_forks: Vec<_> = views::dependents(&mut conn, requests.id, &forks)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.repository.host == "bitbucket.org")
+        .map(|d| {
+            (
+                d.repository.full_name,
+                d.edge.repo_fork,
+                d.edge.manifest_paths,
+            )
+        })
+        .collect();
+    with_forks.sort();
+    assert_eq!(
+        with_forks,
+        [
+            (
+                "acme/portal".to_owned(),
+                false,
+                vec!["services/api/requirements.txt".to_owned()]
+            ),
+            (
+                "carol/crawler".to_owned(),
+                true,
+                vec!["requirements.txt".to_owned()]
+            )
+        ]
+    );
+    assert_eq!(
+        dependents(&mut conn, Pypi, "requests").await,
+        [d("bitbucket.org", "acme/portal", 0)],
+        "forks (carol's, and bob's on GitLab) hidden"
+    );
+
+    let portal = repositories::find(&mut conn, "bitbucket.org", "acme/portal")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!portal.archived && !portal.fork && portal.parsed_at.is_some());
+    assert_eq!(
+        portal.change_token.as_deref(),
+        Some(wump_providers::forge_mock::UPDATED_AT)
+    );
+
+    // Enrichment: the workspace's name, the team's funding from its `.github` repository,
+    // the person's from their repository's FUNDING.yml; one `acme` per forge.
+    let acme = organizations::by_login(&mut conn, "bitbucket.org", "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(acme.kind, OrganizationKind::Organization);
+    assert_eq!(acme.name.as_deref(), Some("acme team"));
+    assert_eq!((acme.repositories_count, acme.stars_total), (1, 0));
+    let funding: Vec<FundingLink> = serde_json::from_value(acme.funding).unwrap();
+    assert_eq!(
+        funding.iter().map(|f| f.url.as_str()).collect::<Vec<_>>(),
+        ["https://liberapay.com/acme"]
+    );
+    let acme_gitlab = organizations::by_login(&mut conn, "gitlab.com", "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(acme.id, acme_gitlab.id);
+    let carol = organizations::by_login(&mut conn, "bitbucket.org", "carol")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(carol.kind, OrganizationKind::User);
+    assert!(carol.enriched_at.is_some());
+    let funding: Vec<FundingLink> = serde_json::from_value(carol.funding).unwrap();
+    assert_eq!(
+        funding.iter().map(|f| f.url.as_str()).collect::<Vec<_>>(),
+        ["https://ko-fi.com/carol"]
     );
 }
