@@ -9,6 +9,11 @@ The parse_* targets read their first byte as an index into the formats they cove
 in `Format::ALL` order (see fuzz/src/lib.rs), so this script reads that order from the
 `formats!` table in crates/manifests/src/format.rs: a format added there gets the right
 selector here, and an ecosystem without a fuzz target is an error.
+
+parse_repository reads NUL-separated files, each starting with an index into
+`REPOSITORY_PATHS` in fuzz/src/lib.rs, which this script reads the same way; its seeds put
+the snippets of REPOSITORY_SEEDS (and every snippet of a format those paths have) at those
+paths.
 """
 
 import argparse
@@ -23,6 +28,39 @@ FORMAT_RS = FUZZ.parent / "crates/manifests/src/format.rs"
 ENTRY = re.compile(
     r'^\s*(\w+) => "([^"]+)", (?:Some\(Ecosystem::(\w+)\)|None), (?:true|false);', re.M
 )
+FUZZ_LIB = FUZZ / "src/lib.rs"
+
+# Repositories for parse_repository: (path in REPOSITORY_PATHS, snippet under fuzz/seeds/).
+# Shared build files beside the files that use them, nearest and farther ones.
+REPOSITORY_SEEDS = {
+    "gradle-catalog": [
+        ("gradle/libs.versions.toml", "libs.versions.toml/libs.versions.toml"),
+        ("build.gradle.kts", "build.gradle.kts/catalog.gradle.kts"),
+        ("app/build.gradle", "build.gradle/catalog.gradle"),
+    ],
+    "gradle-nested-catalogs": [
+        ("gradle/libs.versions.toml", "libs.versions.toml/libs.versions.toml"),
+        ("gradle/testing.versions.toml", "libs.versions.toml/libs.versions.toml"),
+        ("samples/gradle/libs.versions.toml", "libs.versions.toml/libs.versions.toml"),
+        ("samples/demo/build.gradle.kts", "build.gradle.kts/catalog.gradle.kts"),
+        ("app/build.gradle", "build.gradle/catalog.gradle"),
+    ],
+    "msbuild-central": [
+        ("Directory.Packages.props", "Directory.Packages.props/Directory.Packages.props"),
+        ("Directory.Build.props", "Directory.Build.props/Directory.Build.props"),
+        ("Directory.Build.targets", "Directory.Build.targets/Directory.Build.targets"),
+        ("src/App/App.csproj", "csproj/central.csproj"),
+        ("tests/App.Tests/App.Tests.fsproj", "csproj/app.csproj"),
+    ],
+    "msbuild-nested": [
+        ("Directory.Packages.props", "Directory.Packages.props/Directory.Packages.props"),
+        ("Directory.Build.props", "Directory.Build.props/Directory.Build.props"),
+        ("src/Directory.Build.props", "Directory.Build.props/Directory.Build.props"),
+        ("src/Directory.Packages.props", "Directory.Packages.props/Directory.Packages.props"),
+        ("src/App/App.csproj", "csproj/central.csproj"),
+        ("src/App/packages.lock.json", "packages.lock.json/packages.lock.json"),
+    ],
+}
 
 # Paths for the from_path target, beside every format id and the shared corpus' names.
 PATH_SEEDS = [
@@ -43,6 +81,9 @@ PATH_SEEDS = [
     "action.yaml",
     ".github/FUNDING.yml",
     "docs/FUNDING.yml",
+    "gradle/testing.versions.toml",
+    "build-logic/gradle/libs.versions.toml",
+    "src/Directory.Build.targets",
     "README.md",
     "docs/notes.txt",
     "workflows/ci.yml",
@@ -63,6 +104,17 @@ def formats():
     return found
 
 
+def repository_paths():
+    """REPOSITORY_PATHS of fuzz/src/lib.rs, in order."""
+    text = FUZZ_LIB.read_text()
+    start = text.index("pub const REPOSITORY_PATHS")
+    block = text[start : text.index("];", start)]
+    found = re.findall(r'^\s*"([^"]+)",$', block, re.M)
+    if not found:
+        sys.exit(f"no REPOSITORY_PATHS found in {FUZZ_LIB}: has it changed?")
+    return found
+
+
 def format_of_path(path, ids):
     """A loose copy of Format::from_path, enough to name the files of a seed corpus."""
     while path.startswith("./"):
@@ -80,6 +132,8 @@ def format_of_path(path, ids):
         return "github-workflow"
     if file in ("action.yml", "action.yaml"):
         return "github-action"
+    if lower.endswith(".versions.toml"):
+        return "libs.versions.toml"
     if lower.endswith(".gemspec"):
         return "gemspec"
     if lower.endswith((".csproj", ".fsproj", ".vbproj")):
@@ -128,7 +182,7 @@ def main():
     in_all = {format_id: index for index, format_id in enumerate(ids)}
 
     shutil.rmtree(args.out, ignore_errors=True)
-    for target in [*targets, "parse_any", "from_path"]:
+    for target in [*targets, "parse_any", "parse_repository", "from_path"]:
         (args.out / target).mkdir(parents=True)
     written = {}
 
@@ -162,13 +216,46 @@ def main():
                     continue
                 write(format_id, f"shared-{case['file']}", source.read_bytes())
 
+    repository = write_repository_seeds(args.out / "parse_repository", ids)
+
     for number, path in enumerate(sorted(paths)):
         (args.out / "from_path" / f"path-{number:03}").write_text(path)
 
     counts = ", ".join(f"{t} {written.get(t, 0)}" for t in targets)
-    print(f"seeds in {args.out}: {counts}, from_path {len(paths)}")
+    print(
+        f"seeds in {args.out}: {counts}, parse_repository {repository}, from_path {len(paths)}"
+    )
     if skipped:
         print(f"skipped {len(skipped)} shared files: {'; '.join(skipped)}")
+
+
+def write_repository_seeds(out, ids):
+    """Writes parse_repository's seeds: REPOSITORY_SEEDS, then each snippet alone at the first
+    path of its format. Returns how many."""
+    paths = repository_paths()
+    selector = {path: index for index, path in enumerate(paths)}
+    unknown = [p for files in REPOSITORY_SEEDS.values() for p, _ in files if p not in selector]
+    if unknown:
+        sys.exit(f"REPOSITORY_SEEDS names paths REPOSITORY_PATHS lacks: {', '.join(unknown)}")
+
+    def file(path, content):
+        if b"\0" in content:
+            sys.exit(f"a NUL in a seed for {path} would split it into two files")
+        return bytes([selector[path]]) + content
+
+    written = 0
+    for name, files in REPOSITORY_SEEDS.items():
+        content = b"\0".join(file(p, (FUZZ / "seeds" / s).read_bytes()) for p, s in files)
+        (out / name).write_bytes(content)
+        written += 1
+    first_path = {}
+    for path in paths:
+        first_path.setdefault(format_of_path(path, ids), path)
+    for format_id, path in first_path.items():
+        for snippet in sorted((FUZZ / "seeds" / format_id).iterdir()):
+            (out / safe(f"{format_id}--{snippet.name}")).write_bytes(file(path, snippet.read_bytes()))
+            written += 1
+    return written
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@
 //! Over all cases, per (file, normalized name, kind): precision (ours that are expected,
 //! among files that have expectations — such a file's full list is asserted), recall
 //! (expected that we find) and kind accuracy (per (file, name), our set of kinds equals
-//! the expected one). Fields an expectation gives (requirement, resolved, direct, local)
-//! must match exactly.
+//! the expected one). Fields an expectation gives (requirement, resolved, direct, local,
+//! replaces) must match exactly.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -40,7 +40,9 @@ struct CaseFile {
     expect: Vec<Expect>,
 }
 
-/// One dependency a file declares. `resolved = ""` asserts that nothing is resolved.
+/// One dependency a file declares. `resolved = ""` asserts that nothing is resolved;
+/// `replaces = "module version"` names the requirement a go.mod `replace` swapped out
+/// (`replaces = ""`: none).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Expect {
@@ -51,6 +53,7 @@ struct Expect {
     resolved: Option<String>,
     direct: Option<bool>,
     local: Option<bool>,
+    replaces: Option<String>,
 }
 
 /// Parses every file of a case as the parse job parses a repository's files: the shared
@@ -137,6 +140,17 @@ fn field_differences(want: &Expect, dep: &ParsedDependency) -> Vec<String> {
         && local != dep.local
     {
         out.push(format!("local {local} ≠ {}", dep.local));
+    }
+    if let Some(replaces) = &want.replaces {
+        // Spelled as go.mod spells a requirement, `module version`.
+        let ours = dep
+            .replaces
+            .as_ref()
+            .map(|r| format!("{} {}", r.name, r.requirement));
+        let wanted = (!replaces.is_empty()).then(|| replaces.clone());
+        if wanted != ours {
+            out.push(format!("replaces {wanted:?} ≠ {ours:?}"));
+        }
     }
     out
 }

@@ -18,8 +18,8 @@
 //! tokenizer cannot evaluate, including a coordinate built by concatenation
 //! (`'g:a:' + v`). Interpolated versions (`"g:a:$v"`, `"${v}"`) are kept verbatim.
 //!
-//! Kinds come from the configuration name: `test…` → test; `compileOnly`,
-//! `annotationProcessor`, `kapt`, `ksp` and tools such as `checkstyle` or `detekt` → build;
+//! Kinds come from the configuration name: tools such as `checkstyle`, `detekt` or `pitest`
+//! → build; `test…` → test; `compileOnly`, `annotationProcessor`, `kapt` and `ksp` → build;
 //! `provided…` → peer; `developmentOnly` → development; anything else → runtime. Every
 //! declaration inside a test source set or suite is a test dependency. Versions given as
 //! `$v` or `${v}` are filled in from string variables assigned in the same script.
@@ -797,13 +797,17 @@ fn positional_coordinates<'a>(args: &[Arg<'a>]) -> Option<(&'a str, &'a str, &'a
 /// The kind of dependency a configuration name declares inside `block`.
 fn kind(configuration: &str, block: Block) -> DependencyKind {
     let lower = configuration.to_ascii_lowercase();
-    if block.test_scope || lower.contains("test") {
+    if block.test_scope {
+        DependencyKind::Test
+    } else if is_tool_configuration(&lower) {
+        // Before the `test` match: `pitest` holds the mutation-testing tool, not tests' code.
+        DependencyKind::Build
+    } else if lower.contains("test") {
         DependencyKind::Test
     } else if lower.contains("compileonly")
         || lower.contains("annotationprocessor")
         || lower.starts_with("kapt")
         || lower.starts_with("ksp")
-        || is_tool_configuration(&lower)
     {
         DependencyKind::Build
     } else if lower.starts_with("provided") {
@@ -828,6 +832,7 @@ fn is_tool_configuration(lower: &str) -> bool {
         "errorprone",
         "codenarc",
         "jacoco",
+        "pitest",
     ]
     .iter()
     .any(|tool| lower.starts_with(tool))
@@ -940,6 +945,7 @@ mod tests {
   developmentOnly 'org.springframework.boot:spring-boot-devtools'
   providedCompile 'javax.servlet:javax.servlet-api:4.0.1'
   checkstyle 'com.puppycrawl.tools:checkstyle:10.12.5'
+  pitest 'org.pitest:pitest-junit5-plugin:1.2.3'
 }";
         let kinds: Vec<_> = deps(text).iter().map(|d| d.kind).collect();
         use DependencyKind::*;
@@ -954,6 +960,8 @@ mod tests {
                 Runtime,
                 Development,
                 Peer,
+                Build,
+                // The gradle-pitest-plugin's configuration: a tool, although its name holds `test`.
                 Build
             ]
         );
