@@ -59,10 +59,7 @@ pub(super) fn parse(text: &str) -> Result<ParsedManifest, ManifestError> {
         .libraries
         .values()
         .map(|entry| entry.dependency(DependencyKind::Runtime));
-    let plugins = catalog
-        .plugins
-        .values()
-        .map(|entry| entry.dependency(DependencyKind::Build));
+    let plugins = catalog.plugins.values().map(Entry::plugin);
     Ok(ParsedManifest {
         dependencies: libraries.chain(plugins).collect(),
         ..ParsedManifest::default()
@@ -170,9 +167,10 @@ impl VersionCatalog {
             return Resolved::Libraries(members.filter_map(|m| library(m)).collect());
         }
         if let Some(plugin) = path.strip_prefix("plugins.") {
-            return self.plugins.get(plugin).map_or(Resolved::Nothing, |e| {
-                Resolved::Plugin(e.dependency(DependencyKind::Build))
-            });
+            return self
+                .plugins
+                .get(plugin)
+                .map_or(Resolved::Nothing, |e| Resolved::Plugin(e.plugin()));
         }
         if path.starts_with("versions.") {
             return Resolved::Nothing;
@@ -189,6 +187,18 @@ impl Entry {
             self.requirement.as_str(),
             kind,
         )
+    }
+
+    /// A plugin is a build dependency. One without a version is already on the build's
+    /// classpath: a convention plugin of the build's own `build-logic`, or one its settings
+    /// version; it is local, as project references are.
+    fn plugin(&self) -> ParsedDependency {
+        let plugin = self.dependency(DependencyKind::Build);
+        if self.requirement.is_empty() {
+            plugin.local()
+        } else {
+            plugin
+        }
     }
 }
 
@@ -337,6 +347,7 @@ testing = ["junit-jupiter", "kotlin-test"]
 [plugins]
 kotlin-android = { id = "org.jetbrains.kotlin.android", version.ref = "kotlin" }
 ksp = "com.google.devtools.ksp:2.0.21-1.0.25"
+convention-library = { id = "example.convention.library" }
 "#;
 
     fn names(deps: &[ParsedDependency]) -> Vec<(&str, &str, DependencyKind)> {
@@ -364,6 +375,11 @@ ksp = "com.google.devtools.ksp:2.0.21-1.0.25"
                 ),
                 ("com.squareup.okhttp3:okhttp", "[4.12, 5.0[", Runtime),
                 (
+                    "example.convention.library:example.convention.library.gradle.plugin",
+                    "",
+                    Build
+                ),
+                (
                     "org.jetbrains.kotlin.android:org.jetbrains.kotlin.android.gradle.plugin",
                     "2.0.21",
                     Build
@@ -374,6 +390,21 @@ ksp = "com.google.devtools.ksp:2.0.21-1.0.25"
                     Build
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn a_plugin_without_a_version_is_the_builds_own() {
+        let parsed = parse(CATALOG).unwrap();
+        let local: Vec<&str> = parsed
+            .dependencies
+            .iter()
+            .filter(|d| d.local)
+            .map(|d| d.name.as_str())
+            .collect();
+        assert_eq!(
+            local,
+            ["example.convention.library:example.convention.library.gradle.plugin"]
         );
     }
 
