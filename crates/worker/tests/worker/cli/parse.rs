@@ -98,6 +98,7 @@ fn a_good_manifest_prints_every_field_and_exits_0() {
                 "resolved_version",
                 "direct",
                 "local",
+                "replaces",
             ],
         );
     }
@@ -114,7 +115,8 @@ fn a_good_manifest_prints_every_field_and_exits_0() {
         find("react"),
         json!({
             "name": "react", "normalized_name": "react", "requirement": "^18.2.0",
-            "kind": "runtime", "resolved_version": null, "direct": null, "local": false
+            "kind": "runtime", "resolved_version": null, "direct": null, "local": false,
+            "replaces": null
         })
     );
     assert_eq!(find("jest")["kind"], "development");
