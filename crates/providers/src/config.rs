@@ -13,8 +13,8 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::{
-    BitbucketProvider, DataProvider, FleetLimits, ForgeSettings, GitHubConfig, GitHubProvider,
-    GitLabProvider, GiteaProvider, HttpCache, MemoryHttpCache, ProviderError,
+    BitbucketProvider, DataProvider, FleetLimits, Forge, ForgeSettings, GitHubConfig,
+    GitHubProvider, GitLabProvider, GiteaProvider, HttpCache, MemoryHttpCache, ProviderError,
     aggregators::{Ecosystems, LibrariesIo},
     backoff::Backoff,
     http::{HttpClient, parse_base_url},

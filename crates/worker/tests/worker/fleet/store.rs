@@ -10,7 +10,7 @@ use fred::prelude::ClientLike;
 use wump_core::settings::ValkeySettings;
 use wump_db::{ValkeyPool, connect_valkey, test_support::TestValkey};
 use wump_providers::{
-    FleetLimits, FleetPolicy,
+    FleetLimits, FleetPolicy, Forge,
     fleet::{Outcome, ReserveRequest, Reserved, Slot, WaitKind, fingerprint},
 };
 use wump_worker::fleet_limits::ValkeyFleetStore;
