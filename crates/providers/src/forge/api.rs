@@ -88,6 +88,32 @@ impl ForgeApi {
         self.client.get(url, what, None).await
     }
 
+    /// `response` if it is a success: a 404/410/451 is [`ProviderError::NotFound`] (`what`),
+    /// any other refusal [`ProviderError::Rejected`].
+    pub(super) fn found(
+        &self,
+        response: ForgeResponse,
+        what: impl Into<String>,
+    ) -> Result<ForgeResponse, ProviderError> {
+        if response.gone() {
+            return Err(self.not_found(what));
+        }
+        if !response.status.is_success() {
+            return Err(response.rejected(self.provider));
+        }
+        Ok(response)
+    }
+
+    /// GETs `url` and keeps only a success ([`Self::found`]).
+    pub(super) async fn get_found(
+        &self,
+        url: Url,
+        what: &str,
+    ) -> Result<ForgeResponse, ProviderError> {
+        let response = self.get(url, what).await?;
+        self.found(response, what)
+    }
+
     /// `what` is not on this forge (404/410/451).
     pub(super) fn not_found(&self, what: impl Into<String>) -> ProviderError {
         ProviderError::NotFound {

@@ -24,7 +24,7 @@ use wump_core::{OrganizationKind, RepoFullName};
 
 use super::{
     Forge, ForgeApi, ForgeSettings,
-    client::{Auth, ForgeResponse, is_commit_sha, non_empty, timestamp},
+    client::{Auth, is_commit_sha, non_empty, timestamp},
 };
 use crate::{
     DataProvider, DiscoveredRepository, DiscoveryQuery, FileContent, FileTree, HttpCache,
@@ -86,18 +86,6 @@ impl BitbucketProvider {
 
     fn memo(&self) -> std::sync::MutexGuard<'_, Memo> {
         self.memo.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// GETs `url`: a 404/410/451 is `NotFound` (`what`), any other refusal `Rejected`.
-    async fn get_ok(&self, url: Url, what: &str) -> Result<ForgeResponse, ProviderError> {
-        let response = self.forge.client.get(url, what, None).await?;
-        if response.gone() {
-            return Err(self.forge.not_found(what));
-        }
-        if !response.status.is_success() {
-            return Err(response.rejected(PROVIDER));
-        }
-        Ok(response)
     }
 
     /// A `next` link, followed only when it stays in the configured API: a link (or a page
@@ -197,7 +185,8 @@ impl BitbucketProvider {
         let (workspace, slug) = (repo.full_name.owner(), repo.full_name.name());
         let what = repo.full_name.to_string();
         let response = self
-            .get_ok(self.forge.url(&["repositories", workspace, slug]), &what)
+            .forge
+            .get_found(self.forge.url(&["repositories", workspace, slug]), &what)
             .await?;
         let repository: Repository = response.json(PROVIDER)?;
         if let Some(branch) = &repository.mainbranch {
@@ -228,7 +217,8 @@ impl BitbucketProvider {
             .forge
             .url(&["repositories", workspace, slug, "commit", revision]);
         Ok(self
-            .get_ok(url, &what)
+            .forge
+            .get_found(url, &what)
             .await?
             .json::<Commit>(PROVIDER)?
             .hash)
@@ -270,7 +260,7 @@ impl BitbucketProvider {
                 break;
             }
             pages += 1;
-            let page: Page<SrcEntry> = self.get_ok(url, &what).await?.json(PROVIDER)?;
+            let page: Page<SrcEntry> = self.forge.get_found(url, &what).await?.json(PROVIDER)?;
             let more = !page.values.is_empty();
             entries.extend(
                 page.values
@@ -326,12 +316,7 @@ impl BitbucketProvider {
             .client
             .get(self.forge.url(&segments), path, Some(max_bytes))
             .await?;
-        if response.gone() {
-            return Err(self.forge.not_found(what));
-        }
-        if !response.status.is_success() {
-            return Err(response.rejected(PROVIDER));
-        }
+        let response = self.forge.found(response, what)?;
         if response.body.len() as u64 > max_bytes {
             // Served from the cache, so never measured on the way in.
             return Err(ProviderError::TooLarge {
@@ -353,7 +338,8 @@ impl BitbucketProvider {
             return Ok(*kind);
         }
         let response = self
-            .get_ok(self.workspace_url(workspace, 1), workspace)
+            .forge
+            .get_found(self.workspace_url(workspace, 1), workspace)
             .await?;
         let page: Page<Repository> = response.json(PROVIDER)?;
         let kind = match page.values.first().and_then(|r| r.owner.as_ref()) {
@@ -369,7 +355,8 @@ impl BitbucketProvider {
     async fn owner(&self, login: &str) -> Result<OwnerProfile, ProviderError> {
         let what = format!("owner {login}");
         let workspace: Workspace = self
-            .get_ok(self.forge.url(&["workspaces", login]), &what)
+            .forge
+            .get_found(self.forge.url(&["workspaces", login]), &what)
             .await?
             .json(PROVIDER)?;
         let kind = self.workspace_kind(login).await?;
@@ -425,7 +412,7 @@ impl DataProvider for BitbucketProvider {
     async fn health(&self) -> Result<(), ProviderError> {
         let mut url = self.forge.url(&["repositories"]);
         url.query_pairs_mut().append_pair("pagelen", "1");
-        self.get_ok(url, "repositories").await.map(|_| ())
+        self.forge.get_found(url, "repositories").await.map(|_| ())
     }
 
     async fn discover_repositories(
@@ -445,7 +432,7 @@ impl DataProvider for BitbucketProvider {
             (DiscoveryQuery::Search { query }, None) => self.search_url(query),
             (DiscoveryQuery::Owner { login }, None) => self.workspace_url(login, PER_PAGE),
         };
-        let page: Page<Repository> = self.get_ok(url, &what).await?.json(PROVIDER)?;
+        let page: Page<Repository> = self.forge.get_found(url, &what).await?.json(PROVIDER)?;
         let more = !page.values.is_empty();
         let next = match page.next.filter(|_| more) {
             Some(link) => {

@@ -120,12 +120,7 @@ impl GiteaProvider {
         } else if cursor.kind == "orgs" && response.status.is_success() {
             self.remember(login, OrganizationKind::Organization);
         }
-        if response.gone() {
-            return Err(self.forge.not_found(format!("owner {login}")));
-        }
-        if !response.status.is_success() {
-            return Err(response.rejected(PROVIDER));
-        }
+        let response = self.forge.found(response, format!("owner {login}"))?;
         Ok((response.json(PROVIDER)?, response))
     }
 
@@ -210,14 +205,8 @@ impl GiteaProvider {
         let what = repo.full_name.to_string();
         let response = self
             .forge
-            .get(self.forge.url(&["repos", owner, name]), &what)
+            .get_found(self.forge.url(&["repos", owner, name]), &what)
             .await?;
-        if response.gone() {
-            return Err(self.forge.not_found(what));
-        }
-        if !response.status.is_success() {
-            return Err(response.rejected(PROVIDER));
-        }
         response.json(PROVIDER)
     }
 
@@ -284,13 +273,7 @@ impl GiteaProvider {
                 .append_pair("recursive", "true")
                 .append_pair("page", &page.to_string())
                 .append_pair("per_page", &TREE_PER_PAGE.to_string());
-            let response = self.forge.get(url, &what).await?;
-            if response.gone() {
-                return Err(self.forge.not_found(what));
-            }
-            if !response.status.is_success() {
-                return Err(response.rejected(PROVIDER));
-            }
+            let response = self.forge.get_found(url, &what).await?;
             let tree: Tree = response.json(PROVIDER)?;
             let returned = tree.tree.len() as u64;
             seen += returned;
@@ -341,12 +324,7 @@ impl GiteaProvider {
         }
         let what = format!("{}:{path}", repo.full_name);
         let response = self.forge.client.get(url, path, Some(max_bytes)).await?;
-        if response.gone() {
-            return Err(self.forge.not_found(what));
-        }
-        if !response.status.is_success() {
-            return Err(response.rejected(PROVIDER));
-        }
+        let response = self.forge.found(response, what)?;
         if response.body.len() as u64 > max_bytes {
             // Served from the cache, so never measured on the way in.
             return Err(ProviderError::TooLarge {
@@ -384,12 +362,7 @@ impl GiteaProvider {
                 .forge
                 .get(self.forge.url(&["users", login]), login)
                 .await?;
-            if response.gone() {
-                return Err(self.forge.not_found(format!("owner {login}")));
-            }
-            if !response.status.is_success() {
-                return Err(response.rejected(PROVIDER));
-            }
+            let response = self.forge.found(response, format!("owner {login}"))?;
             self.remember(login, OrganizationKind::User);
             let user: User = response.json(PROVIDER)?;
             OwnerProfile {

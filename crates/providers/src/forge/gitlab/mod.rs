@@ -147,17 +147,11 @@ impl GitLabProvider {
         let what = repo.full_name.to_string();
         let response = self
             .forge
-            .get(
+            .get_found(
                 self.forge.url(&["projects", &Self::project_id(repo)]),
                 &what,
             )
             .await?;
-        if response.gone() {
-            return Err(self.forge.not_found(what));
-        }
-        if !response.status.is_success() {
-            return Err(response.rejected(PROVIDER));
-        }
         response.json(PROVIDER)
     }
 
@@ -167,18 +161,12 @@ impl GitLabProvider {
         let id = Self::project_id(repo);
         let response = self
             .forge
-            .get(
+            .get_found(
                 self.forge
                     .url(&["projects", &id, "repository", "commits", revision]),
                 &what,
             )
             .await?;
-        if response.gone() {
-            return Err(self.forge.not_found(what));
-        }
-        if !response.status.is_success() {
-            return Err(response.rejected(PROVIDER));
-        }
         Ok(response.json::<Commit>(PROVIDER)?.id)
     }
 
@@ -221,13 +209,7 @@ impl GitLabProvider {
                 break;
             }
             pages += 1;
-            let response = self.forge.get(url, &what).await?;
-            if response.gone() {
-                return Err(self.forge.not_found(what));
-            }
-            if !response.status.is_success() {
-                return Err(response.rejected(PROVIDER));
-            }
+            let response = self.forge.get_found(url, &what).await?;
             let items: Vec<TreeItem> = response.json(PROVIDER)?;
             entries.extend(
                 items
@@ -262,12 +244,9 @@ impl GitLabProvider {
         url.query_pairs_mut()
             .append_pair("ref", revision.unwrap_or("HEAD"));
         let response = self.forge.client.get(url, path, Some(max_bytes)).await?;
-        if response.gone() {
-            return Err(self.forge.not_found(format!("{}:{path}", repo.full_name)));
-        }
-        if !response.status.is_success() {
-            return Err(response.rejected(PROVIDER));
-        }
+        let response = self
+            .forge
+            .found(response, format!("{}:{path}", repo.full_name))?;
         if response.body.len() as u64 > max_bytes {
             // Served from the cache, so never measured on the way in.
             return Err(ProviderError::TooLarge {
