@@ -343,13 +343,23 @@ async fn valkey_unreachable_means_the_fallback_logged_once_each_way() {
 
 use secrecy::ExposeSecret as _;
 
-/// A GitLab provider in one "process" of the fleet.
-fn gitlab_in(server: &wiremock::MockServer, fleet: FleetLimits) -> wump_providers::GitLabProvider {
-    wump_providers::GitLabProvider::new(
+/// A forge provider in one "process" of the fleet, built by `new` for the stand-in API at
+/// `api_url`: anonymous, unspaced, and without retries, so one 429 is one request.
+fn forge_in<P: Forge>(
+    new: impl FnOnce(
+        &wump_providers::ForgeSettings,
+        &wump_providers::config::HttpSettings,
+        Arc<dyn wump_providers::HttpCache>,
+    ) -> Result<P, wump_providers::ProviderError>,
+    api_url: String,
+    host: Option<&str>,
+    fleet: FleetLimits,
+) -> P {
+    new(
         &wump_providers::ForgeSettings {
-            api_url: format!("{}/api/v4", server.uri()),
+            api_url,
             tokens: Vec::new(),
-            host: Some("gitlab.com".into()),
+            host: host.map(str::to_owned),
             min_interval_ms: 0,
         },
         &wump_providers::config::HttpSettings {
@@ -362,93 +372,102 @@ fn gitlab_in(server: &wiremock::MockServer, fleet: FleetLimits) -> wump_provider
     .with_fleet(fleet)
 }
 
-#[tokio::test]
-async fn a_forges_429_told_to_one_process_holds_every_process() {
+/// Answers GET `route` with `response` once; a second request fails the test on drop.
+async fn mount_once(
+    server: &wiremock::MockServer,
+    route: &str,
+    response: wiremock::ResponseTemplate,
+) {
     use wiremock::{
-        Mock, MockServer, ResponseTemplate,
+        Mock,
         matchers::{method, path},
     };
-    use wump_providers::{DataProvider, ProviderError};
-
-    let valkey = TestValkey::new().await;
-    let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path("/api/v4/projects"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("ratelimit-limit", "500")
-                .insert_header("ratelimit-remaining", "0")
-                .insert_header("retry-after", "90")
-                .set_body_string("Retry later\n"),
-        )
+        .and(path(route))
+        .respond_with(response)
         .expect(1)
-        .mount(&server)
+        .mount(server)
         .await;
-    let a = gitlab_in(&server, process(&valkey).await);
-    let b = gitlab_in(&server, process(&valkey).await);
-    let told = a.health().await.unwrap_err();
+}
+
+/// `a`'s health check is told of a 429 holding for `told`; then `b`, another process,
+/// sends nothing (the stand-in's `expect(1)`) and is told how long is left (more than
+/// `left`).
+async fn assert_one_429_holds_both(
+    a: &impl wump_providers::DataProvider,
+    b: &impl wump_providers::DataProvider,
+    told: Duration,
+    left: Duration,
+) {
+    use wump_providers::ProviderError;
+    let error = a.health().await.unwrap_err();
     assert!(
-        matches!(told, ProviderError::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(90)),
-        "{told:?}"
+        matches!(error, ProviderError::RateLimited { retry_after, .. } if retry_after == told),
+        "{error:?}"
     );
-    // The other process sends nothing (`expect(1)`) and is told how long is left.
     match b.health().await.unwrap_err() {
         ProviderError::RateLimited { retry_after, .. } => {
-            assert!(retry_after > Duration::from_secs(85), "{retry_after:?}")
+            assert!(retry_after > left, "{retry_after:?}")
         }
         other => panic!("{other:?}"),
     }
 }
 
 #[tokio::test]
-async fn bitbuckets_429_without_retry_after_holds_every_process_for_its_default() {
-    use wiremock::{
-        Mock, MockServer, ResponseTemplate,
-        matchers::{method, path},
+async fn a_forges_429_told_to_one_process_holds_every_process() {
+    let valkey = TestValkey::new().await;
+    let server = wiremock::MockServer::start().await;
+    mount_once(
+        &server,
+        "/api/v4/projects",
+        wiremock::ResponseTemplate::new(429)
+            .insert_header("ratelimit-limit", "500")
+            .insert_header("ratelimit-remaining", "0")
+            .insert_header("retry-after", "90")
+            .set_body_string("Retry later\n"),
+    )
+    .await;
+    let api = format!("{}/api/v4", server.uri());
+    let gitlab_in = |fleet| {
+        forge_in(
+            wump_providers::GitLabProvider::new,
+            api.clone(),
+            Some("gitlab.com"),
+            fleet,
+        )
     };
-    use wump_providers::{DataProvider, ProviderError};
+    let a = gitlab_in(process(&valkey).await);
+    let b = gitlab_in(process(&valkey).await);
+    assert_one_429_holds_both(&a, &b, Duration::from_secs(90), Duration::from_secs(85)).await;
+}
+
+#[tokio::test]
+async fn bitbuckets_429_without_retry_after_holds_every_process_for_its_default() {
+    use wump_providers::DataProvider;
 
     let valkey = TestValkey::new().await;
-    let server = MockServer::start().await;
+    let server = wiremock::MockServer::start().await;
     // Bitbucket's limits are hourly and its 429 names no reset.
-    Mock::given(method("GET"))
-        .and(path("/2.0/repositories"))
-        .respond_with(ResponseTemplate::new(429).set_body_json(serde_json::json!({
+    mount_once(
+        &server,
+        "/2.0/repositories",
+        wiremock::ResponseTemplate::new(429).set_body_json(serde_json::json!({
             "type": "error",
             "error": {"message": "Rate limit for this resource has been exceeded"}
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let bitbucket_in = |fleet: FleetLimits| {
-        wump_providers::BitbucketProvider::new(
-            &wump_providers::ForgeSettings {
-                api_url: format!("{}/2.0", server.uri()),
-                tokens: Vec::new(),
-                host: None,
-                min_interval_ms: 0,
-            },
-            &wump_providers::config::HttpSettings {
-                retries: 0,
-                ..Default::default()
-            },
-            Arc::new(wump_providers::MemoryHttpCache::default()),
+        })),
+    )
+    .await;
+    let api = format!("{}/2.0", server.uri());
+    let bitbucket_in = |fleet| {
+        forge_in(
+            wump_providers::BitbucketProvider::new,
+            api.clone(),
+            None,
+            fleet,
         )
-        .unwrap()
-        .with_fleet(fleet)
     };
     let a = bitbucket_in(process(&valkey).await);
     let b = bitbucket_in(process(&valkey).await);
     assert!(b.serves_host("bitbucket.org"), "unset host: bitbucket.org");
-    let told = a.health().await.unwrap_err();
-    assert!(
-        matches!(told, ProviderError::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(300)),
-        "{told:?}"
-    );
-    match b.health().await.unwrap_err() {
-        ProviderError::RateLimited { retry_after, .. } => {
-            assert!(retry_after > Duration::from_secs(290), "{retry_after:?}")
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_one_429_holds_both(&a, &b, Duration::from_secs(300), Duration::from_secs(290)).await;
 }
