@@ -7,10 +7,16 @@ use std::{
 };
 
 use fred::prelude::ClientLike;
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{method, path},
+};
 use wump_core::settings::ValkeySettings;
 use wump_db::{ValkeyPool, connect_valkey, test_support::TestValkey};
 use wump_providers::{
-    FleetLimits, FleetPolicy, Forge,
+    BitbucketProvider, DataProvider, FleetLimits, FleetPolicy, Forge, ForgeSettings,
+    GitLabProvider, HttpCache, MemoryHttpCache, ProviderError,
+    config::HttpSettings,
     fleet::{Outcome, ReserveRequest, Reserved, Slot, WaitKind, fingerprint},
 };
 use wump_worker::fleet_limits::ValkeyFleetStore;
@@ -346,42 +352,30 @@ use secrecy::ExposeSecret as _;
 /// A forge provider in one "process" of the fleet, built by `new` for the stand-in API at
 /// `api_url`: anonymous, unspaced, and without retries, so one 429 is one request.
 fn forge_in<P: Forge>(
-    new: impl FnOnce(
-        &wump_providers::ForgeSettings,
-        &wump_providers::config::HttpSettings,
-        Arc<dyn wump_providers::HttpCache>,
-    ) -> Result<P, wump_providers::ProviderError>,
+    new: impl FnOnce(&ForgeSettings, &HttpSettings, Arc<dyn HttpCache>) -> Result<P, ProviderError>,
     api_url: String,
     host: Option<&str>,
     fleet: FleetLimits,
 ) -> P {
     new(
-        &wump_providers::ForgeSettings {
+        &ForgeSettings {
             api_url,
             tokens: Vec::new(),
             host: host.map(str::to_owned),
             min_interval_ms: 0,
         },
-        &wump_providers::config::HttpSettings {
+        &HttpSettings {
             retries: 0,
             ..Default::default()
         },
-        Arc::new(wump_providers::MemoryHttpCache::default()),
+        Arc::new(MemoryHttpCache::default()),
     )
     .unwrap()
     .with_fleet(fleet)
 }
 
 /// Answers GET `route` with `response` once; a second request fails the test on drop.
-async fn mount_once(
-    server: &wiremock::MockServer,
-    route: &str,
-    response: wiremock::ResponseTemplate,
-) {
-    use wiremock::{
-        Mock,
-        matchers::{method, path},
-    };
+async fn mount_once(server: &MockServer, route: &str, response: ResponseTemplate) {
     Mock::given(method("GET"))
         .and(path(route))
         .respond_with(response)
@@ -394,12 +388,11 @@ async fn mount_once(
 /// sends nothing (the stand-in's `expect(1)`) and is told how long is left (more than
 /// `left`).
 async fn assert_one_429_holds_both(
-    a: &impl wump_providers::DataProvider,
-    b: &impl wump_providers::DataProvider,
+    a: &impl DataProvider,
+    b: &impl DataProvider,
     told: Duration,
     left: Duration,
 ) {
-    use wump_providers::ProviderError;
     let error = a.health().await.unwrap_err();
     assert!(
         matches!(error, ProviderError::RateLimited { retry_after, .. } if retry_after == told),
@@ -416,11 +409,11 @@ async fn assert_one_429_holds_both(
 #[tokio::test]
 async fn a_forges_429_told_to_one_process_holds_every_process() {
     let valkey = TestValkey::new().await;
-    let server = wiremock::MockServer::start().await;
+    let server = MockServer::start().await;
     mount_once(
         &server,
         "/api/v4/projects",
-        wiremock::ResponseTemplate::new(429)
+        ResponseTemplate::new(429)
             .insert_header("ratelimit-limit", "500")
             .insert_header("ratelimit-remaining", "0")
             .insert_header("retry-after", "90")
@@ -428,14 +421,7 @@ async fn a_forges_429_told_to_one_process_holds_every_process() {
     )
     .await;
     let api = format!("{}/api/v4", server.uri());
-    let gitlab_in = |fleet| {
-        forge_in(
-            wump_providers::GitLabProvider::new,
-            api.clone(),
-            Some("gitlab.com"),
-            fleet,
-        )
-    };
+    let gitlab_in = |fleet| forge_in(GitLabProvider::new, api.clone(), Some("gitlab.com"), fleet);
     let a = gitlab_in(process(&valkey).await);
     let b = gitlab_in(process(&valkey).await);
     assert_one_429_holds_both(&a, &b, Duration::from_secs(90), Duration::from_secs(85)).await;
@@ -443,29 +429,20 @@ async fn a_forges_429_told_to_one_process_holds_every_process() {
 
 #[tokio::test]
 async fn bitbuckets_429_without_retry_after_holds_every_process_for_its_default() {
-    use wump_providers::DataProvider;
-
     let valkey = TestValkey::new().await;
-    let server = wiremock::MockServer::start().await;
+    let server = MockServer::start().await;
     // Bitbucket's limits are hourly and its 429 names no reset.
     mount_once(
         &server,
         "/2.0/repositories",
-        wiremock::ResponseTemplate::new(429).set_body_json(serde_json::json!({
+        ResponseTemplate::new(429).set_body_json(serde_json::json!({
             "type": "error",
             "error": {"message": "Rate limit for this resource has been exceeded"}
         })),
     )
     .await;
     let api = format!("{}/2.0", server.uri());
-    let bitbucket_in = |fleet| {
-        forge_in(
-            wump_providers::BitbucketProvider::new,
-            api.clone(),
-            None,
-            fleet,
-        )
-    };
+    let bitbucket_in = |fleet| forge_in(BitbucketProvider::new, api.clone(), None, fleet);
     let a = bitbucket_in(process(&valkey).await);
     let b = bitbucket_in(process(&valkey).await);
     assert!(b.serves_host("bitbucket.org"), "unset host: bitbucket.org");
