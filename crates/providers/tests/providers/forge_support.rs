@@ -10,7 +10,8 @@ use wiremock::{
     Mock, MockServer, ResponseTemplate,
     matchers::{header, method, path},
 };
-use wump_providers::{DiscoveryQuery, ForgeSettings, ProviderError, RepoRef};
+use wump_core::OrganizationKind;
+use wump_providers::{DiscoveryQuery, ForgeSettings, ProviderError, RepoRef, RepositoryPage};
 
 /// Settings for the forge API at `api_url` whose repositories are on `host`, holding
 /// `tokens`, with no spacing between requests (tests wait for nothing).
@@ -43,6 +44,26 @@ pub(crate) fn owner(login: &str) -> DiscoveryQuery {
     DiscoveryQuery::Owner {
         login: login.into(),
     }
+}
+
+/// What a listing says of each repository a user would see: `(host, full name, owner
+/// kind, stars, archived, fork)`, in the listing's order.
+pub(crate) fn summary(
+    page: &RepositoryPage,
+) -> Vec<(&str, String, OrganizationKind, u32, bool, bool)> {
+    page.repositories
+        .iter()
+        .map(|r| {
+            (
+                r.repo.host.as_str(),
+                r.repo.full_name.to_string(),
+                r.owner.kind,
+                r.stars,
+                r.archived,
+                r.fork,
+            )
+        })
+        .collect()
 }
 
 /// A stand-in answering every GET with `response` (a forge that is down, refusing, or

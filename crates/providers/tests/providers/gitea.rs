@@ -18,7 +18,7 @@ use crate::{
     forge_support::{
         answering, answering_exactly, assert_held, assert_not_found, assert_rate_limited_for,
         assert_unauthorized, assert_upstream, forge_settings, mount_one_bad_gateway,
-        mount_token_gate, owner, repo_on, search,
+        mount_token_gate, owner, repo_on, search, summary,
     },
     helpers::http_settings,
 };
@@ -70,22 +70,8 @@ async fn search_maps_repositories_with_owner_kinds_flags_and_change_tokens() {
         .discover_repositories(&search("web"), None)
         .await
         .unwrap();
-    let got: Vec<_> = page
-        .repositories
-        .iter()
-        .map(|r| {
-            (
-                r.repo.host.as_str(),
-                r.repo.full_name.to_string(),
-                r.owner.kind,
-                r.stars,
-                r.archived,
-                r.fork,
-            )
-        })
-        .collect();
     assert_eq!(
-        got,
+        summary(&page),
         [
             (
                 "codeberg.org",
