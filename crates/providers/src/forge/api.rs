@@ -12,7 +12,7 @@ use super::{
     client::{Auth, ForgeClient, ForgeResponse, join},
 };
 use crate::{
-    FleetLimits, HttpCache, PageToken, ProviderError, config::HttpSettings,
+    FileContent, FleetLimits, HttpCache, PageToken, ProviderError, RepoRef, config::HttpSettings,
     metrics::ProviderMetrics,
 };
 
@@ -112,6 +112,30 @@ impl ForgeApi {
     ) -> Result<ForgeResponse, ProviderError> {
         let response = self.get(url, what).await?;
         self.found(response, what)
+    }
+
+    /// The raw file at `url`, `path` in `repo`: refused past `max_bytes` (also when served
+    /// from the cache, which was never measured on the way in), [`Self::found`] otherwise.
+    pub(super) async fn get_file(
+        &self,
+        url: Url,
+        repo: &RepoRef,
+        path: &str,
+        max_bytes: u64,
+    ) -> Result<FileContent, ProviderError> {
+        let response = self.client.get(url, path, Some(max_bytes)).await?;
+        let response = self.found(response, format!("{}:{path}", repo.full_name))?;
+        if response.body.len() as u64 > max_bytes {
+            return Err(ProviderError::TooLarge {
+                path: path.to_owned(),
+                size: response.body.len() as u64,
+                limit: max_bytes,
+            });
+        }
+        Ok(FileContent {
+            path: path.to_owned(),
+            bytes: response.body,
+        })
     }
 
     /// `what` is not on this forge (404/410/451).

@@ -300,35 +300,19 @@ impl BitbucketProvider {
         revision: Option<&str>,
         max_bytes: u64,
     ) -> Result<FileContent, ProviderError> {
-        let what = format!("{}:{path}", repo.full_name);
         let revision = match revision {
             Some(revision) => revision.to_owned(),
             None => self
                 .main_branch(repo)
                 .await?
-                .ok_or_else(|| self.forge.not_found(what.clone()))?,
+                .ok_or_else(|| self.forge.not_found(format!("{}:{path}", repo.full_name)))?,
         };
         let (workspace, slug) = (repo.full_name.owner(), repo.full_name.name());
         let mut segments = vec!["repositories", workspace, slug, "src", &revision];
         segments.extend(path.split('/').filter(|s| !s.is_empty()));
-        let response = self
-            .forge
-            .client
-            .get(self.forge.url(&segments), path, Some(max_bytes))
-            .await?;
-        let response = self.forge.found(response, what)?;
-        if response.body.len() as u64 > max_bytes {
-            // Served from the cache, so never measured on the way in.
-            return Err(ProviderError::TooLarge {
-                path: path.to_owned(),
-                size: response.body.len() as u64,
-                limit: max_bytes,
-            });
-        }
-        Ok(FileContent {
-            path: path.to_owned(),
-            bytes: response.body,
-        })
+        self.forge
+            .get_file(self.forge.url(&segments), repo, path, max_bytes)
+            .await
     }
 
     /// Whether a workspace is a team's or a person's: remembered from a listing, else read

@@ -322,21 +322,7 @@ impl GiteaProvider {
         if let Some(revision) = revision {
             url.query_pairs_mut().append_pair("ref", revision);
         }
-        let what = format!("{}:{path}", repo.full_name);
-        let response = self.forge.client.get(url, path, Some(max_bytes)).await?;
-        let response = self.forge.found(response, what)?;
-        if response.body.len() as u64 > max_bytes {
-            // Served from the cache, so never measured on the way in.
-            return Err(ProviderError::TooLarge {
-                path: path.to_owned(),
-                size: response.body.len() as u64,
-                limit: max_bytes,
-            });
-        }
-        Ok(FileContent {
-            path: path.to_owned(),
-            bytes: response.body,
-        })
+        self.forge.get_file(url, repo, path, max_bytes).await
     }
 
     /// `GET /orgs/{login}`, else `GET /users/{login}`; funding from the owner's profile

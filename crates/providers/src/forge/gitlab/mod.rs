@@ -243,22 +243,7 @@ impl GitLabProvider {
             .url(&["projects", &id, "repository", "files", path, "raw"]);
         url.query_pairs_mut()
             .append_pair("ref", revision.unwrap_or("HEAD"));
-        let response = self.forge.client.get(url, path, Some(max_bytes)).await?;
-        let response = self
-            .forge
-            .found(response, format!("{}:{path}", repo.full_name))?;
-        if response.body.len() as u64 > max_bytes {
-            // Served from the cache, so never measured on the way in.
-            return Err(ProviderError::TooLarge {
-                path: path.to_owned(),
-                size: response.body.len() as u64,
-                limit: max_bytes,
-            });
-        }
-        Ok(FileContent {
-            path: path.to_owned(),
-            bytes: response.body,
-        })
+        self.forge.get_file(url, repo, path, max_bytes).await
     }
 
     /// `GET /groups/:id`, else the user (`GET /users?username=`, then `GET /users/:id` for
