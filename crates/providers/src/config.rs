@@ -6,15 +6,15 @@
 //! prints nothing) and belong in the environment, never in a committed file.
 //! [`crate::ProviderRegistry::from_config`] builds the providers configured here.
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{marker::PhantomData, path::PathBuf, sync::Arc, time::Duration};
 
 use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
 
 use crate::{
-    BitbucketProvider, DataProvider, FleetLimits, ForgeSettings, GitHubConfig, GitHubProvider,
-    GitLabProvider, GiteaProvider, HttpCache, MemoryHttpCache, ProviderError,
+    BitbucketProvider, DataProvider, FleetLimits, Forge, ForgeSettings, GitHubConfig,
+    GitHubProvider, GitLabProvider, GiteaProvider, HttpCache, MemoryHttpCache, ProviderError,
     aggregators::{Ecosystems, LibrariesIo},
     backoff::Backoff,
     http::{HttpClient, parse_base_url},
@@ -46,80 +46,45 @@ pub struct ProvidersConfig {
     pub bitbucket: BitbucketSettings,
 }
 
-/// GitLab (see `docs/providers.md`).
+/// One forge's settings: GitLab, Gitea and Bitbucket share this shape and differ in their
+/// defaults ([`ForgeDefaults`]), so a section that sets only `tokens` keeps its own forge's
+/// API URL and spacing (see `docs/providers.md`).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct GitlabSettings {
+#[serde(default, deny_unknown_fields, bound = "")]
+pub struct ForgeSection<F: ForgeDefaults> {
     /// Whether to build the provider (it works without tokens, within the anonymous limits).
     pub enabled: bool,
-    /// API root (self-managed: `https://HOST/api/v4`).
+    /// API root (self-hosted: `https://HOST/api/v4` for GitLab, `…/api/v1` for Gitea).
     pub api_url: String,
-    /// Personal, group or project access tokens (`read_api`), comma-separated in
-    /// `WUMP__PROVIDERS__GITLAB__TOKENS`. Secrets: set them in the environment only.
-    #[serde(deserialize_with = "tokens")]
-    pub tokens: Vec<SecretString>,
-    /// The host its repositories are stored under; unset: the API URL's host.
-    pub host: Option<String>,
-    /// Least time between two requests of the whole fleet.
-    pub min_interval_ms: u64,
-}
-
-impl Default for GitlabSettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            api_url: "https://gitlab.com/api/v4".to_owned(),
-            tokens: Vec::new(),
-            host: None,
-            min_interval_ms: 200,
-        }
-    }
-}
-
-impl GitlabSettings {
-    /// The client settings.
-    pub fn forge(&self) -> ForgeSettings {
-        ForgeSettings {
-            api_url: self.api_url.clone(),
-            tokens: self.tokens.clone(),
-            host: self.host.clone(),
-            min_interval_ms: self.min_interval_ms,
-        }
-    }
-}
-
-/// Gitea or Forgejo (see `docs/providers.md`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct GiteaSettings {
-    /// Whether to build the provider (it works without tokens, within the anonymous limits).
-    pub enabled: bool,
-    /// API root (self-hosted: `https://HOST/api/v1`).
-    pub api_url: String,
-    /// Access tokens (`read:repository`, `read:organization`, `read:user`),
-    /// comma-separated in `WUMP__PROVIDERS__GITEA__TOKENS`. Secrets: set them in the
+    /// Access tokens (the scopes each forge needs are in `docs/providers.md`),
+    /// comma-separated in `WUMP__PROVIDERS__<FORGE>__TOKENS`. Secrets: set them in the
     /// environment only.
     #[serde(deserialize_with = "tokens")]
     pub tokens: Vec<SecretString>,
-    /// The host its repositories are stored under; unset: the API URL's host.
+    /// The host its repositories are stored under; unset: the forge's default
+    /// ([`crate::ForgeSettings::host`]).
     pub host: Option<String>,
     /// Least time between two requests of the whole fleet.
     pub min_interval_ms: u64,
+    /// Which forge's defaults apply (no setting of its own).
+    #[serde(skip)]
+    forge: PhantomData<F>,
 }
 
-impl Default for GiteaSettings {
+impl<F: ForgeDefaults> Default for ForgeSection<F> {
     fn default() -> Self {
         Self {
             enabled: true,
-            api_url: "https://codeberg.org/api/v1".to_owned(),
+            api_url: F::API_URL.to_owned(),
             tokens: Vec::new(),
             host: None,
-            min_interval_ms: 500,
+            min_interval_ms: F::MIN_INTERVAL_MS,
+            forge: PhantomData,
         }
     }
 }
 
-impl GiteaSettings {
+impl<F: ForgeDefaults> ForgeSection<F> {
     /// The client settings.
     pub fn forge(&self) -> ForgeSettings {
         ForgeSettings {
@@ -131,48 +96,52 @@ impl GiteaSettings {
     }
 }
 
-/// Bitbucket Cloud (see `docs/providers.md`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BitbucketSettings {
-    /// Whether to build the provider (it works without tokens, at 60 requests an hour).
-    pub enabled: bool,
-    /// API root.
-    pub api_url: String,
-    /// Workspace, project or repository access tokens (`repository` read), comma-separated
-    /// in `WUMP__PROVIDERS__BITBUCKET__TOKENS`. Secrets: set them in the environment only.
-    #[serde(deserialize_with = "tokens")]
-    pub tokens: Vec<SecretString>,
-    /// The host its repositories are stored under; unset: `bitbucket.org`.
-    pub host: Option<String>,
-    /// Least time between two requests of the whole fleet.
-    pub min_interval_ms: u64,
+/// What differs between the forges' settings: where their public instance is and how
+/// gently it wants to be asked.
+pub trait ForgeDefaults: std::fmt::Debug + Clone {
+    /// The public instance's API root.
+    const API_URL: &'static str;
+    /// The default least time between two requests of the whole fleet.
+    const MIN_INTERVAL_MS: u64;
 }
 
-impl Default for BitbucketSettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            api_url: "https://api.bitbucket.org/2.0".to_owned(),
-            tokens: Vec::new(),
-            host: None,
-            // 1,000 an hour: a token's hourly allowance for repository data.
-            min_interval_ms: 3_600,
-        }
-    }
+/// GitLab's defaults: gitlab.com. Tokens: personal, group or project access tokens
+/// (`read_api`).
+#[derive(Debug, Clone)]
+pub struct GitLabDefaults;
+
+impl ForgeDefaults for GitLabDefaults {
+    const API_URL: &'static str = "https://gitlab.com/api/v4";
+    const MIN_INTERVAL_MS: u64 = 200;
 }
 
-impl BitbucketSettings {
-    /// The client settings.
-    pub fn forge(&self) -> ForgeSettings {
-        ForgeSettings {
-            api_url: self.api_url.clone(),
-            tokens: self.tokens.clone(),
-            host: self.host.clone(),
-            min_interval_ms: self.min_interval_ms,
-        }
-    }
+/// Gitea's defaults: Codeberg, which asks crawlers to be gentle. Tokens:
+/// `read:repository`, `read:organization`, `read:user`.
+#[derive(Debug, Clone)]
+pub struct GiteaDefaults;
+
+impl ForgeDefaults for GiteaDefaults {
+    const API_URL: &'static str = "https://codeberg.org/api/v1";
+    const MIN_INTERVAL_MS: u64 = 500;
 }
+
+/// Bitbucket Cloud's defaults. Tokens: workspace, project or repository access tokens
+/// (`repository` read); without one it allows 60 requests an hour.
+#[derive(Debug, Clone)]
+pub struct BitbucketDefaults;
+
+impl ForgeDefaults for BitbucketDefaults {
+    const API_URL: &'static str = "https://api.bitbucket.org/2.0";
+    /// 1,000 an hour: a token's hourly allowance for repository data.
+    const MIN_INTERVAL_MS: u64 = 3_600;
+}
+
+/// GitLab (gitlab.com or self-managed).
+pub type GitlabSettings = ForgeSection<GitLabDefaults>;
+/// Gitea or Forgejo (Codeberg or self-hosted).
+pub type GiteaSettings = ForgeSection<GiteaDefaults>;
+/// Bitbucket Cloud.
+pub type BitbucketSettings = ForgeSection<BitbucketDefaults>;
 
 /// GitHub (see `docs/providers.md`).
 #[derive(Debug, Clone, Deserialize)]

@@ -15,6 +15,35 @@ use wiremock::{
     matchers::{method, path, query_param},
 };
 
+/// Answers `GET route` with `response`, the mock every stand-in mounts most.
+async fn serve(server: &MockServer, route: impl Into<String>, response: ResponseTemplate) {
+    Mock::given(method("GET"))
+        .and(path(route))
+        .respond_with(response)
+        .mount(server)
+        .await;
+}
+
+/// The distinct owners of `repos`, sorted: each gets its listing and its profile.
+fn owners(repos: &[StandInRepo]) -> Vec<&str> {
+    let mut owners: Vec<&str> = repos.iter().map(|r| r.owner.as_str()).collect();
+    owners.sort_unstable();
+    owners.dedup();
+    owners
+}
+
+/// A 200 with `body` as JSON.
+fn ok_json(body: impl serde::Serialize) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+/// A raw file as the forges send one (`text/plain; charset=utf-8`).
+fn raw_file(contents: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .insert_header("content-type", "text/plain; charset=utf-8")
+        .set_body_string(contents.to_owned())
+}
+
 /// One repository a stand-in serves, with its files at the head of `main`.
 #[derive(Debug, Clone)]
 pub struct StandInRepo {
@@ -160,19 +189,15 @@ pub async fn mount_gitea(
         .iter()
         .map(|r| gitea_repository(web, &api, r))
         .collect();
-    Mock::given(method("GET"))
-        .and(path("/api/v1/repos/search"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("x-total-count", all.len().to_string())
-                .set_body_json(json!({"ok": true, "data": all})),
-        )
-        .mount(server)
-        .await;
-    let mut owners: Vec<&str> = repos.iter().map(|r| r.owner.as_str()).collect();
-    owners.sort_unstable();
-    owners.dedup();
-    for owner in owners {
+    serve(
+        server,
+        "/api/v1/repos/search",
+        ResponseTemplate::new(200)
+            .insert_header("x-total-count", all.len().to_string())
+            .set_body_json(json!({"ok": true, "data": all})),
+    )
+    .await;
+    for owner in owners(repos) {
         let theirs: Vec<Value> = repos
             .iter()
             .filter(|r| r.owner == owner)
@@ -183,19 +208,19 @@ pub async fn mount_gitea(
         } else {
             "users"
         };
-        Mock::given(method("GET"))
-            .and(path(format!("/api/v1/{kind}/{owner}/repos")))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .insert_header("x-total-count", theirs.len().to_string())
-                    .set_body_json(theirs),
-            )
-            .mount(server)
-            .await;
+        serve(
+            server,
+            format!("/api/v1/{kind}/{owner}/repos"),
+            ResponseTemplate::new(200)
+                .insert_header("x-total-count", theirs.len().to_string())
+                .set_body_json(theirs),
+        )
+        .await;
         if organizations.contains(&owner) {
-            Mock::given(method("GET"))
-                .and(path(format!("/api/v1/orgs/{owner}")))
-                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            serve(
+                server,
+                format!("/api/v1/orgs/{owner}"),
+                ok_json(json!({
                     "id": 41,
                     "name": owner,
                     "full_name": format!("{owner} collective"),
@@ -207,57 +232,53 @@ pub async fn mount_gitea(
                     "visibility": "public",
                     "repo_admin_change_team_access": false,
                     "username": owner
-                })))
-                .mount(server)
-                .await;
+                })),
+            )
+            .await;
         } else {
-            Mock::given(method("GET"))
-                .and(path(format!("/api/v1/orgs/{owner}")))
-                .respond_with(gitea_not_found())
-                .mount(server)
-                .await;
-            Mock::given(method("GET"))
-                .and(path(format!("/api/v1/users/{owner}")))
-                .respond_with(
-                    ResponseTemplate::new(200).set_body_json(gitea_user(web, owner, "A Person")),
-                )
-                .mount(server)
-                .await;
+            serve(server, format!("/api/v1/orgs/{owner}"), gitea_not_found()).await;
+            serve(
+                server,
+                format!("/api/v1/users/{owner}"),
+                ok_json(gitea_user(web, owner, "A Person")),
+            )
+            .await;
         }
     }
     for repo in repos {
         let (o, n, sha) = (&repo.owner, &repo.name, repo.commit());
-        Mock::given(method("GET"))
-            .and(path(format!("/api/v1/repos/{o}/{n}")))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(gitea_repository(web, &api, repo)),
-            )
-            .mount(server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path(format!("/api/v1/repos/{o}/{n}/branches/main")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "name": "main",
-                "commit": {
-                    "id": sha,
-                    "message": "Release\n",
-                    "url": format!("{web}/{o}/{n}/commit/{sha}"),
-                    "author": {"name": "A", "email": "a@example.org", "username": ""},
-                    "committer": {"name": "A", "email": "a@example.org", "username": ""},
-                    "verification": {"verified": false, "reason": "gpg.error.not_signed_commit", "signature": "", "signer": null, "payload": ""},
-                    "timestamp": UPDATED_AT,
-                    "added": null, "removed": null, "modified": null
-                },
-                "protected": false,
-                "required_approvals": 0,
-                "enable_status_check": false,
-                "status_check_contexts": [],
-                "user_can_push": false,
-                "user_can_merge": false,
-                "effective_branch_protection_name": ""
-            })))
-            .mount(server)
-            .await;
+        serve(
+            server,
+            format!("/api/v1/repos/{o}/{n}"),
+            ok_json(gitea_repository(web, &api, repo)),
+        )
+        .await;
+        let branch = json!({
+            "name": "main",
+            "commit": {
+                "id": sha,
+                "message": "Release\n",
+                "url": format!("{web}/{o}/{n}/commit/{sha}"),
+                "author": {"name": "A", "email": "a@example.org", "username": ""},
+                "committer": {"name": "A", "email": "a@example.org", "username": ""},
+                "verification": {"verified": false, "reason": "gpg.error.not_signed_commit", "signature": "", "signer": null, "payload": ""},
+                "timestamp": UPDATED_AT,
+                "added": null, "removed": null, "modified": null
+            },
+            "protected": false,
+            "required_approvals": 0,
+            "enable_status_check": false,
+            "status_check_contexts": [],
+            "user_can_push": false,
+            "user_can_merge": false,
+            "effective_branch_protection_name": ""
+        });
+        serve(
+            server,
+            format!("/api/v1/repos/{o}/{n}/branches/main"),
+            ok_json(branch),
+        )
+        .await;
         let tree: Vec<Value> = repo
             .files
             .iter()
@@ -265,28 +286,26 @@ pub async fn mount_gitea(
                 json!({"path": p, "mode": "100644", "type": "blob", "size": c.len(), "sha": sha, "url": format!("{api}/repos/{o}/{n}/git/blobs/{sha}")})
             })
             .collect();
-        Mock::given(method("GET"))
-            .and(path(format!("/api/v1/repos/{o}/{n}/git/trees/{sha}")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        serve(
+            server,
+            format!("/api/v1/repos/{o}/{n}/git/trees/{sha}"),
+            ok_json(json!({
                 "sha": sha,
                 "url": format!("{api}/repos/{o}/{n}/git/trees/{sha}"),
                 "tree": tree,
                 "truncated": false,
                 "page": 1,
                 "total_count": repo.files.len()
-            })))
-            .mount(server)
-            .await;
+            })),
+        )
+        .await;
         for (file, contents) in &repo.files {
-            Mock::given(method("GET"))
-                .and(path(format!("/api/v1/repos/{o}/{n}/raw/{file}")))
-                .respond_with(
-                    ResponseTemplate::new(200)
-                        .insert_header("content-type", "text/plain; charset=utf-8")
-                        .set_body_string(contents.clone()),
-                )
-                .mount(server)
-                .await;
+            serve(
+                server,
+                format!("/api/v1/repos/{o}/{n}/raw/{file}"),
+                raw_file(contents),
+            )
+            .await;
         }
     }
 }
@@ -357,13 +376,10 @@ pub async fn mount_gitlab(server: &MockServer, web: &str, repos: &[StandInRepo],
     Mock::given(method("GET"))
         .and(path("/api/v4/projects"))
         .and(query_param("pagination", "keyset"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(all))
+        .respond_with(ok_json(all))
         .mount(server)
         .await;
-    let mut owners: Vec<&str> = repos.iter().map(|r| r.owner.as_str()).collect();
-    owners.sort_unstable();
-    owners.dedup();
-    for (index, owner) in owners.into_iter().enumerate() {
+    for (index, owner) in owners(repos).into_iter().enumerate() {
         let group = groups.contains(&owner);
         let theirs: Vec<Value> = repos
             .iter()
@@ -371,15 +387,17 @@ pub async fn mount_gitlab(server: &MockServer, web: &str, repos: &[StandInRepo],
             .map(|r| gitlab_project(web, r, group))
             .collect();
         let kind = if group { "groups" } else { "users" };
-        Mock::given(method("GET"))
-            .and(path(format!("/api/v4/{kind}/{owner}/projects")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(theirs))
-            .mount(server)
-            .await;
+        serve(
+            server,
+            format!("/api/v4/{kind}/{owner}/projects"),
+            ok_json(theirs),
+        )
+        .await;
         if group {
-            Mock::given(method("GET"))
-                .and(path(format!("/api/v4/groups/{owner}")))
-                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            serve(
+                server,
+                format!("/api/v4/groups/{owner}"),
+                ok_json(json!({
                     "id": 77,
                     "web_url": format!("{web}/groups/{owner}"),
                     "name": format!("{owner} group"),
@@ -390,55 +408,55 @@ pub async fn mount_gitlab(server: &MockServer, web: &str, repos: &[StandInRepo],
                     "full_path": owner,
                     "parent_id": null,
                     "created_at": "2022-03-01T09:00:00.000Z"
-                })))
-                .mount(server)
-                .await;
+                })),
+            )
+            .await;
         } else {
             let id = 900 + index as u64;
-            Mock::given(method("GET"))
-                .and(path(format!("/api/v4/groups/{owner}")))
-                .respond_with(gitlab_error(404, "404 Group Not Found"))
-                .mount(server)
-                .await;
+            serve(
+                server,
+                format!("/api/v4/groups/{owner}"),
+                gitlab_error(404, "404 Group Not Found"),
+            )
+            .await;
             Mock::given(method("GET"))
                 .and(path("/api/v4/users"))
                 .and(query_param("username", owner))
-                .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
+                .respond_with(ok_json(json!([{
                     "id": id, "username": owner, "name": "A Person", "state": "active",
                     "locked": false, "avatar_url": null, "web_url": format!("{web}/{owner}")
                 }])))
                 .mount(server)
                 .await;
-            Mock::given(method("GET"))
-                .and(path(format!("/api/v4/users/{id}")))
-                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            serve(
+                server,
+                format!("/api/v4/users/{id}"),
+                ok_json(json!({
                     "id": id, "username": owner, "name": "A Person", "state": "active",
                     "locked": false, "avatar_url": null, "web_url": format!("{web}/{owner}"),
                     "created_at": "2021-01-01T00:00:00.000Z", "bio": "Writes code",
                     "location": "", "public_email": "", "linkedin": "", "twitter": "",
                     "website_url": format!("{owner}.example"), "organization": "",
                     "job_title": "", "pronouns": null, "bot": false, "followers": 1, "following": 0
-                })))
-                .mount(server)
-                .await;
+                })),
+            )
+            .await;
         }
     }
     for repo in repos {
         let (o, n, sha) = (&repo.owner, &repo.name, repo.commit());
         let id = format!("{o}%2F{n}");
         let group = groups.contains(&o.as_str());
-        Mock::given(method("GET"))
-            .and(path(format!("/api/v4/projects/{id}")))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(gitlab_project(web, repo, group)),
-            )
-            .mount(server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path(format!(
-                "/api/v4/projects/{id}/repository/commits/main"
-            )))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        serve(
+            server,
+            format!("/api/v4/projects/{id}"),
+            ok_json(gitlab_project(web, repo, group)),
+        )
+        .await;
+        serve(
+            server,
+            format!("/api/v4/projects/{id}/repository/commits/main"),
+            ok_json(json!({
                 "id": sha,
                 "short_id": &sha[..8],
                 "title": "Release",
@@ -452,9 +470,9 @@ pub async fn mount_gitlab(server: &MockServer, web: &str, repos: &[StandInRepo],
                 "message": "Release",
                 "parent_ids": [],
                 "web_url": format!("{web}/{o}/{n}/-/commit/{sha}")
-            })))
-            .mount(server)
-            .await;
+            })),
+        )
+        .await;
         let tree: Vec<Value> = repo
             .files
             .iter()
@@ -466,22 +484,19 @@ pub async fn mount_gitlab(server: &MockServer, web: &str, repos: &[StandInRepo],
         Mock::given(method("GET"))
             .and(path(format!("/api/v4/projects/{id}/repository/tree")))
             .and(query_param("ref", sha.as_str()))
-            .respond_with(ResponseTemplate::new(200).set_body_json(tree))
+            .respond_with(ok_json(tree))
             .mount(server)
             .await;
         for (file, contents) in &repo.files {
-            Mock::given(method("GET"))
-                .and(path(format!(
+            serve(
+                server,
+                format!(
                     "/api/v4/projects/{id}/repository/files/{}/raw",
                     file.replace('/', "%2F")
-                )))
-                .respond_with(
-                    ResponseTemplate::new(200)
-                        .insert_header("content-type", "text/plain; charset=utf-8")
-                        .set_body_string(contents.clone()),
-                )
-                .mount(server)
-                .await;
+                ),
+                raw_file(contents),
+            )
+            .await;
         }
     }
 }

@@ -32,7 +32,8 @@ pub use config::ProvidersConfig;
 pub use error::{Capability, ProviderError};
 pub use fleet::{FleetLimits, FleetPolicy, FleetStore};
 pub use forge::{
-    ForgeSettings, bitbucket::BitbucketProvider, gitea::GiteaProvider, gitlab::GitLabProvider,
+    Forge, ForgeSettings, bitbucket::BitbucketProvider, gitea::GiteaProvider,
+    gitlab::GitLabProvider,
 };
 pub use github::{GitHubConfig, GitHubProvider};
 pub use http_cache::{CachedResponse, HttpCache, MemoryHttpCache};

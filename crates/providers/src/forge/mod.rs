@@ -5,6 +5,7 @@
 //! ([`client`]): fleet-wide spacing and `Retry-After` holds, the forge's rate-limit headers,
 //! ETag revalidation through the shared HTTP cache, and tokens never logged.
 
+mod api;
 pub mod bitbucket;
 mod client;
 mod funding;
@@ -17,6 +18,8 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::ProviderError;
+
+pub use api::{Forge, ForgeApi};
 
 /// How to reach one forge (built from the settings' `providers.gitea`, `providers.gitlab`,
 /// `providers.bitbucket`).

@@ -5,12 +5,9 @@
 //! `{"type": "error", "error": {"message": …}}`.
 
 use serde_json::{Value, json};
-use wiremock::{
-    Mock, MockServer, ResponseTemplate,
-    matchers::{method, path},
-};
+use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
 
-use super::{StandInRepo, UPDATED_AT};
+use super::{StandInRepo, UPDATED_AT, ok_json, owners, serve};
 
 /// A Bitbucket UUID (`{…}`, braces included) derived from `seed`.
 fn uuid(seed: &str) -> String {
@@ -249,102 +246,90 @@ pub async fn mount_bitbucket(
         .iter()
         .map(|r| bitbucket_repository(web, &api, r, team(&r.owner)))
         .collect();
-    Mock::given(method("GET"))
-        .and(path("/2.0/repositories"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(bitbucket_page(all, 1, None)))
-        .mount(server)
-        .await;
-    let mut owners: Vec<&str> = repos.iter().map(|r| r.owner.as_str()).collect();
-    owners.sort_unstable();
-    owners.dedup();
-    for owner in owners {
+    serve(
+        server,
+        "/2.0/repositories",
+        ok_json(bitbucket_page(all, 1, None)),
+    )
+    .await;
+    for owner in owners(repos) {
         let theirs: Vec<Value> = repos
             .iter()
             .filter(|r| r.owner == owner)
             .map(|r| bitbucket_repository(web, &api, r, team(owner)))
             .collect();
-        Mock::given(method("GET"))
-            .and(path(format!("/2.0/repositories/{owner}")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(bitbucket_page(theirs, 1, None)))
-            .mount(server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path(format!("/2.0/workspaces/{owner}")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "type": "workspace",
-                "uuid": uuid(owner),
-                "name": if team(owner) { format!("{owner} team") } else { "A Person".to_owned() },
-                "slug": owner,
-                "is_private": false,
-                "is_privacy_enforced": false,
-                "links": {
-                    "avatar": href(format!("{web}/workspaces/{owner}/avatar/")),
-                    "html": href(format!("{web}/{owner}/")),
-                    "members": href(format!("{api}/workspaces/{owner}/members")),
-                    "owners": href(format!("{api}/workspaces/{owner}/members?q=permission%3D%22owner%22")),
-                    "projects": href(format!("{api}/workspaces/{owner}/projects")),
-                    "repositories": href(format!("{api}/repositories/{owner}")),
-                    "snippets": href(format!("{api}/snippets/{owner}")),
-                    "self": href(format!("{api}/workspaces/{owner}"))
-                },
-                "created_on": "2022-03-01T09:00:00.000000+00:00"
-            })))
-            .mount(server)
-            .await;
+        serve(
+            server,
+            format!("/2.0/repositories/{owner}"),
+            ok_json(bitbucket_page(theirs, 1, None)),
+        )
+        .await;
+        let workspace = json!({
+            "type": "workspace",
+            "uuid": uuid(owner),
+            "name": if team(owner) { format!("{owner} team") } else { "A Person".to_owned() },
+            "slug": owner,
+            "is_private": false,
+            "is_privacy_enforced": false,
+            "links": {
+                "avatar": href(format!("{web}/workspaces/{owner}/avatar/")),
+                "html": href(format!("{web}/{owner}/")),
+                "members": href(format!("{api}/workspaces/{owner}/members")),
+                "owners": href(format!("{api}/workspaces/{owner}/members?q=permission%3D%22owner%22")),
+                "projects": href(format!("{api}/workspaces/{owner}/projects")),
+                "repositories": href(format!("{api}/repositories/{owner}")),
+                "snippets": href(format!("{api}/snippets/{owner}")),
+                "self": href(format!("{api}/workspaces/{owner}"))
+            },
+            "created_on": "2022-03-01T09:00:00.000000+00:00"
+        });
+        serve(
+            server,
+            format!("/2.0/workspaces/{owner}"),
+            ok_json(workspace),
+        )
+        .await;
     }
     for repo in repos {
         let (w, s, sha) = (&repo.owner, &repo.name, repo.commit());
         let base = format!("/2.0/repositories/{w}/{s}");
-        Mock::given(method("GET"))
-            .and(path(base.clone()))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(bitbucket_repository(
-                    web,
-                    &api,
-                    repo,
-                    team(w),
-                )),
-            )
-            .mount(server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path(format!("{base}/commit/main")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "type": "commit",
-                "hash": sha,
-                "date": UPDATED_AT,
-                "author": {"type": "author", "raw": "A <a@example.org>"},
-                "message": "Release\n",
-                "summary": {"type": "rendered", "raw": "Release\n", "markup": "markdown", "html": "<p>Release</p>"},
-                "links": {
-                    "self": href(format!("{api}/repositories/{w}/{s}/commit/{sha}")),
-                    "html": href(format!("{web}/{w}/{s}/commits/{sha}"))
-                },
-                "parents": [],
-                "repository": {"type": "repository", "full_name": format!("{w}/{s}"), "name": s, "uuid": uuid(&format!("{w}/{s}"))}
-            })))
-            .mount(server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path(format!("{base}/src/{sha}/")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(bitbucket_page(
-                src_listing(&api, repo),
-                1,
-                None,
-            )))
-            .mount(server)
-            .await;
+        serve(
+            server,
+            base.clone(),
+            ok_json(bitbucket_repository(web, &api, repo, team(w))),
+        )
+        .await;
+        let commit = json!({
+            "type": "commit",
+            "hash": sha,
+            "date": UPDATED_AT,
+            "author": {"type": "author", "raw": "A <a@example.org>"},
+            "message": "Release\n",
+            "summary": {"type": "rendered", "raw": "Release\n", "markup": "markdown", "html": "<p>Release</p>"},
+            "links": {
+                "self": href(format!("{api}/repositories/{w}/{s}/commit/{sha}")),
+                "html": href(format!("{web}/{w}/{s}/commits/{sha}"))
+            },
+            "parents": [],
+            "repository": {"type": "repository", "full_name": format!("{w}/{s}"), "name": s, "uuid": uuid(&format!("{w}/{s}"))}
+        });
+        serve(server, format!("{base}/commit/main"), ok_json(commit)).await;
+        serve(
+            server,
+            format!("{base}/src/{sha}/"),
+            ok_json(bitbucket_page(src_listing(&api, repo), 1, None)),
+        )
+        .await;
         for (file, contents) in &repo.files {
             for revision in [sha.as_str(), "main"] {
-                Mock::given(method("GET"))
-                    .and(path(format!("{base}/src/{revision}/{file}")))
-                    .respond_with(
-                        ResponseTemplate::new(200)
-                            .insert_header("content-type", "text/plain")
-                            .set_body_string(contents.clone()),
-                    )
-                    .mount(server)
-                    .await;
+                serve(
+                    server,
+                    format!("{base}/src/{revision}/{file}"),
+                    ResponseTemplate::new(200)
+                        .insert_header("content-type", "text/plain")
+                        .set_body_string(contents.clone()),
+                )
+                .await;
             }
         }
     }

@@ -6,16 +6,15 @@ use std::{
     time::Duration,
 };
 
-use secrecy::SecretString;
 use serde_json::json;
 use wiremock::{
     Mock, MockServer, Request, Respond, ResponseTemplate,
-    matchers::{header, header_exists, method, path, query_param},
+    matchers::{header_exists, method, path, query_param},
 };
 use wump_core::OrganizationKind;
 use wump_providers::{
-    BitbucketProvider, DataProvider, DiscoveryQuery, ForgeSettings, MemoryHttpCache, PageToken,
-    ProviderError, RepoRef, TreeEntry,
+    BitbucketProvider, DataProvider, DiscoveryQuery, MemoryHttpCache, PageToken, ProviderError,
+    RepoRef, TreeEntry,
     config::HttpSettings,
     forge_mock::{
         StandInRepo, UPDATED_AT, bitbucket_error, bitbucket_page, bitbucket_repository,
@@ -23,18 +22,20 @@ use wump_providers::{
     },
 };
 
-use crate::helpers::http_settings;
+use crate::{
+    forge_support::{
+        answering, answering_exactly, assert_held, assert_not_found, assert_rate_limited_for,
+        assert_unauthorized, forge_settings, mount_one_bad_gateway, mount_token_gate, owner,
+        repo_on, search,
+    },
+    helpers::http_settings,
+};
 
 const WEB: &str = "https://bitbucket.org";
 
 fn bitbucket_with(server: &MockServer, tokens: &[&str], http: &HttpSettings) -> BitbucketProvider {
     BitbucketProvider::new(
-        &ForgeSettings {
-            api_url: format!("{}/2.0", server.uri()),
-            tokens: tokens.iter().map(|t| SecretString::from(*t)).collect(),
-            host: Some("bitbucket.org".to_owned()),
-            min_interval_ms: 0,
-        },
+        &forge_settings(api(server), "bitbucket.org", tokens),
         http,
         Arc::new(MemoryHttpCache::default()),
     )
@@ -50,22 +51,7 @@ fn api(server: &MockServer) -> String {
 }
 
 fn repo(full_name: &str) -> RepoRef {
-    RepoRef {
-        host: "bitbucket.org".into(),
-        full_name: full_name.parse().unwrap(),
-    }
-}
-
-fn search(query: &str) -> DiscoveryQuery {
-    DiscoveryQuery::Search {
-        query: query.into(),
-    }
-}
-
-fn owner(login: &str) -> DiscoveryQuery {
-    DiscoveryQuery::Owner {
-        login: login.into(),
-    }
+    repo_on("bitbucket.org", full_name)
 }
 
 /// The team workspace `atlassian` and the person `bob`, whose repository is a fork.
@@ -356,10 +342,7 @@ async fn the_src_listing_is_read_at_the_main_commit_and_raw_files_at_it_or_at_ma
         .fetch_file(&repo("atlassian/web"), "nope.txt", None, 1024)
         .await
         .unwrap_err();
-    assert!(
-        matches!(missing, ProviderError::NotFound { .. }),
-        "{missing:?}"
-    );
+    assert_not_found(&missing);
     let too_large = provider
         .fetch_file(&repo("atlassian/web"), "package.json", None, 10)
         .await
@@ -372,7 +355,7 @@ async fn the_src_listing_is_read_at_the_main_commit_and_raw_files_at_it_or_at_ma
         .list_files(&repo("atlassian/deleted"), None)
         .await
         .unwrap_err();
-    assert!(matches!(gone, ProviderError::NotFound { .. }), "{gone:?}");
+    assert_not_found(&gone);
 }
 
 #[tokio::test]
@@ -589,10 +572,7 @@ async fn workspaces_have_names_kinds_and_funding_from_their_github_repository() 
         .count();
     assert_eq!(bob_profile, 1);
     let nobody = provider.fetch_owner("nobody").await.unwrap_err();
-    assert!(
-        matches!(nobody, ProviderError::NotFound { .. }),
-        "{nobody:?}"
-    );
+    assert_not_found(&nobody);
 }
 
 /// Lines written by the tracing subscriber of the current thread.
@@ -621,20 +601,17 @@ async fn bearer_tokens_401_and_403_are_unauthorized_and_tokens_stay_out_of_logs_
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/2.0/repositories"))
-        .and(header("authorization", "Bearer ATCTT3xFfGN0good"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(bitbucket_page(vec![], 1, None)))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/2.0/repositories"))
-        .respond_with(bitbucket_error(
+    mount_token_gate(
+        &server,
+        "/2.0/repositories",
+        ("authorization", "Bearer ATCTT3xFfGN0good"),
+        ResponseTemplate::new(200).set_body_json(bitbucket_page(vec![], 1, None)),
+        bitbucket_error(
             401,
             "Token is invalid, expired, or not supported for this endpoint.",
-        ))
-        .mount(&server)
-        .await;
+        ),
+    )
+    .await;
     bitbucket(&server, &["ATCTT3xFfGN0good"])
         .health()
         .await
@@ -655,22 +632,16 @@ async fn bearer_tokens_401_and_403_are_unauthorized_and_tokens_stay_out_of_logs_
             status: 401
         }
     );
-    let forbidden_server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(bitbucket_error(
-            403,
-            "Your credentials lack one or more required privilege scopes.",
-        ))
-        .mount(&forbidden_server)
-        .await;
+    let forbidden_server = answering(bitbucket_error(
+        403,
+        "Your credentials lack one or more required privilege scopes.",
+    ))
+    .await;
     let forbidden = bitbucket(&forbidden_server, &["ATCTT3xFfGN0scopeless"])
         .list_files(&repo("o/r"), None)
         .await
         .unwrap_err();
-    assert!(
-        matches!(forbidden, ProviderError::Unauthorized { status: 403, .. }),
-        "{forbidden:?}"
-    );
+    assert_unauthorized(&forbidden, 403);
 
     let logs = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
     assert!(
@@ -702,37 +673,25 @@ async fn a_429_holds_for_its_retry_after_or_five_minutes_without_one() {
         .await;
     let provider = bitbucket(&server, &[]);
     let limited = provider.list_files(&repo("o/r"), None).await.unwrap_err();
-    assert!(
-        matches!(limited, ProviderError::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(120)),
-        "{limited:?}"
-    );
+    assert_rate_limited_for(&limited, Duration::from_secs(120));
     // Held: the next call is refused without a request (`expect(1)` checks on drop).
     let held = provider
         .fetch_file(&repo("o/r"), "a", Some("main"), 10)
         .await
         .unwrap_err();
-    assert!(
-        matches!(held, ProviderError::RateLimited { .. }),
-        "{held:?}"
-    );
+    assert_held(&held);
 
-    let bare = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(
-            bitbucket_error(429, "Rate limit for this resource has been exceeded")
-                .insert_header("x-ratelimit-limit", "1000")
-                .insert_header("x-ratelimit-resource", "api")
-                .insert_header("x-ratelimit-nearlimit", "true"),
-        )
-        .expect(1)
-        .mount(&bare)
-        .await;
+    let bare = answering_exactly(
+        bitbucket_error(429, "Rate limit for this resource has been exceeded")
+            .insert_header("x-ratelimit-limit", "1000")
+            .insert_header("x-ratelimit-resource", "api")
+            .insert_header("x-ratelimit-nearlimit", "true"),
+        1,
+    )
+    .await;
     let provider = bitbucket(&bare, &["ATCTT3xFfGN0t"]);
     let limited = provider.health().await.unwrap_err();
-    assert!(
-        matches!(limited, ProviderError::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(300)),
-        "{limited:?}"
-    );
+    assert_rate_limited_for(&limited, Duration::from_secs(300));
     let held = provider.health().await.unwrap_err();
     assert!(
         matches!(held, ProviderError::RateLimited { retry_after, .. } if retry_after > Duration::from_secs(290)),
@@ -743,35 +702,21 @@ async fn a_429_holds_for_its_retry_after_or_five_minutes_without_one() {
 #[tokio::test]
 async fn server_errors_are_retried_then_reported_and_other_refusals_rejected() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/2.0/repositories"))
-        .respond_with(ResponseTemplate::new(502).set_body_string("Bad Gateway"))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/2.0/repositories"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(bitbucket_page(vec![], 1, None)))
-        .mount(&server)
-        .await;
+    mount_one_bad_gateway(
+        &server,
+        "/2.0/repositories",
+        ResponseTemplate::new(200).set_body_json(bitbucket_page(vec![], 1, None)),
+    )
+    .await;
     bitbucket(&server, &[]).health().await.unwrap();
-    let down = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(bitbucket_error(500, "Something went wrong"))
-        .expect(3)
-        .mount(&down)
-        .await;
+    let down = answering_exactly(bitbucket_error(500, "Something went wrong"), 3).await;
     let error = bitbucket(&down, &[]).health().await.unwrap_err();
     assert!(
         matches!(&error, ProviderError::Upstream { status: 500, message, .. } if message == "Something went wrong"),
         "{error:?}"
     );
     // An invalid BBQL query: the message is Bitbucket's `error.message`.
-    let picky = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(bitbucket_error(400, "Invalid field name 'nmae'"))
-        .mount(&picky)
-        .await;
+    let picky = answering(bitbucket_error(400, "Invalid field name 'nmae'")).await;
     let rejected = bitbucket(&picky, &[])
         .discover_repositories(&search("x"), None)
         .await

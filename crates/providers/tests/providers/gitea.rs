@@ -3,7 +3,6 @@
 
 use std::{sync::Arc, time::Duration};
 
-use secrecy::SecretString;
 use serde_json::json;
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
@@ -11,22 +10,23 @@ use wiremock::{
 };
 use wump_core::OrganizationKind;
 use wump_providers::{
-    DataProvider, DiscoveryQuery, ForgeSettings, GiteaProvider, MemoryHttpCache, ProviderError,
-    RepoRef, TreeEntry,
+    DataProvider, ForgeSettings, GiteaProvider, MemoryHttpCache, ProviderError, RepoRef, TreeEntry,
     forge_mock::{StandInRepo, UPDATED_AT, gitea_not_found, gitea_repository, mount_gitea},
 };
 
-use crate::helpers::http_settings;
+use crate::{
+    forge_support::{
+        answering, answering_exactly, assert_held, assert_not_found, assert_rate_limited_for,
+        assert_unauthorized, assert_upstream, forge_settings, mount_one_bad_gateway,
+        mount_token_gate, owner, repo_on, search, summary,
+    },
+    helpers::http_settings,
+};
 
 const WEB: &str = "https://codeberg.org";
 
 fn settings(server: &MockServer, tokens: &[&str]) -> ForgeSettings {
-    ForgeSettings {
-        api_url: format!("{}/api/v1", server.uri()),
-        tokens: tokens.iter().map(|t| SecretString::from(*t)).collect(),
-        host: Some("codeberg.org".to_owned()),
-        min_interval_ms: 0,
-    }
+    forge_settings(format!("{}/api/v1", server.uri()), "codeberg.org", tokens)
 }
 
 fn gitea(server: &MockServer, tokens: &[&str]) -> GiteaProvider {
@@ -39,10 +39,7 @@ fn gitea(server: &MockServer, tokens: &[&str]) -> GiteaProvider {
 }
 
 fn repo(full_name: &str) -> RepoRef {
-    RepoRef {
-        host: "codeberg.org".into(),
-        full_name: full_name.parse().unwrap(),
-    }
+    repo_on("codeberg.org", full_name)
 }
 
 fn fixture() -> Vec<StandInRepo> {
@@ -70,30 +67,11 @@ async fn search_maps_repositories_with_owner_kinds_flags_and_change_tokens() {
     let server = MockServer::start().await;
     mount_gitea(&server, WEB, &fixture(), &["forgejo"]).await;
     let page = gitea(&server, &[])
-        .discover_repositories(
-            &DiscoveryQuery::Search {
-                query: "web".into(),
-            },
-            None,
-        )
+        .discover_repositories(&search("web"), None)
         .await
         .unwrap();
-    let got: Vec<_> = page
-        .repositories
-        .iter()
-        .map(|r| {
-            (
-                r.repo.host.as_str(),
-                r.repo.full_name.to_string(),
-                r.owner.kind,
-                r.stars,
-                r.archived,
-                r.fork,
-            )
-        })
-        .collect();
     assert_eq!(
-        got,
+        summary(&page),
         [
             (
                 "codeberg.org",
@@ -175,9 +153,7 @@ async fn search_pages_follow_the_link_header_and_stop_on_the_last() {
         .mount(&server)
         .await;
     let provider = gitea(&server, &[]);
-    let query = DiscoveryQuery::Search {
-        query: "lang".into(),
-    };
+    let query = search("lang");
     let one = provider.discover_repositories(&query, None).await.unwrap();
     assert_eq!(one.repositories[0].repo.full_name.to_string(), "alice/one");
     let two = provider
@@ -194,38 +170,20 @@ async fn owner_listing_falls_back_from_orgs_to_users_and_404s_when_neither() {
     mount_gitea(&server, WEB, &fixture(), &["forgejo"]).await;
     let provider = gitea(&server, &[]);
     let org = provider
-        .discover_repositories(
-            &DiscoveryQuery::Owner {
-                login: "forgejo".into(),
-            },
-            None,
-        )
+        .discover_repositories(&owner("forgejo"), None)
         .await
         .unwrap();
     assert_eq!(org.repositories.len(), 2);
     let user = provider
-        .discover_repositories(
-            &DiscoveryQuery::Owner {
-                login: "alice".into(),
-            },
-            None,
-        )
+        .discover_repositories(&owner("alice"), None)
         .await
         .unwrap();
     assert_eq!(user.repositories[0].owner.kind, OrganizationKind::User);
     let missing = provider
-        .discover_repositories(
-            &DiscoveryQuery::Owner {
-                login: "nobody".into(),
-            },
-            None,
-        )
+        .discover_repositories(&owner("nobody"), None)
         .await
         .unwrap_err();
-    assert!(
-        matches!(missing, ProviderError::NotFound { .. }),
-        "{missing:?}"
-    );
+    assert_not_found(&missing);
 }
 
 #[tokio::test]
@@ -275,15 +233,12 @@ async fn the_tree_is_read_at_the_default_branch_commit_and_raw_files_at_it() {
         .fetch_file(&repo("forgejo/web"), "nope.txt", None, 1024)
         .await
         .unwrap_err();
-    assert!(
-        matches!(missing, ProviderError::NotFound { .. }),
-        "{missing:?}"
-    );
+    assert_not_found(&missing);
     let gone = provider
         .list_files(&repo("forgejo/deleted"), None)
         .await
         .unwrap_err();
-    assert!(matches!(gone, ProviderError::NotFound { .. }), "{gone:?}");
+    assert_not_found(&gone);
 }
 
 #[tokio::test]
@@ -357,28 +312,23 @@ async fn owners_have_profiles_and_funding_from_their_profile_repository() {
     );
     assert!(user.funding.is_empty());
     let nobody = provider.fetch_owner("nobody").await.unwrap_err();
-    assert!(
-        matches!(nobody, ProviderError::NotFound { .. }),
-        "{nobody:?}"
-    );
+    assert_not_found(&nobody);
 }
 
 #[tokio::test]
 async fn tokens_go_in_the_authorization_header_and_a_refused_one_is_unauthorized() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/version"))
-        .and(header("authorization", "token good-token"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"version": "9.0.3+gitea-1.22.0"})),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/version"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "user does not exist [uid: 0, name: ]", "url": "https://codeberg.org/api/swagger"})))
-        .mount(&server)
-        .await;
+    mount_token_gate(
+        &server,
+        "/api/v1/version",
+        ("authorization", "token good-token"),
+        ResponseTemplate::new(200).set_body_json(json!({"version": "9.0.3+gitea-1.22.0"})),
+        ResponseTemplate::new(401).set_body_json(json!({
+            "message": "user does not exist [uid: 0, name: ]",
+            "url": "https://codeberg.org/api/swagger"
+        })),
+    )
+    .await;
     gitea(&server, &["good-token"]).health().await.unwrap();
     let refused = gitea(&server, &["bad-token"]).health().await.unwrap_err();
     assert_eq!(
@@ -389,19 +339,12 @@ async fn tokens_go_in_the_authorization_header_and_a_refused_one_is_unauthorized
         }
     );
     assert!(!format!("{refused:?}").contains("bad-token"));
-    let forbidden_server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"message": "token does not have at least one of required scope(s): [read:repository]"})))
-        .mount(&forbidden_server)
-        .await;
+    let forbidden_server = answering(ResponseTemplate::new(403).set_body_json(json!({"message": "token does not have at least one of required scope(s): [read:repository]"}))).await;
     let forbidden = gitea(&forbidden_server, &["t"])
         .list_files(&repo("o/r"), None)
         .await
         .unwrap_err();
-    assert!(
-        matches!(forbidden, ProviderError::Unauthorized { status: 403, .. }),
-        "{forbidden:?}"
-    );
+    assert_unauthorized(&forbidden, 403);
 }
 
 #[tokio::test]
@@ -419,19 +362,13 @@ async fn a_429_holds_every_request_for_its_retry_after() {
         .await;
     let provider = gitea(&server, &[]);
     let limited = provider.list_files(&repo("o/r"), None).await.unwrap_err();
-    assert!(
-        matches!(limited, ProviderError::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(120)),
-        "{limited:?}"
-    );
+    assert_rate_limited_for(&limited, Duration::from_secs(120));
     // Held: the next call is refused without a request (`expect(1)` checks on drop).
     let held = provider
         .fetch_file(&repo("o/r"), "a", None, 10)
         .await
         .unwrap_err();
-    assert!(
-        matches!(held, ProviderError::RateLimited { .. }),
-        "{held:?}"
-    );
+    assert_held(&held);
 }
 
 #[tokio::test]
@@ -462,29 +399,20 @@ async fn a_spent_quota_holds_requests_until_its_reset() {
 #[tokio::test]
 async fn server_errors_are_retried_and_then_reported() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/version"))
-        .respond_with(ResponseTemplate::new(502).set_body_string("Bad Gateway"))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/version"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"version": "1.22.0"})))
-        .mount(&server)
-        .await;
+    mount_one_bad_gateway(
+        &server,
+        "/api/v1/version",
+        ResponseTemplate::new(200).set_body_json(json!({"version": "1.22.0"})),
+    )
+    .await;
     gitea(&server, &[]).health().await.unwrap();
-    let down = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
-        .expect(3)
-        .mount(&down)
-        .await;
+    let down = answering_exactly(
+        ResponseTemplate::new(503).set_body_string("Service Unavailable"),
+        3,
+    )
+    .await;
     let error = gitea(&down, &[]).health().await.unwrap_err();
-    assert!(
-        matches!(error, ProviderError::Upstream { status: 503, .. }),
-        "{error:?}"
-    );
+    assert_upstream(&error, 503);
 }
 
 #[tokio::test]

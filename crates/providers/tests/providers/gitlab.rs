@@ -3,31 +3,31 @@
 
 use std::{sync::Arc, time::Duration};
 
-use secrecy::SecretString;
 use serde_json::json;
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
-    matchers::{header, method, path, query_param},
+    matchers::{method, path, query_param},
 };
 use wump_core::OrganizationKind;
 use wump_providers::{
-    DataProvider, DiscoveryQuery, ForgeSettings, GitLabProvider, MemoryHttpCache, PageToken,
-    ProviderError, RepoRef,
+    DataProvider, GitLabProvider, MemoryHttpCache, PageToken, ProviderError, RepoRef,
     forge_mock::{StandInRepo, UPDATED_AT, gitlab_error, gitlab_project, mount_gitlab},
 };
 
-use crate::helpers::http_settings;
+use crate::{
+    forge_support::{
+        answering, answering_exactly, assert_held, assert_not_found, assert_rate_limited_for,
+        assert_unauthorized, assert_upstream, forge_settings, mount_token_gate, owner, repo_on,
+        search, summary,
+    },
+    helpers::http_settings,
+};
 
 const WEB: &str = "https://gitlab.com";
 
 fn gitlab(server: &MockServer, tokens: &[&str]) -> GitLabProvider {
     GitLabProvider::new(
-        &ForgeSettings {
-            api_url: format!("{}/api/v4", server.uri()),
-            tokens: tokens.iter().map(|t| SecretString::from(*t)).collect(),
-            host: Some("gitlab.com".to_owned()),
-            min_interval_ms: 0,
-        },
+        &forge_settings(format!("{}/api/v4", server.uri()), "gitlab.com", tokens),
         &http_settings(),
         Arc::new(MemoryHttpCache::default()),
     )
@@ -35,10 +35,7 @@ fn gitlab(server: &MockServer, tokens: &[&str]) -> GitLabProvider {
 }
 
 fn repo(full_name: &str) -> RepoRef {
-    RepoRef {
-        host: "gitlab.com".into(),
-        full_name: full_name.parse().unwrap(),
-    }
+    repo_on("gitlab.com", full_name)
 }
 
 fn fixture() -> Vec<StandInRepo> {
@@ -71,30 +68,11 @@ async fn project_search_maps_groups_users_stars_and_flags() {
     let server = MockServer::start().await;
     mount_gitlab(&server, WEB, &fixture(), &["acme"]).await;
     let page = gitlab(&server, &[])
-        .discover_repositories(
-            &DiscoveryQuery::Search {
-                query: "web".into(),
-            },
-            None,
-        )
+        .discover_repositories(&search("web"), None)
         .await
         .unwrap();
-    let got: Vec<_> = page
-        .repositories
-        .iter()
-        .map(|r| {
-            (
-                r.repo.host.as_str(),
-                r.repo.full_name.to_string(),
-                r.owner.kind,
-                r.stars,
-                r.archived,
-                r.fork,
-            )
-        })
-        .collect();
     assert_eq!(
-        got,
+        summary(&page),
         [
             (
                 "gitlab.com",
@@ -166,9 +144,7 @@ async fn keyset_pages_follow_the_link_header_and_tokens_stay_on_the_instance() {
         .mount(&server)
         .await;
     let provider = gitlab(&server, &[]);
-    let query = DiscoveryQuery::Search {
-        query: "lib".into(),
-    };
+    let query = search("lib");
     let one = provider.discover_repositories(&query, None).await.unwrap();
     let names: Vec<_> = one
         .repositories
@@ -203,38 +179,20 @@ async fn owner_listing_tries_the_group_then_the_user() {
     mount_gitlab(&server, WEB, &fixture(), &["acme"]).await;
     let provider = gitlab(&server, &[]);
     let group = provider
-        .discover_repositories(
-            &DiscoveryQuery::Owner {
-                login: "acme".into(),
-            },
-            None,
-        )
+        .discover_repositories(&owner("acme"), None)
         .await
         .unwrap();
     assert_eq!(group.repositories.len(), 2);
     let user = provider
-        .discover_repositories(
-            &DiscoveryQuery::Owner {
-                login: "bob".into(),
-            },
-            None,
-        )
+        .discover_repositories(&owner("bob"), None)
         .await
         .unwrap();
     assert_eq!(user.repositories[0].owner.kind, OrganizationKind::User);
     let nobody = provider
-        .discover_repositories(
-            &DiscoveryQuery::Owner {
-                login: "nobody".into(),
-            },
-            None,
-        )
+        .discover_repositories(&owner("nobody"), None)
         .await
         .unwrap_err();
-    assert!(
-        matches!(nobody, ProviderError::NotFound { .. }),
-        "{nobody:?}"
-    );
+    assert_not_found(&nobody);
 }
 
 #[tokio::test]
@@ -282,10 +240,7 @@ async fn the_tree_follows_keyset_pages_at_the_default_branch_commit_and_raw_file
         .fetch_file(&repo("acme/web"), "nope", None, 1024)
         .await
         .unwrap_err();
-    assert!(
-        matches!(missing, ProviderError::NotFound { .. }),
-        "{missing:?}"
-    );
+    assert_not_found(&missing);
     let too_large = provider
         .fetch_file(&repo("acme/web"), "package.json", Some(&sha), 8)
         .await
@@ -298,7 +253,7 @@ async fn the_tree_follows_keyset_pages_at_the_default_branch_commit_and_raw_file
         .list_files(&repo("acme/deleted"), None)
         .await
         .unwrap_err();
-    assert!(matches!(gone, ProviderError::NotFound { .. }), "{gone:?}");
+    assert_not_found(&gone);
 }
 
 #[tokio::test]
@@ -331,17 +286,14 @@ async fn groups_and_users_have_profiles_and_funding_from_their_profile_projects(
 #[tokio::test]
 async fn the_private_token_header_carries_the_token_and_401_403_are_unauthorized() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v4/projects"))
-        .and(header("private-token", "glpat-good"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v4/projects"))
-        .respond_with(gitlab_error(401, "401 Unauthorized"))
-        .mount(&server)
-        .await;
+    mount_token_gate(
+        &server,
+        "/api/v4/projects",
+        ("private-token", "glpat-good"),
+        ResponseTemplate::new(200).set_body_json(json!([])),
+        gitlab_error(401, "401 Unauthorized"),
+    )
+    .await;
     gitlab(&server, &["glpat-good"]).health().await.unwrap();
     let refused = gitlab(&server, &["glpat-bad"]).health().await.unwrap_err();
     assert_eq!(
@@ -351,19 +303,12 @@ async fn the_private_token_header_carries_the_token_and_401_403_are_unauthorized
             status: 401
         }
     );
-    let forbidden = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(gitlab_error(403, "403 Forbidden"))
-        .mount(&forbidden)
-        .await;
+    let forbidden = answering(gitlab_error(403, "403 Forbidden")).await;
     let error = gitlab(&forbidden, &[])
         .list_files(&repo("a/b"), None)
         .await
         .unwrap_err();
-    assert!(
-        matches!(error, ProviderError::Unauthorized { status: 403, .. }),
-        "{error:?}"
-    );
+    assert_unauthorized(&error, 403);
 }
 
 #[tokio::test]
@@ -387,28 +332,14 @@ async fn ratelimit_headers_and_429_hold_the_provider() {
         .await;
     let provider = gitlab(&server, &[]);
     let limited = provider.health().await.unwrap_err();
-    assert!(
-        matches!(limited, ProviderError::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(30)),
-        "{limited:?}"
-    );
+    assert_rate_limited_for(&limited, Duration::from_secs(30));
     let held = provider.health().await.unwrap_err();
-    assert!(
-        matches!(held, ProviderError::RateLimited { .. }),
-        "{held:?}"
-    );
+    assert_held(&held);
 }
 
 #[tokio::test]
 async fn server_errors_are_retried_then_reported() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(gitlab_error(500, "500 Internal Server Error"))
-        .expect(3)
-        .mount(&server)
-        .await;
+    let server = answering_exactly(gitlab_error(500, "500 Internal Server Error"), 3).await;
     let error = gitlab(&server, &[]).health().await.unwrap_err();
-    assert!(
-        matches!(error, ProviderError::Upstream { status: 500, .. }),
-        "{error:?}"
-    );
+    assert_upstream(&error, 500);
 }

@@ -7,6 +7,7 @@
 mod aggregators;
 mod bitbucket;
 mod config;
+mod forge_support;
 mod gitea;
 mod github;
 mod gitlab;

@@ -2,8 +2,8 @@
 //! the public listing, since Bitbucket has no global code search), workspace listings, the
 //! `src` listing and raw files at a commit, workspace profiles. Every listing is paged by
 //! following its `next` link, and only while that link stays in the configured API.
-//! `updated_on` is the change token. Limits and conditional requests go through
-//! [`ForgeClient`]; access tokens travel as `Authorization: Bearer`.
+//! `updated_on` is the change token. Limits and conditional requests go through the shared
+//! forge client ([`super::client`]); access tokens travel as `Authorization: Bearer`.
 //!
 //! What Bitbucket lacks: stars (it has watchers, one request per repository: not read, so
 //! 0), an archived flag (never archived), a fork count (0), owner descriptions and
@@ -23,13 +23,13 @@ use url::Url;
 use wump_core::{OrganizationKind, RepoFullName};
 
 use super::{
-    ForgeSettings,
-    client::{Auth, ForgeClient, ForgeResponse, is_commit_sha, join, non_empty, timestamp},
+    Forge, ForgeApi, ForgeSettings,
+    client::{Auth, is_commit_sha, non_empty, timestamp},
 };
 use crate::{
-    DataProvider, DiscoveredRepository, DiscoveryQuery, FileContent, FileTree, FleetLimits,
-    HttpCache, OwnerProfile, OwnerRef, PageToken, ProviderError, ProviderKind, RepoRef,
-    RepositoryPage, TreeEntry, config::HttpSettings,
+    DataProvider, DiscoveredRepository, DiscoveryQuery, FileContent, FileTree, HttpCache,
+    OwnerProfile, OwnerRef, PageToken, ProviderError, ProviderKind, RepoRef, RepositoryPage,
+    TreeEntry, config::HttpSettings,
 };
 use payload::{Commit, Page, Repository, SrcEntry, Workspace};
 
@@ -53,9 +53,7 @@ const MEMO_CAP: usize = 10_000;
 /// The Bitbucket Cloud provider.
 #[derive(Debug, Clone)]
 pub struct BitbucketProvider {
-    client: ForgeClient,
-    api: Url,
-    host: String,
+    forge: ForgeApi,
     memo: Arc<Mutex<Memo>>,
 }
 
@@ -68,12 +66,6 @@ struct Memo {
     kinds: HashMap<String, OrganizationKind>,
 }
 
-/// Where a listing is: the `next` link Bitbucket gave.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct Cursor {
-    next: String,
-}
-
 impl BitbucketProvider {
     /// A provider for the API at `settings.api_url` (`https://api.bitbucket.org/2.0`).
     pub fn new(
@@ -81,78 +73,25 @@ impl BitbucketProvider {
         http: &HttpSettings,
         cache: Arc<dyn HttpCache>,
     ) -> Result<Self, ProviderError> {
-        let api = super::base_url(PROVIDER, &settings.api_url)?;
         // Bitbucket Cloud is one site: another API URL is a stand-in or a proxy for it.
-        let host = settings.host.clone().unwrap_or_else(|| HOST.to_owned());
-        let client = ForgeClient::new(
-            PROVIDER,
-            Auth::Bearer,
-            settings.tokens.clone(),
-            http,
-            settings.min_interval(),
-            cache,
-        )?
+        let forge = ForgeApi::new(PROVIDER, Auth::Bearer, settings, http, cache, |_| {
+            HOST.to_owned()
+        })?
         .with_default_hold(DEFAULT_HOLD);
         Ok(Self {
-            client,
-            api,
-            host,
+            forge,
             memo: Arc::default(),
         })
-    }
-
-    /// Shares the spacing and `Retry-After` holds with every worker through `fleet`.
-    #[must_use]
-    pub fn with_fleet(mut self, fleet: FleetLimits) -> Self {
-        self.client.share(fleet);
-        self
-    }
-
-    /// Records requests on `metrics` instead of the global meter's (tests).
-    #[must_use]
-    pub fn with_metrics(mut self, metrics: crate::metrics::ProviderMetrics) -> Self {
-        self.client.metrics = metrics;
-        self
-    }
-
-    /// The host its repositories are on (`bitbucket.org`).
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    fn url(&self, segments: &[&str]) -> Url {
-        join(&self.api, segments)
-    }
-
-    fn not_found(what: impl Into<String>) -> ProviderError {
-        ProviderError::NotFound {
-            provider: PROVIDER.to_owned(),
-            what: what.into(),
-        }
     }
 
     fn memo(&self) -> std::sync::MutexGuard<'_, Memo> {
         self.memo.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// GETs `url`: a 404/410/451 is `NotFound` (`what`), any other refusal `Rejected`.
-    async fn get_ok(&self, url: Url, what: &str) -> Result<ForgeResponse, ProviderError> {
-        let response = self.client.get(url, what, None).await?;
-        if response.gone() {
-            return Err(Self::not_found(what));
-        }
-        if !response.status.is_success() {
-            return Err(response.rejected(PROVIDER));
-        }
-        Ok(response)
-    }
-
     /// A `next` link, followed only when it stays in the configured API: a link (or a page
     /// token, which is one) elsewhere would send our token to another host.
     fn follow(&self, next: &str) -> Option<Url> {
-        Url::parse(next)
-            .ok()
-            .filter(|url| super::under_api(&self.api, url))
+        Url::parse(next).ok().filter(|url| self.forge.contains(url))
     }
 
     fn foreign_link(next: &str) -> ProviderError {
@@ -165,7 +104,7 @@ impl BitbucketProvider {
     /// The first page of a search: the public listing filtered by BBQL on the name.
     fn search_url(&self, query: &str) -> Url {
         let quoted = query.replace('\\', "\\\\").replace('"', "\\\"");
-        let mut url = self.url(&["repositories"]);
+        let mut url = self.forge.url(&["repositories"]);
         url.query_pairs_mut()
             .append_pair("q", &format!("name ~ \"{quoted}\" AND is_private = false"))
             .append_pair("pagelen", &PER_PAGE.to_string());
@@ -173,7 +112,7 @@ impl BitbucketProvider {
     }
 
     fn workspace_url(&self, workspace: &str, pagelen: u32) -> Url {
-        let mut url = self.url(&["repositories", workspace]);
+        let mut url = self.forge.url(&["repositories", workspace]);
         url.query_pairs_mut()
             .append_pair("pagelen", &pagelen.to_string());
         url
@@ -222,7 +161,7 @@ impl BitbucketProvider {
         }
         Some(DiscoveredRepository {
             repo: RepoRef {
-                host: self.host.clone(),
+                host: self.forge.host().to_owned(),
                 full_name,
             },
             owner: OwnerRef {
@@ -246,7 +185,8 @@ impl BitbucketProvider {
         let (workspace, slug) = (repo.full_name.owner(), repo.full_name.name());
         let what = repo.full_name.to_string();
         let response = self
-            .get_ok(self.url(&["repositories", workspace, slug]), &what)
+            .forge
+            .get_found(self.forge.url(&["repositories", workspace, slug]), &what)
             .await?;
         let repository: Repository = response.json(PROVIDER)?;
         if let Some(branch) = &repository.mainbranch {
@@ -273,9 +213,12 @@ impl BitbucketProvider {
         }
         let (workspace, slug) = (repo.full_name.owner(), repo.full_name.name());
         let what = format!("{}@{revision}", repo.full_name);
-        let url = self.url(&["repositories", workspace, slug, "commit", revision]);
+        let url = self
+            .forge
+            .url(&["repositories", workspace, slug, "commit", revision]);
         Ok(self
-            .get_ok(url, &what)
+            .forge
+            .get_found(url, &what)
             .await?
             .json::<Commit>(PROVIDER)?
             .hash)
@@ -300,7 +243,9 @@ impl BitbucketProvider {
         let (workspace, slug) = (repo.full_name.owner(), repo.full_name.name());
         let what = format!("{}@{revision}", repo.full_name);
         // The trailing empty segment is the listing's trailing slash (`src/{commit}/`).
-        let mut url = self.url(&["repositories", workspace, slug, "src", &commit, ""]);
+        let mut url = self
+            .forge
+            .url(&["repositories", workspace, slug, "src", &commit, ""]);
         url.query_pairs_mut()
             .append_pair("max_depth", &MAX_DEPTH.to_string())
             .append_pair("pagelen", &PER_PAGE.to_string());
@@ -315,7 +260,7 @@ impl BitbucketProvider {
                 break;
             }
             pages += 1;
-            let page: Page<SrcEntry> = self.get_ok(url, &what).await?.json(PROVIDER)?;
+            let page: Page<SrcEntry> = self.forge.get_found(url, &what).await?.json(PROVIDER)?;
             let more = !page.values.is_empty();
             entries.extend(
                 page.values
@@ -355,39 +300,19 @@ impl BitbucketProvider {
         revision: Option<&str>,
         max_bytes: u64,
     ) -> Result<FileContent, ProviderError> {
-        let what = format!("{}:{path}", repo.full_name);
         let revision = match revision {
             Some(revision) => revision.to_owned(),
             None => self
                 .main_branch(repo)
                 .await?
-                .ok_or_else(|| Self::not_found(what.clone()))?,
+                .ok_or_else(|| self.forge.not_found(format!("{}:{path}", repo.full_name)))?,
         };
         let (workspace, slug) = (repo.full_name.owner(), repo.full_name.name());
         let mut segments = vec!["repositories", workspace, slug, "src", &revision];
         segments.extend(path.split('/').filter(|s| !s.is_empty()));
-        let response = self
-            .client
-            .get(self.url(&segments), path, Some(max_bytes))
-            .await?;
-        if response.gone() {
-            return Err(Self::not_found(what));
-        }
-        if !response.status.is_success() {
-            return Err(response.rejected(PROVIDER));
-        }
-        if response.body.len() as u64 > max_bytes {
-            // Served from the cache, so never measured on the way in.
-            return Err(ProviderError::TooLarge {
-                path: path.to_owned(),
-                size: response.body.len() as u64,
-                limit: max_bytes,
-            });
-        }
-        Ok(FileContent {
-            path: path.to_owned(),
-            bytes: response.body,
-        })
+        self.forge
+            .get_file(self.forge.url(&segments), repo, path, max_bytes)
+            .await
     }
 
     /// Whether a workspace is a team's or a person's: remembered from a listing, else read
@@ -397,7 +322,8 @@ impl BitbucketProvider {
             return Ok(*kind);
         }
         let response = self
-            .get_ok(self.workspace_url(workspace, 1), workspace)
+            .forge
+            .get_found(self.workspace_url(workspace, 1), workspace)
             .await?;
         let page: Page<Repository> = response.json(PROVIDER)?;
         let kind = match page.values.first().and_then(|r| r.owner.as_ref()) {
@@ -413,21 +339,27 @@ impl BitbucketProvider {
     async fn owner(&self, login: &str) -> Result<OwnerProfile, ProviderError> {
         let what = format!("owner {login}");
         let workspace: Workspace = self
-            .get_ok(self.url(&["workspaces", login]), &what)
+            .forge
+            .get_found(self.forge.url(&["workspaces", login]), &what)
             .await?
             .json(PROVIDER)?;
         let kind = self.workspace_kind(login).await?;
         let funding = match RepoFullName::new(login, ".github") {
             Ok(full_name) => {
                 let profile = RepoRef {
-                    host: self.host.clone(),
+                    host: self.forge.host().to_owned(),
                     full_name,
                 };
                 // Asked once: its absence would otherwise cost a request per funding path.
                 match self.repository(&profile).await {
                     Ok(found) if found.mainbranch.is_some() => {
-                        super::funding::profile_funding(self, &self.host, login, &[".github"])
-                            .await?
+                        super::funding::profile_funding(
+                            self,
+                            self.forge.host(),
+                            login,
+                            &[".github"],
+                        )
+                        .await?
                     }
                     Ok(_) | Err(ProviderError::NotFound { .. }) => Vec::new(),
                     Err(error) => return Err(error),
@@ -456,15 +388,15 @@ impl DataProvider for BitbucketProvider {
     }
 
     fn serves_host(&self, host: &str) -> bool {
-        host.eq_ignore_ascii_case(&self.host)
+        self.forge.serves_host(host)
     }
 
     /// One public repository (`GET /repositories?pagelen=1`): answers anonymously, and
     /// refuses a bad token with 401.
     async fn health(&self) -> Result<(), ProviderError> {
-        let mut url = self.url(&["repositories"]);
+        let mut url = self.forge.url(&["repositories"]);
         url.query_pairs_mut().append_pair("pagelen", "1");
-        self.get_ok(url, "repositories").await.map(|_| ())
+        self.forge.get_found(url, "repositories").await.map(|_| ())
     }
 
     async fn discover_repositories(
@@ -480,34 +412,18 @@ impl DataProvider for BitbucketProvider {
             (DiscoveryQuery::All | DiscoveryQuery::DependentsOf { .. }, _) => {
                 return Err(self.unsupported(crate::Capability::DiscoverRepositories));
             }
-            (_, Some(token)) => {
-                let cursor: Cursor =
-                    serde_json::from_str(&token.0).map_err(|e| ProviderError::Config {
-                        provider: PROVIDER.to_owned(),
-                        message: format!("not a Bitbucket page token: {e}"),
-                    })?;
-                self.follow(&cursor.next)
-                    .ok_or_else(|| ProviderError::Config {
-                        provider: PROVIDER.to_owned(),
-                        message: format!("page token `{}` is not under {}", cursor.next, self.api),
-                    })?
-            }
+            (_, Some(token)) => self.forge.resume_next_link(token, "Bitbucket")?,
             (DiscoveryQuery::Search { query }, None) => self.search_url(query),
             (DiscoveryQuery::Owner { login }, None) => self.workspace_url(login, PER_PAGE),
         };
-        let page: Page<Repository> = self.get_ok(url, &what).await?.json(PROVIDER)?;
+        let page: Page<Repository> = self.forge.get_found(url, &what).await?.json(PROVIDER)?;
         let more = !page.values.is_empty();
         let next = match page.next.filter(|_| more) {
             Some(link) => {
                 let url = self
                     .follow(&link)
                     .ok_or_else(|| Self::foreign_link(&link))?;
-                let cursor = Cursor {
-                    next: url.to_string(),
-                };
-                Some(PageToken(
-                    serde_json::to_string(&cursor).unwrap_or_default(),
-                ))
+                Some(ForgeApi::next_link_token(&url))
             }
             None => None,
         };
@@ -541,5 +457,15 @@ impl DataProvider for BitbucketProvider {
 
     async fn fetch_owner(&self, login: &str) -> Result<OwnerProfile, ProviderError> {
         self.owner(login).await
+    }
+}
+
+impl Forge for BitbucketProvider {
+    fn forge_api(&self) -> &ForgeApi {
+        &self.forge
+    }
+
+    fn forge_api_mut(&mut self) -> &mut ForgeApi {
+        &mut self.forge
     }
 }

@@ -1,6 +1,7 @@
 //! Gitea and Forgejo (Codeberg and self-hosted, API v1) as a repository host: repository
 //! search and owner listings, git trees at a commit, raw files, organization and user
-//! profiles. Limits and conditional requests go through [`ForgeClient`].
+//! profiles. Limits and conditional requests go through the shared forge client
+//! ([`super::client`]).
 
 mod payload;
 
@@ -10,18 +11,17 @@ use std::{
 };
 
 use async_trait::async_trait;
-use url::Url;
 use wump_core::{OrganizationKind, RepoFullName};
 
 use super::{
-    ForgeSettings,
-    client::{Auth, ForgeClient, ForgeResponse, is_commit_sha, join, non_empty, timestamp},
+    Forge, ForgeApi, ForgeSettings,
+    client::{Auth, ForgeResponse, is_commit_sha, non_empty, timestamp},
     website,
 };
 use crate::{
-    DataProvider, DiscoveredRepository, DiscoveryQuery, FileContent, FileTree, FleetLimits,
-    HttpCache, OwnerProfile, OwnerRef, PageToken, ProviderError, ProviderKind, RepoRef,
-    RepositoryPage, TreeEntry, config::HttpSettings,
+    DataProvider, DiscoveredRepository, DiscoveryQuery, FileContent, FileTree, HttpCache,
+    OwnerProfile, OwnerRef, PageToken, ProviderError, ProviderKind, RepoRef, RepositoryPage,
+    TreeEntry, config::HttpSettings,
 };
 use payload::{Branch, Organization, Repository, SearchResults, Tree, User};
 
@@ -37,9 +37,7 @@ const MAX_TREE_PAGES: u32 = 100;
 /// The Gitea/Forgejo provider.
 #[derive(Debug, Clone)]
 pub struct GiteaProvider {
-    client: ForgeClient,
-    api: Url,
-    host: String,
+    forge: ForgeApi,
     /// Whether a login is an organization, learned from `/orgs/{login}` (repository
     /// payloads do not say).
     kinds: Arc<Mutex<HashMap<String, OrganizationKind>>>,
@@ -60,59 +58,18 @@ impl GiteaProvider {
         http: &HttpSettings,
         cache: Arc<dyn HttpCache>,
     ) -> Result<Self, ProviderError> {
-        let api = super::base_url(PROVIDER, &settings.api_url)?;
-        let host = settings
-            .host
-            .clone()
-            .unwrap_or_else(|| super::web_host(&api));
-        let client = ForgeClient::new(
+        let forge = ForgeApi::new(
             PROVIDER,
             Auth::AuthorizationToken,
-            settings.tokens.clone(),
+            settings,
             http,
-            settings.min_interval(),
             cache,
+            super::web_host,
         )?;
         Ok(Self {
-            client,
-            api,
-            host,
+            forge,
             kinds: Arc::default(),
         })
-    }
-
-    /// Shares the spacing and `Retry-After` holds with every worker through `fleet`.
-    #[must_use]
-    pub fn with_fleet(mut self, fleet: FleetLimits) -> Self {
-        self.client.share(fleet);
-        self
-    }
-
-    /// Records requests on `metrics` instead of the global meter's (tests).
-    #[must_use]
-    pub fn with_metrics(mut self, metrics: crate::metrics::ProviderMetrics) -> Self {
-        self.client.metrics = metrics;
-        self
-    }
-
-    /// The host its repositories are on (`codeberg.org`).
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    fn url(&self, segments: &[&str]) -> Url {
-        join(&self.api, segments)
-    }
-
-    fn not_found(what: impl Into<String>) -> ProviderError {
-        ProviderError::NotFound {
-            provider: PROVIDER.to_owned(),
-            what: what.into(),
-        }
-    }
-
-    async fn get(&self, url: Url, what: &str) -> Result<ForgeResponse, ProviderError> {
-        self.client.get(url, what, None).await
     }
 
     /// `GET /repos/search?q=&sort=stars&order=desc&page=&limit=`.
@@ -121,14 +78,14 @@ impl GiteaProvider {
         query: &str,
         page: u32,
     ) -> Result<(Vec<Repository>, ForgeResponse), ProviderError> {
-        let mut url = self.url(&["repos", "search"]);
+        let mut url = self.forge.url(&["repos", "search"]);
         url.query_pairs_mut()
             .append_pair("q", query)
             .append_pair("sort", "stars")
             .append_pair("order", "desc")
             .append_pair("page", &page.to_string())
             .append_pair("limit", &PER_PAGE.to_string());
-        let response = self.get(url, query).await?;
+        let response = self.forge.get(url, query).await?;
         if !response.status.is_success() {
             // 422: an invalid query.
             return Err(response.rejected(PROVIDER));
@@ -150,25 +107,20 @@ impl GiteaProvider {
         cursor: &mut Cursor,
     ) -> Result<(Vec<Repository>, ForgeResponse), ProviderError> {
         let page_url = |kind: &str| {
-            let mut url = self.url(&[kind, login, "repos"]);
+            let mut url = self.forge.url(&[kind, login, "repos"]);
             url.query_pairs_mut()
                 .append_pair("page", &cursor.page.to_string())
                 .append_pair("limit", &PER_PAGE.to_string());
             url
         };
-        let mut response = self.get(page_url(&cursor.kind), login).await?;
+        let mut response = self.forge.get(page_url(&cursor.kind), login).await?;
         if response.gone() && cursor.kind == "orgs" {
             cursor.kind = "users".to_owned();
-            response = self.get(page_url("users"), login).await?;
+            response = self.forge.get(page_url("users"), login).await?;
         } else if cursor.kind == "orgs" && response.status.is_success() {
             self.remember(login, OrganizationKind::Organization);
         }
-        if response.gone() {
-            return Err(Self::not_found(format!("owner {login}")));
-        }
-        if !response.status.is_success() {
-            return Err(response.rejected(PROVIDER));
-        }
+        let response = self.forge.found(response, format!("owner {login}"))?;
         Ok((response.json(PROVIDER)?, response))
     }
 
@@ -190,7 +142,10 @@ impl GiteaProvider {
         {
             return Ok(*kind);
         }
-        let response = self.get(self.url(&["orgs", login]), login).await?;
+        let response = self
+            .forge
+            .get(self.forge.url(&["orgs", login]), login)
+            .await?;
         let kind = if response.status.is_success() {
             OrganizationKind::Organization
         } else if response.gone() {
@@ -221,7 +176,7 @@ impl GiteaProvider {
             let kind = self.owner_kind(&item.owner.login).await?;
             repositories.push(DiscoveredRepository {
                 repo: RepoRef {
-                    host: self.host.clone(),
+                    host: self.forge.host().to_owned(),
                     full_name,
                 },
                 owner: OwnerRef {
@@ -248,13 +203,10 @@ impl GiteaProvider {
     async fn repository(&self, repo: &RepoRef) -> Result<Repository, ProviderError> {
         let (owner, name) = (repo.full_name.owner(), repo.full_name.name());
         let what = repo.full_name.to_string();
-        let response = self.get(self.url(&["repos", owner, name]), &what).await?;
-        if response.gone() {
-            return Err(Self::not_found(what));
-        }
-        if !response.status.is_success() {
-            return Err(response.rejected(PROVIDER));
-        }
+        let response = self
+            .forge
+            .get_found(self.forge.url(&["repos", owner, name]), &what)
+            .await?;
         response.json(PROVIDER)
     }
 
@@ -268,8 +220,10 @@ impl GiteaProvider {
         let (owner, name) = (repo.full_name.owner(), repo.full_name.name());
         let what = format!("{}@{revision}", repo.full_name);
         let response = self
+            .forge
             .get(
-                self.url(&["repos", owner, name, "branches", revision]),
+                self.forge
+                    .url(&["repos", owner, name, "branches", revision]),
                 &what,
             )
             .await?;
@@ -312,18 +266,14 @@ impl GiteaProvider {
         let mut truncated;
         let mut seen = 0u64;
         loop {
-            let mut url = self.url(&["repos", owner, name, "git", "trees", &commit]);
+            let mut url = self
+                .forge
+                .url(&["repos", owner, name, "git", "trees", &commit]);
             url.query_pairs_mut()
                 .append_pair("recursive", "true")
                 .append_pair("page", &page.to_string())
                 .append_pair("per_page", &TREE_PER_PAGE.to_string());
-            let response = self.get(url, &what).await?;
-            if response.gone() {
-                return Err(Self::not_found(what));
-            }
-            if !response.status.is_success() {
-                return Err(response.rejected(PROVIDER));
-            }
+            let response = self.forge.get_found(url, &what).await?;
             let tree: Tree = response.json(PROVIDER)?;
             let returned = tree.tree.len() as u64;
             seen += returned;
@@ -368,36 +318,20 @@ impl GiteaProvider {
         let (owner, name) = (repo.full_name.owner(), repo.full_name.name());
         let mut segments = vec!["repos", owner, name, "raw"];
         segments.extend(path.split('/').filter(|s| !s.is_empty()));
-        let mut url = self.url(&segments);
+        let mut url = self.forge.url(&segments);
         if let Some(revision) = revision {
             url.query_pairs_mut().append_pair("ref", revision);
         }
-        let what = format!("{}:{path}", repo.full_name);
-        let response = self.client.get(url, path, Some(max_bytes)).await?;
-        if response.gone() {
-            return Err(Self::not_found(what));
-        }
-        if !response.status.is_success() {
-            return Err(response.rejected(PROVIDER));
-        }
-        if response.body.len() as u64 > max_bytes {
-            // Served from the cache, so never measured on the way in.
-            return Err(ProviderError::TooLarge {
-                path: path.to_owned(),
-                size: response.body.len() as u64,
-                limit: max_bytes,
-            });
-        }
-        Ok(FileContent {
-            path: path.to_owned(),
-            bytes: response.body,
-        })
+        self.forge.get_file(url, repo, path, max_bytes).await
     }
 
     /// `GET /orgs/{login}`, else `GET /users/{login}`; funding from the owner's profile
     /// repository (`.profile`, where Gitea and Forgejo show an owner's README).
     async fn owner(&self, login: &str) -> Result<OwnerProfile, ProviderError> {
-        let response = self.get(self.url(&["orgs", login]), login).await?;
+        let response = self
+            .forge
+            .get(self.forge.url(&["orgs", login]), login)
+            .await?;
         let mut profile = if response.status.is_success() {
             self.remember(login, OrganizationKind::Organization);
             let org: Organization = response.json(PROVIDER)?;
@@ -410,13 +344,11 @@ impl GiteaProvider {
                 ..OwnerProfile::default()
             }
         } else if response.gone() {
-            let response = self.get(self.url(&["users", login]), login).await?;
-            if response.gone() {
-                return Err(Self::not_found(format!("owner {login}")));
-            }
-            if !response.status.is_success() {
-                return Err(response.rejected(PROVIDER));
-            }
+            let response = self
+                .forge
+                .get(self.forge.url(&["users", login]), login)
+                .await?;
+            let response = self.forge.found(response, format!("owner {login}"))?;
             self.remember(login, OrganizationKind::User);
             let user: User = response.json(PROVIDER)?;
             OwnerProfile {
@@ -431,7 +363,7 @@ impl GiteaProvider {
             return Err(response.rejected(PROVIDER));
         };
         profile.funding =
-            super::funding::profile_funding(self, &self.host, login, &[".profile"]).await?;
+            super::funding::profile_funding(self, self.forge.host(), login, &[".profile"]).await?;
         Ok(profile)
     }
 }
@@ -447,12 +379,15 @@ impl DataProvider for GiteaProvider {
     }
 
     fn serves_host(&self, host: &str) -> bool {
-        host.eq_ignore_ascii_case(&self.host)
+        self.forge.serves_host(host)
     }
 
     /// `GET /version`: answers anonymously, and refuses a bad token with 401.
     async fn health(&self) -> Result<(), ProviderError> {
-        let response = self.get(self.url(&["version"]), "version").await?;
+        let response = self
+            .forge
+            .get(self.forge.url(&["version"]), "version")
+            .await?;
         if response.status.is_success() {
             Ok(())
         } else {
@@ -466,12 +401,8 @@ impl DataProvider for GiteaProvider {
         page: Option<&PageToken>,
     ) -> Result<RepositoryPage, ProviderError> {
         let mut cursor = match page {
-            Some(token) => {
-                serde_json::from_str::<Cursor>(&token.0).map_err(|e| ProviderError::Config {
-                    provider: PROVIDER.to_owned(),
-                    message: format!("not a Gitea page token: {e}"),
-                })?
-            }
+            Some(token) => serde_json::from_str::<Cursor>(&token.0)
+                .map_err(|e| self.forge.bad_token(format!("not a Gitea page token: {e}")))?,
             None => Cursor {
                 kind: match query {
                     DiscoveryQuery::Owner { .. } => "orgs".to_owned(),
@@ -530,5 +461,15 @@ impl DataProvider for GiteaProvider {
 
     async fn fetch_owner(&self, login: &str) -> Result<OwnerProfile, ProviderError> {
         self.owner(login).await
+    }
+}
+
+impl Forge for GiteaProvider {
+    fn forge_api(&self) -> &ForgeApi {
+        &self.forge
+    }
+
+    fn forge_api_mut(&mut self) -> &mut ForgeApi {
+        &mut self.forge
     }
 }

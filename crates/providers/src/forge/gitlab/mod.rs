@@ -2,7 +2,7 @@
 //! and group/user listings (keyset pagination where GitLab offers it, the `Link` header's
 //! next page everywhere), the repository tree and raw files at a commit, group and user
 //! profiles. `last_activity_at` is the change token. Limits and conditional requests go
-//! through [`ForgeClient`]; tokens travel in `PRIVATE-TOKEN`.
+//! through the shared forge client ([`super::client`]); tokens travel in `PRIVATE-TOKEN`.
 //!
 //! Projects in nested groups (`group/subgroup/project`) are skipped: wump names a
 //! repository `owner/name`.
@@ -16,14 +16,14 @@ use url::Url;
 use wump_core::{OrganizationKind, RepoFullName};
 
 use super::{
-    ForgeSettings,
-    client::{Auth, ForgeClient, ForgeResponse, join, non_empty, timestamp},
+    Forge, ForgeApi, ForgeSettings,
+    client::{Auth, ForgeResponse, non_empty, timestamp},
     website,
 };
 use crate::{
-    DataProvider, DiscoveredRepository, DiscoveryQuery, FileContent, FileTree, FleetLimits,
-    HttpCache, OwnerProfile, OwnerRef, PageToken, ProviderError, ProviderKind, RepoRef,
-    RepositoryPage, TreeEntry, config::HttpSettings,
+    DataProvider, DiscoveredRepository, DiscoveryQuery, FileContent, FileTree, HttpCache,
+    OwnerProfile, OwnerRef, PageToken, ProviderError, ProviderKind, RepoRef, RepositoryPage,
+    TreeEntry, config::HttpSettings,
 };
 use payload::{Commit, Group, Project, TreeItem, User};
 
@@ -37,16 +37,7 @@ const MAX_TREE_PAGES: u32 = 200;
 /// The GitLab provider.
 #[derive(Debug, Clone)]
 pub struct GitLabProvider {
-    client: ForgeClient,
-    api: Url,
-    host: String,
-}
-
-/// Where a listing is: the next page's URL (GitLab's `Link: rel="next"`), and for an
-/// owner listing whether it is a group's or a user's.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct Cursor {
-    next: String,
+    forge: ForgeApi,
 }
 
 impl GitLabProvider {
@@ -56,61 +47,15 @@ impl GitLabProvider {
         http: &HttpSettings,
         cache: Arc<dyn HttpCache>,
     ) -> Result<Self, ProviderError> {
-        let api = super::base_url(PROVIDER, &settings.api_url)?;
-        let host = settings
-            .host
-            .clone()
-            .unwrap_or_else(|| super::web_host(&api));
-        let client = ForgeClient::new(
+        let forge = ForgeApi::new(
             PROVIDER,
             Auth::PrivateToken,
-            settings.tokens.clone(),
+            settings,
             http,
-            settings.min_interval(),
             cache,
+            super::web_host,
         )?;
-        Ok(Self { client, api, host })
-    }
-
-    /// Shares the spacing and `Retry-After` holds with every worker through `fleet`.
-    #[must_use]
-    pub fn with_fleet(mut self, fleet: FleetLimits) -> Self {
-        self.client.share(fleet);
-        self
-    }
-
-    /// Records requests on `metrics` instead of the global meter's (tests).
-    #[must_use]
-    pub fn with_metrics(mut self, metrics: crate::metrics::ProviderMetrics) -> Self {
-        self.client.metrics = metrics;
-        self
-    }
-
-    /// The host its repositories are on (`gitlab.com`).
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    fn url(&self, segments: &[&str]) -> Url {
-        join(&self.api, segments)
-    }
-
-    fn not_found(what: impl Into<String>) -> ProviderError {
-        ProviderError::NotFound {
-            provider: PROVIDER.to_owned(),
-            what: what.into(),
-        }
-    }
-
-    fn bad_token(message: String) -> ProviderError {
-        ProviderError::Config {
-            provider: PROVIDER.to_owned(),
-            message,
-        }
-    }
-
-    async fn get(&self, url: Url, what: &str) -> Result<ForgeResponse, ProviderError> {
-        self.client.get(url, what, None).await
+        Ok(Self { forge })
     }
 
     /// A project's id in a path: `owner/name`, percent-encoded as one segment.
@@ -118,26 +63,10 @@ impl GitLabProvider {
         repo.full_name.to_string()
     }
 
-    /// A page token's URL, refused unless it points into this instance's API (a token is
-    /// stored in job payloads, and must not send requests elsewhere).
-    fn resume(&self, token: &PageToken) -> Result<Url, ProviderError> {
-        let cursor: Cursor = serde_json::from_str(&token.0)
-            .map_err(|e| Self::bad_token(format!("not a GitLab page token: {e}")))?;
-        let url = Url::parse(&cursor.next)
-            .map_err(|e| Self::bad_token(format!("not a GitLab page token: {e}")))?;
-        if !super::under_api(&self.api, &url) {
-            return Err(Self::bad_token(format!(
-                "page token `{}` is not under {}",
-                cursor.next, self.api
-            )));
-        }
-        Ok(url)
-    }
-
     /// The first page of a project search: `GET /projects?search=&pagination=keyset`
     /// (keyset pages are ordered by id; they never skip or repeat a project).
     fn search_url(&self, query: &str) -> Url {
-        let mut url = self.url(&["projects"]);
+        let mut url = self.forge.url(&["projects"]);
         url.query_pairs_mut()
             .append_pair("search", query)
             .append_pair("visibility", "public")
@@ -149,7 +78,7 @@ impl GitLabProvider {
     }
 
     fn listing_url(&self, kind: &str, login: &str) -> Url {
-        let mut url = self.url(&[kind, login, "projects"]);
+        let mut url = self.forge.url(&[kind, login, "projects"]);
         url.query_pairs_mut()
             .append_pair("order_by", "id")
             .append_pair("sort", "asc")
@@ -160,11 +89,16 @@ impl GitLabProvider {
     /// An owner's first page: `GET /groups/:id/projects`, or `/users/:id/projects` once
     /// the group answers 404.
     async fn owner_first_page(&self, login: &str) -> Result<ForgeResponse, ProviderError> {
-        let response = self.get(self.listing_url("groups", login), login).await?;
+        let response = self
+            .forge
+            .get(self.listing_url("groups", login), login)
+            .await?;
         if !response.gone() {
             return Ok(response);
         }
-        self.get(self.listing_url("users", login), login).await
+        self.forge
+            .get(self.listing_url("users", login), login)
+            .await
     }
 
     fn map(&self, items: Vec<Project>) -> Vec<DiscoveredRepository> {
@@ -187,7 +121,7 @@ impl GitLabProvider {
                 };
                 Some(DiscoveredRepository {
                     repo: RepoRef {
-                        host: self.host.clone(),
+                        host: self.forge.host().to_owned(),
                         full_name,
                     },
                     owner: OwnerRef {
@@ -212,14 +146,12 @@ impl GitLabProvider {
     async fn project(&self, repo: &RepoRef) -> Result<Project, ProviderError> {
         let what = repo.full_name.to_string();
         let response = self
-            .get(self.url(&["projects", &Self::project_id(repo)]), &what)
+            .forge
+            .get_found(
+                self.forge.url(&["projects", &Self::project_id(repo)]),
+                &what,
+            )
             .await?;
-        if response.gone() {
-            return Err(Self::not_found(what));
-        }
-        if !response.status.is_success() {
-            return Err(response.rejected(PROVIDER));
-        }
         response.json(PROVIDER)
     }
 
@@ -228,17 +160,13 @@ impl GitLabProvider {
         let what = format!("{}@{revision}", repo.full_name);
         let id = Self::project_id(repo);
         let response = self
-            .get(
-                self.url(&["projects", &id, "repository", "commits", revision]),
+            .forge
+            .get_found(
+                self.forge
+                    .url(&["projects", &id, "repository", "commits", revision]),
                 &what,
             )
             .await?;
-        if response.gone() {
-            return Err(Self::not_found(what));
-        }
-        if !response.status.is_success() {
-            return Err(response.rejected(PROVIDER));
-        }
         Ok(response.json::<Commit>(PROVIDER)?.id)
     }
 
@@ -262,7 +190,9 @@ impl GitLabProvider {
         };
         let commit = self.commit(repo, &revision).await?;
         let what = format!("{}@{revision}", repo.full_name);
-        let mut url = self.url(&["projects", &Self::project_id(repo), "repository", "tree"]);
+        let mut url = self
+            .forge
+            .url(&["projects", &Self::project_id(repo), "repository", "tree"]);
         url.query_pairs_mut()
             .append_pair("recursive", "true")
             .append_pair("ref", &commit)
@@ -279,13 +209,7 @@ impl GitLabProvider {
                 break;
             }
             pages += 1;
-            let response = self.get(url, &what).await?;
-            if response.gone() {
-                return Err(Self::not_found(what));
-            }
-            if !response.status.is_success() {
-                return Err(response.rejected(PROVIDER));
-            }
+            let response = self.forge.get_found(url, &what).await?;
             let items: Vec<TreeItem> = response.json(PROVIDER)?;
             entries.extend(
                 items
@@ -314,35 +238,22 @@ impl GitLabProvider {
         max_bytes: u64,
     ) -> Result<FileContent, ProviderError> {
         let id = Self::project_id(repo);
-        let mut url = self.url(&["projects", &id, "repository", "files", path, "raw"]);
+        let mut url = self
+            .forge
+            .url(&["projects", &id, "repository", "files", path, "raw"]);
         url.query_pairs_mut()
             .append_pair("ref", revision.unwrap_or("HEAD"));
-        let response = self.client.get(url, path, Some(max_bytes)).await?;
-        if response.gone() {
-            return Err(Self::not_found(format!("{}:{path}", repo.full_name)));
-        }
-        if !response.status.is_success() {
-            return Err(response.rejected(PROVIDER));
-        }
-        if response.body.len() as u64 > max_bytes {
-            // Served from the cache, so never measured on the way in.
-            return Err(ProviderError::TooLarge {
-                path: path.to_owned(),
-                size: response.body.len() as u64,
-                limit: max_bytes,
-            });
-        }
-        Ok(FileContent {
-            path: path.to_owned(),
-            bytes: response.body,
-        })
+        self.forge.get_file(url, repo, path, max_bytes).await
     }
 
     /// `GET /groups/:id`, else the user (`GET /users?username=`, then `GET /users/:id` for
     /// the bio and website); funding from the profile project (`gitlab-profile` for
     /// groups, `<user>/<user>` for users).
     async fn owner(&self, login: &str) -> Result<OwnerProfile, ProviderError> {
-        let response = self.get(self.url(&["groups", login]), login).await?;
+        let response = self
+            .forge
+            .get(self.forge.url(&["groups", login]), login)
+            .await?;
         let mut profile = if response.status.is_success() {
             let group: Group = response.json(PROVIDER)?;
             OwnerProfile {
@@ -353,18 +264,19 @@ impl GitLabProvider {
                 ..OwnerProfile::default()
             }
         } else if response.gone() {
-            let mut url = self.url(&["users"]);
+            let mut url = self.forge.url(&["users"]);
             url.query_pairs_mut().append_pair("username", login);
-            let response = self.get(url, login).await?;
+            let response = self.forge.get(url, login).await?;
             if !response.status.is_success() {
                 return Err(response.rejected(PROVIDER));
             }
             let found: Vec<User> = response.json(PROVIDER)?;
             let Some(user) = found.into_iter().next() else {
-                return Err(Self::not_found(format!("owner {login}")));
+                return Err(self.forge.not_found(format!("owner {login}")));
             };
             let response = self
-                .get(self.url(&["users", &user.id.to_string()]), login)
+                .forge
+                .get(self.forge.url(&["users", &user.id.to_string()]), login)
                 .await?;
             let user = if response.status.is_success() {
                 response.json::<User>(PROVIDER)?
@@ -387,7 +299,7 @@ impl GitLabProvider {
             OrganizationKind::User => &[login],
         };
         profile.funding =
-            super::funding::profile_funding(self, &self.host, login, profile_repos).await?;
+            super::funding::profile_funding(self, self.forge.host(), login, profile_repos).await?;
         Ok(profile)
     }
 }
@@ -403,17 +315,17 @@ impl DataProvider for GitLabProvider {
     }
 
     fn serves_host(&self, host: &str) -> bool {
-        host.eq_ignore_ascii_case(&self.host)
+        self.forge.serves_host(host)
     }
 
     /// One public project (`GET /projects?per_page=1`): answers anonymously, and refuses a
     /// bad token with 401.
     async fn health(&self) -> Result<(), ProviderError> {
-        let mut url = self.url(&["projects"]);
+        let mut url = self.forge.url(&["projects"]);
         url.query_pairs_mut()
             .append_pair("per_page", "1")
             .append_pair("simple", "true");
-        let response = self.get(url, "projects").await?;
+        let response = self.forge.get(url, "projects").await?;
         if response.status.is_success() {
             Ok(())
         } else {
@@ -431,11 +343,11 @@ impl DataProvider for GitLabProvider {
                 return Err(self.unsupported(crate::Capability::DiscoverRepositories));
             }
             (_, Some(token)) => {
-                let url = self.resume(token)?;
-                self.get(url, "projects").await?
+                let url = self.forge.resume_next_link(token, "GitLab")?;
+                self.forge.get(url, "projects").await?
             }
             (DiscoveryQuery::Search { query }, None) => {
-                self.get(self.search_url(query), query).await?
+                self.forge.get(self.search_url(query), query).await?
             }
             (DiscoveryQuery::Owner { login }, None) => self.owner_first_page(login).await?,
         };
@@ -444,7 +356,7 @@ impl DataProvider for GitLabProvider {
                 DiscoveryQuery::Owner { login } => format!("owner {login}"),
                 _ => "projects".to_owned(),
             };
-            return Err(Self::not_found(what));
+            return Err(self.forge.not_found(what));
         }
         if !response.status.is_success() {
             return Err(response.rejected(PROVIDER));
@@ -453,14 +365,7 @@ impl DataProvider for GitLabProvider {
         let next = response
             .next_link()
             .filter(|_| !items.is_empty())
-            .map(|url| {
-                PageToken(
-                    serde_json::to_string(&Cursor {
-                        next: url.to_string(),
-                    })
-                    .unwrap_or_default(),
-                )
-            });
+            .map(|url| ForgeApi::next_link_token(&url));
         Ok(RepositoryPage {
             repositories: self.map(items),
             next,
@@ -487,5 +392,15 @@ impl DataProvider for GitLabProvider {
 
     async fn fetch_owner(&self, login: &str) -> Result<OwnerProfile, ProviderError> {
         self.owner(login).await
+    }
+}
+
+impl Forge for GitLabProvider {
+    fn forge_api(&self) -> &ForgeApi {
+        &self.forge
+    }
+
+    fn forge_api_mut(&mut self) -> &mut ForgeApi {
+        &mut self.forge
     }
 }

@@ -7,10 +7,16 @@ use std::{
 };
 
 use fred::prelude::ClientLike;
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{method, path},
+};
 use wump_core::settings::ValkeySettings;
 use wump_db::{ValkeyPool, connect_valkey, test_support::TestValkey};
 use wump_providers::{
-    FleetLimits, FleetPolicy,
+    BitbucketProvider, DataProvider, FleetLimits, FleetPolicy, Forge, ForgeSettings,
+    GitLabProvider, HttpCache, MemoryHttpCache, ProviderError,
+    config::HttpSettings,
     fleet::{Outcome, ReserveRequest, Reserved, Slot, WaitKind, fingerprint},
 };
 use wump_worker::fleet_limits::ValkeyFleetStore;
@@ -343,112 +349,102 @@ async fn valkey_unreachable_means_the_fallback_logged_once_each_way() {
 
 use secrecy::ExposeSecret as _;
 
-/// A GitLab provider in one "process" of the fleet.
-fn gitlab_in(server: &wiremock::MockServer, fleet: FleetLimits) -> wump_providers::GitLabProvider {
-    wump_providers::GitLabProvider::new(
-        &wump_providers::ForgeSettings {
-            api_url: format!("{}/api/v4", server.uri()),
+/// A forge provider in one "process" of the fleet, built by `new` for the stand-in API at
+/// `api_url`: anonymous, unspaced, and without retries, so one 429 is one request.
+fn forge_in<P: Forge>(
+    new: impl FnOnce(&ForgeSettings, &HttpSettings, Arc<dyn HttpCache>) -> Result<P, ProviderError>,
+    api_url: String,
+    host: Option<&str>,
+    fleet: FleetLimits,
+) -> P {
+    new(
+        &ForgeSettings {
+            api_url,
             tokens: Vec::new(),
-            host: Some("gitlab.com".into()),
+            host: host.map(str::to_owned),
             min_interval_ms: 0,
         },
-        &wump_providers::config::HttpSettings {
+        &HttpSettings {
             retries: 0,
             ..Default::default()
         },
-        Arc::new(wump_providers::MemoryHttpCache::default()),
+        Arc::new(MemoryHttpCache::default()),
     )
     .unwrap()
     .with_fleet(fleet)
 }
 
-#[tokio::test]
-async fn a_forges_429_told_to_one_process_holds_every_process() {
-    use wiremock::{
-        Mock, MockServer, ResponseTemplate,
-        matchers::{method, path},
-    };
-    use wump_providers::{DataProvider, ProviderError};
-
-    let valkey = TestValkey::new().await;
-    let server = MockServer::start().await;
+/// Answers GET `route` with `response` once; a second request fails the test on drop.
+async fn mount_once(server: &MockServer, route: &str, response: ResponseTemplate) {
     Mock::given(method("GET"))
-        .and(path("/api/v4/projects"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("ratelimit-limit", "500")
-                .insert_header("ratelimit-remaining", "0")
-                .insert_header("retry-after", "90")
-                .set_body_string("Retry later\n"),
-        )
+        .and(path(route))
+        .respond_with(response)
         .expect(1)
-        .mount(&server)
+        .mount(server)
         .await;
-    let a = gitlab_in(&server, process(&valkey).await);
-    let b = gitlab_in(&server, process(&valkey).await);
-    let told = a.health().await.unwrap_err();
+}
+
+/// `a`'s health check is told of a 429 holding for `told`; then `b`, another process,
+/// sends nothing (the stand-in's `expect(1)`) and is told how long is left (more than
+/// `left`).
+async fn assert_one_429_holds_both(
+    a: &impl DataProvider,
+    b: &impl DataProvider,
+    told: Duration,
+    left: Duration,
+) {
+    let error = a.health().await.unwrap_err();
     assert!(
-        matches!(told, ProviderError::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(90)),
-        "{told:?}"
+        matches!(error, ProviderError::RateLimited { retry_after, .. } if retry_after == told),
+        "{error:?}"
     );
-    // The other process sends nothing (`expect(1)`) and is told how long is left.
     match b.health().await.unwrap_err() {
         ProviderError::RateLimited { retry_after, .. } => {
-            assert!(retry_after > Duration::from_secs(85), "{retry_after:?}")
+            assert!(retry_after > left, "{retry_after:?}")
         }
         other => panic!("{other:?}"),
     }
 }
 
 #[tokio::test]
-async fn bitbuckets_429_without_retry_after_holds_every_process_for_its_default() {
-    use wiremock::{
-        Mock, MockServer, ResponseTemplate,
-        matchers::{method, path},
-    };
-    use wump_providers::{DataProvider, ProviderError};
+async fn a_forges_429_told_to_one_process_holds_every_process() {
+    let valkey = TestValkey::new().await;
+    let server = MockServer::start().await;
+    mount_once(
+        &server,
+        "/api/v4/projects",
+        ResponseTemplate::new(429)
+            .insert_header("ratelimit-limit", "500")
+            .insert_header("ratelimit-remaining", "0")
+            .insert_header("retry-after", "90")
+            .set_body_string("Retry later\n"),
+    )
+    .await;
+    let api = format!("{}/api/v4", server.uri());
+    let gitlab_in = |fleet| forge_in(GitLabProvider::new, api.clone(), Some("gitlab.com"), fleet);
+    let a = gitlab_in(process(&valkey).await);
+    let b = gitlab_in(process(&valkey).await);
+    assert_one_429_holds_both(&a, &b, Duration::from_secs(90), Duration::from_secs(85)).await;
+}
 
+#[tokio::test]
+async fn bitbuckets_429_without_retry_after_holds_every_process_for_its_default() {
     let valkey = TestValkey::new().await;
     let server = MockServer::start().await;
     // Bitbucket's limits are hourly and its 429 names no reset.
-    Mock::given(method("GET"))
-        .and(path("/2.0/repositories"))
-        .respond_with(ResponseTemplate::new(429).set_body_json(serde_json::json!({
+    mount_once(
+        &server,
+        "/2.0/repositories",
+        ResponseTemplate::new(429).set_body_json(serde_json::json!({
             "type": "error",
             "error": {"message": "Rate limit for this resource has been exceeded"}
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let bitbucket_in = |fleet: FleetLimits| {
-        wump_providers::BitbucketProvider::new(
-            &wump_providers::ForgeSettings {
-                api_url: format!("{}/2.0", server.uri()),
-                tokens: Vec::new(),
-                host: None,
-                min_interval_ms: 0,
-            },
-            &wump_providers::config::HttpSettings {
-                retries: 0,
-                ..Default::default()
-            },
-            Arc::new(wump_providers::MemoryHttpCache::default()),
-        )
-        .unwrap()
-        .with_fleet(fleet)
-    };
+        })),
+    )
+    .await;
+    let api = format!("{}/2.0", server.uri());
+    let bitbucket_in = |fleet| forge_in(BitbucketProvider::new, api.clone(), None, fleet);
     let a = bitbucket_in(process(&valkey).await);
     let b = bitbucket_in(process(&valkey).await);
     assert!(b.serves_host("bitbucket.org"), "unset host: bitbucket.org");
-    let told = a.health().await.unwrap_err();
-    assert!(
-        matches!(told, ProviderError::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(300)),
-        "{told:?}"
-    );
-    match b.health().await.unwrap_err() {
-        ProviderError::RateLimited { retry_after, .. } => {
-            assert!(retry_after > Duration::from_secs(290), "{retry_after:?}")
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_one_429_holds_both(&a, &b, Duration::from_secs(300), Duration::from_secs(290)).await;
 }

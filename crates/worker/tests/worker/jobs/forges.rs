@@ -18,7 +18,8 @@ use wump_db::{
     views::{self, DependentsQuery, OrganizationsSort},
 };
 use wump_providers::{
-    BitbucketProvider, ForgeSettings, GitLabProvider, GiteaProvider, MemoryHttpCache,
+    BitbucketProvider, ForgeSettings, GitLabProvider, GiteaProvider, HttpCache, MemoryHttpCache,
+    ProviderError,
     config::HttpSettings,
     forge_mock::{StandInRepo, gitlab_error, mount_bitbucket, mount_gitea, mount_gitlab},
 };
@@ -26,13 +27,21 @@ use wump_worker::jobs::Job;
 
 use super::Harness;
 
-fn settings(server: &MockServer, api: &str, host: &str) -> ForgeSettings {
-    ForgeSettings {
+/// A forge provider built by `new` for the stand-in API at `api` under `server`, its
+/// repositories on `host`: anonymous, unspaced, with its own cache.
+fn forge<P>(
+    new: impl FnOnce(&ForgeSettings, &HttpSettings, Arc<dyn HttpCache>) -> Result<P, ProviderError>,
+    server: &MockServer,
+    api: &str,
+    host: &str,
+) -> P {
+    let settings = ForgeSettings {
         api_url: format!("{}{api}", server.uri()),
         tokens: Vec::new(),
         host: Some(host.to_owned()),
         min_interval_ms: 0,
-    }
+    };
+    new(&settings, &http(), Arc::new(MemoryHttpCache::default())).unwrap()
 }
 
 fn http() -> HttpSettings {
@@ -170,12 +179,7 @@ async fn bitbucket_dot_org() -> MockServer {
 }
 
 fn bitbucket(server: &MockServer) -> BitbucketProvider {
-    BitbucketProvider::new(
-        &settings(server, "/2.0", "bitbucket.org"),
-        &http(),
-        Arc::new(MemoryHttpCache::default()),
-    )
-    .unwrap()
+    forge(BitbucketProvider::new, server, "/2.0", "bitbucket.org")
 }
 
 async fn harness(codeberg: &MockServer, gitlab: &MockServer) -> Harness {
@@ -188,18 +192,8 @@ async fn harness_with(
     gitlab: &MockServer,
     more: impl FnOnce(&mut wump_providers::ProviderRegistry),
 ) -> Harness {
-    let gitea = GiteaProvider::new(
-        &settings(codeberg, "/api/v1", "codeberg.org"),
-        &http(),
-        Arc::new(MemoryHttpCache::default()),
-    )
-    .unwrap();
-    let gitlab = GitLabProvider::new(
-        &settings(gitlab, "/api/v4", "gitlab.com"),
-        &http(),
-        Arc::new(MemoryHttpCache::default()),
-    )
-    .unwrap();
+    let gitea = forge(GiteaProvider::new, codeberg, "/api/v1", "codeberg.org");
+    let gitlab = forge(GitLabProvider::new, gitlab, "/api/v4", "gitlab.com");
     Harness::with_providers(|r| {
         r.register(Arc::new(gitea));
         r.register(Arc::new(gitlab));
@@ -265,6 +259,14 @@ fn d(host: &str, name: &str, stars: i32) -> (String, String, i32) {
     (host.to_owned(), name.to_owned(), stars)
 }
 
+/// `runs` (a scrape's job types) hold `parses` parse and `enriches` enrich jobs.
+#[track_caller]
+fn assert_runs(runs: &[JobType], parses: usize, enriches: usize) {
+    let count = |t: JobType| runs.iter().filter(|j| **j == t).count();
+    assert_eq!(count(JobType::Parse), parses, "{runs:?}");
+    assert_eq!(count(JobType::Enrich), enriches, "{runs:?}");
+}
+
 async fn scrape(h: &Harness, provider: &str, query: &str) -> Vec<JobType> {
     h.drain(Job::Scrape(ScrapeJob {
         provider: provider.into(),
@@ -281,13 +283,8 @@ async fn gitea_and_gitlab_scrapes_store_the_dependents_and_roll_ups_their_files_
     let (codeberg, gitlab) = (codeberg().await, gitlab_dot_com().await);
     let h = harness(&codeberg, &gitlab).await;
 
-    let runs = scrape(&h, "gitea", "web").await;
-    let count = |runs: &[JobType], t: JobType| runs.iter().filter(|j| **j == t).count();
-    assert_eq!(count(&runs, JobType::Parse), 3, "{runs:?}");
-    assert_eq!(count(&runs, JobType::Enrich), 2, "{runs:?}");
-    let runs = scrape(&h, "gitlab", "api").await;
-    assert_eq!(count(&runs, JobType::Parse), 2, "{runs:?}");
-    assert_eq!(count(&runs, JobType::Enrich), 2, "{runs:?}");
+    assert_runs(&scrape(&h, "gitea", "web").await, 3, 2);
+    assert_runs(&scrape(&h, "gitlab", "api").await, 2, 2);
 
     let mut conn = h.conn().await;
     use Ecosystem::{Cargo, Npm, Pypi};
@@ -590,10 +587,7 @@ async fn a_bitbucket_scrape_stores_the_dependents_and_roll_ups_its_files_imply()
     .await;
     assert!(h.ctx.repository_host("bitbucket.org").is_ok());
 
-    let count = |runs: &[JobType], t: JobType| runs.iter().filter(|j| **j == t).count();
-    let runs = scrape(&h, "bitbucket", "portal").await;
-    assert_eq!(count(&runs, JobType::Parse), 2, "{runs:?}");
-    assert_eq!(count(&runs, JobType::Enrich), 2, "{runs:?}");
+    assert_runs(&scrape(&h, "bitbucket", "portal").await, 2, 2);
     scrape(&h, "gitlab", "api").await;
 
     let mut conn = h.conn().await;
