@@ -2,8 +2,12 @@
 //! the secret, enable again, and the deliveries of each. A subscription belongs to the API
 //! key that created it; any other key gets 404 for it, anonymous callers 401.
 
+use std::future::{Ready, ready};
+
 use actix_web::{
-    HttpResponse, HttpResponseBuilder, delete, get,
+    FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder, delete,
+    dev::Payload,
+    get,
     http::{StatusCode, header},
     patch, post, web,
 };
@@ -200,6 +204,33 @@ fn owner(caller: &Caller) -> Result<Uuid, ApiError> {
 fn subscription_id(raw: &str) -> Result<Uuid, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::NotFound(format!("no webhook with id `{raw}`")))
+}
+
+/// What every `/api/v1/webhooks/{id}…` route starts from: the key asking (401 without a
+/// stored key) and the subscription id in the path (404 when it is none). Whether the key
+/// owns it is each query's `owner` condition: another key's subscription is a 404 too.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CallersWebhook {
+    owner: Uuid,
+    id: Uuid,
+}
+
+impl FromRequest for CallersWebhook {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(Self::of(req, payload))
+    }
+}
+
+impl CallersWebhook {
+    fn of(req: &HttpRequest, payload: &mut Payload) -> Result<Self, ApiError> {
+        let caller = RequireTier::<Free>::from_request(req, payload).into_inner()?;
+        let owner = owner(caller.caller())?;
+        let id = subscription_id(req.match_info().get("id").unwrap_or_default())?;
+        Ok(CallersWebhook { owner, id })
+    }
 }
 
 /// An answer about one key's subscriptions: never stored by a shared cache (some carry a
@@ -469,11 +500,9 @@ pub(crate) async fn list(
 #[get("/api/v1/webhooks/{id}")]
 pub(crate) async fn show(
     state: web::Data<AppState>,
-    caller: RequireTier<Free>,
-    path: web::Path<String>,
+    target: CallersWebhook,
 ) -> Result<HttpResponse, ApiError> {
-    let owner = owner(caller.caller())?;
-    let id = subscription_id(&path)?;
+    let CallersWebhook { owner, id } = target;
     let mut conn = wump_db::pool::checkout(&state.db).await?;
     let subscription = webhook_subscriptions::owned(&mut conn, owner, id)
         .await?
@@ -493,12 +522,10 @@ pub(crate) async fn show(
 #[patch("/api/v1/webhooks/{id}")]
 pub(crate) async fn update(
     state: web::Data<AppState>,
-    caller: RequireTier<Free>,
-    path: web::Path<String>,
+    target: CallersWebhook,
     body_json: JsonBody<UpdateWebhook>,
 ) -> Result<HttpResponse, ApiError> {
-    let owner = owner(caller.caller())?;
-    let id = subscription_id(&path)?;
+    let CallersWebhook { owner, id } = target;
     let request = body_json.0;
     let url = match request.url {
         Some(url) => Some(state.webhooks.check_url(&url).await?),
@@ -528,11 +555,9 @@ pub(crate) async fn update(
 #[delete("/api/v1/webhooks/{id}")]
 pub(crate) async fn remove(
     state: web::Data<AppState>,
-    caller: RequireTier<Free>,
-    path: web::Path<String>,
+    target: CallersWebhook,
 ) -> Result<HttpResponse, ApiError> {
-    let owner = owner(caller.caller())?;
-    let id = subscription_id(&path)?;
+    let CallersWebhook { owner, id } = target;
     let mut conn = wump_db::pool::checkout(&state.db).await?;
     if !webhook_subscriptions::delete(&mut conn, owner, id).await? {
         return Err(not_found(id));
@@ -553,11 +578,9 @@ pub(crate) async fn remove(
 #[post("/api/v1/webhooks/{id}/rotate-secret")]
 pub(crate) async fn rotate_secret(
     state: web::Data<AppState>,
-    caller: RequireTier<Free>,
-    path: web::Path<String>,
+    target: CallersWebhook,
 ) -> Result<HttpResponse, ApiError> {
-    let owner = owner(caller.caller())?;
-    let id = subscription_id(&path)?;
+    let CallersWebhook { owner, id } = target;
     let cipher = state.webhooks.cipher()?;
     let secret = SigningSecret::generate();
     let mut conn = wump_db::pool::checkout(&state.db).await?;
@@ -583,11 +606,9 @@ pub(crate) async fn rotate_secret(
 #[post("/api/v1/webhooks/{id}/enable")]
 pub(crate) async fn enable(
     state: web::Data<AppState>,
-    caller: RequireTier<Free>,
-    path: web::Path<String>,
+    target: CallersWebhook,
 ) -> Result<HttpResponse, ApiError> {
-    let owner = owner(caller.caller())?;
-    let id = subscription_id(&path)?;
+    let CallersWebhook { owner, id } = target;
     let mut conn = wump_db::pool::checkout(&state.db).await?;
     let subscription = webhook_subscriptions::enable(&mut conn, owner, id)
         .await?
@@ -607,13 +628,11 @@ pub(crate) async fn enable(
 #[get("/api/v1/webhooks/{id}/deliveries")]
 pub(crate) async fn deliveries(
     state: web::Data<AppState>,
-    caller: RequireTier<Free>,
-    path: web::Path<String>,
+    target: CallersWebhook,
     query: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     const LISTING: &str = "webhook-deliveries";
-    let owner = owner(caller.caller())?;
-    let id = subscription_id(&path)?;
+    let CallersWebhook { owner, id } = target;
     let query = query.into_inner();
     let per_page = PerPage::or_default(query.per_page);
     let after = match query.cursor.as_deref() {

@@ -212,7 +212,33 @@ async fn anonymous_callers_get_401_and_bad_requests_422_naming_the_field() {
     .await;
     assert_eq!(status, 401);
 
+    // Every route about one subscription: 401 before the id is looked at, then an id that
+    // is no UUID names no subscription.
     let key = create_key(&app, Tier::Free, None).await;
+    let id = "01a24c6e-8347-7751-9c7b-83e1061879ee";
+    for (method, suffix) in [
+        (reqwest::Method::GET, ""),
+        (reqwest::Method::PATCH, ""),
+        (reqwest::Method::DELETE, ""),
+        (reqwest::Method::POST, "/rotate-secret"),
+        (reqwest::Method::POST, "/enable"),
+        (reqwest::Method::GET, "/deliveries"),
+    ] {
+        let body = (method == reqwest::Method::PATCH).then(|| json!({}));
+        let path = format!("/api/v1/webhooks/{id}{suffix}");
+        let (status, problem) = send(&app, method.clone(), &path, None, body.clone()).await;
+        assert_eq!(status, 401, "{method} {path}: {problem}");
+        let path = format!("/api/v1/webhooks/not-a-uuid{suffix}");
+        let (status, problem) = send(&app, method.clone(), &path, Some(&key), body).await;
+        assert_eq!(status, 404, "{method} {path}: {problem}");
+        assert!(
+            problem
+                .to_string()
+                .contains("no webhook with id `not-a-uuid`"),
+            "{problem}"
+        );
+    }
+
     let create = |body: Value| {
         let app = &app;
         let key = key.clone();
