@@ -206,6 +206,10 @@ fn leasing_limits() -> RateLimitSettings {
         lease_max: 64,
         // Long enough that no lease expires while the test runs.
         lease_ms: 600_000,
+        // These tests count which requests ask Valkey: a first script load slower than
+        // the production 250 ms on a loaded CI machine must not send them to the
+        // in-process fallback (the fallback has tests of its own).
+        valkey_timeout_ms: 10_000,
         ..RateLimitSettings::default()
     }
 }
