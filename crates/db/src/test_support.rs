@@ -9,6 +9,7 @@
 use std::{
     hash::{DefaultHasher, Hash, Hasher},
     path::Path,
+    time::Duration,
 };
 
 use diesel::{QueryableByName, sql_types::Text};
@@ -271,6 +272,14 @@ impl TestValkey {
         }
         settings.pool_size = 2;
         let pool = crate::connect_valkey(&settings).expect("a valid test valkey.url");
+        // Every client of the pool, not only the one a ping reaches: code that skips a
+        // client still connecting (the rate limiter does) would otherwise see Valkey "down"
+        // now and then on a loaded machine.
+        use fred::interfaces::ClientLike;
+        let connected = tokio::time::timeout(Duration::from_secs(10), pool.wait_for_connect());
+        if let Ok(Err(e)) = connected.await {
+            panic!("cannot connect to the test Valkey server: {e}");
+        }
         crate::valkey::ping(&pool).await.unwrap_or_else(|e| {
             panic!(
                 "cannot reach the test Valkey server ({e}); start it with `just services-up` \
