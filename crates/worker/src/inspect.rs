@@ -120,12 +120,17 @@ pub fn inspect(paths: &[impl AsRef<Path>], format: Option<Format>) -> Report {
 /// given one reports its error itself).
 fn surroundings(paths: &[&Path]) -> RepositoryContext {
     let mut found = BTreeSet::new();
+    // Files given together usually share directories: each is looked into once.
+    let mut visited = BTreeSet::new();
     for path in paths {
         let Ok(path) = std::path::absolute(path) else {
             continue;
         };
         found.insert(path.clone());
         for dir in path.ancestors().skip(1) {
+            if !visited.insert(dir.to_path_buf()) {
+                break;
+            }
             for name in [
                 "Directory.Build.props",
                 "Directory.Packages.props",
